@@ -1,0 +1,45 @@
+# CreditSync: `make demo` runs the gateway locally, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+UV     := $(BIN)/uv
+
+.PHONY: install demo stop status test test-fast lint bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	bash scripts/demo.sh start
+
+stop:
+	bash scripts/demo.sh stop
+
+status:
+	bash scripts/demo.sh status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not integration and not reliability"
+
+bench: install
+	$(BIN)/python benchmarks/run.py
+
+lock: install
+	$(UV) pip compile requirements.in --python-version 3.11 -o requirements.lock
+
+clean: stop
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The embedded default: Airflow standalone (SQLite, LocalExecutor), the platform simulator and the demo
+# department systems, each in its own process group so `make stop` leaves nothing behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VAR=$ROOT/var
+RUN=$VAR/run
+mkdir -p "$RUN" "$VAR/log"
+
+PLATFORM_PORT=${CREDITSYNC_PLATFORM_PORT:-8700}
+SOURCE_PORT=${CREDITSYNC_SOURCE_PORT:-8701}
+AIRFLOW_PORT=${CREDITSYNC_AIRFLOW_PORT:-8080}
+
+write_env() {
+  # Demo credentials only: real deployments put them in Airflow Connections / a secrets backend.
+  cat > "$VAR/demo.env" <<ENV
+export PATH="$ROOT/.venv/bin:\$PATH"
+export CREDITSYNC_HOME="$ROOT"
+export CREDITSYNC_DB_URL="sqlite:///$VAR/creditsync.db"
+export CREDITSYNC_PLATFORM_APP_KEY="demo-app-key"
+export CREDITSYNC_SOURCE_TOKEN="demo-source-token"
+export AIRFLOW_HOME="$VAR/airflow"
+export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,auditor:viewer"
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$VAR/airflow/passwords.json"
+export AIRFLOW__API__PORT=$AIRFLOW_PORT
+export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=15
+export AIRFLOW_CONN_CREDITSYNC_PLATFORM="http://:demo-app-key@127.0.0.1:$PLATFORM_PORT"
+export AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE="http://:demo-source-token@127.0.0.1:$SOURCE_PORT"
+ENV
+}
+
+start_bg() {  # name, command...: a new session, so stopping the group stops every child
+  local name=$1; shift
+  if is_running "$name"; then echo "  $name already running"; return; fi
+  setsid nohup "$@" > "$VAR/log/$name.log" 2>&1 < /dev/null &
+  echo $! > "$RUN/$name.pid"
+}
+
+fetch() {  # no curl on a bare machine: the venv's Python fetches
+  "$ROOT/.venv/bin/python" -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}
+
+is_running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+wait_http() {  # url, seconds
+  for _ in $(seq 1 "$2"); do
+    fetch "$1" > /dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+start() {
+  write_env
+  # shellcheck disable=SC1091
+  source "$VAR/demo.env"
+  mkdir -p "$AIRFLOW_HOME"
+  [ -f "$AIRFLOW_HOME/passwords.json" ] || echo '{"admin": "admin", "auditor": "auditor"}' > "$AIRFLOW_HOME/passwords.json"
+  echo "== gateway store"; creditsync db-upgrade
+  echo "== Airflow metadata database"; airflow db migrate > "$VAR/log/airflow-migrate.log" 2>&1
+  echo "== simulators"
+  start_bg platform-sim creditsync platform-sim --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
+  start_bg source-market_supervision creditsync source-sim market_supervision --port "$SOURCE_PORT"
+  wait_http "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 30
+  echo "== Airflow standalone"
+  start_bg airflow airflow standalone
+  wait_http "http://127.0.0.1:$AIRFLOW_PORT/api/v2/monitor/health" 180
+  echo "== waiting for the DAGs to be parsed"
+  for _ in $(seq 1 90); do
+    airflow dags list -o plain 2>/dev/null | grep -q sync__market_supervision && break; sleep 2
+  done
+  for dag in $(airflow dags list -o plain 2>/dev/null | awk '/^sync__/ {print $1}'); do
+    airflow dags unpause "$dag" > /dev/null
+    airflow dags trigger "$dag" > /dev/null && echo "  triggered $dag"
+  done
+  wait_for_run sync__market_supervision
+  summary
+}
+
+wait_for_run() {
+  echo "== waiting for $1"
+  for _ in $(seq 1 120); do
+    state=$(airflow dags list-runs "$1" -o plain 2>/dev/null | awk 'NR==2 {print $3}')
+    case "$state" in success|failed) echo "  $1: $state"; return 0 ;; esac
+    sleep 3
+  done
+  echo "  $1 is still running; watch it in the UI"
+}
+
+summary() {
+  cat <<TXT
+
+CreditSync demo is running.
+  Airflow UI        http://127.0.0.1:$AIRFLOW_PORT   login admin / admin  (read-only: auditor / auditor)
+  platform sim      http://127.0.0.1:$PLATFORM_PORT/_sim/stats  $(fetch "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
+  department sim    http://127.0.0.1:$SOURCE_PORT  (market_supervision)
+  shell             source var/demo.env; creditsync quarantine; creditsync audit history; creditsync audit verify
+  stop              make stop
+TXT
+}
+
+stop() {
+  for pidfile in "$RUN"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+    echo "stopped $(basename "$pidfile" .pid)"
+  done
+}
+
+status() {
+  for pidfile in "$RUN"/*.pid; do
+    [ -e "$pidfile" ] || { echo "nothing running"; return; }
+    name=$(basename "$pidfile" .pid)
+    if is_running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

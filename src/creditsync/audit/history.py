@@ -1,0 +1,86 @@
+"""Read-only questions an auditor asks of the trail: what happened, when, to which record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
+
+
+@dataclass
+class HistoryFilter:
+    department: str | None = None
+    category: str | None = None
+    status: str | None = None  # an event name (push_receipt, record_quarantined, …)
+    since: date | None = None
+    until: date | None = None
+
+
+def history(session: Session, filters: HistoryFilter, chunk: int = 2000) -> Iterator[AuditEntry]:
+    """Entries in chain order, streamed."""
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if filters.department:
+        query = query.where(AuditEntry.department == filters.department)
+    if filters.category:
+        query = query.where(AuditEntry.category == filters.category)
+    if filters.status:
+        query = query.where(AuditEntry.event == filters.status)
+    if filters.since:
+        query = query.where(AuditEntry.ts >= datetime.combine(filters.since, time.min))
+    if filters.until:
+        query = query.where(AuditEntry.ts < datetime.combine(filters.until + timedelta(days=1), time.min))
+    yield from session.scalars(query.execution_options(yield_per=chunk))
+
+
+@dataclass
+class Trace:
+    """One record's whole story."""
+
+    query: str
+    records: list[Record] = field(default_factory=list)
+    versions: list[RecordVersion] = field(default_factory=list)
+    outbox: list[OutboxItem] = field(default_factory=list)
+    quarantine: list[QuarantineItem] = field(default_factory=list)
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.records or self.quarantine or self.entries)
+
+
+def trace(session: Session, key: str) -> Trace:
+    """By business key, 文书号, or the department's own record id."""
+    result = Trace(key)
+    result.records = list(session.scalars(select(Record).where(
+        or_(Record.business_key == key, Record.document_no == key, Record.source_key == key))))
+    keys = [r.business_key for r in result.records]
+    source_keys = [r.source_key for r in result.records if r.source_key] + [key]
+    result.versions = list(session.scalars(select(RecordVersion).where(
+        RecordVersion.business_key.in_(keys)).order_by(RecordVersion.id)))
+    result.outbox = list(session.scalars(select(OutboxItem).where(
+        OutboxItem.business_key.in_(keys)).order_by(OutboxItem.id)))
+    result.quarantine = list(session.scalars(select(QuarantineItem).where(or_(
+        QuarantineItem.business_key.in_(keys), QuarantineItem.source_key.in_(source_keys)))
+        .order_by(QuarantineItem.id)))
+    result.entries = list(session.scalars(select(AuditEntry).where(or_(
+        AuditEntry.business_key.in_(keys), _source_key_entry(source_keys))).order_by(AuditEntry.id)))
+    return result
+
+
+def _source_key_entry(source_keys: list[str]) -> Any:
+    """Quarantine entries carry no business key yet: find them by the department's record id."""
+    return AuditEntry.event.in_(["record_quarantined"]) & or_(
+        *[AuditEntry.details["source_key"].as_string() == k for k in source_keys])
+
+
+def entry_row(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "ts": entry.ts.isoformat(), "event": entry.event, "actor": entry.actor,
+            "department": entry.department, "category": entry.category,
+            "business_key": entry.business_key, "run_id": entry.run_id, "details": entry.details,
+            "hash": entry.hash}

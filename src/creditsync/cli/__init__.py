@@ -1,0 +1,1 @@
+"""The ``creditsync`` command line."""

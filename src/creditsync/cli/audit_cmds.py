@@ -1,0 +1,145 @@
+"""``creditsync audit``: verify the chain, list history, trace one record. Read-only."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import datetime
+from enum import Enum
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import func, select
+
+from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
+
+app = typer.Typer(help="The tamper-evident audit trail (read-only).", no_args_is_help=True)
+
+
+class HistoryFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _gateway():  # type: ignore[no-untyped-def]
+    from creditsync.pipeline.runner import Gateway
+
+    return Gateway.open()
+
+
+@app.command("verify")
+def verify() -> None:
+    """Check the whole hash chain; exit 1 naming the first altered, removed or reordered entry."""
+    from creditsync.audit import verify_chain
+    from creditsync.store.models import AuditEntry
+
+    with gateway_errors():
+        gateway = _gateway()
+        with gateway.store.reader() as session, Progress(console=errors, transient=True) as progress:
+            total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+            bar = progress.add_task("verifying audit trail", total=total)
+            result = verify_chain(session, progress=lambda n: progress.update(bar, completed=n))
+    if result.ok:
+        console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
+        raise typer.Exit(EXIT_OK)
+    console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
+                  f"({result.checked} entries verified before it)")
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value.replace("/", "-"), "%Y-%m-%d")
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@app.command("history")
+def history_cmd(
+    department: str = typer.Option(None, "--department", "-d"),
+    category: str = typer.Option(None, "--category", "-c"),
+    status: str = typer.Option(None, "--status", "-s", help="Event: push_receipt, record_quarantined, …"),
+    since: str = typer.Option(None, "--since", help="YYYY-MM-DD"),
+    until: str = typer.Option(None, "--until", help="YYYY-MM-DD (inclusive)"),
+    output: HistoryFormat = typer.Option(HistoryFormat.table, "--format", "-f"),
+) -> None:
+    """Sync history from the trail, filtered."""
+    from creditsync.audit.history import HistoryFilter, entry_row, history
+
+    since_dt, until_dt = _parse_date(since), _parse_date(until)
+    filters = HistoryFilter(department, category, status, since_dt.date() if since_dt else None,
+                            until_dt.date() if until_dt else None)
+    with gateway_errors():
+        gateway = _gateway()
+        with gateway.store.reader() as session:
+            rows = (entry_row(e) for e in history(session, filters))
+            _emit(rows, output)
+
+
+def _emit(rows: object, output: HistoryFormat) -> None:
+    if output is HistoryFormat.json:
+        for row in rows:  # type: ignore[attr-defined]
+            print_json(row)
+        return
+    if output is HistoryFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
+                         "details"])
+        for row in rows:  # type: ignore[attr-defined]
+            writer.writerow([row["id"], row["ts"], row["event"], row["actor"], row["department"],
+                             row["category"], row["business_key"], row["run_id"],
+                             json.dumps(row["details"], ensure_ascii=False)])
+        return
+    table = Table("id", "time (UTC)", "event", "department", "category", "record", "details")
+    for row in rows:  # type: ignore[attr-defined]
+        table.add_row(str(row["id"]), row["ts"][:19], row["event"], row["department"] or "",
+                      row["category"] or "", row["business_key"] or "",
+                      json.dumps(row["details"], ensure_ascii=False)[:120])
+    console.print(table)
+
+
+@app.command("trace")
+def trace_cmd(key: str = typer.Argument(..., help="Business key, 文书号, or the department's record id")) -> None:
+    """One record's whole story: source, mapping, push attempts, receipts, lifecycle."""
+    from creditsync.audit.history import trace
+
+    with gateway_errors():
+        gateway = _gateway()
+        with gateway.store.reader() as session:
+            story = trace(session, key)
+            if not story.found:
+                errors.print(f"nothing found for {key!r}")
+                raise typer.Exit(EXIT_INVALID)
+            _print_trace(story)
+
+
+def _print_trace(story: object) -> None:
+    from creditsync.audit.history import Trace
+
+    assert isinstance(story, Trace)
+    for record in story.records:
+        console.rule(f"{record.business_key}")
+        console.print(f"文书号 {record.document_no}  subject {record.subject_name}  state [bold]{record.state}"
+                      f"[/bold]  version {record.version}  platform id {record.platform_id or '-'}")
+    for version in story.versions:
+        console.print(f"v{version.version}  run {version.run_id}  source {version.source_key}  "
+                      f"source hash {version.source_hash[:12]}  mapped hash {version.mapped_hash[:12]}  "
+                      f"mapping {(version.mapping_digest or 'canonical')[:12]}  adapter {version.adapter}")
+    for item in story.outbox:
+        console.print(f"push v{item.version} {item.action}: {item.status} after {item.attempts} attempt(s)"
+                      f"{'  platform id ' + item.platform_id if item.platform_id else ''}"
+                      f"{'  errors ' + '; '.join(item.platform_errors) if item.platform_errors else ''}")
+    for q in story.quarantine:
+        reasons = "; ".join(f"{e['field']}: {e['message']}" for e in q.errors)
+        console.print(f"[red]quarantine[/red] #{q.id} ({q.stage}) {reasons}"
+                      f"{'  [resolved: ' + q.resolution + ']' if q.resolution else ''}")
+    table = Table("id", "time (UTC)", "event", "actor", "run", "details", title="audit trail")
+    for entry in story.entries:
+        table.add_row(str(entry.id), entry.ts.isoformat()[:19], entry.event, entry.actor, entry.run_id or "",
+                      json.dumps(entry.details, ensure_ascii=False)[:160])
+    console.print(table)

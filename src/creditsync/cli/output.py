@@ -1,0 +1,48 @@
+"""Shared output helpers: JSON lines, rich tables, and turning gateway errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError, RetriableError
+
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def gateway_errors() -> Iterator[None]:
+    """Map the exception hierarchy to exit codes with one clear line on stderr."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from exc
+    except RetriableError as exc:
+        errors.print(f"[yellow]delivery incomplete, run again to continue:[/yellow] {exc}")
+        raise typer.Exit(EXIT_INCOMPLETE) from exc
+    except FatalError as exc:
+        errors.print(f"[red]failed:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from exc
+    except CreditSyncError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from exc
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    with gateway_errors():
+        return fn()

@@ -1,0 +1,143 @@
+"""Working on record files: validate canonical records, dry-run a mapping, push a handed-over file."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from creditsync.cli.output import (
+    EXIT_INCOMPLETE, EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json,
+)
+from creditsync.exceptions import FieldError
+from creditsync.pipeline.handover import read_template_file
+from creditsync.privacy import mask_record
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("map")(map_sample)
+    app.command("push")(push_file_cmd)
+
+
+def _check_category(category: str) -> str:
+    from creditsync.schema import CATEGORIES
+
+    if category not in CATEGORIES:
+        raise typer.BadParameter(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
+    return category
+
+
+def validate(
+    category: str = typer.Option(..., "--category", "-c", callback=_check_category,
+                                 help="license | penalty"),
+    input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
+                                    help="Canonical records: JSONL, JSON array or CSV/XLSX with standard codes."),
+    output: Format = typer.Option(Format.table, "--format", "-f"),
+) -> None:
+    """Check canonical records against the municipal schema. Exit 0 all valid, 1 any invalid."""
+    from creditsync.schema import validate_record
+
+    invalid = 0
+    with gateway_errors():
+        for index, raw in enumerate(read_template_file(input_path, category)):
+            problems = (_unreadable(raw.error) if raw.error
+                        else validate_record(category, raw.data).errors)
+            invalid += bool(problems)
+            _print_result(output, index, raw.key, problems)
+    if output is Format.table:
+        console.print(f"{index + 1 if 'index' in locals() else 0} records, {invalid} invalid")
+    raise typer.Exit(EXIT_INVALID if invalid else EXIT_OK)
+
+
+def _unreadable(reason: str) -> list[FieldError]:
+    return [FieldError("(record)", f"记录无法读取：{reason}", f"record is unreadable: {reason}")]
+
+
+def _print_result(output: Format, index: int, key: str, problems: list[FieldError]) -> None:
+    if output is Format.json:
+        print_json({"index": index, "valid": not problems, "errors": [e.as_dict() for e in problems]})
+        return
+    if not problems:
+        return
+    console.print(f"[bold]record {index}[/bold] ({key}): [red]invalid[/red]")
+    for problem in problems:
+        console.print(f"  {problem.field}: {problem.message}")
+
+
+def map_sample(
+    mapping_path: Path = typer.Option(..., "--mapping", "-m", exists=True, dir_okay=False),
+    input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
+                                    help="A raw source sample: JSONL, JSON array, CSV or XLSX."),
+    output: Format = typer.Option(Format.table, "--format", "-f"),
+) -> None:
+    """Dry-run a mapping on a raw source sample: the mapped records (ID numbers masked) and errors."""
+    from creditsync.mapping import load_mapping
+    from creditsync.schema import validate_record
+
+    bad = 0
+    with gateway_errors():
+        spec = load_mapping(mapping_path)
+        for index, raw in enumerate(read_template_file(input_path, spec.category)):
+            if raw.error:
+                mapped, problems = {}, _unreadable(raw.error)
+            else:
+                result = spec.apply(raw.data)
+                failed = {e.field for e in result.errors}
+                checks = validate_record(spec.category, result.data).errors
+                mapped = result.data
+                problems = list(result.errors) + [e for e in checks if e.field not in failed]
+            bad += bool(problems)
+            _print_mapped(output, index, mapped, problems)
+    raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
+
+
+def _print_mapped(output: Format, index: int, mapped: dict[str, object], problems: list[FieldError]) -> None:
+    shown = mask_record(mapped)
+    if output is Format.json:
+        print_json({"index": index, "valid": not problems, "record": shown,
+                    "errors": [e.as_dict() for e in problems]})
+        return
+    status = "[green]ok[/green]" if not problems else "[red]invalid[/red]"
+    console.print(f"[bold]record {index}[/bold] {status}")
+    for code, value in shown.items():
+        console.print(f"  {code} = {value}")
+    for problem in problems:
+        console.print(f"  [red]{problem.field}: {problem.message}[/red]")
+
+
+def push_file_cmd(
+    category: str = typer.Option(..., "--category", "-c", callback=_check_category),
+    input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
+                                    help="The standard template as CSV, XLSX or JSONL."),
+    department: str = typer.Option("manual_handover", "--department", "-d"),
+) -> None:
+    """Validate, store, queue and push a handed-over file; safe to run again until it exits 0.
+
+    Exit 0 every valid record acknowledged, 1 some rejected or quarantined, 3 delivery incomplete."""
+    from creditsync.pipeline.runner import Gateway, push_file
+
+    if not os.environ.get("CREDITSYNC_PLATFORM_URL"):
+        errors.print("[yellow]CREDITSYNC_PLATFORM_URL is not set: using the platform Connection[/yellow]")
+    code = EXIT_OK
+    with gateway_errors():
+        gateway = Gateway.open()
+        try:
+            result = push_file(gateway, input_path, category, department)
+        finally:
+            gateway.store.dispose()
+    summary = result["summary"]
+    console.print_json(data={"run_id": result["run_id"], **summary})
+    if summary["pending_department"]:
+        code = EXIT_INCOMPLETE
+    elif any(summary["records"].get(k) for k in ("quarantined", "still_rejected")) or \
+            summary["outbox"].get("rejected"):
+        code = EXIT_INVALID
+    raise typer.Exit(code)

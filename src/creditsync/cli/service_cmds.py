@@ -1,0 +1,83 @@
+"""Long-running helpers and set-up: the store schema, simulators, the mapping JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+from creditsync.cli.output import console, gateway_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("db-upgrade")(db_upgrade)
+    app.command("platform-sim")(platform_sim)
+    app.command("source-sim")(source_sim)
+    app.command("mapping-schema")(mapping_schema)
+
+
+def db_upgrade() -> None:
+    """Create or upgrade the gateway store (CREDITSYNC_DB_URL) to the newest schema."""
+    from creditsync.settings import load_settings
+    from creditsync.store.db import upgrade
+
+    settings = load_settings()
+    with gateway_errors():
+        upgrade(settings.db_url)
+    console.print(f"store is up to date: {_safe_url(settings.db_url)}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def platform_sim(
+    port: int = typer.Option(8700, "--port", "-p"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    store: Path = typer.Option(None, "--store", help="SQLite file keeping what the platform received."),
+    fault_rate: float = typer.Option(0.0, "--fault-rate", min=0, max=1, help="Share of transient failures."),
+    lost_ack_rate: float = typer.Option(0.0, "--lost-ack-rate", min=0, max=1,
+                                        help="Share of batches committed whose answer is lost."),
+    reject_rate: float = typer.Option(0.0, "--reject-rate", min=0, max=1,
+                                      help="Share of records rejected with a validation message."),
+    slow_ms: int = typer.Option(0, "--slow-ms", min=0, help="Delay every answer by this much."),
+    seed: int = typer.Option(None, "--seed", help="Make the faults repeatable."),
+) -> None:
+    """Start the municipal platform simulator (the reference push protocol, docs/platform-protocol.md)."""
+    from creditsync.simulators.platform import FaultConfig, run_platform_simulator
+
+    faults = FaultConfig(fault_rate=fault_rate, lost_ack_rate=lost_ack_rate, reject_rate=reject_rate,
+                         slow_ms=slow_ms, seed=seed)
+    app_key = os.environ.get("CREDITSYNC_PLATFORM_APP_KEY", "demo-app-key")
+    run_platform_simulator(host, port, store, faults, app_key)
+
+
+def source_sim(
+    department: str = typer.Argument("market_supervision", help="Which demo department system."),
+    port: int = typer.Option(8701, "--port", "-p"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    seed: int = typer.Option(2026, "--seed"),
+) -> None:
+    """Start a demo department's source system (synthetic but realistic records)."""
+    token = os.environ.get("CREDITSYNC_SOURCE_TOKEN", "demo-source-token")
+    if department != "market_supervision":
+        raise typer.BadParameter(f"no simulator for {department!r}; available: market_supervision")
+    from creditsync.simulators.departments.market_supervision import run_market_supervision_simulator
+
+    run_market_supervision_simulator(host, port, token, seed)
+
+
+def mapping_schema(output: Path = typer.Option(None, "--output", "-o")) -> None:
+    """Print (or write) the JSON Schema of mapping files, for editors."""
+    from creditsync.mapping import mapping_json_schema
+
+    text = json.dumps(mapping_json_schema(), ensure_ascii=False, indent=2)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        typer.echo(text)

@@ -1,0 +1,102 @@
+"""Department configuration: one YAML file per department in ``adapters/``.
+
+```yaml
+department: market_supervision
+name: 长清区市场监督管理局
+source: {kind: rest, connection_id: market_supervision_source, options: {path: /api/v1/decisions}}
+streams:
+  - {category: penalty, options: {params: {type: penalty}}}
+schedule: "@hourly"
+```
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from creditsync.exceptions import ConfigurationError
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    connection_id: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StreamConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str
+    mapping: str | None = None  # file name under mappings/<department>/; default <category>.yaml
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class DepartmentConfig(BaseModel):
+    """Everything the gateway needs to sync one department; no secrets (those are Connections)."""
+
+    model_config = ConfigDict(extra="forbid")
+    department: str
+    name: str
+    source: SourceConfig
+    streams: list[StreamConfig] = Field(min_length=1)
+    schedule: str | None = "@hourly"
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    rate_limit_per_s: float | None = Field(default=None, gt=0)
+    pool: str | None = None
+    bad_record_threshold: float = Field(default=0.5, ge=0, le=1)
+    enabled: bool = True
+
+    @field_validator("department")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be lower_snake_case ascii (it becomes the DAG id sync__<department>)")
+        return value
+
+    def stream(self, category: str) -> StreamConfig:
+        for stream in self.streams:
+            if stream.category == category:
+                return stream
+        raise ConfigurationError(f"department {self.department} has no stream {category!r}")
+
+    def mapping_path(self, mappings_dir: Path, stream: StreamConfig) -> Path:
+        return mappings_dir / self.department / (stream.mapping or f"{stream.category}.yaml")
+
+
+def load_department_file(path: Path) -> DepartmentConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read department file {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{path}: expected a mapping at the top level")
+    try:
+        config = DepartmentConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"{path}: {problems}") from exc
+    if config.department != path.stem:
+        raise ConfigurationError(f"{path}: department {config.department!r} must match the file name")
+    return config
+
+
+def load_departments(adapters_dir: Path) -> list[DepartmentConfig]:
+    """All department files, sorted by name; a broken file raises (loud beats silently skipped)."""
+    if not adapters_dir.is_dir():
+        return []
+    return [load_department_file(p) for p in sorted(adapters_dir.glob("*.yaml"))]
+
+
+def load_department(adapters_dir: Path, department: str) -> DepartmentConfig:
+    path = adapters_dir / f"{department}.yaml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in sorted(adapters_dir.glob("*.yaml"))) or "none"
+        raise ConfigurationError(f"unknown department {department!r} (configured: {known})")
+    return load_department_file(path)

@@ -1,0 +1,121 @@
+"""One DAG per configured department, id ``sync__<department>``: extract → transform → push → report.
+
+Parsing reads only the YAML files beside the DAGs (no network, no database). Tasks pass counts through
+XCom, never records; each is safe to retry because every step is idempotent in the gateway store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, get_current_context, task
+
+from creditsync.departments import DepartmentConfig, load_department_file
+from creditsync.exceptions import ConfigurationError
+from creditsync.settings import load_settings
+
+log = logging.getLogger(__name__)
+START = datetime(2026, 1, 1)
+
+
+def build_dags(home: Path | None = None) -> dict[str, DAG]:
+    """Every department file becomes a DAG; a broken file becomes a DAG that fails saying why,
+    so one department's mistake never hides the others."""
+    if home is not None:
+        os.environ.setdefault("CREDITSYNC_HOME", str(home))
+    adapters_dir = load_settings().adapters_dir
+    dags: dict[str, DAG] = {}
+    for path in sorted(adapters_dir.glob("*.yaml")):
+        dag_id = f"sync__{path.stem}"
+        try:
+            config = load_department_file(path)
+        except ConfigurationError as exc:
+            dags[dag_id] = _broken_dag(dag_id, str(exc))
+            continue
+        if config.enabled:
+            dags[dag_id] = department_dag(config)
+    return dags
+
+
+def _default_args(config: DepartmentConfig | None = None) -> dict[str, Any]:
+    args: dict[str, Any] = {"owner": "creditsync", "retries": 2, "retry_delay": timedelta(minutes=1),
+                            "retry_exponential_backoff": True}
+    if config is not None and config.pool:
+        args["pool"] = config.pool
+    return args
+
+
+def department_dag(config: DepartmentConfig) -> DAG:
+    name = config.department
+    with DAG(
+        dag_id=f"sync__{name}", schedule=config.schedule, start_date=START, catchup=False,
+        max_active_runs=1,  # runs of one department share its cursors: one at a time
+        default_args=_default_args(config), tags=["creditsync", name],
+        doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
+               + ", ".join(s.category for s in config.streams),
+    ) as dag:
+        extracted = _extract.override(task_id="extract")(name)
+        transformed = _transform.override(task_id="transform")(name)
+        pushed = _push.override(task_id="push")(name)
+        reported = _report.override(task_id="report")(name)
+        extracted >> transformed >> pushed >> reported
+    return dag
+
+
+def _broken_dag(dag_id: str, error: str) -> DAG:
+    with DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False,
+             tags=["creditsync", "misconfigured"], doc_md=f"Configuration error: {error}") as dag:
+        _config_error.override(task_id="configuration_error")(error)
+    return dag
+
+
+@task
+def _config_error(error: str) -> None:
+    raise ConfigurationError(error)
+
+
+@task
+def _extract(department: str) -> dict[str, Any]:
+    from creditsync.pipeline import extract
+
+    return extract(_context(department))
+
+
+@task
+def _transform(department: str) -> dict[str, Any]:
+    from creditsync.pipeline import transform
+
+    return transform(_context(department))
+
+
+@task
+def _push(department: str) -> dict[str, Any]:
+    from creditsync.pipeline import push
+    from creditsync.pipeline.runner import platform_client
+
+    ctx = _context(department)
+    return push(ctx, platform_client(ctx.settings))
+
+
+@task
+def _report(department: str) -> dict[str, Any]:
+    from creditsync.pipeline import report
+
+    return report(_context(department))
+
+
+def _context(department: str) -> Any:
+    """Built inside the task, so parsing the DAG file never opens the store."""
+    from creditsync.orchestration.connections import use_airflow_connections
+    from creditsync.pipeline.runner import Gateway
+
+    use_airflow_connections()
+    airflow_context = get_current_context()
+    gateway = Gateway.open()
+    run_id = airflow_context["dag_run"].run_id
+    try_number = int(getattr(airflow_context["ti"], "try_number", 1) or 1)
+    return gateway.context(gateway.department(department), run_id, trigger="airflow", try_number=try_number)

@@ -1,0 +1,56 @@
+"""What every step needs to know about the run it belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from creditsync.audit import AuditTrail
+from creditsync.departments import DepartmentConfig
+from creditsync.settings import Settings
+from creditsync.store import Store
+from creditsync.store.models import SyncRun
+
+
+@dataclass
+class SyncContext:
+    settings: Settings
+    store: Store
+    department: DepartmentConfig
+    run_id: str
+    trigger: str = "cli"  # airflow | cli
+    try_number: int = 1
+    audit: AuditTrail = field(default_factory=AuditTrail)
+
+    @property
+    def name(self) -> str:
+        return self.department.department
+
+    def ensure_run(self) -> None:
+        """Create the run row once; retried or re-run steps find it and carry on."""
+        with self.store.transaction() as session:
+            if session.get(SyncRun, self.run_id) is not None:
+                return
+            session.add(
+                SyncRun(id=self.run_id, department=self.name, trigger=self.trigger,
+                        status="running", started_at=now(), counts={})
+            )
+            self.audit.append(session, "run_started", department=self.name, run_id=self.run_id,
+                              trigger=self.trigger, try_number=self.try_number)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def content_hash(data: Any) -> str:
+    """A stable sha256 of JSON-able content (key order and non-ASCII spelling do not matter)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def new_cli_run_id(department: str) -> str:
+    return f"cli__{department}__{now().strftime('%Y%m%dT%H%M%S%f')}"

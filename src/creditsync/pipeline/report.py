@@ -1,0 +1,51 @@
+"""Step 4: close the run with its totals, and fail it loudly if any source could not be read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import func, select
+
+from creditsync.exceptions import FatalError
+from creditsync.pipeline.context import SyncContext, now
+from creditsync.store.models import OutboxItem, QuarantineItem, RunStream, SyncRun
+
+
+def summarise(ctx: SyncContext) -> dict[str, Any]:
+    with ctx.store.reader() as session:
+        streams = session.scalars(select(RunStream).where(RunStream.run_id == ctx.run_id)).all()
+        outbox = dict(session.execute(
+            select(OutboxItem.status, func.count()).where(OutboxItem.run_id == ctx.run_id)
+            .group_by(OutboxItem.status)).tuples().all())
+        quarantined = session.scalar(select(func.count()).select_from(QuarantineItem).where(
+            QuarantineItem.run_id == ctx.run_id)) or 0
+        pending_all = session.scalar(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.department == ctx.name, OutboxItem.status == "pending")) or 0
+    totals: Counter[str] = Counter()
+    for stream in streams:
+        totals.update({k: int(v) for k, v in (stream.counts or {}).items()})
+    return {
+        "streams": {s.category: dict(s.counts or {}, error=s.error) for s in streams},
+        "records": dict(totals),
+        "outbox": outbox,
+        "quarantined": int(quarantined),
+        "pending_department": int(pending_all),
+        "failed_streams": [s.category for s in streams if s.error],
+    }
+
+
+def report(ctx: SyncContext) -> dict[str, Any]:
+    summary = summarise(ctx)
+    status = "failed" if summary["failed_streams"] else (
+        "partial" if summary["quarantined"] or summary["pending_department"] else "success")
+    with ctx.store.transaction() as session:
+        run = session.get(SyncRun, ctx.run_id)
+        if run is not None:
+            run.status, run.finished_at, run.counts = status, now(), summary
+        ctx.audit.append(session, "run_finished", department=ctx.name, run_id=ctx.run_id,
+                         status=status, summary=summary)
+    if summary["failed_streams"]:
+        raise FatalError(f"source streams failed: {', '.join(summary['failed_streams'])}",
+                         department=ctx.name, run_id=ctx.run_id)
+    return dict(summary, status=status)

@@ -1,0 +1,56 @@
+"""Raw department row → validated canonical record: the mapping, then the municipal schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from creditsync.exceptions import ConfigurationError, FieldError
+from creditsync.mapping import MappingSpec, load_mapping
+from creditsync.pipeline.context import SyncContext
+from creditsync.schema import CanonicalRecord, validate_record
+
+
+@dataclass
+class Translation:
+    record: CanonicalRecord | None
+    errors: list[FieldError]
+    stage: str  # mapping | validation
+    mapped: dict[str, Any]
+
+
+@dataclass
+class Translator:
+    category: str
+    mapping: MappingSpec | None  # None: rows already carry the standard field codes
+    adapter: str
+
+    @property
+    def mapping_digest(self) -> str | None:
+        return self.mapping.digest if self.mapping else None
+
+    def translate(self, raw: dict[str, Any]) -> Translation:
+        mapping_errors: list[FieldError] = []
+        data = raw
+        if self.mapping is not None:
+            result = self.mapping.apply(raw)
+            data, mapping_errors = result.data, list(result.errors)
+        validation = validate_record(self.category, data)
+        failed = {e.field for e in mapping_errors}
+        # A field whose transform failed would also be reported as "missing": say it once.
+        errors = mapping_errors + [e for e in validation.errors if e.field not in failed]
+        stage = "mapping" if mapping_errors else "validation"
+        return Translation(validation.record if not errors else None, errors, stage, data)
+
+
+def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) -> Translator:
+    if canonical:
+        return Translator(category, None, "template_file")
+    stream = ctx.department.stream(category)
+    path = ctx.department.mapping_path(ctx.settings.mappings_dir, stream)
+    if not path.exists():
+        raise ConfigurationError(f"mapping file {path} for {ctx.name}/{category} is missing")
+    mapping = load_mapping(path)
+    if mapping.category != category:
+        raise ConfigurationError(f"{path} maps category {mapping.category!r}, stream is {category!r}")
+    return Translator(category, mapping, ctx.department.source.kind)

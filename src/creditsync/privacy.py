@@ -1,0 +1,55 @@
+"""Personal data: natural persons' ID numbers never leave the push payload unmasked."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# Field codes whose values are personal ID numbers, for every category prefix (XK_, CF_, QZ_, ...).
+ID_NUMBER_FIELD = re.compile(r"^[A-Z]+_(XDR|FR)_ZJHM$")
+# An 18-character resident ID anywhere in free text (logs, error messages, raw payloads).
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def mask_id(value: str) -> str:
+    """``370102199001011234`` → ``370102********1234``; short values keep only their last 2."""
+    value = str(value).strip()
+    if len(value) <= 6:
+        return "*" * len(value)
+    if len(value) <= 10:
+        return "*" * (len(value) - 2) + value[-2:]
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_text(text: str) -> str:
+    """Mask every resident ID number that appears in free text."""
+    return ID_NUMBER_IN_TEXT.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
+
+
+def is_id_field(field_code: str) -> bool:
+    return bool(ID_NUMBER_FIELD.match(field_code))
+
+
+def mask_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a canonical or raw record with ID numbers masked (by field code and in any text)."""
+    return {key: _mask_value(key, value) for key, value in data.items()}
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return mask_record(value)
+    if isinstance(value, list):
+        return [_mask_value(key, v) for v in value]
+    if isinstance(value, str):
+        return mask_id(value) if is_id_field(key) and value else mask_text(value)
+    return value
+
+
+def keyed_hash(value: str) -> str:
+    """HMAC-SHA256 of an ID number, for matching records without storing the number."""
+    key = os.environ.get("CREDITSYNC_HASH_KEY", "creditsync-default-key").encode()
+    return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,179 @@
+"""Tables of the gateway store.
+
+A record's life: ``staged_records`` (transient raw rows of one run) → ``records`` (one row per business
+key, holding its publication state) + ``record_versions`` (every mapped version) → ``outbox`` (what
+must reach the platform, with its idempotency key) → receipt on the outbox row. Bad ones land in
+``quarantine``. ``cursors`` advance only with a confirmed push. ``audit_log`` is the hash chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    id: Mapped[str] = mapped_column(String(250), primary_key=True)  # Airflow run id or cli-…
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # airflow | cli
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RunStream(Base):
+    """Per run and stream: the cursor the run may advance to once everything it pulled is delivered."""
+
+    __tablename__ = "run_streams"
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_runs.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor_from: Mapped[str | None] = mapped_column(String(64))
+    cursor_to: Mapped[str | None] = mapped_column(String(64))
+    transformed: Mapped[bool] = mapped_column(default=False)
+    cursor_committed: Mapped[bool] = mapped_column(default=False)
+    error: Mapped[str | None] = mapped_column(Text)  # the source failed; nothing of it was staged
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StagedRecord(Base):
+    """Raw source rows of one run, kept only until the transform step has read them."""
+
+    __tablename__ = "staged_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(250))
+    department: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    source_key: Mapped[str] = mapped_column(String(200))
+    cursor: Mapped[str | None] = mapped_column(String(64))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_staged_run", "run_id", "category", "id"),)
+
+
+class Record(Base):
+    """One published (or to-be-published) decision, by business key, and its publication state."""
+
+    __tablename__ = "records"
+    business_key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    document_no: Mapped[str] = mapped_column(String(128), index=True)
+    subject_name: Mapped[str] = mapped_column(String(200))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(default=1)
+    mapped_hash: Mapped[str] = mapped_column(String(64))
+    # pending → published | rejected; later withdrawn, repaired (never re-published), expired
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    platform_id: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RecordVersion(Base):
+    """Every mapped version of a record: what the department sent and what we made of it (masked)."""
+
+    __tablename__ = "record_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    business_key: Mapped[str] = mapped_column(ForeignKey("records.business_key"), index=True)
+    version: Mapped[int] = mapped_column()
+    run_id: Mapped[str] = mapped_column(String(250))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    mapped_hash: Mapped[str] = mapped_column(String(64))
+    mapping_digest: Mapped[str | None] = mapped_column(String(64))
+    adapter: Mapped[str] = mapped_column(String(64))
+    payload_masked: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("business_key", "version"),)
+
+
+class OutboxItem(Base):
+    """One push owed to the platform. The payload is the only place a full ID number is kept,
+    and only until the platform acknowledges it."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    business_key: Mapped[str] = mapped_column(String(250), index=True)
+    department: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))  # upsert | withdraw
+    version: Mapped[int] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    run_id: Mapped[str] = mapped_column(String(250))
+    # pending → acked | rejected | superseded
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    platform_id: Mapped[str | None] = mapped_column(String(64))
+    platform_errors: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_outbox_pending", "department", "status", "id"),)
+
+
+class QuarantineItem(Base):
+    """A record that could not be published, with every reason (ours and the platform's)."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(250), index=True)
+    department: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    business_key: Mapped[str | None] = mapped_column(String(250))
+    stage: Mapped[str] = mapped_column(String(16))  # source | mapping | validation | platform
+    errors: Mapped[list[Any]] = mapped_column()  # [{"field": ..., "message": ...}]
+    raw_masked: Mapped[dict[str, Any]] = mapped_column()
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(200))
+
+
+class Cursor(Base):
+    __tablename__ = "cursors"
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[str | None] = mapped_column(String(250))
+
+
+class AuditEntry(Base):
+    """Append-only; each entry's hash covers its content and the previous entry's hash."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event: Mapped[str] = mapped_column(String(48), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    department: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(32))
+    business_key: Mapped[str | None] = mapped_column(String(250), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(250), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column()
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_audit_dept_ts", "department", "ts"),)
+
+
+class AuditHead(Base):
+    """A single row naming the chain's last entry; locked while appending so the chain stays linear."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
