@@ -1,0 +1,45 @@
+"""Canonical models of the municipal 双公示 schema (reference §2-§7).
+
+Categories, their fields (standard order), keys and cross-field rules are YAML data in ``categories/``;
+code tables are YAML data in ``codes/``. Models store code-table TEXT values (``法人及非法人组织``,
+``罚款``); inputs may use the text, an alias or a code.
+
+    result = validate_record("penalty", row)
+    if result.ok:
+        outbox.add(result.record.business_key(), result.record.to_payload())
+    else:
+        quarantine(row, result.errors)
+"""
+
+from creditsync.schema.codetables import code_of, lookup, lookup_many
+from creditsync.schema.record import CanonicalRecord, format_decimal
+from creditsync.schema.spec import CategorySpec, KeyFields
+from creditsync.schema.validation import (
+    CATEGORIES,
+    ValidationResult,
+    errors_from_validation,
+    field_codes,
+    field_titles,
+    get_category,
+    validate_record,
+)
+from creditsync.schema.values import LONG_TERM, FieldSpec
+
+__all__ = [
+    "CATEGORIES",
+    "LONG_TERM",
+    "CanonicalRecord",
+    "CategorySpec",
+    "FieldSpec",
+    "KeyFields",
+    "ValidationResult",
+    "code_of",
+    "errors_from_validation",
+    "field_codes",
+    "field_titles",
+    "format_decimal",
+    "get_category",
+    "lookup",
+    "lookup_many",
+    "validate_record",
+]

@@ -1,0 +1,1 @@
+"""Code tables of the 双公示 schema, kept as YAML data (see codetables.py)."""

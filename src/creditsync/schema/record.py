@@ -1,0 +1,133 @@
+"""The canonical record: a pydantic model per category, generated from its :class:`CategorySpec`.
+
+Attributes are the lower-cased standard codes (``cf_wsh``); the codes themselves are the aliases and
+the external names of every payload.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from creditsync.privacy import mask_record
+from creditsync.schema.values import FieldProblem, FieldSpec, ParseContext, parse_value
+
+if TYPE_CHECKING:
+    from creditsync.schema.spec import CategorySpec
+
+CONTEXT_KEY = "creditsync"  # validation context entry holding the ParseContext
+FIELD_ERROR = "creditsync_field"  # pydantic error types carrying our zh/en messages
+RULES_ERROR = "creditsync_rules"
+
+
+def parse_context(context: Any) -> ParseContext:
+    found = context.get(CONTEXT_KEY) if isinstance(context, dict) else None
+    return found if isinstance(found, ParseContext) else ParseContext()
+
+
+class CanonicalRecord(BaseModel):
+    """A valid record of one category, in canonical form (code-table TEXT values, dates, Decimals)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    category: ClassVar[str] = ""
+    spec: ClassVar[CategorySpec]
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self, info: ValidationInfo) -> Self:
+        ctx = parse_context(info.context)
+        findings = self.spec.check(self.values(), frozenset(), ctx.today)
+        ctx.warnings.extend(findings.warnings)
+        if findings.errors:
+            details = {"count": len(findings.errors), "errors": findings.errors}
+            raise PydanticCustomError(RULES_ERROR, "{count} cross-field rule(s) failed", details)
+        return self
+
+    def get(self, code: str) -> Any:
+        """Value of a field by its standard code."""
+        return getattr(self, self.spec.by_code[code].name)
+
+    def values(self) -> dict[str, Any]:
+        """Every field by standard code, in standard order, None for unset fields."""
+        return {f.code: getattr(self, f.name) for f in self.spec.fields}
+
+    def business_key(self) -> str:
+        """``category:authority USCC:文书号`` — the record's identity at the platform."""
+        return f"{self.category}:{self.get(self.spec.keys.authority_code)}:{self.document_number()}"
+
+    def document_number(self) -> str:
+        return str(self.get(self.spec.keys.document_number))
+
+    def subject_name(self) -> str:
+        return str(self.get(self.spec.keys.subject_name))
+
+    def decision_date(self) -> date:
+        value = self.get(self.spec.keys.decision_date)
+        assert isinstance(value, date)  # a required date field
+        return value
+
+    def to_payload(self) -> dict[str, Any]:
+        """The push payload: standard codes, ISO dates, plain decimal strings, unset fields omitted.
+
+        Full ID numbers are kept: never log this, log :meth:`masked_payload`.
+        """
+        return {code: _wire(v) for code, v in self.values().items() if v is not None and v != ""}
+
+    def masked_payload(self) -> dict[str, Any]:
+        """:meth:`to_payload` with ID numbers masked, for logs, audit and display."""
+        return mask_record(self.to_payload())
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return value
+
+
+def format_decimal(value: Decimal) -> str:
+    """``Decimal("2E-1")`` → ``"0.2"``, ``Decimal("100.00")`` → ``"100"``: no exponent, no trailing zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _field_validator(spec: FieldSpec) -> BeforeValidator:
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        try:
+            return parse_value(spec, value, parse_context(info.context))
+        except FieldProblem as exc:
+            messages = {"zh": exc.message_zh, "en": exc.message_en}
+            raise PydanticCustomError(FIELD_ERROR, "{en}", messages) from exc
+
+    return BeforeValidator(validate)
+
+
+def _field_definition(spec: FieldSpec) -> tuple[Any, Any]:
+    # Built at run time from data, hence the ignore: mypy only knows static annotations.
+    annotation = Annotated[spec.python_type | None, _field_validator(spec)]  # type: ignore[name-defined]
+    default = ... if spec.requirement == "required" else None
+    return annotation, Field(default, alias=spec.code, title=spec.title, description=spec.title_en)
+
+
+def build_model(spec: CategorySpec) -> type[CanonicalRecord]:
+    """A ``CanonicalRecord`` subclass with one field per standard field of the category."""
+    fields: dict[str, Any] = {f.name: _field_definition(f) for f in spec.fields}
+    model_name = "".join(part.title() for part in spec.name.split("_")) + "Record"
+    model = create_model(model_name, __base__=CanonicalRecord, __module__=__name__, **fields)
+    model.__doc__ = f"{spec.title_zh} ({spec.title_en}), fields {spec.prefix}_*."
+    model.category = spec.name
+    model.spec = spec
+    return model

@@ -1,0 +1,172 @@
+"""Categories as data: ``categories/<name>.yaml`` gives the fields (standard order), keys and rules.
+
+Adding one of the other categories of reference §4 means writing its YAML file (reusing the
+``_subject.yaml`` block and the rule vocabulary of :mod:`rules`); a model class is generated from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from creditsync.exceptions import ConfigurationError
+from creditsync.schema import codetables
+from creditsync.schema.rules import Findings, RuleContext, RuleSpec, make_rule
+from creditsync.schema.values import KINDS, FieldSpec
+
+if TYPE_CHECKING:
+    from creditsync.schema.record import CanonicalRecord
+
+_PACKAGE = "creditsync.schema.categories"
+_FIELD_CODE = re.compile(r"^[A-Z]+(_[A-Z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class KeyFields:
+    """Which fields make the business key and the summary accessors of a record."""
+
+    authority_code: str
+    document_number: str
+    subject_name: str
+    decision_date: str
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    name: str
+    prefix: str
+    title_zh: str
+    title_en: str
+    fields: tuple[FieldSpec, ...]
+    keys: KeyFields
+    rules: tuple[RuleSpec, ...]
+    model: type[CanonicalRecord] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from creditsync.schema.record import build_model  # the model needs the finished spec
+
+        object.__setattr__(self, "model", build_model(self))
+
+    @property
+    def key_fields(self) -> tuple[str, str]:
+        """(authority USCC field, document number field): the business key."""
+        return self.keys.authority_code, self.keys.document_number
+
+    @cached_property
+    def by_code(self) -> Mapping[str, FieldSpec]:
+        return {f.code: f for f in self.fields}
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.fields]
+
+    def check(self, values: Mapping[str, Any], failed: frozenset[str], today: date) -> Findings:
+        """Run the cross-field rules on the fields that parsed (``values``: code → value, None = unset)."""
+        present = {code: v for code, v in values.items() if v is not None}
+        ctx = RuleContext(present, failed, self.by_code, today)
+        findings = Findings()
+        for rule in self.rules:
+            rule.run(ctx, findings)
+        return findings
+
+
+def _read_yaml(filename: str) -> dict[str, Any]:
+    path = resources.files(_PACKAGE) / filename
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigurationError(f"cannot read schema file {filename}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"schema file {filename} must be a mapping")
+    return raw
+
+
+def _substitute(value: Any, prefix: str) -> Any:
+    """Replace ``{P}`` by the category prefix everywhere in a block."""
+    if isinstance(value, str):
+        return value.replace("{P}", prefix)
+    if isinstance(value, list):
+        return [_substitute(v, prefix) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, prefix) for k, v in value.items()}
+    return value
+
+
+def _field(raw: Mapping[str, Any]) -> FieldSpec:
+    kind = raw.get("kind", "text")
+    if kind not in KINDS:
+        raise ConfigurationError(f"field {raw.get('code')}: unknown kind {kind!r}")
+    spec = FieldSpec(
+        code=str(raw["code"]),
+        title=str(raw["title"]),
+        title_en=str(raw["title_en"]),
+        kind=kind,
+        requirement=raw.get("req", "optional"),
+        max_length=raw.get("max"),
+        min_length=raw.get("min"),
+        table=raw.get("table"),
+        allow_placeholder=bool(raw.get("placeholder", False)),
+    )
+    if spec.requirement not in ("required", "conditional", "optional"):
+        raise ConfigurationError(f"field {spec.code}: unknown requirement {spec.requirement!r}")
+    if kind in ("code", "codes"):
+        codetables.table(str(spec.table))  # fail at load time on a missing table
+    return spec
+
+
+def _referenced_codes(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value} if _FIELD_CODE.match(value) and "_" in value else set()
+    if isinstance(value, list):
+        return set().union(*(_referenced_codes(v) for v in value))
+    if isinstance(value, dict):
+        return set().union(*(_referenced_codes(v) for v in value.values()))
+    return set()
+
+
+def load_category(filename: str) -> CategorySpec:
+    raw = _read_yaml(filename)
+    prefix = str(raw["prefix"])
+    field_rows: list[Any] = []
+    rule_rows: list[Any] = []
+    for block in raw.get("blocks", []):
+        block_raw = _substitute(_read_yaml(f"_{block}.yaml"), prefix)
+        field_rows += block_raw.get("fields", [])
+        rule_rows += block_raw.get("rules", [])
+    try:
+        fields = tuple(_field(r) for r in field_rows + raw["fields"])
+        rules = tuple(make_rule(r) for r in rule_rows + raw.get("rules", []))
+        keys = KeyFields(**raw["keys"])
+    except (KeyError, TypeError) as exc:
+        raise ConfigurationError(f"schema file {filename} is malformed: {exc!r}") from exc
+    _check_references(filename, fields, rules, keys)
+    return CategorySpec(
+        str(raw["name"]), prefix, str(raw["title_zh"]), str(raw["title_en"]), fields, keys, rules
+    )
+
+
+def _check_references(
+    filename: str, fields: tuple[FieldSpec, ...], rules: tuple[RuleSpec, ...], keys: KeyFields
+) -> None:
+    codes = [f.code for f in fields]
+    duplicates = {c for c in codes if codes.count(c) > 1}
+    referenced = _referenced_codes([dict(r.params) for r in rules]) | set(vars(keys).values())
+    unknown = referenced - set(codes)
+    if duplicates or unknown:
+        raise ConfigurationError(
+            f"schema file {filename}: duplicate fields {sorted(duplicates)}, unknown fields {sorted(unknown)}"
+        )
+
+
+def load_categories() -> dict[str, CategorySpec]:
+    """Every ``categories/*.yaml`` (files starting with ``_`` are blocks, not categories)."""
+    names = sorted(f.name for f in resources.files(_PACKAGE).iterdir() if f.name.endswith(".yaml"))
+    specs = [load_category(n) for n in names if not n.startswith("_")]
+    return {spec.name: spec for spec in specs}
