@@ -1,0 +1,132 @@
+"""The value-level work behind the named transforms: text clean-up, dates, money.
+
+Pure functions of (value, target field) that raise :class:`TransformError`; the pydantic models in
+``transforms.py`` only choose which of these to call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from creditsync.mapping._values import TransformError, as_text, show
+
+# str.strip() already removes the ideographic space U+3000 and NBSP; zero-width characters and a stray
+# BOM are what copy-paste from Word/Excel leaves behind and are invisible in every review tool.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+
+# Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def trim(value: Any, field: str) -> str:
+    return as_text(value, field).strip().strip(_INVISIBLE).strip()
+
+
+def fullwidth_to_halfwidth(value: Any, field: str) -> str:
+    """全角→半角: ``９１３７０１０２ＡＢＣ`` → ``91370102ABC``; CJK characters are left alone."""
+    return as_text(value, field).translate(_FULLWIDTH)
+
+
+# ---- dates ---------------------------------------------------------------------------------------
+
+# Built-in layouts, tried after the mapping's own formats. Each is a regex (not strptime) because
+# strptime accepts "2024015" for %Y%m%d and silently guesses the month/day split.
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_BUILTIN_DATES = (
+    re.compile(rf"(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}", re.ASCII),  # YYYY-MM-DD [time]
+    re.compile(rf"(\d{{4}})/(\d{{1,2}})/(\d{{1,2}}){_TIME}", re.ASCII),  # YYYY/MM/DD [time]
+    re.compile(r"(\d{4})(\d{2})(\d{2})", re.ASCII),  # YYYYMMDD
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日", re.ASCII),  # YYYY年MM月DD日
+)
+
+
+def parse_date(value: Any, field: str, formats: Sequence[str] = ()) -> str | None:
+    """Any accepted date spelling → ISO ``YYYY-MM-DD`` text; blank text counts as missing (None)."""
+    if isinstance(value, datetime):  # before `date`: datetime is a subclass of date
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = trim(value, field)
+    if not text:
+        return None
+    parsed = _by_formats(text, formats) or _by_builtins(text, field) or _by_isoformat(text)
+    if parsed is None:
+        raise TransformError(
+            f"无法识别的日期：{show(value, field)}（应为 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD）",
+            f"unrecognised date {show(value, field)} (expected YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)",
+        )
+    return parsed.isoformat()
+
+
+def _by_formats(text: str, formats: Sequence[str]) -> date | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _by_builtins(text: str, field: str) -> date | None:
+    for pattern in _BUILTIN_DATES:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        year, month, day = (int(part) for part in match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            # The layout matched, so this is a date that does not exist (2024-02-30): say so.
+            raise TransformError(
+                f"日期不存在：{show(text, field)}", f"no such date: {show(text, field)}"
+            ) from None
+    return None
+
+
+def _by_isoformat(text: str) -> date | None:
+    """ISO datetimes with offsets (``2024-01-05T10:00:00+08:00``); the local calendar date is kept."""
+    try:
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        return None
+
+
+# ---- money ---------------------------------------------------------------------------------------
+
+# ASCII digits only: Decimal() also accepts "２０００", "NaN", "1e3" and "١٢", none of which belong in
+# a fine amount unless the mapping normalises them on purpose first.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+
+def yuan_to_wan(value: Any, field: str) -> Decimal | None:
+    """元 → 万元, exactly: ``2000`` → ``Decimal('0.2')``. Floats go through their shortest repr;
+    blank text counts as missing (None)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise _not_a_number(value, field)
+    text = str(value).strip()
+    if not text:
+        return None
+    if not _NUMBER.fullmatch(text):
+        raise _not_a_number(value, field)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
+        raise _not_a_number(value, field) from None
+    return _plain(amount.scaleb(-4))
+
+
+def _plain(amount: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (2E+3 would print badly)."""
+    normal = amount.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+def _not_a_number(value: Any, field: str) -> TransformError:
+    return TransformError(
+        f"金额不是有效数字：{show(value, field)}（元→万元）",
+        f"amount is not a number: {show(value, field)} (yuan → 10k yuan)",
+    )

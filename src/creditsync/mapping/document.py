@@ -1,0 +1,225 @@
+"""The mapping file, version 1, as pydantic models: what a department's ``<category>.yaml`` may say.
+
+A field has exactly one *source* (``path``, ``const``, ``concat``, ``first_non_empty``, ``collect`` or
+``custom``), an optional ``default`` used when the source is empty, and a list of ``transforms``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from creditsync.exceptions import ConfigurationError
+from creditsync.mapping import custom
+from creditsync.mapping._values import as_text, is_empty
+from creditsync.mapping.paths import SourcePath, resolve
+from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom, run_transforms
+
+CURRENT_VERSION = 1
+Category = Literal["license", "penalty"]
+# Each category's standard codes share a prefix; BZ (备注) is common to all. Checked so that a field copied
+# from the wrong category's mapping fails at load time instead of at the platform.
+CATEGORY_PREFIXES: dict[str, str] = {"license": "XK_", "penalty": "CF_"}
+SHARED_FIELDS = frozenset({"BZ"})
+FIELD_CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+FieldCode = Annotated[str, StringConstraints(pattern=FIELD_CODE_PATTERN)]
+
+
+class PathPart(Strict):
+    path: SourcePath
+
+    def read(self, record: Mapping[str, Any]) -> Any:
+        return resolve(record, self.path)
+
+
+class ConstPart(Strict):
+    const: Any
+
+
+def _part_tag(value: Any) -> str | None:
+    if isinstance(value, PathPart | ConstPart):
+        return "path" if isinstance(value, PathPart) else "const"
+    names = [key for key in ("path", "const") if isinstance(value, dict) and key in value]
+    return names[0] if len(names) == 1 else None
+
+
+ConcatPart = Annotated[
+    Annotated[PathPart, Tag("path")] | Annotated[ConstPart, Tag("const")],
+    Discriminator(
+        _part_tag, custom_error_type="bad_part", custom_error_message="a part is {path: …} or {const: …}"
+    ),
+]
+
+
+class FieldBase(Strict):
+    SOURCE: ClassVar[str]
+    default: Any = Field(
+        default=None, description="used when the source is empty; then goes through transforms"
+    )
+    transforms: list[Transform] = Field(default_factory=list)
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        """Source value (or ``default`` when it is empty and a default was written), then transforms."""
+        value = self.read(record, ctx)
+        if is_empty(value) and "default" in self.model_fields_set:
+            value = self.default
+        return run_transforms(self.transforms, value, ctx)
+
+
+class PathField(FieldBase):
+    SOURCE = "path"
+    path: SourcePath
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        return resolve(record, self.path)
+
+
+class ConstField(FieldBase):
+    SOURCE = "const"
+    const: Any
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        return self.const
+
+
+class ConcatField(FieldBase):
+    """Text parts glued together; with ``separator``, empty parts are skipped (no dangling "；")."""
+
+    SOURCE = "concat"
+    concat: list[ConcatPart] = Field(min_length=1)
+    separator: str | None = None
+
+    @model_validator(mode="after")
+    def _reads_data(self) -> ConcatField:
+        if not any(isinstance(part, PathPart) for part in self.concat):
+            raise ValueError("concat needs at least one {path: …} part; use const for fixed text")
+        return self
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        values = [part.read(record) if isinstance(part, PathPart) else part.const for part in self.concat]
+        read = [v for v, part in zip(values, self.concat, strict=True) if isinstance(part, PathPart)]
+        if all(is_empty(v) for v in read):
+            return None  # only the constants would be left: the data itself is missing
+        if self.separator is not None:
+            return self.separator.join(as_text(v, ctx.field) for v in values if not is_empty(v))
+        return "".join(as_text(v, ctx.field) for v in values if v is not None)
+
+
+class FirstNonEmptyField(FieldBase):
+    SOURCE = "first_non_empty"
+    first_non_empty: list[SourcePath] = Field(min_length=2)
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        return next((v for v in (resolve(record, p) for p in self.first_non_empty) if not is_empty(v)), None)
+
+
+class CollectField(FieldBase):
+    """The non-empty values of several paths, as a list (``CF_CFLB1`` + ``CF_CFLB2`` → one list)."""
+
+    SOURCE = "collect"
+    collect: list[SourcePath] = Field(min_length=1)
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        values = [v for v in (resolve(record, p) for p in self.collect) if not is_empty(v)]
+        return values or None
+
+
+class CustomField(FieldBase):
+    """A registered Python source function computing the value from the whole record."""
+
+    SOURCE = "custom"
+    custom: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _registered(self) -> CustomField:
+        try:
+            custom.check_arguments("source", self.custom, self.args)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        func = custom.get("source", self.custom)
+        return call_custom(lambda: func(record, **self.args), self.custom, ctx.field)
+
+
+_FIELD_KINDS: tuple[type[FieldBase], ...] = (
+    PathField,
+    ConstField,
+    ConcatField,
+    FirstNonEmptyField,
+    CollectField,
+    CustomField,
+)
+SOURCE_KEYS = tuple(kind.SOURCE for kind in _FIELD_KINDS)
+
+
+def _field_tag(value: Any) -> str | None:
+    if isinstance(value, FieldBase):
+        return value.SOURCE
+    names = [key for key in SOURCE_KEYS if isinstance(value, dict) and key in value]
+    return names[0] if len(names) == 1 else None
+
+
+FieldSpec = Annotated[
+    Annotated[PathField, Tag("path")]
+    | Annotated[ConstField, Tag("const")]
+    | Annotated[ConcatField, Tag("concat")]
+    | Annotated[FirstNonEmptyField, Tag("first_non_empty")]
+    | Annotated[CollectField, Tag("collect")]
+    | Annotated[CustomField, Tag("custom")],
+    Discriminator(
+        _field_tag,
+        custom_error_type="bad_source",
+        custom_error_message=f"a field needs exactly one source: {', '.join(SOURCE_KEYS)}",
+    ),
+]
+
+
+class MappingDocument(Strict):
+    """One mapping file (``version: 1``). ``extends``/``drop`` are resolved away by the loader."""
+
+    version: Literal[1] = Field(description="mapping language version; only 1 exists")
+    category: Category | None = Field(default=None, description="required unless inherited via extends")
+    description: str | None = None
+    extends: str | None = Field(
+        default=None, description="preset this file starts from, e.g. legacy_2016_penalty"
+    )
+    drop: list[FieldCode] = Field(default_factory=list, description="inherited fields to remove")
+    source_key: SourcePath | None = Field(default=None, description="path of the source record's own id")
+    fields: dict[FieldCode, FieldSpec] = Field(default_factory=dict, description="standard code → field")
+
+    @model_validator(mode="after")
+    def _complete(self) -> MappingDocument:
+        if self.extends is None:
+            if self.category is None:
+                raise ValueError("category is required (license or penalty) unless the file extends a preset")
+            if not self.fields:
+                raise ValueError("a mapping without extends needs at least one field")
+            if self.drop:
+                raise ValueError("drop only makes sense together with extends")
+        return self
+
+    @field_validator("fields")
+    @classmethod
+    def _prefixes_match(cls, fields: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        category = info.data.get("category")
+        prefix = CATEGORY_PREFIXES.get(category or "")
+        wrong = [c for c in fields if prefix and not c.startswith(prefix) and c not in SHARED_FIELDS]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} do not belong to category {category} (codes {prefix}…)")
+        return fields

@@ -1,0 +1,86 @@
+"""A loaded mapping and what applying it to one source record produces."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from creditsync.exceptions import FieldError
+from creditsync.mapping._values import TransformError, is_empty
+from creditsync.mapping.codes import CodeLookup, default_code_lookup
+from creditsync.mapping.document import FieldSpec, MappingDocument
+from creditsync.mapping.paths import resolve
+from creditsync.mapping.transforms import CodeStep, StepContext
+
+
+@dataclass
+class MappingResult:
+    """``data``: standard field code → value (fields whose value is None are left out);
+    ``errors``: one :class:`FieldError` per failed field, naming the target code;
+    ``source_key``: the source record's own id, for quarantine and trace."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+    source_key: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    """A validated mapping with ``extends`` resolved. Build it with ``load_mapping``/``parse_mapping``."""
+
+    document: MappingDocument
+    digest: str  # sha256 of the canonical resolved content: what the audit trail records
+    source_name: str
+    presets: tuple[str, ...] = ()  # presets this mapping was built on, nearest first
+
+    @property
+    def version(self) -> int:
+        return self.document.version
+
+    @property
+    def category(self) -> str:
+        assert self.document.category is not None  # the loader refuses documents without one
+        return self.document.category
+
+    @property
+    def source_key_path(self) -> str | None:
+        return self.document.source_key
+
+    @property
+    def fields(self) -> Mapping[str, FieldSpec]:
+        return self.document.fields
+
+    @property
+    def code_tables(self) -> frozenset[str]:
+        """Code tables the mapping needs, so a deployment can check them all before the first record."""
+        return frozenset(
+            step.code.table
+            for spec in self.document.fields.values()
+            for step in spec.transforms
+            if isinstance(step, CodeStep) and step.code.table is not None
+        )
+
+    def apply(self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None) -> MappingResult:
+        """Map one source record; each field fails on its own, so one report lists every problem."""
+        lookup = code_lookup or default_code_lookup
+        result = MappingResult(source_key=self._source_key(raw))
+        for code, spec in self.document.fields.items():
+            try:
+                value = spec.evaluate(raw, StepContext(code, lookup))
+            except TransformError as exc:
+                result.errors.append(FieldError(code, exc.message_zh, exc.message_en))
+                continue
+            if value is not None:
+                result.data[code] = value
+        return result
+
+    def _source_key(self, raw: Mapping[str, Any]) -> str | None:
+        if self.document.source_key is None:
+            return None
+        value = resolve(raw, self.document.source_key)
+        return None if is_empty(value) else str(value).strip()
