@@ -1,0 +1,191 @@
+"""The platform client: push a batch of records, query results back, all through one retry policy.
+
+The wire protocol is described in docs/platform-protocol.md. Splitting the outbox into batches, and
+persisting receipts, is the caller's job; this module only speaks HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+from tenacity import Retrying
+
+from creditsync.delivery import _wire
+from creditsync.delivery.errors import PlatformProtocolError, PlatformRefusedError, PlatformTransportError
+from creditsync.delivery.retry import default_retry_policy
+from creditsync.exceptions import ConfigurationError
+
+Action = Literal["upsert", "withdraw"]
+Status = Literal["accepted", "duplicate", "rejected"]
+
+# Categories become a path segment: accept only what the platform's routes can contain.
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
+# Query-back puts keys in the URL; keep each URL well under common 8 KiB limits (64-hex keys).
+QUERY_CHUNK = 50
+
+
+@dataclass(frozen=True)
+class PushItem:
+    """One record to send. ``platform_id`` turns an upsert into a correction and is required to withdraw."""
+
+    idempotency_key: str
+    business_key: str
+    action: Action
+    data: Mapping[str, Any]
+    platform_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ("upsert", "withdraw"):
+            raise ValueError(f"unknown action {self.action!r}")
+        if self.action == "withdraw" and not self.platform_id:
+            raise ValueError("a withdrawal needs the platform_id of the record to withdraw")
+        if not self.idempotency_key:
+            raise ValueError("idempotency_key is empty")
+
+    def as_wire(self) -> dict[str, Any]:
+        return {
+            "idempotency_key": self.idempotency_key,
+            "business_key": self.business_key,
+            "action": self.action,
+            "platform_id": self.platform_id,
+            "data": dict(self.data),
+        }
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The platform's answer for one record. ``duplicate``: the key was already known; nothing changed."""
+
+    idempotency_key: str
+    status: Status
+    platform_id: str | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "rejected"
+
+
+class PlatformClient:
+    """Talks to the municipal platform (or its simulator) over HTTP with an ``appKey`` header.
+
+    ``session`` is the transport seam (tests mount a fake adapter); ``retrying`` is the injected policy
+    (default: :func:`default_retry_policy`). Every call is retried as a whole, which is safe because a
+    resent idempotency key never creates a second row.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        app_key: str,
+        *,
+        session: requests.Session | None = None,
+        retrying: Retrying | None = None,
+        timeout: tuple[float, float] = (5, 30),
+    ) -> None:
+        if not app_key:
+            raise ConfigurationError("the platform appKey is empty")
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError("the platform URL must start with http:// or https://", url=base_url)
+        self.base_url = base_url.rstrip("/")
+        self._app_key = app_key
+        self._session = session if session is not None else requests.Session()
+        self._retrying = retrying if retrying is not None else default_retry_policy()
+        self._timeout = timeout
+
+    def push(self, category: str, items: Sequence[PushItem], batch_id: str) -> list[Receipt]:
+        """Send one batch; receipts in the items' order.
+
+        An item the platform did not answer has no receipt: it stays unconfirmed and is resent, with
+        the same key, by the caller. A result for a key that was not in the batch is a protocol error.
+        """
+        if not items:
+            return []
+        keys = _unique_keys(items)
+        body = {"batch_id": batch_id, "records": [item.as_wire() for item in items]}
+        rows = self._call("POST", f"/api/v1/{_checked(category)}/records", body=body)
+        by_key = _receipts_by_key(rows)
+        if not by_key.keys() <= set(keys):
+            raise PlatformProtocolError("the platform answered for records not in the batch", batch=batch_id)
+        return [by_key[key] for key in keys if key in by_key]
+
+    def query(self, category: str, idempotency_keys: Iterable[str]) -> dict[str, Receipt]:
+        """Results the platform remembers for these keys; unknown keys are absent from the answer."""
+        keys = list(dict.fromkeys(idempotency_keys))
+        found: dict[str, Receipt] = {}
+        for start in range(0, len(keys), QUERY_CHUNK):
+            params = {"idempotency_key": keys[start : start + QUERY_CHUNK]}
+            rows = self._call("GET", f"/api/v1/{_checked(category)}/records", params=params)
+            found.update(_receipts_by_key(rows))
+        return found
+
+    def record(self, platform_id: str) -> dict[str, Any] | None:
+        """The platform's current copy of one record (data, status), or None if it does not know it."""
+        try:
+            rows = self._call("GET", f"/api/v1/records/{quote(platform_id, safe='')}")
+        except PlatformRefusedError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return rows[0] if rows else None
+
+    def stats(self) -> dict[str, Any]:
+        """Simulator only: ``GET /_sim/stats`` (counts of rows, business keys, faults, ...)."""
+        response = self._session.get(self.base_url + "/_sim/stats", timeout=self._timeout)
+        response.raise_for_status()
+        stats: dict[str, Any] = response.json()
+        return stats
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._retrying(self._send_once, method, path, body, params)
+
+    def _send_once(
+        self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        headers = {"appKey": self._app_key, "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        try:
+            response = self._session.request(
+                method, self.base_url + path, data=data, params=params, headers=headers, timeout=self._timeout
+            )
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # No answer: the batch may or may not be committed. Retrying with the same keys is safe.
+            message = f"no answer from the platform ({type(exc).__name__})"
+            raise PlatformTransportError(message, path=path) from exc
+        return _wire.unwrap(response)
+
+
+def _checked(category: str) -> str:
+    if not _CATEGORY.match(category):
+        raise ValueError(f"invalid category {category!r}")
+    return category
+
+
+def _unique_keys(items: Sequence[PushItem]) -> list[str]:
+    keys = [item.idempotency_key for item in items]
+    if len(set(keys)) != len(keys):
+        # The platform would answer the second copy as a duplicate of the first: a caller bug.
+        raise ValueError("a batch must not contain the same idempotency key twice")
+    return keys
+
+
+def _receipts_by_key(rows: list[dict[str, Any]]) -> dict[str, Receipt]:
+    return {
+        row.idempotency_key: Receipt(row.idempotency_key, row.status, row.platform_id, list(row.errors))
+        for row in _wire.parse_results(rows)
+    }
