@@ -1,0 +1,166 @@
+"""The state behind the market-supervision simulator: its records, queries, edits and injected faults.
+
+Independent of HTTP so tests (and the demo) can change records directly: :meth:`DecisionStore.update`
+bumps ``updated_at`` the way the real system does when a decision is corrected or revoked, so the
+next incremental read picks the change up.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import re
+import threading
+from collections import deque
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from creditsync.simulators.departments import market_supervision_data as data
+
+KINDS = ("penalty", "license")
+MAX_PAGE_SIZE = 100
+FAULTS = ("500", "503", "429", "bad_json", "drop")
+
+
+class QueryError(ValueError):
+    """A bad request parameter; the HTTP layer answers 400 with this message."""
+
+
+class DecisionStore:
+    """Penalty and licence decisions, generated from ``seed`` relative to ``today``; thread-safe."""
+
+    def __init__(
+        self,
+        seed: int = 7,
+        penalties: int = 60,
+        licenses: int = 40,
+        today: date | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._clock = clock or (lambda: datetime.now(data.CST))
+        self.today = today or self._clock().astimezone(data.CST).date()  # the department's today
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._faults: deque[str] = deque()
+        self._records: dict[str, dict[str, dict[str, Any]]] = {}
+        self._next: dict[str, int] = {}
+        for kind, count in (("penalty", penalties), ("license", licenses)):
+            self._records[kind] = {r["id"]: r for r in data.generate(kind, self._rng, count, self.today)}
+            self._next[kind] = count + 1
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def broken_ids(self) -> dict[str, str]:
+        """The deliberately broken records present in this store: id → what is wrong with it."""
+        return {rid: why for rid, why in data.BROKEN.items() if self._find(rid) is not None}
+
+    def page(self, kind: str, since: datetime | None, page: int, page_size: int) -> dict[str, Any]:
+        """One page of ``kind`` with ``updated_at >= since`` (inclusive), sorted by (updated_at, id)."""
+        if kind not in KINDS:
+            raise QueryError(f"type must be one of {', '.join(KINDS)}")
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise QueryError(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+        with self._lock:
+            matching = [r for r in self._sorted(kind) if since is None or _moment(r) >= since]
+            chunk = matching[(page - 1) * page_size : page * page_size]
+            items = [served(r) for r in chunk]
+        total = len(matching)
+        return {"items": items, "page": page, "page_size": page_size,
+                "total_pages": math.ceil(total / page_size), "total": total}
+
+    def records(self, kind: str) -> list[dict[str, Any]]:
+        """Every record of ``kind`` as served (sorted by updated_at, id)."""
+        with self._lock:
+            return [served(r) for r in self._sorted(kind)]
+
+    def get(self, record_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._find(record_id)
+            return served(record) if record is not None else None
+
+    # -- changing --------------------------------------------------------------------------------
+
+    def add_decision(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """A new realistic decision dated today (``fields`` override any of its values)."""
+        if kind not in KINDS:
+            raise QueryError(f"type must be one of {', '.join(KINDS)}")
+        with self._lock:
+            number = self._next[kind]
+            self._next[kind] += 1
+            decided = self._clock().astimezone(data.CST).date()
+            record = data.make_record(kind, self._rng, number, decided, self.today)
+            stamp = fields.pop("updated_at", None) or self._bump()
+            record.update(created_at=stamp, updated_at=stamp, **fields)
+            self._records[kind][record["id"]] = record
+            return served(record)
+
+    def update(self, record_id: str, **fields: Any) -> dict[str, Any]:
+        """Change a record as a correction would; ``updated_at`` moves forward unless given."""
+        fields.pop("id", None)
+        with self._lock:
+            record = self._find(record_id)
+            if record is None:
+                raise KeyError(record_id)
+            record.update(fields)
+            record["updated_at"] = fields.get("updated_at") or self._bump()
+            return served(record)
+
+    # -- faults ----------------------------------------------------------------------------------
+
+    def inject_fault(self, kind: str, times: int = 1) -> None:
+        """The next ``times`` list requests fail: HTTP 500/503/429, a truncated body, a dropped socket."""
+        if kind not in FAULTS:
+            raise QueryError(f"fault must be one of {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults.extend([kind] * times)
+
+    def take_fault(self) -> str | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _find(self, record_id: str) -> dict[str, Any] | None:
+        for records in self._records.values():
+            if record_id in records:
+                return records[record_id]
+        return None
+
+    def _sorted(self, kind: str) -> list[dict[str, Any]]:
+        return sorted(self._records[kind].values(), key=lambda r: (_moment(r), r["id"]))
+
+    def _bump(self) -> str:
+        """Now, but strictly after every stored ``updated_at`` (a clock step back must not hide edits)."""
+        latest = max((_moment(r) for rs in self._records.values() for r in rs.values()), default=None)
+        now = self._clock().astimezone(data.CST).replace(microsecond=0)
+        if latest is not None and now <= latest:
+            now = latest + timedelta(seconds=1)
+        return data.timestamp(now)
+
+
+def served(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as the API serves it (a copy; the documented null-id defect applied)."""
+    item = copy.deepcopy(record)
+    if item["id"] in data.NULL_ID:
+        item["id"] = None
+    return item
+
+
+def parse_since(text: str) -> datetime:
+    """An ISO timestamp; naive values are Beijing time. A ``+`` decoded to a space is put back."""
+    text = text.strip()
+    if "T" in text:
+        text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "2026-03-01T00:00:00+08:00"
+        raise QueryError(f"updated_since must be an ISO-8601 timestamp, e.g. {example}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=data.CST)
+
+
+def _moment(record: dict[str, Any]) -> datetime:
+    return parse_since(str(record["updated_at"]))

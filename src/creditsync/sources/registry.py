@@ -1,0 +1,127 @@
+"""Which adapter class serves which ``kind``: an explicit registry plus an entry-point group.
+
+Built-in adapters register themselves with :func:`register_adapter` when their module is imported;
+the modules are listed in ``_BUILTIN_MODULES`` (explicit beats scanning). Adapters packaged separately
+declare an entry point in the ``creditsync.adapters`` group, e.g. in their ``pyproject.toml``::
+
+    [project.entry-points."creditsync.adapters"]
+    soap = "acme_creditsync_soap:SoapSourceAdapter"
+
+An entry point that fails to load does not break the other kinds: the failure is remembered and
+reported only when that kind is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Mapping
+from importlib.metadata import entry_points
+from typing import Any, Protocol, TypeVar
+
+from creditsync.exceptions import ConfigurationError
+from creditsync.secrets import Connection
+from creditsync.sources.base import SourceAdapter
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "creditsync.adapters"
+_BUILTIN_MODULES = ("creditsync.sources.rest",)
+
+_ADAPTERS: dict[str, type[SourceAdapter]] = {}
+_BROKEN: dict[str, str] = {}  # entry-point name -> why it did not load
+_loaded = False
+
+A = TypeVar("A", bound=type[SourceAdapter])
+
+
+class EntryPointLike(Protocol):
+    name: str
+
+    def load(self) -> Any: ...
+
+
+def register_adapter(cls: A) -> A:
+    """Class decorator: make ``cls`` the adapter for ``cls.kind``. Re-registering the same class is a
+    no-op; a second class claiming a taken kind is a ConfigurationError (silent override hides bugs)."""
+    if not (isinstance(cls, type) and issubclass(cls, SourceAdapter)):
+        raise ConfigurationError(f"{cls!r} is not a SourceAdapter subclass")
+    kind = getattr(cls, "kind", None)
+    if not isinstance(kind, str) or not kind:
+        raise ConfigurationError(f"adapter {cls.__qualname__} must set a non-empty class attribute 'kind'")
+    existing = _ADAPTERS.get(kind)
+    if existing is not None and existing is not cls:
+        raise ConfigurationError(
+            f"adapter kind {kind!r} is already registered by {_qualified(existing)}; "
+            f"{_qualified(cls)} cannot take it"
+        )
+    _ADAPTERS[kind] = cls
+    return cls
+
+
+def get_adapter_class(kind: str) -> type[SourceAdapter]:
+    _ensure_loaded()
+    try:
+        return _ADAPTERS[kind]
+    except KeyError:
+        pass
+    if kind in _BROKEN:
+        raise ConfigurationError(f"source kind {kind!r} is installed but failed to load: {_BROKEN[kind]}")
+    known = ", ".join(available_kinds()) or "none"
+    raise ConfigurationError(f"unknown source kind {kind!r} (known kinds: {known})")
+
+
+def available_kinds() -> list[str]:
+    _ensure_loaded()
+    return sorted(_ADAPTERS)
+
+
+def create_adapter(
+    kind: str,
+    department: str,
+    options: Mapping[str, Any] | None,
+    connection: Connection | None,
+    *,
+    rate_limit_per_s: float | None = None,
+) -> SourceAdapter:
+    """Convenience: look the class up and instantiate it (validation only, no I/O)."""
+    adapter_class = get_adapter_class(kind)
+    return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+
+
+def load_entry_points(points: Iterable[EntryPointLike] | None = None) -> list[str]:
+    """Register the adapters of the entry-point group (or of ``points``); returns the kinds added."""
+    added = []
+    for point in entry_points(group=ENTRY_POINT_GROUP) if points is None else points:
+        kind = _load_entry_point(point)
+        if kind:
+            added.append(kind)
+    return added
+
+
+def _load_entry_point(point: EntryPointLike) -> str | None:
+    try:
+        cls = point.load()
+        register_adapter(cls)
+    except Exception as exc:  # a broken plugin must not take the built-in kinds down with it
+        _BROKEN[point.name] = f"{type(exc).__name__}: {exc}"
+        log.warning("source adapter entry point %r failed to load: %s", point.name, exc)
+        return None
+    if cls.kind != point.name:
+        log.warning("entry point %r registers adapter kind %r", point.name, cls.kind)
+    _BROKEN.pop(cls.kind, None)
+    return str(cls.kind)
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True  # set first: a plugin importing this module must not recurse
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    load_entry_points()
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"

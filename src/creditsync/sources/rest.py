@@ -1,0 +1,267 @@
+"""``kind: rest``: a JSON-over-HTTP source, read page by page after a cursor.
+
+Two pagination styles. *Page numbers* (default): ``?page=N&page_size=M``, ending at
+``total_pages_field`` or at a short/empty page. *Next links*: set ``next_field`` and the adapter
+follows the link (relative or absolute, same host only) until it is empty.
+
+With page numbers, plain offsets are unsafe on a live source: a record updated while we page moves
+to the end and every later record shifts one slot left, so one record is skipped and, because the
+watermark then moves past it, lost for good. ``keyset_paging`` (default on, needs ``cursor_param``
+and ``cursor_field``) therefore re-anchors each request on the last cursor read
+(``updated_since=<last cursor>&page=1``) and skips the keys already yielded at that exact cursor.
+That relies on ``cursor_param`` filtering *inclusively* (``>=``), which the adapter contract needs
+anyway to honour the overlap window.
+
+Options may be given on the source (defaults for every stream) and on each stream (overrides;
+``params`` are merged). Secrets come only from the Connection: ``password`` is the token, sent as
+``Authorization: Bearer <token>`` or in ``token_header``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from pydantic import Field, model_validator
+from tenacity import Retrying
+
+from creditsync.exceptions import ConfigurationError, FatalError
+from creditsync.secrets import Connection
+from creditsync.sources import _http
+from creditsync.sources._http import default_retrying, wait_retry_after
+from creditsync.sources._records import PageState, to_record
+from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.registry import register_adapter
+
+__all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying", "wait_retry_after"]
+
+log = logging.getLogger(__name__)
+
+Scalar = str | int | float | bool
+
+
+class RestStreamOptions(AdapterOptions):
+    """What to request for one stream and where each piece sits in the response."""
+
+    path: str | None = None
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    items_field: str = "items"  # dotted; "" when the body itself is the list
+    key_field: str = "id"
+    cursor_field: str | None = "updated_at"
+    cursor_param: str | None = "updated_since"
+    page_param: str = "page"
+    page_size_param: str | None = "page_size"
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    first_page: int = Field(default=1, ge=0)
+    total_pages_field: str | None = "total_pages"
+    next_field: str | None = None
+    keyset_paging: bool = True
+    max_pages: int = Field(default=100_000, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        sent = {name for name in (self.page_param, self.page_size_param, self.cursor_param) if name}
+        if clash := sorted(sent & set(self.params)):
+            raise ValueError(f"params must not set {clash}: the adapter sends those itself")
+        if self.path and "://" in self.path:
+            raise ValueError("path must be relative to the connection's base URL")
+        return self
+
+    @property
+    def keyset(self) -> bool:
+        return bool(self.keyset_paging and self.cursor_param and self.cursor_field and not self.next_field)
+
+
+class RestOptions(RestStreamOptions):
+    """Source-level options: transport settings plus defaults for every stream."""
+
+    timeout_s: float = Field(default=30.0, gt=0)
+    token_header: str = "Authorization"
+    token_prefix: str | None = None  # None: "Bearer " for Authorization, nothing for other headers
+    headers: dict[str, str] = Field(default_factory=dict)
+    verify_tls: bool = True
+    check_path: str | None = None  # None: check() GETs the base URL and accepts any non-error answer
+
+
+_STREAM_FIELDS = frozenset(RestStreamOptions.model_fields)
+
+
+@register_adapter
+class RestSourceAdapter(SourceAdapter):
+    kind = "rest"
+    options_model = RestOptions
+    stream_options_model = RestStreamOptions
+
+    def __init__(
+        self,
+        department: str,
+        options: Mapping[str, Any] | None,
+        connection: Connection | None,
+        *,
+        rate_limit_per_s: float | None = None,
+        session: requests.Session | None = None,
+        retrying: Retrying | None = None,
+    ) -> None:
+        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+        self.options: RestOptions
+        self._session, self._owns_session = session, session is None
+        self.retrying = retrying or default_retrying()
+        assert self.connection is not None  # requires_connection
+        self.base_url = self.connection.base_url.rstrip("/") + "/"
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> RestStreamOptions:
+        defaults = self.options.model_dump(include=set(_STREAM_FIELDS), exclude_unset=True)
+        overrides = dict(stream_options or {})
+        merged = {**defaults, **overrides}
+        if isinstance(overrides.get("params"), Mapping) and "params" in defaults:
+            merged["params"] = {**defaults["params"], **overrides["params"]}
+        opts: RestStreamOptions = validate_options(RestStreamOptions, merged, self._where(stream))
+        if opts.path is None:
+            raise ConfigurationError(f"{self._where(stream)}: option 'path' is required (source or stream)")
+        return opts
+
+    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
+        opts = self.stream_options(stream, stream_options)
+        state, where = PageState(), self._where(stream)
+        pages = (
+            self._linked_pages(opts, cursor) if opts.next_field else self._numbered_pages(opts, cursor, state)
+        )
+        for number, items in enumerate(pages, start=1):
+            if number > opts.max_pages:  # a source that never says "last page" must not spin forever
+                raise FatalError(f"{where}: more than {opts.max_pages} pages, stopping")
+            for item in items:
+                record = to_record(stream, item, opts.key_field, opts.cursor_field)
+                if state.accept(record, where):
+                    yield record
+
+    def check(self) -> None:
+        path = self.options.check_path
+        url = self._url(path or "")
+
+        def attempt() -> None:
+            response = self._get(url, None, "check")
+            if path is None and response.status_code < 500 and response.status_code not in (401, 403, 429):
+                return  # reachable, and the token was not refused
+            _http.raise_for_status(response, self._where())
+
+        _http.call_with_retries(self.retrying, attempt)
+
+    def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            self._session.close()
+            self._session = None
+
+    # -- pagination ------------------------------------------------------------------------------
+
+    def _numbered_pages(
+        self, opts: RestStreamOptions, cursor: str | None, state: PageState
+    ) -> Iterator[list[Any]]:
+        """Each page's items. ``read`` has accepted a page's records before asking for the next, so
+        ``state.last`` is then the highest cursor yielded: the keyset anchor."""
+        url, page, anchor = self._url(opts.path or ""), opts.first_page, cursor
+        while True:
+            body = self._fetch(url, _params(opts, anchor, page))
+            items = self._items(body, opts, url)
+            yield items
+            if _is_last_page(opts, body, items, page):
+                return
+            if opts.keyset and state.last is not None and state.last != anchor:
+                anchor, page = state.last, opts.first_page
+            else:  # plain paging, or the whole page sat on the anchor's cursor value
+                page += 1
+
+    def _linked_pages(self, opts: RestStreamOptions, cursor: str | None) -> Iterator[list[Any]]:
+        url: str | None = self._url(opts.path or "")
+        params: dict[str, Any] | None = _params(opts, cursor, None)
+        while url:
+            body = self._fetch(url, params)
+            yield self._items(body, opts, url)
+            url, params = self._follow(_http.dig(body, opts.next_field or "")), None
+
+    def _follow(self, link: Any) -> str | None:
+        if link is _http.MISSING or link in (None, ""):
+            return None
+        if not isinstance(link, str):
+            raise FatalError(f"{self._where()}: next link is not a string: {link!r}")
+        url = urljoin(self.base_url, link)
+        if _origin(url) != _origin(self.base_url):
+            # Following it would send our token to another host.
+            raise FatalError(f"{self._where()}: next link leaves the source host: {_origin(url)}")
+        return url
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def _fetch(self, url: str, params: Mapping[str, Any] | None) -> Any:
+        def attempt() -> Any:
+            response = self._get(url, params, "read")
+            _http.raise_for_status(response, self._where())
+            return _http.parse_json(response, self._where())
+
+        return _http.call_with_retries(self.retrying, attempt)
+
+    def _get(self, url: str, params: Mapping[str, Any] | None, why: str) -> requests.Response:
+        self.rate_limiter.acquire()
+        log.debug("%s %s GET %s params=%s", self.department, why, url, params)
+        return _http.send(self._http_session(), url, params=params, headers=self._headers(),
+                          timeout=self.options.timeout_s, verify=self.options.verify_tls)
+
+    def _items(self, body: Any, opts: RestStreamOptions, url: str) -> list[Any]:
+        items = _http.dig(body, opts.items_field)
+        if not isinstance(items, list):
+            found = "missing" if items is _http.MISSING else type(items).__name__
+            where = opts.items_field or "(body)"
+            raise FatalError(f"{self._where()}: response has no list at {where!r} ({found})", url=url)
+        return items
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", **self.options.headers}
+        token = self.connection.password if self.connection else None
+        if token:
+            header = self.options.token_header
+            prefix = self.options.token_prefix
+            if prefix is None:
+                prefix = "Bearer " if header.lower() == "authorization" else ""
+            headers[header] = prefix + token
+        return headers
+
+    def _http_session(self) -> requests.Session:
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
+
+    def _url(self, path: str) -> str:
+        url = urljoin(self.base_url, path)
+        if _origin(url) != _origin(self.base_url):
+            raise ConfigurationError(f"{self._where()}: path {path!r} leaves the connection's host")
+        return url
+
+
+def _params(opts: RestStreamOptions, anchor: str | None, page: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = dict(opts.params)
+    if anchor is not None and opts.cursor_param:
+        params[opts.cursor_param] = anchor
+    if page is not None:
+        params[opts.page_param] = page
+    if opts.page_size_param:
+        params[opts.page_size_param] = opts.page_size
+    return params
+
+
+def _is_last_page(opts: RestStreamOptions, body: Any, items: list[Any], page: int) -> bool:
+    if not items:
+        return True
+    total = _http.dig(body, opts.total_pages_field) if opts.total_pages_field else None
+    if isinstance(total, int) and not isinstance(total, bool):
+        return page - opts.first_page + 1 >= total
+    # Without a total, a short page is the last one (only meaningful when we chose the page size).
+    return bool(opts.page_size_param) and len(items) < opts.page_size
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
