@@ -1,5 +1,6 @@
-"""Airflow: generates one DAG per department file in adapters/ (sync__<department>). Add a department by adding
-its YAML there and its mappings under mappings/<department>/: nothing here changes."""
+"""Airflow: generates one DAG per department file in adapters/ (sync__<department>).
+Add a department by adding its YAML there and its mappings under mappings/<department>/:
+nothing here changes."""
 
 from pathlib import Path
 

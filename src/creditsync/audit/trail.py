@@ -7,6 +7,7 @@ altering, deleting or reordering any entry breaks every hash after it. Appends l
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -28,7 +29,10 @@ def default_actor() -> str:
     explicit = os.environ.get("CREDITSYNC_ACTOR")
     if explicit:
         return explicit
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "unknown"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
     return f"{user}@{socket.gethostname()}"
 
 

@@ -6,7 +6,7 @@ import csv
 import json
 import sys
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 import typer
 from rich.progress import Progress
@@ -18,7 +18,7 @@ from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gatewa
 app = typer.Typer(help="The tamper-evident audit trail (read-only).", no_args_is_help=True)
 
 
-class HistoryFormat(str, Enum):
+class HistoryFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -104,7 +104,9 @@ def _emit(rows: object, output: HistoryFormat) -> None:
 
 
 @app.command("trace")
-def trace_cmd(key: str = typer.Argument(..., help="Business key, 文书号, or the department's record id")) -> None:
+def trace_cmd(
+    key: str = typer.Argument(..., help="Business key, 文书号, or the department's record id"),
+) -> None:
     """One record's whole story: source, mapping, push attempts, receipts, lifecycle."""
     from creditsync.audit.history import trace
 
@@ -124,8 +126,9 @@ def _print_trace(story: object) -> None:
     assert isinstance(story, Trace)
     for record in story.records:
         console.rule(f"{record.business_key}")
-        console.print(f"文书号 {record.document_no}  subject {record.subject_name}  state [bold]{record.state}"
-                      f"[/bold]  version {record.version}  platform id {record.platform_id or '-'}")
+        console.print(f"文书号 {record.document_no}  subject {record.subject_name}  "
+                      f"state [bold]{record.state}[/bold]  version {record.version}  "
+                      f"platform id {record.platform_id or '-'}")
     for version in story.versions:
         console.print(f"v{version.version}  run {version.run_id}  source {version.source_key}  "
                       f"source hash {version.source_hash[:12]}  mapped hash {version.mapped_hash[:12]}  "

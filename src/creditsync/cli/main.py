@@ -21,7 +21,9 @@ app.add_typer(audit_cmds.app, name="audit")
 
 
 @app.callback()
-def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")) -> None:
+def _configure(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
     level = logging.INFO if verbose or os.environ.get("CREDITSYNC_VERBOSE") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

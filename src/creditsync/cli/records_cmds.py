@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 
 from creditsync.cli.output import (
-    EXIT_INCOMPLETE, EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json,
+    EXIT_INCOMPLETE,
+    EXIT_INVALID,
+    EXIT_OK,
+    console,
+    errors,
+    gateway_errors,
+    print_json,
 )
 from creditsync.exceptions import FieldError
 from creditsync.pipeline.handover import read_template_file
 from creditsync.privacy import mask_record
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
@@ -39,7 +45,8 @@ def validate(
     category: str = typer.Option(..., "--category", "-c", callback=_check_category,
                                  help="license | penalty"),
     input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
-                                    help="Canonical records: JSONL, JSON array or CSV/XLSX with standard codes."),
+                                    help="Canonical records: JSONL, JSON array, or CSV/XLSX "
+                                         "with standard codes as headers."),
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Check canonical records against the municipal schema. Exit 0 all valid, 1 any invalid."""

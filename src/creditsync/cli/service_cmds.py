@@ -53,7 +53,7 @@ def platform_sim(
     faults = FaultConfig(fault_rate=fault_rate, lost_ack_rate=lost_ack_rate, reject_rate=reject_rate,
                          slow_ms=slow_ms, seed=seed)
     app_key = os.environ.get("CREDITSYNC_PLATFORM_APP_KEY", "demo-app-key")
-    run_platform_simulator(host, port, store, faults, app_key)
+    run_platform_simulator(host, port, str(store) if store else None, faults, app_key)
 
 
 def source_sim(

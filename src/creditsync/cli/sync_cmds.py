@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
 def sync(
     department: str = typer.Argument(..., help="Department id, e.g. market_supervision"),
     category: list[str] = typer.Option(None, "--category", "-c", help="Only these streams."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Pull and stage only; map, store and push nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Pull and stage only; map, store and push nothing."),
 ) -> None:
     """Run one department's sync exactly as its DAG does, without Airflow."""
     from creditsync.pipeline.runner import Gateway, sync_department

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from creditsync.delivery.client import PlatformClient, PushItem, Receipt
+from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
 from creditsync.exceptions import RetriableError
 from creditsync.pipeline.context import SyncContext, now
 from creditsync.privacy import mask_record
@@ -71,7 +71,8 @@ def _prepare(ctx: SyncContext, batch: list[OutboxItem], batch_id: str) -> list[P
             record = session.get(Record, item.business_key)
             platform_id = record.platform_id if record else None  # set: this push is a correction
             items.append(PushItem(idempotency_key=item.idempotency_key, business_key=item.business_key,
-                                  action=item.action, data=item.payload, platform_id=platform_id))
+                                  action=cast(Action, item.action), data=item.payload,
+                                  platform_id=platform_id))
         ctx.audit.append(session, "push_attempt", department=ctx.name, category=batch[0].category,
                          run_id=ctx.run_id, batch_id=batch_id, size=len(batch),
                          keys=[r.business_key for r in batch], try_number=ctx.try_number, attempt=attempt)
@@ -108,7 +109,8 @@ def _apply_receipts(ctx: SyncContext, batch: list[OutboxItem], receipts: Sequenc
     return acked, rejected
 
 
-def _acknowledge(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receipt, batch_id: str) -> None:
+def _acknowledge(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receipt,
+                 batch_id: str) -> None:
     item = session.get(OutboxItem, row.id)
     record = session.get(Record, row.business_key)
     assert item is not None and record is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
@@ -19,7 +19,7 @@ from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVe
 NEVER_REPUBLISH = frozenset({"repaired"})  # 信用修复: display stopped for good
 
 
-class RecordOutcome(str, Enum):
+class RecordOutcome(StrEnum):
     NEW = "new"
     CHANGED = "changed"
     UNCHANGED = "unchanged"

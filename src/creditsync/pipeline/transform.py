@@ -70,14 +70,14 @@ def _finish_stream(ctx: SyncContext, category: str) -> dict[str, int]:
         stream.transformed = True
         totals = {k: int(v) for k, v in (stream.counts or {}).items()}
         ctx.audit.append(session, "stream_transformed", department=ctx.name, category=category,
-                         run_id=ctx.run_id, **totals)
+                         run_id=ctx.run_id, counts=totals)
         return totals
 
 
 def _threshold_problem(ctx: SyncContext, category: str, totals: dict[str, int]) -> str | None:
     """A broken export must be loud: the run fails when too large a share of a source is invalid.
     Every valid record is queued before that, so failing loses nothing."""
-    seen = sum(totals.values())
+    seen = sum(v for k, v in totals.items() if k != "staged")
     invalid = totals.get(RecordOutcome.QUARANTINED.value, 0)
     limit = ctx.department.bad_record_threshold
     if seen and invalid / seen > limit:
