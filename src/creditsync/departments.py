@@ -13,6 +13,7 @@ schedule: "@hourly"
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,27 @@ class SourceConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class RevokedRule(BaseModel):
+    """How the department's own record says a decision was revoked, annulled or cancelled
+    (撤销/注销; legacy ZT=1): such a record is withdrawn from the platform, or never published."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    values: list[str] = Field(min_length=1)
+
+    def matches(self, raw: Mapping[str, Any]) -> bool:
+        value: Any = raw
+        for part in self.path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return value is not None and str(value).strip() in self.values
+
+
 class StreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: str
     mapping: str | None = None  # file name under mappings/<department>/; default <category>.yaml
     options: dict[str, Any] = Field(default_factory=dict)
+    revoked_when: RevokedRule | None = None
 
 
 class DepartmentConfig(BaseModel):

@@ -58,17 +58,21 @@ def platform_sim(
 
 def source_sim(
     department: str = typer.Argument("market_supervision", help="Which demo department system."),
-    port: int = typer.Option(8701, "--port", "-p"),
+    port: int = typer.Option(8701, "--port", "-p", help="For systems reached over HTTP."),
     host: str = typer.Option("127.0.0.1", "--host"),
-    seed: int = typer.Option(2026, "--seed"),
+    seed: int = typer.Option(7, "--seed", help="The same seed gives the same records."),
+    workdir: Path = typer.Option(Path("var/sources"), "--workdir",
+                                 help="Where database- and file-based systems keep their data."),
 ) -> None:
-    """Start a demo department's source system (synthetic but realistic records)."""
-    token = os.environ.get("CREDITSYNC_SOURCE_TOKEN", "demo-source-token")
-    if department != "market_supervision":
-        raise typer.BadParameter(f"no simulator for {department!r}; available: market_supervision")
-    from creditsync.simulators.departments.market_supervision import run_market_supervision_simulator
+    """Start a demo department's own system (synthetic but realistic records), until stopped."""
+    from creditsync.simulators.departments import SimulatorOptions, simulator
 
-    run_market_supervision_simulator(host, port, token, seed)
+    try:
+        run = simulator(department)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc.args[0])) from exc
+    token = os.environ.get("CREDITSYNC_SOURCE_TOKEN", "demo-source-token")
+    run(SimulatorOptions(host=host, port=port, seed=seed, token=token, workdir=workdir / department))
 
 
 def mapping_schema(output: Path = typer.Option(None, "--output", "-o")) -> None:

@@ -26,6 +26,8 @@ def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
     counts = {"batches": 0, "acked": 0, "rejected": 0}
     while batch := _next_batch(ctx):
         batch_id = f"{ctx.run_id}#{batch[0].id}"
+        if _settle_orphan_withdrawals(ctx, client, batch):
+            continue
         items = _prepare(ctx, batch, batch_id)
         try:
             receipts = client.push(batch[0].category, items, batch_id=batch_id)
@@ -58,6 +60,34 @@ def _pending(ctx: SyncContext) -> Any:
     return (select(OutboxItem)
             .where(OutboxItem.department == ctx.name, OutboxItem.status == "pending")
             .order_by(OutboxItem.id))
+
+
+def _settle_orphan_withdrawals(ctx: SyncContext, client: PlatformClient, batch: list[OutboxItem]) -> bool:
+    """A withdrawal needs the platform's id of the row. If an earlier upsert's answer was lost, ask the
+    platform (query-back); if the platform never got the record, there is nothing to withdraw."""
+    with ctx.store.reader() as session:
+        orphans = [row for row in batch if row.action == "withdraw"
+                   and not (session.get(Record, row.business_key) or Record()).platform_id]
+        if not orphans:
+            return False
+        sent = {row.business_key: list(session.scalars(select(OutboxItem.idempotency_key).where(
+            OutboxItem.business_key == row.business_key, OutboxItem.action == "upsert",
+            OutboxItem.attempts > 0))) for row in orphans}
+    found = client.query(batch[0].category, [k for keys in sent.values() for k in keys])
+    with ctx.store.transaction() as session:
+        for row in orphans:
+            receipts = [found[k] for k in sent[row.business_key] if k in found and found[k].platform_id]
+            record = session.get(Record, row.business_key)
+            item = session.get(OutboxItem, row.id)
+            assert record is not None and item is not None
+            if receipts:
+                record.platform_id = receipts[-1].platform_id
+                continue
+            item.status, record.state = "superseded", "revoked"
+            ctx.audit.append(session, "revoked_unpublished", department=ctx.name, category=item.category,
+                             business_key=item.business_key, run_id=ctx.run_id,
+                             reason="the platform never received the record")
+    return True
 
 
 def _prepare(ctx: SyncContext, batch: list[OutboxItem], batch_id: str) -> list[PushItem]:
@@ -117,7 +147,9 @@ def _acknowledge(ctx: SyncContext, session: Session, row: OutboxItem, receipt: R
     stamp = now()
     item.status, item.platform_id, item.acked_at, item.last_error = "acked", receipt.platform_id, stamp, None
     item.payload = mask_record(item.payload)  # delivered: the full ID number is no longer needed
-    if record.version == item.version:
+    if item.action == "withdraw":
+        record.state = "withdrawn"
+    elif record.version == item.version:
         record.state, record.published_at = "published", stamp
     record.platform_id = receipt.platform_id or record.platform_id
     ctx.audit.append(session, "push_receipt", department=ctx.name, category=item.category,
@@ -133,7 +165,7 @@ def _reject(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receip
     errors = [{"field": "(platform)", "message": message} for message in receipt.errors]
     item.status, item.platform_errors = "rejected", list(receipt.errors)
     item.payload = mask_record(item.payload)
-    if record.version == item.version:
+    if record.version == item.version and item.action == "upsert":
         record.state = "rejected"
     session.add(QuarantineItem(
         run_id=ctx.run_id, department=ctx.name, category=item.category, source_key=record.source_key,

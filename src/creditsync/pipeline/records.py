@@ -17,6 +17,7 @@ from creditsync.schema import CanonicalRecord
 from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVersion, StagedRecord
 
 NEVER_REPUBLISH = frozenset({"repaired"})  # 信用修复: display stopped for good
+OFF_DISPLAY = frozenset({"withdrawing", "withdrawn", "revoked"})  # the department revoked it
 
 
 class RecordOutcome(StrEnum):
@@ -26,6 +27,8 @@ class RecordOutcome(StrEnum):
     QUARANTINED = "quarantined"
     BLOCKED = "blocked"
     STILL_REJECTED = "still_rejected"  # unchanged since the platform rejected it: not sent again
+    REVOKED = "revoked"  # revoked before it was ever published: nothing to send
+    WITHDRAWAL_QUEUED = "withdrawal_queued"  # revoked after publication: 终止公示 queued
 
 
 def idempotency_key(business_key: str, action: str, version: int, mapped_hash: str) -> str:
@@ -43,10 +46,40 @@ class RecordWriter:
             self._quarantine(session, staged, "source", [error], None)
             return RecordOutcome.QUARANTINED
         translation = self.translator.translate(staged.payload)
+        revoked = self.translator.is_revoked(staged.payload)
+        if translation.record is None and revoked:
+            return RecordOutcome.REVOKED  # invalid and revoked: nothing to publish or to fix
         if translation.record is None:
             self._quarantine(session, staged, translation.stage, translation.errors, translation)
             return RecordOutcome.QUARANTINED
+        if revoked:
+            return self._revoke(session, staged, translation.record)
         return self._store(session, staged, translation.record)
+
+    def _revoke(self, session: Session, staged: StagedRecord, record: CanonicalRecord) -> RecordOutcome:
+        """Revoked at the source: withdraw what the platform shows; never publish what it does not."""
+        key = record.business_key()
+        existing = session.get(Record, key, with_for_update=True)
+        if existing is not None and (existing.state in OFF_DISPLAY or existing.state in NEVER_REPUBLISH):
+            return RecordOutcome.UNCHANGED
+        if existing is None:
+            self._audit(session, "revoked_unpublished", key, staged)
+            return RecordOutcome.REVOKED
+        _supersede_untried(session, key)
+        if existing.platform_id is None and not _may_have_reached_platform(session, key):
+            existing.state, existing.updated_at = "revoked", now()
+            self._audit(session, "revoked_unpublished", key, staged, version=existing.version)
+            return RecordOutcome.REVOKED
+        existing.state, existing.updated_at = "withdrawing", now()
+        session.add(OutboxItem(
+            idempotency_key=idempotency_key(key, "withdraw", existing.version, existing.mapped_hash),
+            business_key=key, department=self.ctx.name, category=self.category, action="withdraw",
+            version=existing.version, payload={}, run_id=self.ctx.run_id, status="pending",
+            created_at=now(), platform_errors=[],
+        ))
+        self._audit(session, "withdrawal_queued", key, staged, version=existing.version,
+                    reason="revoked at the source", source_hash=staged.source_hash)
+        return RecordOutcome.WITHDRAWAL_QUEUED
 
     def _store(self, session: Session, staged: StagedRecord, record: CanonicalRecord) -> RecordOutcome:
         key = record.business_key()
@@ -56,8 +89,11 @@ class RecordWriter:
         if existing is not None and existing.state in NEVER_REPUBLISH:
             self._audit(session, "republish_blocked", key, staged, state=existing.state)
             return RecordOutcome.BLOCKED
-        if existing is not None and existing.mapped_hash == mapped_hash:
+        republish = existing is not None and existing.state in OFF_DISPLAY  # the revocation was undone
+        if existing is not None and not republish and existing.mapped_hash == mapped_hash:
             return RecordOutcome.STILL_REJECTED if existing.state == "rejected" else RecordOutcome.UNCHANGED
+        if existing is not None and republish:
+            existing.platform_id = None  # a withdrawn row cannot be corrected: publish it anew
         version = existing.version + 1 if existing else 1
         self._save_record(session, existing, record, key, staged, mapped_hash, version)
         self._save_version(session, key, version, staged, mapped_hash, record)
@@ -93,11 +129,7 @@ class RecordWriter:
 
     def _queue(self, session: Session, key: str, version: int, payload: dict[str, Any],
                mapped_hash: str) -> None:
-        # An older version nobody has tried to send yet need not be sent at all.
-        session.execute(update(OutboxItem)
-                        .where(OutboxItem.business_key == key, OutboxItem.status == "pending",
-                               OutboxItem.attempts == 0)
-                        .values(status="superseded"))
+        _supersede_untried(session, key)
         session.add(OutboxItem(
             idempotency_key=idempotency_key(key, "upsert", version, mapped_hash), business_key=key,
             department=self.ctx.name, category=self.category, action="upsert", version=version,
@@ -132,6 +164,21 @@ class RecordWriter:
         self.ctx.audit.append(session, event, department=self.ctx.name, category=self.category,
                               business_key=key, run_id=self.ctx.run_id, source_key=staged.source_key,
                               **details)
+
+
+def _supersede_untried(session: Session, key: str) -> None:
+    """An older item nobody has tried to send yet need not be sent at all."""
+    session.execute(update(OutboxItem)
+                    .where(OutboxItem.business_key == key, OutboxItem.status == "pending",
+                           OutboxItem.attempts == 0)
+                    .values(status="superseded"))
+
+
+def _may_have_reached_platform(session: Session, key: str) -> bool:
+    """Sent at least once, so the platform may hold it even if its answer was lost."""
+    query = select(OutboxItem.id).where(OutboxItem.business_key == key, OutboxItem.action == "upsert",
+                                        OutboxItem.attempts > 0).limit(1)
+    return session.scalar(query) is not None
 
 
 def _already_quarantined(session: Session, department: str, category: str, staged: StagedRecord) -> bool:

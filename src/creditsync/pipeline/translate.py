@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from creditsync.departments import RevokedRule
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.pipeline.context import SyncContext
@@ -24,6 +25,10 @@ class Translator:
     category: str
     mapping: MappingSpec | None  # None: rows already carry the standard field codes
     adapter: str
+    revoked_when: RevokedRule | None = None
+
+    def is_revoked(self, raw: dict[str, Any]) -> bool:
+        return self.revoked_when is not None and self.revoked_when.matches(raw)
 
     @property
     def mapping_digest(self) -> str | None:
@@ -53,4 +58,4 @@ def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) 
     mapping = load_mapping(path)
     if mapping.category != category:
         raise ConfigurationError(f"{path} maps category {mapping.category!r}, stream is {category!r}")
-    return Translator(category, mapping, ctx.department.source.kind)
+    return Translator(category, mapping, ctx.department.source.kind, stream.revoked_when)

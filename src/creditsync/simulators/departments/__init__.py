@@ -1,4 +1,46 @@
 """Simulators of district departments' own systems, each speaking its department's native format.
 
-``market_supervision``: 长清区市场监督管理局's case and licensing system (a REST API).
+Each one is started by ``creditsync source-sim <department>`` through :data:`SIMULATORS`, and runs
+until SIGTERM/SIGINT:
+
+``market_supervision``  长清区市场监督管理局's case and licensing system (a REST API).
 """
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SimulatorOptions:
+    """What any department simulator may need; each uses the parts that fit its kind of system."""
+
+    host: str
+    port: int
+    seed: int
+    token: str  # API token for HTTP systems
+    workdir: Path  # where file-based or database-based systems keep their data
+
+
+def _run_market_supervision(options: SimulatorOptions) -> None:
+    from creditsync.simulators.departments.market_supervision import run_market_supervision_simulator
+
+    run_market_supervision_simulator(options.host, options.port, options.token, options.seed)
+
+
+# department → "module:function" taking SimulatorOptions (imported only when started)
+SIMULATORS: dict[str, str] = {
+    "market_supervision": "creditsync.simulators.departments:_run_market_supervision",
+}
+
+
+def simulator(department: str) -> Callable[[SimulatorOptions], None]:
+    if department not in SIMULATORS:
+        known = ", ".join(sorted(SIMULATORS))
+        raise KeyError(f"no simulator for {department!r}; available: {known}")
+    module, _, name = SIMULATORS[department].partition(":")
+    runner: Callable[[SimulatorOptions], None] = getattr(importlib.import_module(module), name)
+    return runner
