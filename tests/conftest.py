@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 
 from creditsync.store import Store, open_store
+
+# Airflow writes its config under AIRFLOW_HOME on first import: never the user's ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="creditsync-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 PG_ADMIN = os.environ.get("CREDITSYNC_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
