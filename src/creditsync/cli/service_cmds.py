@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("platform-sim")(platform_sim)
     app.command("source-sim")(source_sim)
     app.command("mapping-schema")(mapping_schema)
+    app.command("new-adapter")(new_adapter)
 
 
 def db_upgrade() -> None:
@@ -85,3 +86,22 @@ def mapping_schema(output: Path = typer.Option(None, "--output", "-o")) -> None:
         console.print(f"wrote {output}")
     else:
         typer.echo(text)
+
+
+def new_adapter(
+    name: str = typer.Argument(..., help="Department id in lower_snake_case, e.g. culture_tourism"),
+    source: str = typer.Option(..., "--source", "-s", help="rest | xml | sql | file"),
+    title: str = typer.Option(None, "--title", "-t", help="Chinese name, e.g. 长清区文化和旅游局"),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Streams (default: penalty)."),
+) -> None:
+    """Scaffold a department: adapters/NAME.yaml, mappings/NAME/*.yaml, sample fixtures and a test."""
+    from creditsync.scaffold import new_department
+    from creditsync.settings import load_settings
+
+    root = load_settings().home
+    with gateway_errors():
+        scaffold = new_department(root, name, source, title, category or None)
+    for path in scaffold.written:
+        console.print(f"  created {path.relative_to(root)}")
+    console.print(f"\nNext: edit the mappings, then run [bold].venv/bin/pytest tests/departments/"
+                  f"test_department_{name}.py[/bold]; the DAG sync__{name} appears in Airflow by itself.")

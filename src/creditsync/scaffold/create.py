@@ -1,0 +1,112 @@
+"""Writing a new department's files, refusing to overwrite anything that exists."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from creditsync.exceptions import ConfigurationError
+from creditsync.scaffold.sample_records import BROKEN_KEY, sample_records
+from creditsync.scaffold.templates import adapter_yaml, mapping_yaml, test_module
+from creditsync.schema import CATEGORIES
+from creditsync.simulators.synthetic import fixed_uscc
+
+KINDS = ("rest", "xml", "sql", "file")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+
+
+@dataclass
+class Scaffold:
+    root: Path
+    name: str
+    kind: str
+    title: str
+    categories: list[str]
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def authority_code(self) -> str:
+        """A valid placeholder USCC for the department (government bodies start 11): replace it."""
+        digits = "".join(str(ord(c) % 10) for c in self.name)[:8].ljust(8, "0")
+        return fixed_uscc("1", "1", "370113", digits)
+
+    def constants(self, category: str) -> dict[str, str]:
+        prefix = CATEGORIES[category].prefix
+        authority = {"CF": ("CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM"),
+                     "XK": ("XK_XKJG", "XK_XKJGDM", "XK_LYDW", "XK_LYDWDM")}[prefix]
+        return {authority[0]: self.title, authority[1]: self.authority_code,
+                authority[2]: self.title, authority[3]: self.authority_code}
+
+
+def new_department(root: Path, name: str, kind: str, title: str | None = None,
+                   categories: list[str] | None = None) -> Scaffold:
+    _check(root, name, kind, categories or ["penalty"])
+    scaffold = Scaffold(root, name, kind, title or name, categories or ["penalty"])
+    _write(scaffold, root / "adapters" / f"{name}.yaml",
+           adapter_yaml(name, scaffold.title, kind, scaffold.categories))
+    for category in scaffold.categories:
+        _write(scaffold, root / "mappings" / name / f"{category}.yaml",
+               mapping_yaml(name, category, kind, scaffold.constants(category)))
+        _write_fixture(scaffold, category)
+    broken = [_broken_key(scaffold, c) for c in scaffold.categories]
+    _write(scaffold, root / "tests" / "departments" / f"test_department_{name}.py",
+           test_module(name, scaffold.title, broken))
+    return scaffold
+
+
+def _check(root: Path, name: str, kind: str, categories: list[str]) -> None:
+    if not _NAME.match(name):
+        raise ConfigurationError(f"{name!r}: use lower_snake_case ascii (it becomes the DAG id sync__{name})")
+    if kind not in KINDS:
+        raise ConfigurationError(f"unknown source kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if unknown := [c for c in categories if c not in CATEGORIES]:
+        raise ConfigurationError(f"unknown categories {unknown}; known: {', '.join(CATEGORIES)}")
+    if (root / "adapters" / f"{name}.yaml").exists():
+        raise ConfigurationError(f"department {name!r} exists already: {root / 'adapters' / f'{name}.yaml'}")
+
+
+def _write(scaffold: Scaffold, path: Path, text: str) -> None:
+    if path.exists():
+        raise ConfigurationError(f"{path} exists already; nothing was overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    scaffold.written.append(path)
+
+
+def _broken_key(scaffold: Scaffold, category: str) -> str:
+    # A dropped file's records are keyed <file name>#<row>; the broken record is the last data row.
+    return f"{category}_sample.csv#5" if scaffold.kind == "file" else BROKEN_KEY
+
+
+def _write_fixture(scaffold: Scaffold, category: str) -> None:
+    records = sample_records(category, scaffold.title, scaffold.authority_code)
+    folder = scaffold.root / "tests" / "fixtures" / scaffold.name
+    if scaffold.kind in ("rest", "sql"):
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        _write(scaffold, folder / f"{category}.jsonl", text)
+    elif scaffold.kind == "xml":
+        _write(scaffold, folder / f"{category}.xml", _xml(records))
+    else:
+        _write(scaffold, folder / f"{category}_sample.csv", _csv(records))
+
+
+def _xml(records: list[dict[str, Any]]) -> str:
+    rows = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<records>"]
+    for record in records:
+        fields = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in record.items())
+        rows.append(f"  <record>{fields}</record>")
+    return "\n".join([*rows, "</records>"]) + "\n"
+
+
+def _csv(records: list[dict[str, Any]]) -> str:
+    columns = [c for c in records[0] if c not in ("id", "updated_at")]
+    lines: list[list[str]] = [columns] + [[str(r.get(c, "")) for c in columns] for r in records]
+    buffer = StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(lines)
+    return buffer.getvalue()
