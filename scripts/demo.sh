@@ -10,6 +10,7 @@ mkdir -p "$RUN" "$VAR/log"
 
 PLATFORM_PORT=${CREDITSYNC_PLATFORM_PORT:-8700}
 SOURCE_PORT=${CREDITSYNC_SOURCE_PORT:-8701}
+ECOLOGY_PORT=${CREDITSYNC_ECOLOGY_PORT:-8702}
 AIRFLOW_PORT=${CREDITSYNC_AIRFLOW_PORT:-8080}
 
 write_env() {
@@ -30,6 +31,8 @@ export AIRFLOW__API__PORT=$AIRFLOW_PORT
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=15
 export AIRFLOW_CONN_CREDITSYNC_PLATFORM="http://:demo-app-key@127.0.0.1:$PLATFORM_PORT"
 export AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE="http://:demo-source-token@127.0.0.1:$SOURCE_PORT"
+export AIRFLOW_CONN_ECOLOGY_ENVIRONMENT_SOURCE="http://:demo-source-token@127.0.0.1:$ECOLOGY_PORT"
+export AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE='{"conn_type": "sqlite", "host": "$VAR/sources/emergency_management/emergency_management.db"}'
 ENV
 }
 
@@ -65,7 +68,11 @@ start() {
   echo "== simulators"
   start_bg platform-sim creditsync platform-sim --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
   start_bg source-market_supervision creditsync source-sim market_supervision --port "$SOURCE_PORT"
+  start_bg source-ecology_environment creditsync source-sim ecology_environment --port "$ECOLOGY_PORT"
+  start_bg source-emergency_management creditsync source-sim emergency_management --workdir "$VAR/sources"
+  start_bg source-health creditsync source-sim health --workdir "$VAR/sources"
   wait_http "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 30
+  for _ in $(seq 1 30); do [ -f "$VAR/sources/emergency_management/emergency_management.db" ] && break; sleep 1; done
   echo "== Airflow standalone"
   start_bg airflow airflow standalone
   wait_http "http://127.0.0.1:$AIRFLOW_PORT/api/v2/monitor/health" 180
@@ -77,15 +84,20 @@ start() {
     airflow dags unpause "$dag" > /dev/null
     airflow dags trigger "$dag" > /dev/null && echo "  triggered $dag"
   done
-  wait_for_run sync__market_supervision
+  for dag in $(airflow dags list -o plain 2>/dev/null | awk '/^sync__/ {print $1}'); do
+    wait_for_run "$dag"
+  done
   summary
 }
 
-wait_for_run() {
+wait_for_run() {  # until no run of the DAG is queued or running
   echo "== waiting for $1"
+  local states
   for _ in $(seq 1 120); do
-    state=$(airflow dags list-runs "$1" -o plain 2>/dev/null | awk 'NR==2 {print $3}')
-    case "$state" in success|failed) echo "  $1: $state"; return 0 ;; esac
+    states=$(airflow dags list-runs "$1" -o plain 2>/dev/null | awk -v d="$1" '$1 == d {print $3}' | sort -u | tr '\n' ' ')
+    if [ -n "$states" ] && ! echo "$states" | grep -qE 'queued|running'; then
+      echo "  $1: $states"; return 0
+    fi
     sleep 3
   done
   echo "  $1 is still running; watch it in the UI"
@@ -97,7 +109,9 @@ summary() {
 CreditSync demo is running.
   Airflow UI        http://127.0.0.1:$AIRFLOW_PORT   login admin / admin  (read-only: auditor / auditor)
   platform sim      http://127.0.0.1:$PLATFORM_PORT/_sim/stats  $(fetch "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
-  department sim    http://127.0.0.1:$SOURCE_PORT  (market_supervision)
+  departments       market_supervision REST http://127.0.0.1:$SOURCE_PORT, ecology_environment XML
+                    http://127.0.0.1:$ECOLOGY_PORT, emergency_management SQLite
+                    var/sources/emergency_management/, health file drops var/sources/health/inbox/
   shell             source var/demo.env; creditsync quarantine; creditsync audit history; creditsync audit verify
   stop              make stop
 TXT

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext, content_hash
 from creditsync.pipeline.sources import open_source
+from creditsync.sources._records import compare_cursors
 from creditsync.sources.base import RawRecord
 from creditsync.store.models import Cursor, RunStream, StagedRecord
 
@@ -53,9 +54,9 @@ def _extract_stream(ctx: SyncContext, category: str, records: Iterable[RawRecord
 
 
 def _read_source(ctx: SyncContext, category: str, cursor: str | None) -> Iterator[RawRecord]:
-    adapter = open_source(ctx.department)
     stream = ctx.department.stream(category)
-    yield from adapter.read(category, stream.options, cursor)
+    with open_source(ctx.department) as adapter:  # closed: SQL and file sources hold connections, files
+        yield from adapter.read(category, stream.options, cursor)
 
 
 def _current_cursor(ctx: SyncContext, category: str) -> str | None:
@@ -97,10 +98,11 @@ def _staged_row(ctx: SyncContext, category: str, raw: RawRecord) -> StagedRecord
 
 
 def _max_cursor(current: str | None, chunk: list[RawRecord]) -> str | None:
-    """Sources yield in ascending cursor order, so the last non-empty cursor is the highest."""
-    for raw in reversed(chunk):
-        if raw.cursor is not None:
-            return raw.cursor
+    """The highest cursor seen: the maximum, not the last, because whole-document sources (the XML
+    feed) yield in the document's order; for ascending sources the two are the same."""
+    for raw in chunk:
+        if raw.cursor is not None and (current is None or compare_cursors(raw.cursor, current) > 0):
+            current = raw.cursor
     return current
 
 

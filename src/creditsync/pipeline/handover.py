@@ -13,7 +13,7 @@ from typing import Any
 from creditsync.exceptions import ConfigurationError
 from creditsync.sources.base import RawRecord
 
-SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson", ".json")
+SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson", ".json", ".xml")
 
 
 def read_template_file(path: Path, category: str) -> Iterator[RawRecord]:
@@ -38,6 +38,10 @@ def _rows(path: Path) -> Iterator[Any]:
         return _jsonl_rows(path)
     if suffix == ".json":
         return _json_rows(path)
+    if suffix == ".xml":  # hardened and streamed; records: the root's repeated child (see read_xml_file)
+        from creditsync.sources.xml import read_xml_file
+
+        return read_xml_file(path)
     raise ConfigurationError(f"{path}: unsupported file type (use one of {', '.join(SUFFIXES)})")
 
 

@@ -2,8 +2,8 @@
 
 An adapter is a subclass of :class:`SourceAdapter` with two declarative class attributes (``kind`` and
 ``options_model``; optionally ``stream_options_model``) and two override points (:meth:`read`,
-:meth:`check`), in the spirit of singer-sdk streams. Register it with
-``creditsync.sources.registry.register_adapter`` or the ``creditsync.adapters`` entry-point group.
+:meth:`check`; optionally :meth:`on_cursor_committed`), in the spirit of singer-sdk streams. Register
+it with ``creditsync.sources.registry.register_adapter`` or the ``creditsync.adapters`` entry-point group.
 
 Error contract (see ``creditsync.exceptions``):
 
@@ -104,6 +104,14 @@ class SourceAdapter(ABC):
     @abstractmethod
     def check(self) -> None:
         """Prove the source is reachable and accepts our credentials; raise otherwise."""
+
+    def on_cursor_committed(  # noqa: B027 - optional hook, deliberately not abstract
+        self, stream: str, stream_options: Mapping[str, Any], cursor: str
+    ) -> None:
+        """Called by the pipeline after ``cursor`` of ``stream`` is durably committed: every record read
+        up to it has been answered by the platform or quarantined. For sources that must act on
+        delivery (the file adapter moves delivered files to processed/). Must be idempotent; may run
+        in another process than ``read`` (another Airflow task). The default does nothing."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
         """Release connections; the default has nothing to release."""

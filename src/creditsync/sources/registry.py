@@ -26,7 +26,8 @@ from creditsync.sources.base import SourceAdapter
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "creditsync.adapters"
-_BUILTIN_MODULES = ("creditsync.sources.rest",)
+_BUILTIN_MODULES = ("creditsync.sources.rest", "creditsync.sources.sql", "creditsync.sources.xml",
+                    "creditsync.sources.files")
 
 _ADAPTERS: dict[str, type[SourceAdapter]] = {}
 _BROKEN: dict[str, str] = {}  # entry-point name -> why it did not load

@@ -34,6 +34,9 @@ def _run_market_supervision(options: SimulatorOptions) -> None:
 # department → "module:function" taking SimulatorOptions (imported only when started)
 SIMULATORS: dict[str, str] = {
     "market_supervision": "creditsync.simulators.departments:_run_market_supervision",
+    "ecology_environment": "creditsync.simulators.departments.ecology_environment:run_from_options",
+    "emergency_management": "creditsync.simulators.departments.emergency_management:run_simulator",
+    "health": "creditsync.simulators.departments.health:run_from_options",
 }
 
 

@@ -1,0 +1,394 @@
+"""``kind: sql``: a department's own relational database, read incrementally and strictly read-only.
+
+Stream options (also accepted on the source, as defaults for every stream):
+
+    table / query      one of: a table name, or one SELECT (or WITH … SELECT) statement
+    db_schema          schema of ``table`` (PostgreSQL); default: the connection's search path
+    columns            columns to read (default: all); key and cursor columns are always added
+    key_column         the row's own id (becomes RawRecord.key)
+    cursor_column      the watermark column, read in (cursor, key) order
+    cursor_type        ``timestamp`` (an update time) or ``integer`` (an id or row version)
+    overlap_seconds    timestamp only: re-read this far back, for writers that commit late
+    report_null_cursor on a full read (no cursor yet), rows whose cursor is NULL are yielded as
+                       malformed (default on); a watermark cannot see them on later reads
+
+Source-only options: ``yield_per`` (rows per server-side fetch), ``connect_timeout_s`` (PostgreSQL
+connect timeout; SQLite busy timeout).
+
+The Connection (never YAML) gives the database, in one of three forms:
+
+* ``conn_type`` ``postgres``/``postgresql``: host, port, login, password, schema = database name;
+  ``extra`` may add ``driver`` (e.g. ``psycopg``) and libpq ``sslmode``/``sslrootcert``/``sslcert``/
+  ``sslkey``/``application_name``;
+* ``conn_type`` ``sqlite``: the file path in ``host`` (JSON form) or ``schema`` (URI form
+  ``sqlite:////abs/path.db``);
+* any type with ``extra["sqlalchemy_url"]``: a full SQLAlchemy URL; keep the password out of it, in the
+  Connection's password field (it is added when the URL has none).
+
+Read-only by construction, not by convention: SQLite files are opened ``file:…?mode=ro`` with
+``PRAGMA query_only``; PostgreSQL sessions start with ``default_transaction_read_only=on`` and every
+transaction issues ``SET TRANSACTION READ ONLY``; other databases are refused. The adapter itself
+only ever sends SELECTs, and never commits.
+
+Cursors, as the pipeline compares them to keep the highest (``_records.compare_cursors``: digit-only
+text numerically, anything else as text): integers are plain decimal text (``"1042"``, never
+negative); timestamps are ISO-8601 with microseconds (``2026-05-10T09:30:15.000000``, plus the offset
+the database returns for zoned types), fixed width so text order is time order. The bound is
+inclusive (``>=``): rows sharing the last cursor value are read again and deduplicated downstream.
+SQLite keeps timestamps as text, so there the bound is the cursor truncated to the second (or the
+day, at midnight): a prefix of every spelling of that instant, never past it. Store SQLite timestamps
+as ``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` in one time zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, Self
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from pydantic import Field, model_validator
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError
+from sqlalchemy.pool import NullPool
+
+from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError, RetriableError
+from creditsync.secrets import Connection
+from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.registry import register_adapter
+
+__all__ = ["SqlOptions", "SqlSourceAdapter", "SqlStreamOptions", "database_url"]
+
+log = logging.getLogger(__name__)
+
+_SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+_PG_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "application_name")
+_CONFIG_MESSAGES = ("no such table", "no such column", "syntax error", "does not exist")
+_AUTH_MESSAGES = ("authentication failed", "no password supplied", 'role "')
+
+
+class SqlStreamOptions(AdapterOptions):
+    table: str | None = None
+    query: str | None = None
+    db_schema: str | None = None
+    columns: list[str] | None = None
+    key_column: str | None = None
+    cursor_column: str | None = None
+    cursor_type: Literal["timestamp", "integer"] = "timestamp"
+    overlap_seconds: float = Field(default=0, ge=0)
+    report_null_cursor: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.table and self.query:
+            raise ValueError("give either table or query, not both")
+        single = self.query is None or ";" not in self.query.strip().rstrip(";")
+        if self.query is not None and not (_SELECT.match(self.query) and single):
+            raise ValueError("query must be one SELECT (or WITH … SELECT) statement")
+        if self.overlap_seconds and self.cursor_type != "timestamp":
+            raise ValueError("overlap_seconds needs cursor_type: timestamp")
+        return self
+
+
+class SqlOptions(SqlStreamOptions):
+    yield_per: int = Field(default=500, ge=1, le=100_000)
+    connect_timeout_s: int = Field(default=10, ge=1)
+
+
+_STREAM_FIELDS = frozenset(SqlStreamOptions.model_fields)
+
+
+@register_adapter
+class SqlSourceAdapter(SourceAdapter):
+    kind = "sql"
+    options_model = SqlOptions
+    stream_options_model = SqlStreamOptions
+
+    def __init__(self, department: str, options: Mapping[str, Any] | None, connection: Connection | None,
+                 *, rate_limit_per_s: float | None = None) -> None:
+        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+        self.options: SqlOptions
+        assert self.connection is not None  # requires_connection
+        self.url = database_url(self.connection)
+        if self.url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ConfigurationError(f"{self._where()}: read-only access is implemented for sqlite and "
+                                     f"postgresql only, not {self.url.get_backend_name()!r}")
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """Created on first use (creating an engine does no I/O; connecting does)."""
+        if self._engine is None:
+            self._engine = read_only_engine(self.url, self.options.connect_timeout_s)
+        return self._engine
+
+    def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> SqlStreamOptions:
+        defaults = self.options.model_dump(include=set(_STREAM_FIELDS), exclude_unset=True)
+        opts: SqlStreamOptions = validate_options(
+            SqlStreamOptions, {**defaults, **dict(stream_options or {})}, self._where(stream))
+        missing = [name for name in ("key_column", "cursor_column") if not getattr(opts, name)]
+        if not (opts.table or opts.query):
+            missing.insert(0, "table or query")
+        if missing:
+            raise ConfigurationError(f"{self._where(stream)}: missing option(s) {', '.join(missing)}")
+        return opts
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A read-only connection; its transaction is rolled back on exit, never committed."""
+        with self._translate_errors(), self.engine.connect() as conn:
+            yield conn
+
+    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
+        opts = self.stream_options(stream, stream_options)
+        bound = parse_cursor(cursor, opts, self._where(stream))
+        log.info("%s: reading %s from %s %s after cursor %s", self.department, stream, self._host(),
+                 opts.table or "(query)", cursor)
+        with self.connect() as conn, self._translate_errors(stream):
+            source = self._source(conn, opts, stream)
+            streaming = conn.execution_options(stream_results=True, yield_per=self.options.yield_per)
+            for statement in _statements(source, opts, bound, conn.dialect.name):
+                self.rate_limiter.acquire()
+                for row in streaming.execute(statement).mappings():
+                    yield to_record(stream, row, opts)
+
+    def check(self) -> None:
+        with self.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # -- the SELECT ---------------------------------------------------------------------------------
+
+    def _source(self, conn: sa.Connection, opts: SqlStreamOptions, stream: str) -> sa.FromClause:
+        """The table or query as a FROM clause, its columns checked against the configuration.
+
+        Columns are deliberately untyped: values come as the driver returns them, so one malformed
+        value (a date that does not exist in a SQLite text column) flags one row instead of
+        SQLAlchemy's result processing failing the whole stream."""
+        if opts.table:
+            try:
+                found = [c["name"] for c in sa.inspect(conn).get_columns(opts.table, schema=opts.db_schema)]
+            except NoSuchTableError:
+                raise ConfigurationError(f"{self._where(stream)}: no table {opts.table!r}") from None
+            _check_columns(found, opts, self._where(stream))
+            return sa.table(opts.table, *(sa.column(name) for name in found), schema=opts.db_schema)
+        assert opts.query is not None
+        probe = sa.text(f"SELECT * FROM ({opts.query}) AS creditsync_probe WHERE 1 = 0")
+        found = list(conn.execute(probe).keys())
+        _check_columns(found, opts, self._where(stream))
+        return sa.text(opts.query).columns(*(sa.column(name) for name in found)).subquery("src")
+
+    # -- errors -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _translate_errors(self, stream: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            raise self._classify(exc, stream) from exc
+
+    def _classify(self, exc: DBAPIError, stream: str | None) -> CreditSyncError:
+        lines = str(exc.orig or exc).strip().splitlines() or ["(no message)"]
+        text = _scrub(lines[0], self.connection)  # the driver's first line, without the SQL
+        lowered, where = text.lower(), self._where(stream)
+        if any(m in lowered for m in _AUTH_MESSAGES):
+            return FatalError(f"{where}: {self._host()} refused the credentials: {text}")
+        if isinstance(exc, sa.exc.ProgrammingError) or any(m in lowered for m in _CONFIG_MESSAGES):
+            return ConfigurationError(f"{where}: the database rejected the query: {text}")
+        if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or exc.connection_invalidated:
+            return RetriableError(f"{where}: cannot reach the database {self._host()}: {text}")
+        return FatalError(f"{where}: database error from {self._host()}: {text}")
+
+    def _host(self) -> str:
+        if self.url.get_backend_name() == "sqlite":
+            return f"(sqlite file {self.url.database})"
+        port = f":{self.url.port}" if self.url.port else ""
+        return f"{self.url.host or 'localhost'}{port}/{self.url.database or ''}"
+
+
+# -- statements, rows and cursors -------------------------------------------------------------------
+
+
+def _check_columns(found: list[str], opts: SqlStreamOptions, where: str) -> None:
+    wanted = [*(opts.columns or []), opts.key_column, opts.cursor_column]
+    if unknown := sorted({name for name in wanted if name and name not in found}):
+        raise ConfigurationError(f"{where}: unknown column(s) {unknown}; the source has {found}")
+
+
+def _statements(source: sa.FromClause, opts: SqlStreamOptions, bound: Any,
+                dialect: str) -> Iterator[sa.Select[Any]]:
+    """On a full read, rows without a cursor first (reported as malformed; an incremental read cannot
+    see them, and re-reporting them every run would count them against bad_record_threshold again),
+    then ascending (cursor, key) from the bound: plain index-friendly queries, no CASE ordering."""
+    names = list(dict.fromkeys([*(opts.columns or source.c.keys()), opts.key_column, opts.cursor_column]))
+    base = sa.select(*(source.c[name] for name in names if name))
+    cursor, key = source.c[opts.cursor_column or ""], source.c[opts.key_column or ""]
+    if opts.report_null_cursor and bound is None:
+        yield base.where(cursor.is_(None)).order_by(key)
+    ordered = base.where(cursor.is_not(None)).order_by(cursor, key)
+    yield ordered if bound is None else ordered.where(cursor >= _bind(bound, opts, dialect))
+
+
+def _bind(bound: Any, opts: SqlStreamOptions, dialect: str) -> sa.BindParameter[Any]:
+    if opts.cursor_type == "integer":
+        return sa.bindparam("cursor_from", bound, type_=sa.Integer())
+    if dialect == "sqlite":  # text timestamps: a prefix of every spelling of the instant
+        text = bound.strftime("%Y-%m-%d" if bound.time() == time(0) else "%Y-%m-%d %H:%M:%S")
+        return sa.bindparam("cursor_from", text, type_=sa.String())
+    return sa.bindparam("cursor_from", bound, type_=sa.DateTime(timezone=bound.tzinfo is not None))
+
+
+def parse_cursor(cursor: str | None, opts: SqlStreamOptions, where: str) -> int | datetime | None:
+    """The stored watermark as a bound value (minus ``overlap_seconds``)."""
+    if cursor is None:
+        return None
+    try:
+        if opts.cursor_type == "integer":
+            if not cursor.isdigit():
+                raise ValueError(cursor)
+            return int(cursor)
+        return datetime.fromisoformat(cursor) - timedelta(seconds=opts.overlap_seconds)
+    except ValueError:
+        raise ConfigurationError(f"{where}: the stored cursor {cursor!r} is not a {opts.cursor_type}; "
+                                 "was cursor_type changed? reset the stream's cursor") from None
+
+
+def cursor_text(value: Any, cursor_type: str) -> str:
+    """A cursor value as text that sorts like the value (see the module docstring); ValueError if not."""
+    if cursor_type == "integer":
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            raise ValueError(f"not an integer: {value!r}")
+        number = Decimal(str(value).strip())
+        if number != number.to_integral_value() or number < 0:
+            raise ValueError(f"not a non-negative integer: {value!r}")
+        return str(int(number))
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return datetime.combine(value, time(0)).isoformat(timespec="microseconds")
+    raise ValueError(f"not a timestamp: {value!r}")
+
+
+def to_record(stream: str, row: Mapping[Any, Any], opts: SqlStreamOptions) -> RawRecord:
+    """A RawRecord with the department's own column names; a row without a usable key or cursor is
+    flagged (``error`` set, ``cursor`` None) so it is quarantined and never moves the watermark."""
+    data = {str(name): json_value(value) for name, value in row.items()}
+    key = data.get(opts.key_column or "")
+    if key is None or str(key).strip() == "":
+        return RawRecord(stream, "bad:" + _content_key(data), data, None,
+                         f"row has no {opts.key_column!r} (its id)")
+    try:
+        cursor = cursor_text(row[opts.cursor_column or ""], opts.cursor_type)
+    except (ValueError, ArithmeticError) as exc:
+        value = row[opts.cursor_column or ""]
+        why = "is empty" if value is None else f"is not a usable {opts.cursor_type} ({exc})"
+        return RawRecord(stream, str(key), data, None, f"{opts.cursor_column!r} {why}")
+    return RawRecord(stream, str(key), data, cursor)
+
+
+def json_value(value: Any) -> Any:
+    """Database values as JSON: dates/times ISO text, Decimal plain text (``2000.00``), bytes hex."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return str(value)  # UUID, timedelta, intervals, enums: their text
+
+
+def _content_key(data: Mapping[str, Any]) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- connections --------------------------------------------------------------------------------------
+
+
+def database_url(connection: Connection) -> URL:
+    """The SQLAlchemy URL of a Connection (forms in the module docstring); no I/O."""
+    where = f"connection {connection.conn_id!r}"
+    raw = connection.extra.get("sqlalchemy_url")
+    if raw:
+        try:
+            url = make_url(str(raw))
+        except ArgumentError:
+            raise ConfigurationError(f"{where}: extra.sqlalchemy_url is not a SQLAlchemy URL") from None
+        if connection.password and url.password is None and url.get_backend_name() != "sqlite":
+            url = url.set(username=url.username or connection.login, password=connection.password)
+        return url
+    kind = connection.conn_type.lower()
+    if kind == "sqlite":
+        path = connection.host or connection.schema
+        if not path:
+            raise ConfigurationError(f"{where}: a sqlite connection needs the file path in host or schema")
+        return URL.create("sqlite", database=path)
+    if kind in ("postgres", "postgresql"):
+        driver = str(connection.extra.get("driver") or "psycopg2")
+        query = {k: str(connection.extra[k]) for k in _PG_EXTRAS if k in connection.extra}
+        return URL.create(f"postgresql+{driver}", username=connection.login, password=connection.password,
+                          host=connection.host or None, port=connection.port,
+                          database=connection.schema, query=query)
+    raise ConfigurationError(f"{where}: conn_type {connection.conn_type!r} is not a supported database "
+                             "(postgres, sqlite, or extra.sqlalchemy_url)")
+
+
+def read_only_engine(url: URL, connect_timeout_s: int) -> Engine:
+    """An engine that cannot write: see the module docstring. NullPool: a sync run needs one connection."""
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(_sqlite_read_only(url), poolclass=NullPool,
+                                  connect_args={"timeout": connect_timeout_s, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_query_only)
+        return engine
+    given = url.query.get("options")
+    options = " ".join(filter(None, [given if isinstance(given, str) else None,
+                                     "-c default_transaction_read_only=on"]))
+    engine = sa.create_engine(url.difference_update_query(["options"]), poolclass=NullPool,
+                              connect_args={"connect_timeout": connect_timeout_s, "options": options})
+    sa.event.listen(engine, "begin", _read_only_transaction)
+    return engine
+
+
+def _sqlite_read_only(url: URL) -> URL:
+    database = url.database or ""
+    if not database or database == ":memory:":
+        raise ConfigurationError("a sqlite source needs a database file, not an in-memory database")
+    if not database.startswith("file:"):
+        database = "file:" + quote(str(Path(database).expanduser().resolve()))
+    # pysqlite appends the URL's other query parameters to the file: URI (…?mode=ro)
+    return url.set(database=database).update_query_dict({"mode": "ro", "uri": "true"})
+
+
+def _sqlite_query_only(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
+def _read_only_transaction(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+def _scrub(text: str, connection: Connection | None) -> str:
+    password = connection.password if connection else None
+    return text.replace(password, "***") if password else text
