@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError, RetriableError
 
@@ -30,17 +31,23 @@ def gateway_errors() -> Iterator[None]:
     try:
         yield
     except ConfigurationError as exc:
-        errors.print(f"[red]configuration error:[/red] {exc}")
+        errors.print(f"[red]configuration error:[/red] {_plain(exc)}")
         raise typer.Exit(EXIT_USAGE) from exc
     except RetriableError as exc:
-        errors.print(f"[yellow]delivery incomplete, run again to continue:[/yellow] {exc}")
+        errors.print(f"[yellow]delivery incomplete, run again to continue:[/yellow] {_plain(exc)}")
         raise typer.Exit(EXIT_INCOMPLETE) from exc
     except FatalError as exc:
-        errors.print(f"[red]failed:[/red] {exc}")
+        errors.print(f"[red]failed:[/red] {_plain(exc)}")
         raise typer.Exit(EXIT_INVALID) from exc
     except CreditSyncError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {_plain(exc)}")
         raise typer.Exit(EXIT_INVALID) from exc
+
+
+def _plain(exc: Exception) -> str:
+    """The message as text, not rich markup: its ``[department=…, run_id=…]`` context must show, and a
+    quoted ``[/…]`` from a peer's answer must not crash the command."""
+    return escape(str(exc))
 
 
 def guarded(fn: Callable[[], T]) -> T:

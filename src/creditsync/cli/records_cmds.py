@@ -19,7 +19,7 @@ from creditsync.cli.output import (
 )
 from creditsync.exceptions import FieldError
 from creditsync.pipeline.handover import read_template_file
-from creditsync.privacy import mask_record
+from creditsync.privacy import mask_record, mask_text
 
 
 class Format(StrEnum):
@@ -70,13 +70,18 @@ def _unreadable(reason: str) -> list[FieldError]:
 
 def _print_result(output: Format, index: int, key: str, problems: list[FieldError]) -> None:
     if output is Format.json:
-        print_json({"index": index, "valid": not problems, "errors": [e.as_dict() for e in problems]})
+        print_json({"index": index, "valid": not problems, "errors": _shown(problems)})
         return
     if not problems:
         return
     console.print(f"[bold]record {index}[/bold] ({key}): [red]invalid[/red]")
-    for problem in problems:
-        console.print(f"  {problem.field}: {problem.message}")
+    for problem in _shown(problems):
+        console.print(f"  {problem['field']}: {problem['message']}")
+
+
+def _shown(problems: list[FieldError]) -> list[dict[str, str]]:
+    """Messages may quote the bad value, e.g. an ID number typed into a date column: mask it."""
+    return [{"field": e.field, "message": mask_text(e.message)} for e in problems]
 
 
 def map_sample(
@@ -109,15 +114,14 @@ def map_sample(
 def _print_mapped(output: Format, index: int, mapped: dict[str, object], problems: list[FieldError]) -> None:
     shown = mask_record(mapped)
     if output is Format.json:
-        print_json({"index": index, "valid": not problems, "record": shown,
-                    "errors": [e.as_dict() for e in problems]})
+        print_json({"index": index, "valid": not problems, "record": shown, "errors": _shown(problems)})
         return
     status = "[green]ok[/green]" if not problems else "[red]invalid[/red]"
     console.print(f"[bold]record {index}[/bold] {status}")
     for code, value in shown.items():
         console.print(f"  {code} = {value}")
-    for problem in problems:
-        console.print(f"  [red]{problem.field}: {problem.message}[/red]")
+    for problem in _shown(problems):
+        console.print(f"  [red]{problem['field']}: {problem['message']}[/red]")
 
 
 def push_file_cmd(

@@ -6,16 +6,19 @@ the rejections and the cursor advance commit together once the platform has answ
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
-from creditsync.exceptions import RetriableError
+from creditsync.exceptions import ConfigurationError, RetriableError
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.privacy import mask_record
+from creditsync.pipeline.sources import open_source
+from creditsync.privacy import mask_record, mask_text
+from creditsync.sources.base import SourceAdapter
+from creditsync.sources.registry import get_adapter_class
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,20 @@ def _next_batch(ctx: SyncContext) -> list[OutboxItem]:
         if first is None:
             return []
         query = _pending(ctx).where(OutboxItem.category == first.category)
-        return list(session.scalars(query.limit(ctx.department.batch_size)))
+        return _one_per_record(session.scalars(query.limit(ctx.department.batch_size)))
+
+
+def _one_per_record(rows: Iterable[OutboxItem]) -> list[OutboxItem]:
+    """At most one item per business key. A later version of a record still waiting behind an earlier
+    one (sent before, unanswered) needs the platform id that the earlier one's receipt brings; in the
+    same batch both would go without it, and the platform would create a second row."""
+    seen: set[str] = set()
+    batch = []
+    for row in rows:
+        if row.business_key not in seen:
+            seen.add(row.business_key)
+            batch.append(row)
+    return batch
 
 
 def _pending(ctx: SyncContext) -> Any:
@@ -135,7 +151,8 @@ def _apply_receipts(ctx: SyncContext, batch: list[OutboxItem], receipts: Sequenc
             else:
                 _acknowledge(ctx, session, row, receipt, batch_id)
                 acked += 1
-        _commit_cursors_in(ctx, session)
+        committed = _commit_cursors_in(ctx, session)
+    _tell_source(ctx, committed)  # after the commit: the receipts and cursors are durable now
     return acked, rejected
 
 
@@ -162,7 +179,7 @@ def _reject(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receip
     item = session.get(OutboxItem, row.id)
     record = session.get(Record, row.business_key)
     assert item is not None and record is not None
-    errors = [{"field": "(platform)", "message": message} for message in receipt.errors]
+    errors = [{"field": "(platform)", "message": mask_text(message)} for message in receipt.errors]
     item.status, item.platform_errors = "rejected", list(receipt.errors)
     item.payload = mask_record(item.payload)
     if record.version == item.version and item.action == "upsert":
@@ -179,11 +196,14 @@ def _reject(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receip
 
 def _commit_cursors(ctx: SyncContext) -> None:
     with ctx.store.transaction() as session:
-        _commit_cursors_in(ctx, session)
+        committed = _commit_cursors_in(ctx, session)
+    _tell_source(ctx, committed)
 
 
-def _commit_cursors_in(ctx: SyncContext, session: Session) -> None:
-    """Move a stream's cursor once everything this run queued for it has an answer from the platform."""
+def _commit_cursors_in(ctx: SyncContext, session: Session) -> list[tuple[str, str]]:
+    """Move a stream's cursor once everything this run queued for it has an answer from the platform.
+    Returns (category, cursor) of the streams committed, for :func:`_tell_source`."""
+    committed: list[tuple[str, str]] = []
     streams = session.scalars(select(RunStream).where(
         RunStream.run_id == ctx.run_id, RunStream.transformed.is_(True),
         RunStream.cursor_committed.is_(False))).all()
@@ -194,6 +214,29 @@ def _commit_cursors_in(ctx: SyncContext, session: Session) -> None:
         if waiting:
             continue
         _advance(ctx, session, stream)
+        if value := stream.cursor_to or stream.cursor_from:  # unchanged too: the hook must be re-runnable
+            committed.append((stream.category, value))
+    return committed
+
+
+def _tell_source(ctx: SyncContext, committed: list[tuple[str, str]]) -> None:
+    """Run the source's ``on_cursor_committed`` hook (the file adapter moves delivered files to
+    processed/). Delivery has already succeeded, so a failing hook is logged, never raised: the files
+    stay in the inbox and the next run re-reads (deduped) and moves them."""
+    if not committed:
+        return
+    try:
+        adapter_class = get_adapter_class(ctx.department.source.kind)
+    except ConfigurationError:
+        return  # a handed-over file (kind template_file) has no adapter to tell
+    if adapter_class.on_cursor_committed is SourceAdapter.on_cursor_committed:
+        return
+    try:
+        with open_source(ctx.department) as source:
+            for category, cursor in committed:
+                source.on_cursor_committed(category, ctx.department.stream(category).options, cursor)
+    except Exception:
+        log.exception("%s: the source's cursor-commit hook failed (delivery is not affected)", ctx.name)
 
 
 def _advance(ctx: SyncContext, session: Session, stream: RunStream) -> None:

@@ -13,7 +13,7 @@ from creditsync.exceptions import FieldError
 from creditsync.pipeline.context import SyncContext, content_hash, now
 from creditsync.pipeline.translate import Translation, Translator
 from creditsync.privacy import mask_record
-from creditsync.schema import CanonicalRecord
+from creditsync.schema import CanonicalRecord, get_category
 from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVersion, StagedRecord
 
 NEVER_REPUBLISH = frozenset({"repaired"})  # 信用修复: display stopped for good
@@ -139,31 +139,47 @@ class RecordWriter:
 
     def _resolve_quarantine(self, session: Session, staged: StagedRecord, key: str, version: int) -> None:
         """A record fixed at the source closes its open quarantine entries."""
+        self._close_open_entries(session, staged, f"fixed at source: version {version} of {key}")
+
+    def _close_open_entries(self, session: Session, staged: StagedRecord, resolution: str) -> None:
+        """A source record has at most one open entry: the reasons of its newest version."""
         session.execute(update(QuarantineItem)
                         .where(QuarantineItem.department == self.ctx.name,
                                QuarantineItem.category == self.category,
                                QuarantineItem.source_key == staged.source_key,
                                QuarantineItem.resolved_at.is_(None))
-                        .values(resolved_at=now(), resolution=f"fixed at source: version {version} of {key}"))
+                        .values(resolved_at=now(), resolution=resolution[:200]))
 
     def _quarantine(self, session: Session, staged: StagedRecord, stage: str, errors: list[FieldError],
                     translation: Translation | None) -> None:
         if _already_quarantined(session, self.ctx.name, self.category, staged):
             return  # the same unchanged bad row, re-read through the cursor overlap
+        self._close_open_entries(session, staged, "superseded: a newer version of the source record")
         session.add(QuarantineItem(
             run_id=self.ctx.run_id, department=self.ctx.name, category=self.category,
             source_key=staged.source_key, business_key=None, stage=stage,
-            errors=[e.as_dict() for e in errors], raw_masked=mask_record(staged.payload),
+            # Messages may quote the bad value, e.g. an ID number typed into a date column.
+            errors=[mask_record(e.as_dict()) for e in errors], raw_masked=mask_record(staged.payload),
             source_hash=staged.source_hash, created_at=now(),
         ))
         self._audit(session, "record_quarantined", None, staged, stage=stage,
-                    errors=[e.as_dict() for e in errors], source_hash=staged.source_hash)
+                    errors=[e.as_dict() for e in errors], source_hash=staged.source_hash,
+                    **_document_number(self.category, translation))
 
     def _audit(self, session: Session, event: str, key: str | None, staged: StagedRecord,
                **details: Any) -> None:
         self.ctx.audit.append(session, event, department=self.ctx.name, category=self.category,
                               business_key=key, run_id=self.ctx.run_id, source_key=staged.source_key,
                               **details)
+
+
+def _document_number(category: str, translation: Translation | None) -> dict[str, str]:
+    """The 文书号 the mapping found, if any: a record quarantined before it ever had a business key
+    can still be traced by it (``creditsync audit trace 文书号``)."""
+    if translation is None:
+        return {}
+    value = translation.mapped.get(get_category(category).keys.document_number)
+    return {"document_no": value.strip()} if isinstance(value, str) and value.strip() else {}
 
 
 def _supersede_untried(session: Session, key: str) -> None:

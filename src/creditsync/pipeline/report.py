@@ -17,7 +17,7 @@ def summarise(ctx: SyncContext) -> dict[str, Any]:
         streams = session.scalars(select(RunStream).where(RunStream.run_id == ctx.run_id)).all()
         outbox = dict(session.execute(
             select(OutboxItem.status, func.count()).where(OutboxItem.run_id == ctx.run_id)
-            .group_by(OutboxItem.status)).tuples().all())
+            .group_by(OutboxItem.status)).all())
         quarantined = session.scalar(select(func.count()).select_from(QuarantineItem).where(
             QuarantineItem.run_id == ctx.run_id)) or 0
         pending_all = session.scalar(select(func.count()).select_from(OutboxItem).where(

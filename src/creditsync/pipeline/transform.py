@@ -14,6 +14,8 @@ from creditsync.pipeline.records import RecordOutcome, RecordWriter
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.store.models import RunStream, StagedRecord
 
+THRESHOLD_MIN_RECORDS = 20  # bad_record_threshold judges a run's share only from this many records on
+
 
 def transform(ctx: SyncContext, *, canonical: bool = False) -> dict[str, Any]:
     """``canonical``: rows already use the standard field codes (handed-over template files)."""
@@ -76,11 +78,13 @@ def _finish_stream(ctx: SyncContext, category: str) -> dict[str, int]:
 
 def _threshold_problem(ctx: SyncContext, category: str, totals: dict[str, int]) -> str | None:
     """A broken export must be loud: the run fails when too large a share of a source is invalid.
-    Every valid record is queued before that, so failing loses nothing."""
+    Every valid record is queued before that, so failing loses nothing. A share of a handful of records
+    says nothing about the export: an hourly run that re-reads one bad record at the cursor (or sees a
+    single bad edit) would otherwise fail, and keep failing, since its cursor never moves."""
     seen = sum(v for k, v in totals.items() if k != "staged")
     invalid = totals.get(RecordOutcome.QUARANTINED.value, 0)
     limit = ctx.department.bad_record_threshold
-    if seen and invalid / seen > limit:
+    if seen >= THRESHOLD_MIN_RECORDS and invalid / seen > limit:
         return (f"{invalid} of {seen} {category} records from {ctx.name} are invalid "
                 f"({invalid / seen:.0%} > threshold {limit:.0%})")
     return None

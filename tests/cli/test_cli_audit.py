@@ -1,0 +1,181 @@
+"""``creditsync audit verify / history``: the hash chain catches tampering; history filters and formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from cli_support import invoke, json_lines, penalties, run_cli, write_rows
+from pipeline_harness import Harness, leaked
+from sqlalchemy import text
+
+from creditsync.audit import trail
+from creditsync.store.models import AuditEntry
+
+pytestmark = pytest.mark.integration
+DAY_ONE, DAY_TWO = date(2026, 3, 2), date(2026, 3, 9)
+
+
+class FrozenClock(datetime):
+    """What ``creditsync.audit.trail`` sees as ``datetime``: ``now()`` is a chosen moment."""
+
+    moment: ClassVar[datetime] = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        return cls.moment
+
+
+@pytest.fixture
+def two_days(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    """Day one: a market_supervision sync. Day two: a licence-less handover file of 3 penalties."""
+    monkeypatch.setattr(trail, "datetime", FrozenClock)
+    monkeypatch.setattr(FrozenClock, "moment", datetime.combine(DAY_ONE, datetime.min.time(), UTC))
+    assert invoke("sync", "market_supervision").exit_code == 1
+    monkeypatch.setattr(FrozenClock, "moment", datetime.combine(DAY_TWO, datetime.min.time(), UTC))
+    path = write_rows(tmp_path / "handover.jsonl", penalties(3))
+    assert invoke("push", "--category", "penalty", "--input", str(path)).exit_code == 0
+    return harness
+
+
+def history(*args: str) -> list[dict[str, Any]]:
+    result = invoke("audit", "history", "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json_lines(result.stdout)
+
+
+def total_entries(harness: Harness) -> int:
+    return harness.count(AuditEntry)
+
+
+def test_verify_passes_on_an_untouched_trail(harness: Harness) -> None:
+    invoke("sync", "market_supervision")
+    result = invoke("audit", "verify")
+    assert result.exit_code == 0, result.output
+    assert f"{total_entries(harness)} entries verified" in result.stdout
+
+
+TAMPERING = {
+    "altered": ("UPDATE audit_log SET details = :details WHERE id = :id", "entry {id} (", "was altered"),
+    "removed": ("DELETE FROM audit_log WHERE id = :id", "entry {id} is missing", "removed"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_verify_names_the_tampered_entry(harness: Harness, how: str) -> None:
+    invoke("sync", "market_supervision")
+    victim = total_entries(harness) // 2
+    sql, names, words = TAMPERING[how]
+    with harness.gateway.store.transaction() as session:
+        session.execute(text(sql), {"id": victim, "details": '{"status": "accepted"}'})
+
+    result = invoke("audit", "verify")
+
+    assert result.exit_code == 1
+    out = " ".join(result.stdout.split())
+    assert f"broken at entry {victim + (how == 'removed')}" in out
+    assert names.format(id=victim) in out and words in out
+
+
+def test_verify_notices_entries_cut_off_the_end(harness: Harness) -> None:
+    invoke("sync", "market_supervision")
+    last = total_entries(harness)
+    with harness.gateway.store.transaction() as session:
+        session.execute(text("DELETE FROM audit_log WHERE id > :id"), {"id": last - 3})
+
+    result = invoke("audit", "verify")
+
+    assert result.exit_code == 1
+    assert f"entries after {last - 3} were removed" in " ".join(result.stdout.split())
+
+
+def test_the_installed_verify_exits_0_then_1_after_tampering(harness: Harness) -> None:
+    invoke("sync", "market_supervision")
+    intact = run_cli("audit", "verify")
+    with harness.gateway.store.transaction() as session:
+        session.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 7"))
+    broken = run_cli("audit", "verify")
+    assert (intact.returncode, broken.returncode) == (0, 1), intact.stdout + intact.stderr
+    assert "entry 7" in broken.stdout
+
+
+def test_history_filters_by_department_category_and_event(two_days: Harness) -> None:
+    everything = history()
+    assert len(everything) == total_entries(two_days)
+    handover = history("--department", "manual_handover")
+    assert handover and {e["department"] for e in handover} == {"manual_handover"}
+    licences = history("--category", "license")
+    assert licences and {e["category"] for e in licences} == {"license"}
+    receipts = history("--status", "push_receipt")
+    assert {e["event"] for e in receipts} == {"push_receipt"}
+    assert len(receipts) == len(two_days.expected_published()) + 3
+    both = history("--department", "market_supervision", "--category", "penalty",
+                   "--status", "record_quarantined")
+    assert len(both) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "days"),
+    [
+        (["--since", "2026-03-05"], {DAY_TWO}),
+        (["--until", "2026-03-05"], {DAY_ONE}),
+        (["--since", "2026-03-02", "--until", "2026-03-02"], {DAY_ONE}),  # until is inclusive
+        (["--since", "2026/03/09"], {DAY_TWO}),
+        (["--since", "2026-03-10"], set()),
+    ],
+)
+def test_history_filters_by_date(two_days: Harness, args: list[str], days: set[date]) -> None:
+    found = history(*args)
+    assert {date.fromisoformat(e["ts"][:10]) for e in found} == days
+    if days == {DAY_TWO}:
+        assert {e["department"] for e in found} == {"manual_handover"}
+
+
+def test_history_as_csv_has_the_same_entries(two_days: Harness) -> None:
+    result = invoke("audit", "history", "--format", "csv", "--status", "push_receipt")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["id", "ts", "event", "actor", "department", "category", "business_key",
+                             "run_id", "details"]
+    assert [int(r["id"]) for r in rows] == [e["id"] for e in history("--status", "push_receipt")]
+
+
+def test_history_rejects_a_bad_date(harness: Harness) -> None:
+    result = invoke("audit", "history", "--since", "last week")
+    assert result.exit_code == 2
+    assert "not a date" in result.output
+
+
+def test_history_and_trace_never_show_a_full_id_number(harness: Harness) -> None:
+    person = harness.valid_penalty(0, party_type="01")
+    invoke("sync", "market_supervision")
+    shown = "".join(invoke("audit", "history", "--format", f).output for f in ("json", "csv", "table"))
+    shown += invoke("audit", "trace", person["decision_no"]).output
+    shown += invoke("audit", "trace", harness.document("L000024")).output  # quarantined: bad ID number
+    assert person["decision_no"] in shown
+    assert leaked(harness.id_numbers(), shown) == []
+
+
+@pytest.mark.parametrize("harness_db", ["postgresql"], indirect=True)
+def test_history_days_are_utc_days_whatever_the_database_time_zone(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """济南's PostgreSQL may well run on Asia/Shanghai: the dates still mean the UTC days shown."""
+    with harness.gateway.store.engine.connect() as conn:
+        name = conn.exec_driver_sql("SELECT current_database()").scalar()
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Shanghai'")
+        conn.commit()
+    harness.gateway.store.engine.dispose()
+    monkeypatch.setattr(trail, "datetime", FrozenClock)
+    monkeypatch.setattr(FrozenClock, "moment", datetime(2026, 3, 9, 20, 0, tzinfo=UTC))  # 03-10 04:00 CST
+    path = write_rows(tmp_path / "handover.jsonl", penalties(2))
+    assert invoke("push", "--category", "penalty", "--input", str(path)).exit_code == 0
+
+    on_the_ninth = history("--since", "2026-03-09", "--until", "2026-03-09")
+    assert len(on_the_ninth) == total_entries(harness)
+    assert {e["ts"] for e in on_the_ninth} == {"2026-03-09T20:00:00+00:00"}
+    assert history("--since", "2026-03-10") == []

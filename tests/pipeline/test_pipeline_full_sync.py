@@ -1,0 +1,238 @@
+"""A whole sync of market_supervision against the real simulators: what reaches the platform, what is
+quarantined and why, and that running it again (or retrying any step of the same run) sends nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pipeline_harness import KINDS, READABLE_TABLES, Harness, leaked
+
+from creditsync.exceptions import RetriableError
+from creditsync.pipeline import extract, push, report, transform
+from creditsync.pipeline.records import RecordWriter
+from creditsync.sources import rest
+from creditsync.sources.rest import RestSourceAdapter
+from creditsync.store.models import (
+    AuditEntry,
+    OutboxItem,
+    QuarantineItem,
+    Record,
+    RecordVersion,
+    StagedRecord,
+)
+
+pytestmark = pytest.mark.integration
+RETRIES = rest.default_retrying().stop.max_attempt_number  # type: ignore[attr-defined]
+BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
+
+# Each deliberately broken record of the simulator: (stage, field code, words of the reason).
+BROKEN_REASONS: dict[str, tuple[str, str, str]] = {
+    "P000008": ("validation", "CF_XDR_SHXYM", "校验位"),
+    "P000020": ("validation", "CF_XDR_MC", "不能为空"),
+    "P000032": ("mapping", "CF_NR_FK", "两千元"),
+    "P000044": ("source", "(record)", "'id'"),
+    "L000012": ("validation", "XK_YXQZI", "有效期自"),
+    "L000024": ("validation", "XK_XDR_ZJHM", "校验位"),
+}
+
+
+def platform_snapshot(harness: Harness) -> dict[str, Any]:
+    stats = harness.stats()
+    return {k: stats[k] for k in ("records", "business_keys", "withdrawn", "idempotency_keys", "rejected")}
+
+
+@BOTH_STORES
+def test_full_sync_delivers_every_valid_record_and_quarantines_the_broken_ones(harness: Harness) -> None:
+    expected = harness.expected_published()
+    assert set(harness.source.broken_ids) == set(BROKEN_REASONS)
+
+    result = harness.sync()
+
+    stats = harness.stats()
+    assert stats["records"] == stats["business_keys"] == len(expected)
+    assert stats["withdrawn"] == stats["rejected"] == 0
+    assert harness.published_documents() == expected
+    assert all(r.platform_id for r in harness.rows(Record, Record.state == "published"))
+    assert result["report"]["status"] == "partial"  # partial: there is quarantine
+    assert result["report"]["quarantined"] == len(BROKEN_REASONS)
+    assert harness.count(OutboxItem, OutboxItem.status != "acked") == 0
+    assert harness.count(StagedRecord) == 0
+    assert harness.chain_ok()
+    assert harness.cursors() == {kind: harness.last_cursor(kind) for kind in KINDS}
+
+
+def test_each_broken_record_is_quarantined_with_a_reason_naming_its_field(harness: Harness) -> None:
+    harness.sync()
+
+    quarantine = harness.quarantine_by_document()
+    broken = harness.broken_documents()
+    assert set(quarantine) == set(broken)
+    for document, record_id in broken.items():
+        stage, field, words = BROKEN_REASONS[record_id]
+        item = quarantine[document]
+        assert item.stage == stage, record_id
+        assert [e["field"] for e in item.errors] == [field], (record_id, item.errors)
+        assert words in item.errors[0]["message"], (record_id, item.errors)
+        assert item.resolved_at is None
+    assert quarantine[harness.document("P000008")].source_key == "P000008"
+
+
+def test_a_broken_record_saved_again_keeps_one_open_entry_with_its_newest_reasons(harness: Harness) -> None:
+    harness.sync()
+    harness.source.update("P000020")  # saved again unchanged
+    harness.sync()
+    harness.source.update("P000020", party_name="", illegal_type="")  # edited, and worse
+    harness.sync()
+
+    entries = harness.rows(QuarantineItem, QuarantineItem.source_key == "P000020")
+    open_entries = [q for q in entries if q.resolved_at is None]
+    assert len(open_entries) == 1
+    assert {e["field"] for e in open_entries[0].errors} == {"CF_XDR_MC", "CF_WFXW"}
+    assert all(q.resolution and q.resolution.startswith("superseded") for q in entries if q.resolved_at)
+    assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None)) == len(BROKEN_REASONS)
+
+
+def test_revoked_penalties_that_were_never_published_are_never_sent(harness: Harness) -> None:
+    revoked = {r["decision_no"] for r in harness.records("penalty") if r["status"] == "撤销"}
+    assert revoked, "the seed must revoke some penalties"
+
+    harness.sync()
+
+    assert not revoked & {r.document_no for r in harness.rows(Record)}
+    assert not revoked & set(harness.quarantine_by_document())
+    events = harness.rows(AuditEntry, AuditEntry.event == "revoked_unpublished")
+    assert len(events) == len(revoked)
+
+
+@BOTH_STORES
+def test_running_the_sync_again_sends_nothing_twice(harness: Harness) -> None:
+    harness.sync()
+    before = platform_snapshot(harness)
+    quarantined = harness.count(QuarantineItem)
+    cursors = harness.cursors()
+
+    second = harness.sync()
+    third = harness.sync()
+
+    assert platform_snapshot(harness) == before
+    assert harness.count(QuarantineItem) == quarantined
+    assert harness.cursors() == cursors
+    for run in (second, third):
+        assert run["pushed"] == {"batches": 0, "acked": 0, "rejected": 0}
+        counts = run["report"]["records"]
+        assert counts["staged"] >= 1 and counts.get("new", 0) == counts.get("changed", 0) == 0
+        assert run["report"]["quarantined"] == 0
+    assert harness.chain_ok()
+
+
+def _each_step_twice(harness: Harness, run_id: str) -> None:
+    for _ in range(2):
+        extract(harness.context(run_id))
+    assert harness.count(StagedRecord) == 100  # a retried extract starts its staging over
+    for _ in range(2):
+        transform(harness.context(run_id))
+    for _ in range(2):
+        push(harness.context(run_id), harness.client)
+    for _ in range(2):
+        report(harness.context(run_id))
+
+
+def _whole_run_twice(harness: Harness, run_id: str) -> None:
+    harness.sync(harness.context(run_id))
+    harness.sync(harness.context(run_id))
+
+
+def _extract_again_after_transform(harness: Harness, run_id: str) -> None:
+    extract(harness.context(run_id))
+    transform(harness.context(run_id))
+    extract(harness.context(run_id))  # Airflow cleared the upstream task after transform ran
+    harness.sync(harness.context(run_id))
+
+
+@BOTH_STORES
+@pytest.mark.parametrize("retry", [_each_step_twice, _whole_run_twice, _extract_again_after_transform],
+                         ids=["each-step-twice", "whole-run-twice", "extract-after-transform"])
+def test_retrying_steps_of_the_same_run_sends_nothing_twice(
+    harness: Harness, retry: Callable[[Harness, str], None]
+) -> None:
+    expected = harness.expected_published()
+
+    retry(harness, "scheduled__2026-05-10T00:00:00+00:00")
+
+    stats = harness.stats()
+    assert stats["records"] == stats["business_keys"] == stats["idempotency_keys"] == len(expected)
+    assert harness.published_documents() == expected
+    assert harness.count(QuarantineItem) == len(BROKEN_REASONS)
+    assert harness.count(RecordVersion) == len(expected)
+    assert harness.count(StagedRecord) == 0
+    assert harness.cursors() == {kind: harness.last_cursor(kind) for kind in KINDS}
+    assert harness.chain_ok()
+
+
+def test_a_transform_that_died_midway_resumes_without_processing_a_row_twice(
+    harness: Harness, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.use_department_file(tmp_path, batch_size=10)
+    run_id = "manual__transform-crash"
+    extract(harness.context(run_id))
+    calls = {"n": 0}
+    real = RecordWriter.process
+
+    def dies_on_the_25th(self: RecordWriter, session: Any, staged: StagedRecord) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 25:
+            raise RuntimeError("worker killed")
+        return real(self, session, staged)
+
+    monkeypatch.setattr(RecordWriter, "process", dies_on_the_25th)
+    with pytest.raises(RuntimeError):
+        transform(harness.context(run_id))
+    assert harness.count(StagedRecord) == 100 - 20  # two chunks of 10 committed before the crash
+
+    monkeypatch.setattr(RecordWriter, "process", real)
+    counts = transform(harness.context(run_id))
+    push(harness.context(run_id), harness.client)
+
+    expected = harness.expected_published()
+    assert counts["penalty"]["new"] + counts["license"]["new"] == len(expected)
+    assert harness.count(RecordVersion) == harness.stats()["records"] == len(expected)
+    assert harness.count(QuarantineItem) == len(BROKEN_REASONS)
+
+
+def test_every_source_adapter_the_extract_opens_is_closed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+    real_close = RestSourceAdapter.close
+
+    def counting_close(self: RestSourceAdapter) -> None:
+        closed.append(self.department)
+        real_close(self)
+
+    monkeypatch.setattr(RestSourceAdapter, "close", counting_close)
+    harness.source.inject_fault("500", times=RETRIES)  # the first stream fails: its adapter too
+
+    extracted = extract(harness.context())
+
+    assert "error" in extracted["penalty"]
+    assert closed == ["market_supervision"] * len(KINDS)
+
+
+def test_no_full_id_number_is_kept_outside_the_undelivered_outbox(harness: Harness) -> None:
+    numbers = harness.id_numbers()
+    person = harness.valid_penalty(party_type="01")
+    harness.sync()
+    harness.stop_platform()  # a correction of a natural person's penalty waits in the outbox
+    harness.source.update(person["id"], facts=person["facts"] + "（更正）")
+    with pytest.raises(RetriableError, match="no answer"):
+        harness.sync()
+
+    for table in READABLE_TABLES:
+        assert leaked(numbers, harness.table_text(table)) == [], table
+    acked = "\n".join(repr(item.payload) for item in harness.rows(OutboxItem, OutboxItem.status == "acked"))
+    assert leaked(numbers, acked) == []
+    waiting = harness.pending()
+    assert len(waiting) == 1
+    assert waiting[0].payload["CF_XDR_ZJHM"] == person["id_no"]  # only here, until acknowledged
