@@ -11,17 +11,23 @@ from typing import Any
 
 # Field codes whose values are personal ID numbers, for every category prefix (XK_, CF_, QZ_, ...).
 ID_NUMBER_FIELD = re.compile(r"^[A-Z]+_(XDR|FR)_ZJHM$")
-# An 18-character resident ID anywhere in free text (logs, error messages, raw payloads).
-ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])([1-9]\d{5})(\d{8})(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+# An 18-character resident ID anywhere in free text (logs, error messages, raw payloads): an area code,
+# a plausible birth date, a sequence and a check character. The date part is what tells it from an
+# all-digit 统一社会信用代码 (whose 7th-14th characters are no date); the check digit is not required,
+# because a mistyped ID number is just as personal.
+ID_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])([1-9]\d{5})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
+    r"(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
 
 def mask_id(value: str) -> str:
-    """``370102199001011234`` → ``370102********1234``; short values keep only their last 2."""
+    """``370102199001011234`` → ``370102********1234`` (the display form of GB 11643 numbers); other
+    documents (passports, permits) keep only their last 4 characters."""
     value = str(value).strip()
     if len(value) <= 6:
         return "*" * len(value)
-    if len(value) <= 10:
-        return "*" * (len(value) - 2) + value[-2:]
+    if len(value) < 15:
+        return "*" * (len(value) - 4) + value[-4:]
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 

@@ -13,7 +13,7 @@ from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline import extract, push, report, transform
 from creditsync.simulators.platform import FaultConfig
 from creditsync.sources import rest
-from creditsync.store.models import AuditEntry, QuarantineItem, Record, RunStream, StagedRecord
+from creditsync.store.models import AuditEntry, QuarantineItem, Record, RunStream, StagedRecord, SyncRun
 
 pytestmark = pytest.mark.integration
 BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
@@ -222,23 +222,23 @@ def test_a_stream_that_breaks_midway_leaves_nothing_staged(
     assert set(harness.cursors()) == {"license"}
 
 
-def test_too_many_bad_records_fail_the_transform_after_queuing_the_valid_ones(
+def test_too_many_bad_records_fail_the_run_after_delivering_the_valid_ones(
     harness: Harness, tmp_path: Path
 ) -> None:
     harness.use_department_file(tmp_path, bad_record_threshold=0.01)
     ctx = harness.context()
     extract(ctx)
-
-    with pytest.raises(FatalError, match="threshold 1%") as failure:
-        transform(ctx)
-    assert "4 of 60 penalty records" in str(failure.value)
-    assert "2 of 40 license records" in str(failure.value)
+    transform(ctx)
     assert len(harness.pending()) == len(harness.expected_published())
-
     push(ctx, harness.client)
 
+    with pytest.raises(FatalError, match="threshold 1%") as failure:
+        report(ctx)
+    assert "4 of 60 penalty records" in str(failure.value)
+    assert "2 of 40 license records" in str(failure.value)
     delivered_once(harness)
     assert harness.count(QuarantineItem) == len(harness.source.broken_ids)
+    assert harness.rows(SyncRun, SyncRun.id == ctx.run_id)[0].status == "failed"
 
 
 def test_one_bad_record_at_the_cursor_does_not_fail_every_later_run(harness: Harness) -> None:

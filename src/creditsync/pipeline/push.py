@@ -19,7 +19,7 @@ from creditsync.pipeline.sources import open_source
 from creditsync.privacy import mask_record, mask_text
 from creditsync.sources.base import SourceAdapter
 from creditsync.sources.registry import get_adapter_class
-from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream
+from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,9 @@ def _record_failure(ctx: SyncContext, batch: list[OutboxItem], batch_id: str, ex
             item = session.get(OutboxItem, row.id)
             assert item is not None
             item.last_error = str(exc)[:2000]
+        run = session.get(SyncRun, ctx.run_id)
+        if run is not None:
+            run.status = "incomplete"  # the next run (or a retry of this one) continues the delivery
         ctx.audit.append(session, "push_failed", department=ctx.name, category=batch[0].category,
                          run_id=ctx.run_id, batch_id=batch_id, error=str(exc)[:2000],
                          kind=type(exc).__name__)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from creditsync.exceptions import FatalError
 from creditsync.pipeline.context import SyncContext, now
+from creditsync.pipeline.transform import threshold_problem
 from creditsync.store.models import OutboxItem, QuarantineItem, RunStream, SyncRun
 
 
@@ -37,7 +38,12 @@ def summarise(ctx: SyncContext) -> dict[str, Any]:
 
 def report(ctx: SyncContext) -> dict[str, Any]:
     summary = summarise(ctx)
-    status = "failed" if summary["failed_streams"] else (
+    problems = [f"source stream {c} failed: {summary['streams'][c]['error']}"
+                for c in summary["failed_streams"]]
+    problems += [p for c, counts in summary["streams"].items()
+                 if (p := threshold_problem(ctx, c, _ints(counts)))]
+    summary["problems"] = problems
+    status = "failed" if problems else (
         "partial" if summary["quarantined"] or summary["pending_department"] else "success")
     with ctx.store.transaction() as session:
         run = session.get(SyncRun, ctx.run_id)
@@ -45,7 +51,11 @@ def report(ctx: SyncContext) -> dict[str, Any]:
             run.status, run.finished_at, run.counts = status, now(), summary
         ctx.audit.append(session, "run_finished", department=ctx.name, run_id=ctx.run_id,
                          status=status, summary=summary)
-    if summary["failed_streams"]:
-        raise FatalError(f"source streams failed: {', '.join(summary['failed_streams'])}",
+    if problems:
+        raise FatalError("; ".join(problems) + " (valid records were delivered; see the quarantine)",
                          department=ctx.name, run_id=ctx.run_id)
     return dict(summary, status=status)
+
+
+def _ints(counts: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in counts.items() if isinstance(v, int)}

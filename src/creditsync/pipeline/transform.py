@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from creditsync.exceptions import FatalError
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.records import RecordOutcome, RecordWriter
 from creditsync.pipeline.translate import Translator, translator_for
@@ -21,14 +20,9 @@ def transform(ctx: SyncContext, *, canonical: bool = False) -> dict[str, Any]:
     """``canonical``: rows already use the standard field codes (handed-over template files)."""
     ctx.ensure_run()
     counts: dict[str, Any] = {}
-    too_bad: list[str] = []
     for stream in _pending_streams(ctx):
         translator = translator_for(ctx, stream.category, canonical=canonical)
-        counts[stream.category] = totals = _transform_stream(ctx, stream.category, translator)
-        if problem := _threshold_problem(ctx, stream.category, totals):
-            too_bad.append(problem)
-    if too_bad:
-        raise FatalError("; ".join(too_bad) + " (see the quarantine)", department=ctx.name)
+        counts[stream.category] = _transform_stream(ctx, stream.category, translator)
     return counts
 
 
@@ -76,9 +70,9 @@ def _finish_stream(ctx: SyncContext, category: str) -> dict[str, int]:
         return totals
 
 
-def _threshold_problem(ctx: SyncContext, category: str, totals: dict[str, int]) -> str | None:
-    """A broken export must be loud: the run fails when too large a share of a source is invalid.
-    Every valid record is queued before that, so failing loses nothing. A share of a handful of records
+def threshold_problem(ctx: SyncContext, category: str, totals: dict[str, int]) -> str | None:
+    """A broken export must be loud: the run fails (in the report step, after the valid records were
+    pushed) when too large a share of a source is invalid. A share of a handful of records
     says nothing about the export: an hourly run that re-reads one bad record at the cursor (or sees a
     single bad edit) would otherwise fail, and keep failing, since its cursor never moves."""
     seen = sum(v for k, v in totals.items() if k != "staged")

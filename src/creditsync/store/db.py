@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from creditsync.exceptions import ConfigurationError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "creditsync_read_only"  # an execution option: sessions that never write
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Store:
 
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -34,7 +36,9 @@ class Store:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        with self.sessions() as session:
+        """For reading only: on SQLite it never takes the write lock, so a long export or an audit
+        check does not hold up the pipeline."""
+        with self.read_sessions() as session:
             yield session
 
     def dispose(self) -> None:
@@ -70,7 +74,8 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:
@@ -96,4 +101,6 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if migrate:
         upgrade(url)
     engine = create_store_engine(url)
-    return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    readers = engine.execution_options(**{READ_ONLY: True})
+    return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
+                 read_sessions=sessionmaker(readers, expire_on_commit=False))
