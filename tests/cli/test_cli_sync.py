@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import pytest
 from cli_support import invoke, run_cli
@@ -10,7 +11,7 @@ from pipeline_harness import CONN_ENV, Harness, connection_json, leaked, no_slee
 
 from creditsync.delivery import PlatformClient
 from creditsync.pipeline import runner
-from creditsync.store.models import StagedRecord
+from creditsync.store.models import AuditEntry, StagedRecord
 
 pytestmark = pytest.mark.integration
 
@@ -45,13 +46,21 @@ def test_the_quarantine_command_lists_every_reason_without_id_numbers(harness: H
     assert leaked(harness.id_numbers(), result.output) == []
 
 
-def test_dry_run_stages_but_sends_nothing(harness: Harness) -> None:
+def test_dry_run_previews_and_writes_nothing(harness: Harness) -> None:
     result = invoke("sync", "market_supervision", "--dry-run")
     assert result.exit_code == 0, result.output
+    preview = json.loads(result.stdout)
+    assert preview["streams"]["penalty"]["would"]["quarantine"] == 4
+    assert preview["streams"]["license"]["would"]["quarantine"] == 2
+    assert preview["streams"]["penalty"]["would"]["publish_new"] > 40
     assert harness.stats()["requests"] == 0
     assert harness.cursors() == {}
-    assert harness.count(StagedRecord) == 100
+    assert harness.count(StagedRecord) == 0 and harness.count(AuditEntry) == 0
     assert leaked(harness.id_numbers(), result.output) == []
+
+    harness.sync()
+    again = json.loads(invoke("sync", "market_supervision", "--dry-run").stdout)
+    assert set(again["streams"]["penalty"]["would"]) <= {"unchanged", "quarantine", "skip_revoked"}
 
 
 def test_one_category_only(harness: Harness) -> None:

@@ -11,6 +11,7 @@ from creditsync.delivery.client import PlatformClient
 from creditsync.departments import DepartmentConfig, SourceConfig, StreamConfig, load_department
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, new_cli_run_id
+from creditsync.pipeline.dry_run import dry_run as dry_run_preview
 from creditsync.pipeline.extract import extract
 from creditsync.pipeline.handover import read_template_file
 from creditsync.pipeline.push import push
@@ -70,9 +71,9 @@ def platform_client(settings: Settings) -> PlatformClient:
 def sync_department(gateway: Gateway, name: str, categories: list[str] | None = None,
                     dry_run: bool = False) -> dict[str, Any]:
     ctx = gateway.context(gateway.department(name))
-    extracted = extract(ctx, categories=categories)
     if dry_run:
-        return {"run_id": ctx.run_id, "extracted": extracted, "dry_run": True}
+        return dry_run_preview(ctx, categories)
+    extracted = extract(ctx, categories=categories)
     transformed = transform(ctx)
     pushed = push(ctx, gateway.platform_client())
     return {"run_id": ctx.run_id, "extracted": extracted, "transformed": transformed, "pushed": pushed,
