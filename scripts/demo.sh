@@ -25,6 +25,7 @@ export AIRFLOW_HOME="$VAR/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,auditor:viewer"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$VAR/airflow/passwords.json"
 export AIRFLOW__API__PORT=$AIRFLOW_PORT
@@ -80,10 +81,7 @@ start() {
   for _ in $(seq 1 90); do
     airflow dags list -o plain 2>/dev/null | grep -q sync__market_supervision && break; sleep 2
   done
-  for dag in $(airflow dags list -o plain 2>/dev/null | awk '/^sync__/ {print $1}'); do
-    airflow dags unpause "$dag" > /dev/null
-    airflow dags trigger "$dag" > /dev/null && echo "  triggered $dag"
-  done
+  # New DAGs start unpaused here, so the scheduler runs each one for its latest interval by itself.
   for dag in $(airflow dags list -o plain 2>/dev/null | awk '/^sync__/ {print $1}'); do
     wait_for_run "$dag"
   done
