@@ -23,7 +23,9 @@ from creditsync.secrets import Connection, parse_connection
 from creditsync.sources._records import compare_cursors
 from creditsync.sources.base import RawRecord
 from creditsync.sources.registry import get_adapter_class
-from creditsync.sources.sql import SqlSourceAdapter, cursor_text, database_url
+from creditsync.sources._sql_connect import database_url
+from creditsync.sources._sql_values import cursor_text
+from creditsync.sources.sql import SqlSourceAdapter
 
 T0 = datetime(2026, 5, 10, 9, 0, 0)
 meta = sa.MetaData()

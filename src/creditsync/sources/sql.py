@@ -42,26 +42,22 @@ as ``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` in one time zone.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from pathlib import Path
+from datetime import time
 from typing import Any, Literal, Self
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from pydantic import Field, model_validator
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchTableError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError, RetriableError
 from creditsync.secrets import Connection
+from creditsync.sources._sql_connect import database_url, read_only_engine, scrub
+from creditsync.sources._sql_values import parse_cursor, to_record
 from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
 from creditsync.sources.registry import register_adapter
 
@@ -70,7 +66,6 @@ __all__ = ["SqlOptions", "SqlSourceAdapter", "SqlStreamOptions", "database_url"]
 log = logging.getLogger(__name__)
 
 _SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
-_PG_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "application_name")
 _CONFIG_MESSAGES = ("no such table", "no such column", "syntax error", "does not exist")
 _AUTH_MESSAGES = ("authentication failed", "no password supplied", 'role "')
 
@@ -201,7 +196,7 @@ class SqlSourceAdapter(SourceAdapter):
 
     def _classify(self, exc: DBAPIError, stream: str | None) -> CreditSyncError:
         lines = str(exc.orig or exc).strip().splitlines() or ["(no message)"]
-        text = _scrub(lines[0], self.connection)  # the driver's first line, without the SQL
+        text = scrub(lines[0], self.connection)  # the driver's first line, without the SQL
         lowered, where = text.lower(), self._where(stream)
         if any(m in lowered for m in _AUTH_MESSAGES):
             return FatalError(f"{where}: {self._host()} refused the credentials: {text}")
@@ -249,146 +244,3 @@ def _bind(bound: Any, opts: SqlStreamOptions, dialect: str) -> sa.BindParameter[
         return sa.bindparam("cursor_from", text, type_=sa.String())
     return sa.bindparam("cursor_from", bound, type_=sa.DateTime(timezone=bound.tzinfo is not None))
 
-
-def parse_cursor(cursor: str | None, opts: SqlStreamOptions, where: str) -> int | datetime | None:
-    """The stored watermark as a bound value (minus ``overlap_seconds``)."""
-    if cursor is None:
-        return None
-    try:
-        if opts.cursor_type == "integer":
-            if not cursor.isdigit():
-                raise ValueError(cursor)
-            return int(cursor)
-        return datetime.fromisoformat(cursor) - timedelta(seconds=opts.overlap_seconds)
-    except ValueError:
-        raise ConfigurationError(f"{where}: the stored cursor {cursor!r} is not a {opts.cursor_type}; "
-                                 "was cursor_type changed? reset the stream's cursor") from None
-
-
-def cursor_text(value: Any, cursor_type: str) -> str:
-    """A cursor value as text that sorts like the value (see the module docstring); ValueError if not."""
-    if cursor_type == "integer":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            raise ValueError(f"not an integer: {value!r}")
-        number = Decimal(str(value).strip())
-        if number != number.to_integral_value() or number < 0:
-            raise ValueError(f"not a non-negative integer: {value!r}")
-        return str(int(number))
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip())
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return datetime.combine(value, time(0)).isoformat(timespec="microseconds")
-    raise ValueError(f"not a timestamp: {value!r}")
-
-
-def to_record(stream: str, row: Mapping[Any, Any], opts: SqlStreamOptions) -> RawRecord:
-    """A RawRecord with the department's own column names; a row without a usable key or cursor is
-    flagged (``error`` set, ``cursor`` None) so it is quarantined and never moves the watermark."""
-    data = {str(name): json_value(value) for name, value in row.items()}
-    key = data.get(opts.key_column or "")
-    if key is None or str(key).strip() == "":
-        return RawRecord(stream, "bad:" + _content_key(data), data, None,
-                         f"row has no {opts.key_column!r} (its id)")
-    try:
-        cursor = cursor_text(row[opts.cursor_column or ""], opts.cursor_type)
-    except (ValueError, ArithmeticError) as exc:
-        value = row[opts.cursor_column or ""]
-        why = "is empty" if value is None else f"is not a usable {opts.cursor_type} ({exc})"
-        return RawRecord(stream, str(key), data, None, f"{opts.cursor_column!r} {why}")
-    return RawRecord(stream, str(key), data, cursor)
-
-
-def json_value(value: Any) -> Any:
-    """Database values as JSON: dates/times ISO text, Decimal plain text (``2000.00``), bytes hex."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    if isinstance(value, list | tuple):
-        return [json_value(item) for item in value]
-    if isinstance(value, Mapping):
-        return {str(k): json_value(v) for k, v in value.items()}
-    return str(value)  # UUID, timedelta, intervals, enums: their text
-
-
-def _content_key(data: Mapping[str, Any]) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# -- connections --------------------------------------------------------------------------------------
-
-
-def database_url(connection: Connection) -> URL:
-    """The SQLAlchemy URL of a Connection (forms in the module docstring); no I/O."""
-    where = f"connection {connection.conn_id!r}"
-    raw = connection.extra.get("sqlalchemy_url")
-    if raw:
-        try:
-            url = make_url(str(raw))
-        except ArgumentError:
-            raise ConfigurationError(f"{where}: extra.sqlalchemy_url is not a SQLAlchemy URL") from None
-        if connection.password and url.password is None and url.get_backend_name() != "sqlite":
-            url = url.set(username=url.username or connection.login, password=connection.password)
-        return url
-    kind = connection.conn_type.lower()
-    if kind == "sqlite":
-        path = connection.host or connection.schema
-        if not path:
-            raise ConfigurationError(f"{where}: a sqlite connection needs the file path in host or schema")
-        return URL.create("sqlite", database=path)
-    if kind in ("postgres", "postgresql"):
-        driver = str(connection.extra.get("driver") or "psycopg2")
-        query = {k: str(connection.extra[k]) for k in _PG_EXTRAS if k in connection.extra}
-        return URL.create(f"postgresql+{driver}", username=connection.login, password=connection.password,
-                          host=connection.host or None, port=connection.port,
-                          database=connection.schema, query=query)
-    raise ConfigurationError(f"{where}: conn_type {connection.conn_type!r} is not a supported database "
-                             "(postgres, sqlite, or extra.sqlalchemy_url)")
-
-
-def read_only_engine(url: URL, connect_timeout_s: int) -> Engine:
-    """An engine that cannot write: see the module docstring. NullPool: a sync run needs one connection."""
-    if url.get_backend_name() == "sqlite":
-        engine = sa.create_engine(_sqlite_read_only(url), poolclass=NullPool,
-                                  connect_args={"timeout": connect_timeout_s, "check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_query_only)
-        return engine
-    given = url.query.get("options")
-    options = " ".join(filter(None, [given if isinstance(given, str) else None,
-                                     "-c default_transaction_read_only=on"]))
-    engine = sa.create_engine(url.difference_update_query(["options"]), poolclass=NullPool,
-                              connect_args={"connect_timeout": connect_timeout_s, "options": options})
-    sa.event.listen(engine, "begin", _read_only_transaction)
-    return engine
-
-
-def _sqlite_read_only(url: URL) -> URL:
-    database = url.database or ""
-    if not database or database == ":memory:":
-        raise ConfigurationError("a sqlite source needs a database file, not an in-memory database")
-    if not database.startswith("file:"):
-        database = "file:" + quote(str(Path(database).expanduser().resolve()))
-    # pysqlite appends the URL's other query parameters to the file: URI (…?mode=ro)
-    return url.set(database=database).update_query_dict({"mode": "ro", "uri": "true"})
-
-
-def _sqlite_query_only(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA query_only = ON")
-    cursor.close()
-
-
-def _read_only_transaction(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-
-
-def _scrub(text: str, connection: Connection | None) -> str:
-    password = connection.password if connection else None
-    return text.replace(password, "***") if password else text
