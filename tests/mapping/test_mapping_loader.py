@@ -126,7 +126,11 @@ def test_example_loads(tmp_path: Path) -> None:
             "version: 1\ncategory: penalty\nfields:\n  XK_NR: {path: a}\n",
             ["fields", "XK_NR do not belong to category penalty"],
         ),
-        ("version: 1\ncategory: fines\nfields:\n  CF_X: {path: a}\n", ["category", "'license' or 'penalty'"]),
+        ("version: 1\ncategory: fines\nfields:\n  CF_X: {path: a}\n", ["category", "unknown category 'fine"]),
+        (  # a penalty field in an inspection mapping (categories come from the schema's data)
+            "version: 1\ncategory: inspection\nfields:\n  CF_WSH: {path: a}\n",
+            ["fields", "CF_WSH do not belong to category inspection (codes JC_…)"],
+        ),
         ("version: 1\nfields:\n  CF_X: {path: a}\n", ["category is required"]),
         ("version: 1\ncategory: penalty\n", ["needs at least one field"]),
         (

@@ -254,7 +254,8 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         gateway = Gateway.open()
         served = eco.store.records("penalty")
         revoked = sum(r["CF_ZT"] == "1" for r in served)
-        valid = len(served) - len(eco.broken_ids) - revoked
+        enforcements = [r for r in eco.store.records("enforcement") if r["QZ_ZT"] != "1"]  # none broken
+        valid = len(served) - len(eco.broken_ids) - revoked + len(enforcements)
 
         result = sync_department(gateway, "ecology_environment")
         assert result["pushed"]["acked"] == valid and running.stats()["records"] == valid
@@ -281,7 +282,7 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         # A truncated feed fails the stream: what was staged before the cut is dropped, the cursor stays.
         eco.store.update(record_id, BZ="更正")
         eco.store.inject_fault("truncate")
-        with pytest.raises(FatalError, match="source streams failed: penalty"):
+        with pytest.raises(FatalError, match="source stream penalty failed"):
             sync_department(gateway, "ecology_environment")
         with gateway.store.reader() as session:
             stream = session.scalars(select(RunStream).order_by(RunStream.run_id.desc())).first()

@@ -41,6 +41,7 @@ INSPECTION_COLUMNS = {"id", "jcbh", "rwbh", "jcsx", "jcfs", "jcdx_mc", "jcdx_lx"
                       "jcjg", "jcjg_sm", "ssjg_mc", "ajbh", "gxsj"}
 STREAM = {"table": "xzcf_ajxx", "key_column": "ajbh", "cursor_column": "gxsj"}
 # the defect of each broken case, and the field (or stage) it fails on in the gateway
+BROKEN_INSPECTIONS = {"YJJC-0015": "JC_JCRQ", "YJJC-0040": "JC_JCFS"}  # 检查日期 NULL, 检查方式 抽查
 BROKEN: dict[str, tuple[Callable[[dict[str, Any]], bool], str]] = {
     "YJCF-0006": (lambda r: not syn.is_valid_uscc(r["tyshxydm"]), "CF_XDR_SHXYM"),
     "YJCF-0013": (lambda r: r["cfrq"] > TODAY, "CF_JDRQ"),
@@ -244,14 +245,16 @@ def test_sync_delivers_valid_rows_quarantines_broken_ones_then_only_the_change(
     gateway = Gateway.open()
     try:
         first = sync_department(gateway, "emergency_management")
-        valid = 40 - len(BROKEN) - 1  # and one revoked case, never published
+        # and one revoked case, never published; plus the inspections (xzjc_jl) but their broken rows
+        valid = 40 - len(BROKEN) - 1 + 60 - len(BROKEN_INSPECTIONS)
         assert first["pushed"]["acked"] == valid == platform.stats()["records"]
         assert first["report"]["status"] == "partial"
         with gateway.store.reader() as session:
             quarantined = {q.source_key: {e["field"] for e in q.errors}
                            for q in session.scalars(select(QuarantineItem))}
             published = session.scalar(select(func.count()).where(Record.state == "published"))
-        assert quarantined == {key: {field} for key, (_, field) in BROKEN.items()}
+        broken = {key: field for key, (_, field) in BROKEN.items()} | BROKEN_INSPECTIONS
+        assert quarantined == {key: {field} for key, field in broken.items()}
         assert published == valid
 
         source.update_penalty("YJCF-0002", bz="2026年更正：处罚内容表述规范化")

@@ -37,13 +37,13 @@ def _check_category(category: str) -> str:
     from creditsync.schema import CATEGORIES
 
     if category not in CATEGORIES:
-        raise typer.BadParameter(f"unknown category {category!r}; known: {', '.join(CATEGORIES)}")
+        raise typer.BadParameter(f"unknown category {category!r}; known: {', '.join(sorted(CATEGORIES))}")
     return category
 
 
 def validate(
     category: str = typer.Option(..., "--category", "-c", callback=_check_category,
-                                 help="license | penalty"),
+                                 help="penalty, license, enforcement, inspection, … (docs/categories.md)"),
     input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
                                     help="Canonical records: JSONL, JSON array, or CSV/XLSX "
                                          "with standard codes as headers."),

@@ -22,15 +22,14 @@ from pydantic import (
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import custom
 from creditsync.mapping._values import as_text, is_empty
+from creditsync.mapping.categories import CATEGORY_NAME_PATTERN, SHARED_FIELDS, category_prefixes
 from creditsync.mapping.paths import SourcePath, resolve
 from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom, run_transforms
 
 CURRENT_VERSION = 1
-Category = Literal["license", "penalty"]
-# Each category's standard codes share a prefix; BZ (备注) is common to all. Checked so that a field copied
-# from the wrong category's mapping fails at load time instead of at the platform.
-CATEGORY_PREFIXES: dict[str, str] = {"license": "XK_", "penalty": "CF_"}
-SHARED_FIELDS = frozenset({"BZ"})
+# Each category's standard codes share a prefix (categories.py); BZ (备注) is common to all. Checked so
+# that a field copied from the wrong category's mapping fails at load time instead of at the platform.
+Category = Annotated[str, StringConstraints(pattern=CATEGORY_NAME_PATTERN)]
 FIELD_CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 FieldCode = Annotated[str, StringConstraints(pattern=FIELD_CODE_PATTERN)]
 
@@ -207,18 +206,26 @@ class MappingDocument(Strict):
     def _complete(self) -> MappingDocument:
         if self.extends is None:
             if self.category is None:
-                raise ValueError("category is required (license or penalty) unless the file extends a preset")
+                raise ValueError("category is required (e.g. penalty) unless the file extends a preset")
             if not self.fields:
                 raise ValueError("a mapping without extends needs at least one field")
             if self.drop:
                 raise ValueError("drop only makes sense together with extends")
         return self
 
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, category: str | None) -> str | None:
+        known = category_prefixes()
+        if category is not None and known is not None and category not in known:
+            raise ValueError(f"unknown category {category!r} (known: {', '.join(known)})")
+        return category
+
     @field_validator("fields")
     @classmethod
     def _prefixes_match(cls, fields: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         category = info.data.get("category")
-        prefix = CATEGORY_PREFIXES.get(category or "")
+        prefix = (category_prefixes() or {}).get(category or "")
         wrong = [c for c in fields if prefix and not c.startswith(prefix) and c not in SHARED_FIELDS]
         if wrong:
             raise ValueError(f"{', '.join(wrong)} do not belong to category {category} (codes {prefix}…)")

@@ -7,6 +7,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from creditsync.mapping.categories import category_prefixes
 from creditsync.mapping.document import CURRENT_VERSION, MappingDocument
 
 SCHEMA_ID = f"https://creditsync.local/schemas/mapping-v{CURRENT_VERSION}.json"
@@ -17,12 +18,21 @@ def mapping_json_schema() -> dict[str, Any]:
     schema = MappingDocument.model_json_schema(mode="validation")
     # The models keep field codes as pattern-keyed properties; anything else in `fields` is a typo.
     schema["properties"]["fields"]["additionalProperties"] = False
+    _list_categories(schema["properties"]["category"])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
         "title": f"CreditSync mapping, version {CURRENT_VERSION} (数据映射文件)",
     }
+
+
+def _list_categories(category: dict[str, Any]) -> None:
+    """Editors complete the category names the schema package knows (read when the schema is made)."""
+    known = category_prefixes()
+    for branch in category.get("anyOf", []):
+        if known is not None and branch.get("type") == "string":
+            branch["enum"] = list(known)
 
 
 def write_json_schema(path: str | PathLike[str]) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from creditsync.exceptions import ConfigurationError
-from creditsync.scaffold.sample_records import BROKEN_KEY, sample_records
+from creditsync.scaffold.sample_records import BROKEN_KEY, MAKERS, sample_records
 from creditsync.scaffold.templates import adapter_yaml, mapping_yaml, test_module
 from creditsync.schema import CATEGORIES
 from creditsync.simulators.synthetic import fixed_uscc
@@ -37,11 +37,11 @@ class Scaffold:
         return fixed_uscc("1", "1", "370113", digits)
 
     def constants(self, category: str) -> dict[str, str]:
-        prefix = CATEGORIES[category].prefix
-        authority = {"CF": ("CF_CFJG", "CF_CFJGDM", "CF_SJLY", "CF_SJLYDM"),
-                     "XK": ("XK_XKJG", "XK_XKJGDM", "XK_LYDW", "XK_LYDWDM")}[prefix]
-        return {authority[0]: self.title, authority[1]: self.authority_code,
-                authority[2]: self.title, authority[3]: self.authority_code}
+        """The deciding authority and the data source unit are the department itself."""
+        keys = CATEGORIES[category].keys
+        pairs = ((keys.authority_name, self.title), (keys.authority_code, self.authority_code),
+                 (keys.source_unit, self.title), (keys.source_unit_code, self.authority_code))
+        return {field: value for field, value in pairs if field is not None}
 
 
 def new_department(root: Path, name: str, kind: str, title: str | None = None,
@@ -66,7 +66,10 @@ def _check(root: Path, name: str, kind: str, categories: list[str]) -> None:
     if kind not in KINDS:
         raise ConfigurationError(f"unknown source kind {kind!r}; choose one of {', '.join(KINDS)}")
     if unknown := [c for c in categories if c not in CATEGORIES]:
-        raise ConfigurationError(f"unknown categories {unknown}; known: {', '.join(CATEGORIES)}")
+        raise ConfigurationError(f"unknown categories {unknown}; known: {', '.join(sorted(CATEGORIES))}")
+    if no_samples := [c for c in categories if c not in MAKERS]:
+        raise ConfigurationError(f"no sample records for categories {no_samples} yet; "
+                                 f"categories with samples: {', '.join(sorted(MAKERS))}")
     if (root / "adapters" / f"{name}.yaml").exists():
         raise ConfigurationError(f"department {name!r} exists already: {root / 'adapters' / f'{name}.yaml'}")
 

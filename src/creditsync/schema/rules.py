@@ -104,12 +104,17 @@ def subject(
     placeholder_types: Sequence[str],
     placeholder_requires: str,
     id_pairs: Sequence[Sequence[str]],
+    placeholder_severity: str = "error",
 ) -> None:
-    """§6: required/empty fields by 行政相对人类别, the 个体工商户 placeholder, ID numbers by 证件类型."""
+    """§6: required/empty fields by 行政相对人类别, the 个体工商户 placeholder, ID numbers by 证件类型.
+
+    ``placeholder_severity`` is how a placeholder USCC without ``placeholder_requires`` is reported
+    (``warning`` in the lighter variant for inspections and commitments)."""
     subject_type = ctx.values.get(type_field)
     if isinstance(subject_type, str):
         _required_and_empty(ctx, out, subject_type, by_type.get(subject_type, {}))
-        _placeholder(ctx, out, subject_type, uscc_field, placeholder_types, placeholder_requires)
+        placeholder = _Placeholder(uscc_field, placeholder_types, placeholder_requires, placeholder_severity)
+        placeholder.check(ctx, out, subject_type)
     for type_code, number_code in id_pairs:
         _id_number(ctx, out, type_code, number_code)
 
@@ -135,24 +140,32 @@ def _required_and_empty(
             )
 
 
-def _placeholder(
-    ctx: RuleContext, out: Findings, subject_type: str, uscc_field: str, allowed: Sequence[str], requires: str
-) -> None:
-    if ctx.values.get(uscc_field) != identifiers.USCC_PLACEHOLDER:
-        return
-    if subject_type not in allowed:
-        out.error(
-            uscc_field,
-            f"统一社会信用代码占位符{identifiers.USCC_PLACEHOLDER}仅适用于个体工商户",
-            f"the placeholder {identifiers.USCC_PLACEHOLDER} is only allowed for 个体工商户",
-        )
-    elif not ctx.has(requires) and not ctx.unknown(requires):
-        t = ctx.fields[requires]
-        out.error(
-            requires,
-            f"统一社会信用代码为占位符时，{t.title}不能为空",
-            f"{t.title_en} is required when the unified social credit code is the placeholder",
-        )
+@dataclass(frozen=True)
+class _Placeholder:
+    """The 个体工商户 placeholder USCC: only for ``allowed`` types, and then ``requires`` is needed."""
+
+    uscc_field: str
+    allowed: Sequence[str]
+    requires: str
+    severity: str
+
+    def check(self, ctx: RuleContext, out: Findings, subject_type: str) -> None:
+        if ctx.values.get(self.uscc_field) != identifiers.USCC_PLACEHOLDER:
+            return
+        if subject_type not in self.allowed:
+            out.error(
+                self.uscc_field,
+                f"统一社会信用代码占位符{identifiers.USCC_PLACEHOLDER}仅适用于个体工商户",
+                f"the placeholder {identifiers.USCC_PLACEHOLDER} is only allowed for 个体工商户",
+            )
+        elif not ctx.has(self.requires) and not ctx.unknown(self.requires):
+            t = ctx.fields[self.requires]
+            problem = identifiers.Problem(
+                f"统一社会信用代码为占位符时，{t.title}不能为空",
+                f"{t.title_en} is required when the unified social credit code is the placeholder",
+                self.severity == "warning",
+            )
+            out.add(self.requires, problem)
 
 
 def _id_number(ctx: RuleContext, out: Findings, type_code: str, number_code: str) -> None:

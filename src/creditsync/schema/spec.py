@@ -1,7 +1,8 @@
 """Categories as data: ``categories/<name>.yaml`` gives the fields (standard order), keys and rules.
 
-Adding one of the other categories of reference §4 means writing its YAML file (reusing the
-``_subject.yaml`` block and the rule vocabulary of :mod:`rules`); a model class is generated from it.
+Adding a category means writing its YAML file (reusing the ``_subject.yaml`` block, one of the
+``_subject_rules*.yaml`` blocks and the rule vocabulary of :mod:`rules`); a model class is generated
+from it. The categories and their field codes are documented in ``docs/categories.md``.
 """
 
 from __future__ import annotations
@@ -26,16 +27,24 @@ if TYPE_CHECKING:
 
 _PACKAGE = "creditsync.schema.categories"
 _FIELD_CODE = re.compile(r"^[A-Z]+(_[A-Z0-9]+)*$")
+SHARED_FIELDS = frozenset({"BZ"})  # 备注: the one field every category has under the same code
 
 
 @dataclass(frozen=True)
 class KeyFields:
-    """Which fields make the business key and the summary accessors of a record."""
+    """Which fields make the business key and the summary accessors of a record, and which fields
+    name the deciding authority and the data source unit (generators such as the scaffold fill them)."""
 
     authority_code: str
     document_number: str
     subject_name: str
     decision_date: str
+    authority_name: str | None = None
+    source_unit: str | None = None
+    source_unit_code: str | None = None
+
+    def codes(self) -> set[str]:
+        return {code for code in vars(self).values() if code is not None}
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,7 @@ def load_category(filename: str) -> CategorySpec:
     except (KeyError, TypeError) as exc:
         raise ConfigurationError(f"schema file {filename} is malformed: {exc!r}") from exc
     _check_references(filename, fields, rules, keys)
+    _check_prefix(filename, prefix, fields)
     return CategorySpec(
         str(raw["name"]), prefix, str(raw["title_zh"]), str(raw["title_en"]), fields, keys, rules
     )
@@ -157,7 +167,7 @@ def _check_references(
 ) -> None:
     codes = [f.code for f in fields]
     duplicates = {c for c in codes if codes.count(c) > 1}
-    referenced = _referenced_codes([dict(r.params) for r in rules]) | set(vars(keys).values())
+    referenced = _referenced_codes([dict(r.params) for r in rules]) | keys.codes()
     unknown = referenced - set(codes)
     if duplicates or unknown:
         raise ConfigurationError(
@@ -165,8 +175,19 @@ def _check_references(
         )
 
 
+def _check_prefix(filename: str, prefix: str, fields: tuple[FieldSpec, ...]) -> None:
+    """Field codes carry the category prefix (mappings rely on it to catch a field of the wrong category)."""
+    wrong = [f.code for f in fields if not f.code.startswith(f"{prefix}_") and f.code not in SHARED_FIELDS]
+    if wrong:
+        raise ConfigurationError(f"schema file {filename}: fields {wrong} lack the prefix {prefix}_")
+
+
 def load_categories() -> dict[str, CategorySpec]:
     """Every ``categories/*.yaml`` (files starting with ``_`` are blocks, not categories)."""
     names = sorted(f.name for f in resources.files(_PACKAGE).iterdir() if f.name.endswith(".yaml"))
     specs = [load_category(n) for n in names if not n.startswith("_")]
+    for attribute in ("name", "prefix"):
+        values = [getattr(spec, attribute) for spec in specs]
+        if duplicates := sorted({v for v in values if values.count(v) > 1}):
+            raise ConfigurationError(f"schema categories share a {attribute}: {duplicates}")
     return {spec.name: spec for spec in specs}
