@@ -106,6 +106,7 @@ summary() {
 
 CreditSync demo is running.
   Airflow UI        http://127.0.0.1:$AIRFLOW_PORT   login admin / admin  (read-only: auditor / auditor)
+  gateway pages     http://127.0.0.1:$AIRFLOW_PORT/plugin/creditsync-status  (Browse → 数据同步状态 / 审计日志; JSON /creditsync/api/status)
   platform sim      http://127.0.0.1:$PLATFORM_PORT/_sim/stats  $(fetch "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
   departments       market_supervision REST http://127.0.0.1:$SOURCE_PORT, ecology_environment XML
                     http://127.0.0.1:$ECOLOGY_PORT, emergency_management SQLite

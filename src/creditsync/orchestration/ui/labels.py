@@ -1,0 +1,46 @@
+"""Chinese labels (with the English term shown smaller beside them) for what the pages display."""
+
+from __future__ import annotations
+
+from functools import cache
+
+RECORD_STATES = {
+    "published": "已公示", "pending": "待确认", "rejected": "被退回", "withdrawn": "已撤回",
+    "revoked": "已撤销", "withdrawing": "撤回中", "repaired": "已修正", "expired": "已过期",
+}
+# incomplete: the platform could not be reached; the next run continues the delivery
+RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",
+                "incomplete": "推送未完成"}
+EVENTS = {
+    "run_started": "运行开始", "source_read": "读取来源", "source_failed": "来源读取失败",
+    "stream_transformed": "转换完成", "record_version": "记录新版本", "record_quarantined": "记录隔离",
+    "push_attempt": "推送尝试", "push_receipt": "推送回执", "push_rejected": "推送被退回",
+    "push_failed": "推送失败", "cursor_advanced": "游标推进", "withdrawal_queued": "撤回排队",
+    "revoked_unpublished": "撤销（未公示）", "republish_blocked": "禁止重新公示", "run_finished": "运行结束",
+    "manual_redrive": "人工重推", "quarantine_resolved": "隔离已处理", "reconciliation": "对账",
+    "reconciled": "对账修正", "audit_pruned": "审计归档",
+}
+
+
+@cache
+def categories() -> dict[str, str]:
+    """Category → its Chinese title, from the schema's own data (empty if the schema cannot load)."""
+    try:
+        from creditsync.schema import CATEGORIES
+    except Exception:  # a label is never worth a failed page
+        return {}
+    return {name: spec.title_zh for name, spec in CATEGORIES.items()}
+
+
+def age(seconds: int | None) -> tuple[str, str]:
+    """``(zh, en)`` for a duration: ``("2 小时 5 分", "2h 5m")``."""
+    if seconds is None:
+        return "", ""
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} 天 {hours} 小时", f"{days}d {hours}h"
+    if hours:
+        return f"{hours} 小时 {minutes} 分", f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes} 分钟", f"{minutes} min"
+    return f"{seconds} 秒", f"{seconds} s"
