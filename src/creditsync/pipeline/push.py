@@ -108,6 +108,7 @@ def _settle_orphan_withdrawals(ctx: SyncContext, client: PlatformClient, batch: 
 
 def _prepare(ctx: SyncContext, batch: list[OutboxItem], batch_id: str) -> list[PushItem]:
     with ctx.store.transaction() as session:
+        held = _load(session, batch)
         items, attempt = [], 0
         for row in batch:
             item = session.get(OutboxItem, row.id)
@@ -122,6 +123,7 @@ def _prepare(ctx: SyncContext, batch: list[OutboxItem], batch_id: str) -> list[P
         ctx.audit.append(session, "push_attempt", department=ctx.name, category=batch[0].category,
                          run_id=ctx.run_id, batch_id=batch_id, size=len(batch),
                          keys=[r.business_key for r in batch], try_number=ctx.try_number, attempt=attempt)
+        del held
         return items
 
 
@@ -144,19 +146,39 @@ def _apply_receipts(ctx: SyncContext, batch: list[OutboxItem], receipts: Sequenc
     by_key = {r.idempotency_key: r for r in receipts}
     acked = rejected = 0
     with ctx.store.transaction() as session:
+        held = _load(session, batch)
         for row in batch:
             receipt = by_key.get(row.idempotency_key)
             if receipt is None:
                 continue  # no answer for it: stays pending, sent again with the same key
-            if receipt.status == "rejected":
-                _reject(ctx, session, row, receipt, batch_id)
-                rejected += 1
-            else:
-                _acknowledge(ctx, session, row, receipt, batch_id)
+            if settle(ctx, session, row, receipt, batch_id):
                 acked += 1
+            else:
+                rejected += 1
         committed = _commit_cursors_in(ctx, session)
+        del held
     _tell_source(ctx, committed)  # after the commit: the receipts and cursors are durable now
     return acked, rejected
+
+
+def _load(session: Session, batch: list[OutboxItem]) -> list[object]:
+    """Two queries for the whole batch instead of two per item: the loops' ``session.get`` calls then
+    find the rows in the identity map (per-item loads took a third of the push step's time). The caller
+    holds the returned list until its loop is done (``del``): the identity map's references are weak."""
+    items = session.scalars(select(OutboxItem).where(OutboxItem.id.in_([row.id for row in batch]))).all()
+    keys = list({row.business_key for row in batch})
+    records = session.scalars(select(Record).where(Record.business_key.in_(keys))).all()
+    return [*items, *records]
+
+
+def settle(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receipt, batch_id: str) -> bool:
+    """Store the platform's answer for one item (from a push, or found by reconciliation's
+    query-back); True if it was accepted."""
+    if receipt.status == "rejected":
+        _reject(ctx, session, row, receipt, batch_id)
+        return False
+    _acknowledge(ctx, session, row, receipt, batch_id)
+    return True
 
 
 def _acknowledge(ctx: SyncContext, session: Session, row: OutboxItem, receipt: Receipt,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from creditsync.delivery.client import PlatformClient
+from creditsync.delivery.retry import default_retry_policy
 from creditsync.departments import DepartmentConfig, SourceConfig, StreamConfig, load_department
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, new_cli_run_id
@@ -65,7 +66,33 @@ def platform_client(settings: Settings) -> PlatformClient:
         raise ConfigurationError("no platform appKey: set CREDITSYNC_PLATFORM_APP_KEY or the password "
                                  f"of the Connection {settings.platform_conn_id!r}")
     assert url is not None
-    return PlatformClient(url, app_key)
+    return PlatformClient(url, app_key, **_client_options())
+
+
+def _client_options() -> dict[str, Any]:
+    """Operator settings (README): CREDITSYNC_RETRY_MAX_WAIT_S caps every retry wait, Retry-After
+    included (default 30 s); CREDITSYNC_PLATFORM_TIMEOUT_S is how long to wait for an answer (default
+    30 s). The reliability suite sets both low so its thousands of injected faults cost little time."""
+    options: dict[str, Any] = {}
+    if (wait := _seconds("CREDITSYNC_RETRY_MAX_WAIT_S")) is not None:
+        options["retrying"] = default_retry_policy(max_wait=wait)
+    if timeout := _seconds("CREDITSYNC_PLATFORM_TIMEOUT_S"):
+        options["timeout"] = (min(5.0, timeout), timeout)
+    return options
+
+
+def _seconds(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+        valid = 0 <= seconds < float("inf")
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {value!r}")
+    return seconds
 
 
 def sync_department(gateway: Gateway, name: str, categories: list[str] | None = None,
@@ -95,11 +122,16 @@ def handover_department(gateway: Gateway, name: str, category: str) -> Departmen
 def push_file(gateway: Gateway, path: Path, category: str, department: str) -> dict[str, Any]:
     """Validate → store → outbox → push → receipts → audit, for one handed-over template file."""
     ctx = gateway.context(handover_department(gateway, department, category))
+    client = gateway.platform_client()
+    # What an interrupted earlier run left in the outbox goes first, as a retried DAG push task would:
+    # a re-run after a crash or a kill continues the delivery before it re-reads the whole file.
+    drained = push(ctx, client)
     extract(ctx, records=read_template_file(path, category))
     transform(ctx, canonical=True)
     result: dict[str, Any] = {"run_id": ctx.run_id}
     try:
-        result["pushed"] = push(ctx, gateway.platform_client())
+        pushed = push(ctx, client)
+        result["pushed"] = {key: drained.get(key, 0) + pushed.get(key, 0) for key in pushed | drained}
     finally:
         result["summary"] = summarise(ctx)
     result["report"] = report(ctx)

@@ -1,0 +1,309 @@
+"""Reconciliation: what the platform holds against what the gateway believes, and the repairs.
+
+``creditsync reconcile DEPARTMENT`` (read-only unless ``--repair``). Two passes, each streamed in chunks:
+
+1. **In flight**: outbox items still pending after an attempt. Their keys are asked back
+   (docs/platform-protocol.md §3.2). A key the platform knows was committed there while its answer was
+   lost (a dropped connection, a killed pusher): it is settled exactly as the receipt would have been
+   (``push.settle``), plus a ``reconciled`` entry saying how it was found. An unknown key is still owed:
+   the next push sends it, with the same key.
+2. **Delivered**: each published, withdrawn or repaired record's platform copy (§3.3) must exist, show
+   the same state, and hold the content last acknowledged (its hash is the record's ``mapped_hash``).
+   Repairs:
+   unknown id, but the platform accepted one of the record's keys under another existing id → adopt it;
+   unknown id otherwise → queue it again as a new row; other content → queue the acknowledged content
+   again as a correction; withdrawn there only → the platform stopped the display itself (信用修复, or
+   the display period ended): that stands, and the record becomes ``repaired``, which a later re-sync
+   never publishes again (credit-data-standard §8.3); withdrawn here only → queue the withdrawal again.
+   Queued items get a fresh idempotency key: the old one would only replay the platform's old answer.
+   A payload that held an ID number is masked once acknowledged and cannot be resent as stored; such a
+   record is marked to be re-read from the source instead, and stays unresolved until then.
+
+Each repair is one transaction with its ``reconciled`` audit entry (which names the actor). Resending
+an in-flight item with its own key would settle it just as well (the platform answers ``duplicate``
+with the original id); this pass lets an auditor see, and settle, what is still open without pushing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from creditsync.delivery.client import PlatformClient, Receipt
+from creditsync.pipeline.context import SyncContext, content_hash, now
+from creditsync.pipeline.push import settle
+from creditsync.store.models import OutboxItem, Record
+
+CHUNK = 500
+FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
+DELIVERED = ("published", "withdrawn", "repaired")
+REREAD_MARK = "reconcile:reread"  # never a sha256: the next read of the record counts as a change
+MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
+
+
+class Repair(StrEnum):
+    """What is done about a difference (with ``--repair``; otherwise what would be done)."""
+
+    SETTLE = "settle"  # store the answer the query-back found, as the receipt would have been
+    ADOPT_ID = "adopt_platform_id"  # the platform holds the record under another id
+    NEVER_REPUBLISH = "never_republish"  # the platform's own withdrawal stands: state repaired
+    REQUEUE_WITHDRAWAL = "requeue_withdrawal"
+    REQUEUE = "requeue"  # the acknowledged content again (a new row if missing, else a correction)
+    REREAD = "reread"  # the same, but the stored payload is masked: from the source's next read
+    BY_HAND = "check_by_hand"  # the id names another record: nothing automatic is safe
+
+
+@dataclass
+class Tally:
+    checked: int = 0
+    matching: int = 0
+    repaired: int = 0
+    unresolved: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    business_key: str
+    problem: str  # answer_lost | missing | content_differs | withdrawn_there | published_there | other_record
+    platform_id: str | None
+    action: Repair
+
+
+@dataclass
+class ReconcileReport:
+    run_id: str
+    repair: bool
+    in_flight: Tally = field(default_factory=Tally)
+    delivered: Tally = field(default_factory=Tally)
+    awaiting_reread: int = 0  # marked by an earlier reconciliation, not re-read from the source yet
+    findings: list[Finding] = field(default_factory=list)
+    findings_total: int = 0
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.in_flight.unresolved or self.delivered.unresolved or self.awaiting_reread)
+
+    def note(self, tally: Tally, finding: Finding, repaired: bool) -> None:
+        self.findings_total += 1
+        if len(self.findings) < FINDINGS_KEPT:
+            self.findings.append(finding)
+        if repaired:
+            tally.repaired += 1
+        else:
+            tally.unresolved += 1
+
+
+def reconcile(ctx: SyncContext, client: PlatformClient, categories: list[str], *,
+              repair: bool) -> ReconcileReport:
+    report = ReconcileReport(ctx.run_id, repair)
+    for category in categories:
+        _settle_in_flight(ctx, client, category, report)
+        report.awaiting_reread += _awaiting_reread(ctx, category)
+        for record in _delivered(ctx, category):
+            _check_record(ctx, client, record, report)
+    if repair:
+        with ctx.store.transaction() as session:
+            ctx.audit.append(session, "reconciliation", department=ctx.name, run_id=ctx.run_id,
+                             categories=categories, in_flight=vars(report.in_flight),
+                             delivered=vars(report.delivered), awaiting_reread=report.awaiting_reread,
+                             consistent=report.consistent)
+    return report
+
+
+# -- 1. in flight ------------------------------------------------------------------------------------
+
+def _settle_in_flight(ctx: SyncContext, client: PlatformClient, category: str,
+                      report: ReconcileReport) -> None:
+    after = 0
+    while chunk := _in_flight_chunk(ctx, category, after):
+        after = chunk[-1].id
+        found = client.query(category, [item.idempotency_key for item in chunk])
+        report.in_flight.checked += len(chunk)
+        report.in_flight.matching += sum(item.idempotency_key not in found for item in chunk)
+        for item in chunk:
+            if (receipt := found.get(item.idempotency_key)) is not None:
+                _answer_lost(ctx, item, receipt, report)
+
+
+def _in_flight_chunk(ctx: SyncContext, category: str, after: int) -> list[OutboxItem]:
+    with ctx.store.reader() as session:
+        return list(session.scalars(select(OutboxItem).where(
+            OutboxItem.department == ctx.name, OutboxItem.category == category,
+            OutboxItem.status == "pending", OutboxItem.attempts > 0, OutboxItem.id > after)
+            .order_by(OutboxItem.id).limit(CHUNK)))
+
+
+def _answer_lost(ctx: SyncContext, item: OutboxItem, receipt: Receipt, report: ReconcileReport) -> None:
+    finding = Finding(item.business_key, "answer_lost", receipt.platform_id, Repair.SETTLE)
+    if not report.repair:
+        report.note(report.in_flight, finding, repaired=False)
+        return
+    with ctx.store.transaction() as session:
+        row = session.get(OutboxItem, item.id, with_for_update=True)
+        if row is None or row.status != "pending":  # a push answered it meanwhile
+            report.in_flight.matching += 1
+            return
+        settle(ctx, session, row, receipt, f"{ctx.run_id}#reconcile")
+        _audit(ctx, session, row.business_key, row.category, finding, idempotency_key=row.idempotency_key,
+               status=receipt.status, attempts=row.attempts)
+    report.note(report.in_flight, finding, repaired=True)
+
+
+# -- 2. delivered ------------------------------------------------------------------------------------
+
+def _delivered(ctx: SyncContext, category: str) -> Iterator[Record]:
+    """Records the platform has answered for, a chunk at a time (keyset pagination by business key)."""
+    after = ""
+    while True:
+        with ctx.store.reader() as session:
+            chunk = list(session.scalars(select(Record).where(
+                Record.department == ctx.name, Record.category == category, Record.state.in_(DELIVERED),
+                Record.business_key > after).order_by(Record.business_key).limit(CHUNK)))
+        if not chunk:
+            return
+        yield from chunk
+        after = chunk[-1].business_key
+
+
+def _awaiting_reread(ctx: SyncContext, category: str) -> int:
+    with ctx.store.reader() as session:
+        return session.scalar(select(func.count()).select_from(Record).where(
+            Record.department == ctx.name, Record.category == category,
+            Record.mapped_hash == REREAD_MARK)) or 0
+
+
+def _check_record(ctx: SyncContext, client: PlatformClient, record: Record, report: ReconcileReport) -> None:
+    report.delivered.checked += 1
+    copy = client.record(record.platform_id) if record.platform_id else None
+    problem = _problem(record, copy)
+    if problem is None:
+        report.delivered.matching += 1
+        return
+    if problem == "missing" and (adopted := _accepted_elsewhere(ctx, client, record)):
+        _repair(ctx, record, report, Finding(record.business_key, problem, adopted, Repair.ADOPT_ID))
+        return
+    _repair(ctx, record, report, Finding(record.business_key, problem, record.platform_id,
+                                         _remedy(ctx, record, problem)))
+
+
+def _problem(record: Record, copy: dict[str, Any] | None) -> str | None:
+    if copy is None:
+        # Withdrawn here and absent there: nothing is displayed either way, which is what counts.
+        return "missing" if record.state == "published" else None
+    if copy.get("business_key") != record.business_key or copy.get("category") != record.category:
+        return "other_record"
+    there = copy.get("status")
+    if record.state == "published" and there == "withdrawn":
+        return "withdrawn_there"
+    if record.state != "published" and there != "withdrawn":
+        return "published_there"
+    if record.state == "published" and content_hash(copy.get("data") or {}) != record.mapped_hash:
+        return "content_differs"
+    return None
+
+
+def _accepted_elsewhere(ctx: SyncContext, client: PlatformClient, record: Record) -> str | None:
+    """The id under which the platform accepted one of the record's upserts, if that row exists."""
+    with ctx.store.reader() as session:
+        keys = list(session.scalars(select(OutboxItem.idempotency_key).where(
+            OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
+            OutboxItem.attempts > 0).order_by(OutboxItem.id.desc())))
+    found = client.query(record.category, keys) if keys else {}
+    for key in keys:  # the newest first
+        receipt = found.get(key)
+        if receipt and receipt.platform_id and receipt.platform_id != record.platform_id \
+                and client.record(receipt.platform_id) is not None:
+            return receipt.platform_id
+    return None
+
+
+def _remedy(ctx: SyncContext, record: Record, problem: str) -> Repair:
+    fixed = {"withdrawn_there": Repair.NEVER_REPUBLISH, "published_there": Repair.REQUEUE_WITHDRAWAL,
+             "other_record": Repair.BY_HAND}
+    if problem in fixed:
+        return fixed[problem]
+    with ctx.store.reader() as session:
+        sendable = (item := _last_acked_upsert(session, record)) is not None and not _masked(item.payload)
+    return Repair.REQUEUE if sendable else Repair.REREAD
+
+
+# -- repairs -----------------------------------------------------------------------------------------
+
+def _repair(ctx: SyncContext, record: Record, report: ReconcileReport, finding: Finding) -> None:
+    if not report.repair or finding.action is Repair.BY_HAND:
+        report.note(report.delivered, finding, repaired=False)
+        return
+    with ctx.store.transaction() as session:
+        row = session.get(Record, record.business_key, with_for_update=True)
+        if row is None or (row.state, row.platform_id) != (record.state, record.platform_id):
+            report.delivered.matching += 1  # changed meanwhile (a sync ran): the next check sees it
+            return
+        details = _apply(ctx, session, row, finding)
+        _audit(ctx, session, row.business_key, row.category, finding, **details)
+    report.note(report.delivered, finding, repaired=finding.action is not Repair.REREAD)
+
+
+def _apply(ctx: SyncContext, session: Session, row: Record, finding: Finding) -> dict[str, Any]:
+    """Change the record (and queue what must go again); the audit details of the change."""
+    details: dict[str, Any] = {"state_before": row.state, "platform_id_before": row.platform_id}
+    if finding.action is Repair.ADOPT_ID:
+        row.platform_id = finding.platform_id
+    elif finding.action is Repair.NEVER_REPUBLISH:
+        row.state = "repaired"
+    elif finding.action is Repair.REQUEUE_WITHDRAWAL:
+        row.state = "withdrawing"
+        details["idempotency_key"] = _queue(ctx, session, row, "withdraw", {})
+    else:
+        if finding.problem == "missing":
+            row.platform_id = None  # the platform does not know it: publish it as a new row
+        row.state = "pending"  # until the platform acknowledges it again
+        item = _last_acked_upsert(session, row)
+        if finding.action is Repair.REQUEUE and item is not None:
+            details["idempotency_key"] = _queue(ctx, session, row, "upsert", dict(item.payload))
+        else:
+            row.mapped_hash = REREAD_MARK
+    row.updated_at = now()
+    return details
+
+
+def _queue(ctx: SyncContext, session: Session, row: Record, action: str, payload: dict[str, Any]) -> str:
+    counter = session.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.business_key == row.business_key)) or 0
+    key = reconcile_key(row.business_key, action, row.version, counter)
+    session.add(OutboxItem(
+        idempotency_key=key, business_key=row.business_key, department=row.department,
+        category=row.category, action=action, version=row.version, payload=payload, run_id=ctx.run_id,
+        status="pending", created_at=now(), platform_errors=[]))
+    return key
+
+
+def reconcile_key(business_key: str, action: str, version: int, counter: int) -> str:
+    """A key the platform has never seen: the record's outbox items so far make it unique."""
+    return hashlib.sha256(f"{business_key}|{action}|{version}|reconcile|{counter}".encode()).hexdigest()
+
+
+def _last_acked_upsert(session: Session, record: Record) -> OutboxItem | None:
+    return session.scalars(select(OutboxItem).where(
+        OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
+        OutboxItem.version == record.version, OutboxItem.status == "acked")
+        .order_by(OutboxItem.id.desc()).limit(1)).first()
+
+
+def _masked(payload: Any) -> bool:
+    if isinstance(payload, dict):
+        return any(_masked(value) for value in payload.values())
+    return isinstance(payload, str) and bool(MASKED.search(payload))
+
+
+def _audit(ctx: SyncContext, session: Session, business_key: str, category: str, finding: Finding,
+           **details: Any) -> None:
+    ctx.audit.append(session, "reconciled", department=ctx.name, category=category,
+                     business_key=business_key, run_id=ctx.run_id, problem=finding.problem,
+                     action=finding.action, platform_id=finding.platform_id, **details)
