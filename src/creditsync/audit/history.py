@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,10 +31,12 @@ def history(session: Session, filters: HistoryFilter, chunk: int = 2000) -> Iter
         query = query.where(AuditEntry.category == filters.category)
     if filters.status:
         query = query.where(AuditEntry.event == filters.status)
+    # Days are UTC days, as shown; aware bounds keep them so whatever the database session's time zone.
     if filters.since:
-        query = query.where(AuditEntry.ts >= datetime.combine(filters.since, time.min))
+        query = query.where(AuditEntry.ts >= datetime.combine(filters.since, time.min, UTC))
     if filters.until:
-        query = query.where(AuditEntry.ts < datetime.combine(filters.until + timedelta(days=1), time.min))
+        end = datetime.combine(filters.until + timedelta(days=1), time.min, UTC)
+        query = query.where(AuditEntry.ts < end)
     yield from session.scalars(query.execution_options(yield_per=chunk))
 
 
@@ -61,6 +63,7 @@ def trace(session: Session, key: str) -> Trace:
         or_(Record.business_key == key, Record.document_no == key, Record.source_key == key))))
     keys = [r.business_key for r in result.records]
     source_keys = [r.source_key for r in result.records if r.source_key] + [key]
+    source_keys += _quarantined_as(session, key)
     result.versions = list(session.scalars(select(RecordVersion).where(
         RecordVersion.business_key.in_(keys)).order_by(RecordVersion.id)))
     result.outbox = list(session.scalars(select(OutboxItem).where(
@@ -73,14 +76,27 @@ def trace(session: Session, key: str) -> Trace:
     return result
 
 
+def _quarantined_as(session: Session, document_no: str) -> list[str]:
+    """Source ids of records quarantined under this 文书号 before they ever had a business key."""
+    query = select(AuditEntry.details["source_key"].as_string()).where(
+        AuditEntry.event == "record_quarantined",
+        AuditEntry.details["document_no"].as_string() == document_no)
+    return sorted({k for k in session.scalars(query) if k})
+
+
 def _source_key_entry(source_keys: list[str]) -> Any:
     """Quarantine entries carry no business key yet: find them by the department's record id."""
     return AuditEntry.event.in_(["record_quarantined"]) & or_(
         *[AuditEntry.details["source_key"].as_string() == k for k in source_keys])
 
 
+def utc(ts: datetime) -> datetime:
+    """A stored timestamp in UTC: PostgreSQL answers in the session's zone, SQLite naive (already UTC)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
 def entry_row(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "ts": entry.ts.isoformat(), "event": entry.event, "actor": entry.actor,
+    return {"id": entry.id, "ts": utc(entry.ts).isoformat(), "event": entry.event, "actor": entry.actor,
             "department": entry.department, "category": entry.category,
             "business_key": entry.business_key, "run_id": entry.run_id, "details": entry.details,
             "hash": entry.hash}

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditsync.audit.trail import GENESIS, entry_hash
+from creditsync.audit.retention import chain_start
+from creditsync.audit.trail import entry_hash
 from creditsync.store.models import AuditEntry, AuditHead
 
 
@@ -23,8 +24,12 @@ class VerifyResult:
 def verify_chain(
     session: Session, *, chunk: int = 5000, progress: Callable[[int], None] | None = None
 ) -> VerifyResult:
-    prev_hash, expected_id, checked = GENESIS, 1, 0
-    query = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=chunk)
+    start = chain_start(session)  # GENESIS and entry 1, or where the last retention prune anchored it
+    if start.problem:
+        return VerifyResult(False, 0, start.problem, start.first_id)
+    prev_hash, expected_id, checked = start.prev_hash, start.first_id, 0
+    query = (select(AuditEntry).where(AuditEntry.id >= start.first_id).order_by(AuditEntry.id)
+             .execution_options(yield_per=chunk))
     for entry in session.scalars(query):
         problem = _check(entry, expected_id, prev_hash)
         if problem:

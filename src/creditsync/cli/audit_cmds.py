@@ -1,4 +1,5 @@
-"""``creditsync audit``: verify the chain, list history, trace one record. Read-only."""
+"""``creditsync audit``: verify the chain, list history, trace one record (read-only); ``prune``
+archives entries older than the retention window (creditsync.audit.retention)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.progress import Progress
@@ -15,7 +17,7 @@ from sqlalchemy import func, select
 
 from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
 
-app = typer.Typer(help="The tamper-evident audit trail (read-only).", no_args_is_help=True)
+app = typer.Typer(help="The tamper-evident audit trail (read-only but for prune).", no_args_is_help=True)
 
 
 class HistoryFormat(StrEnum):
@@ -31,11 +33,15 @@ def _gateway():  # type: ignore[no-untyped-def]
 
 
 @app.command("verify")
-def verify() -> None:
+def verify(
+    archive: list[Path] = typer.Option(None, "--archive", help="Check pruned-entry archive files instead."),
+) -> None:
     """Check the whole hash chain; exit 1 naming the first altered, removed or reordered entry."""
     from creditsync.audit import verify_chain
     from creditsync.store.models import AuditEntry
 
+    if archive:
+        _verify_archives(archive)
     with gateway_errors():
         gateway = _gateway()
         with gateway.store.reader() as session, Progress(console=errors, transient=True) as progress:
@@ -121,7 +127,7 @@ def trace_cmd(
 
 
 def _print_trace(story: object) -> None:
-    from creditsync.audit.history import Trace
+    from creditsync.audit.history import Trace, utc
 
     assert isinstance(story, Trace)
     for record in story.records:
@@ -143,6 +149,47 @@ def _print_trace(story: object) -> None:
                       f"{'  [resolved: ' + q.resolution + ']' if q.resolution else ''}")
     table = Table("id", "time (UTC)", "event", "actor", "run", "details", title="audit trail")
     for entry in story.entries:
-        table.add_row(str(entry.id), entry.ts.isoformat()[:19], entry.event, entry.actor, entry.run_id or "",
-                      json.dumps(entry.details, ensure_ascii=False)[:160])
+        table.add_row(str(entry.id), utc(entry.ts).isoformat()[:19], entry.event, entry.actor,
+                      entry.run_id or "", json.dumps(entry.details, ensure_ascii=False)[:160])
     console.print(table)
+
+
+def _verify_archives(paths: list[Path]) -> None:
+    from creditsync.audit.retention import verify_archive
+
+    broken = 0
+    with gateway_errors():
+        gateway = _gateway()
+        with gateway.store.reader() as session:
+            for path in paths:
+                result = verify_archive(session, path)
+                broken += not result.ok
+                shown = (f"[green]archive intact[/green] {path}: {result.checked} entries match its anchor"
+                         if result.ok else f"[red]archive broken[/red] {path}: {result.problem}")
+                console.print(shown)
+    raise typer.Exit(EXIT_INVALID if broken else EXIT_OK)
+
+
+@app.command("prune")
+def prune_cmd(
+    keep_days: int = typer.Option(..., "--keep-days", help="Keep every entry younger than this (min 180)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be archived; change nothing."),
+    archive_dir: Path = typer.Option(
+        None, "--archive-dir", help="Default: $CREDITSYNC_HOME/var/audit-archive."),
+    force_short_window: bool = typer.Option(False, "--force-short-window", hidden=True,
+                                            help="Allow a window under 180 days (tests and demos only)."),
+) -> None:
+    """Archive and remove the oldest entries, only as a whole prefix of the chain and only when older
+    than the window; `audit verify` then starts from the recorded anchor."""
+    from creditsync.audit.retention import prune
+
+    with gateway_errors():
+        gateway = _gateway()
+        folder = archive_dir or gateway.settings.var_dir / "audit-archive"
+        done = prune(gateway.store, keep_days=keep_days, archive_dir=folder, dry_run=dry_run,
+                     force_short_window=force_short_window)
+    verb = "would archive" if dry_run else "archived and removed"
+    span = f"entries {done.first_id}..{done.last_id}" if done.entries else "nothing"
+    console.print(f"{verb} {done.entries} entries older than {done.cutoff:%Y-%m-%d %H:%M} UTC ({span})")
+    if done.archive:
+        console.print(f"archive {done.archive}  sha256 {done.sha256}")

@@ -8,7 +8,7 @@ import os
 
 import typer
 
-from creditsync.cli import audit_cmds, records_cmds, service_cmds, sync_cmds
+from creditsync.cli import audit_cmds, quarantine_cmds, reconcile_cmds, records_cmds, service_cmds, sync_cmds
 
 app = typer.Typer(
     name="creditsync", no_args_is_help=True, add_completion=False,
@@ -17,7 +17,9 @@ app = typer.Typer(
 records_cmds.register(app)
 sync_cmds.register(app)
 service_cmds.register(app)
+reconcile_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(quarantine_cmds.app, name="quarantine")
 
 
 @app.callback()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -69,7 +69,7 @@ class Record(Base):
     category: Mapped[str] = mapped_column(String(32), index=True)
     document_no: Mapped[str] = mapped_column(String(128), index=True)
     subject_name: Mapped[str] = mapped_column(String(200))
-    source_key: Mapped[str | None] = mapped_column(String(200))
+    source_key: Mapped[str | None] = mapped_column(String(200), index=True)  # trace by the department's id
     decision_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(default=1)
     mapped_hash: Mapped[str] = mapped_column(String(64))
@@ -141,6 +141,8 @@ class QuarantineItem(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(200))
+    # re-reading a fixed record closes its open entries by source id (pipeline.records._resolve_quarantine)
+    __table_args__ = (Index("ix_quarantine_source_key", "department", "category", "source_key"),)
 
 
 class Cursor(Base):
@@ -158,7 +160,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    event: Mapped[str] = mapped_column(String(48), index=True)
+    event: Mapped[str] = mapped_column(String(48))
     actor: Mapped[str] = mapped_column(String(120))
     department: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(32))
@@ -167,7 +169,15 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column()
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    __table_args__ = (Index("ix_audit_dept_ts", "department", "ts"),)
+    # history --department/--status --since; trace of a quarantined record by its source id or 文书号
+    __table_args__ = (
+        Index("ix_audit_dept_ts", "department", "ts"),
+        Index("ix_audit_event_ts", "event", "ts"),
+        Index("ix_audit_quarantined_source_key", text("(details ->> 'source_key')"),
+              postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
+        Index("ix_audit_quarantined_document_no", text("(details ->> 'document_no')"),
+              postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
+    )
 
 
 class AuditHead(Base):
@@ -177,3 +187,23 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_id: Mapped[int] = mapped_column(default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditAnchor(Base):
+    """Where the trail starts after a retention prune: one row per prune, naming the last entry it
+    archived (id and hash) and the archive file's sha256, so ``audit verify`` checks the rest of the
+    chain from there and an auditor can check the archive against it (creditsync.audit.retention)."""
+
+    __tablename__ = "audit_anchors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    first_id: Mapped[int] = mapped_column()
+    last_id: Mapped[int] = mapped_column(unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the hash the first archived entry follows
+    last_hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column()
+    archive_name: Mapped[str] = mapped_column(String(255))
+    archive_sha256: Mapped[str] = mapped_column(String(64))
+    keep_days: Mapped[int] = mapped_column()
+    cutoff: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,212 @@
+"""``creditsync quarantine``: list what could not be published, report it to the department as XLSX,
+re-drive it once fixed, or close an entry by hand. ``creditsync quarantine`` alone lists."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterable
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import func, select
+
+from creditsync.cli.output import EXIT_OK, console, gateway_errors, print_json
+from creditsync.exceptions import ConfigurationError
+
+app = typer.Typer(help="Records that could not be published: list, report, re-drive, resolve.",
+                  invoke_without_command=True)
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+DEPARTMENT = typer.Option(None, "--department", "-d", help="Only this department.")
+CATEGORY = typer.Option(None, "--category", "-c", help="Only this category (penalty, license).")
+STAGE = typer.Option(None, "--stage", "-s", help="source | mapping | validation | platform")
+ALL = typer.Option(False, "--all", help="Include entries closed since (fixed or resolved).")
+FORMAT = typer.Option(ListFormat.table, "--format", "-f")
+LIMIT = typer.Option(100, "--limit", help="The newest N entries; 0 = all.")
+CSV_COLUMNS = ("id", "department", "category", "stage", "source_key", "document_no", "subject_name",
+               "field", "field_title", "message", "created_at", "resolved_at", "resolution")
+
+
+def _gateway():  # type: ignore[no-untyped-def]
+    from creditsync.pipeline.runner import Gateway
+
+    return Gateway.open()
+
+
+@app.callback()
+def _default(ctx: typer.Context, department: str = DEPARTMENT, category: str = CATEGORY, stage: str = STAGE,
+             include_resolved: bool = ALL, output: ListFormat = FORMAT, limit: int = LIMIT) -> None:
+    """Without a subcommand: the same as ``quarantine list``."""
+    if ctx.invoked_subcommand is None:
+        list_cmd(department, category, stage, include_resolved, output, limit)
+
+
+@app.command("list")
+def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str = STAGE,
+             include_resolved: bool = ALL, output: ListFormat = FORMAT, limit: int = LIMIT) -> None:
+    """Invalid and rejected records with every reason, ours and the platform's (ID numbers masked)."""
+    from creditsync.quarantine import Describer, QuarantineFilter, entries
+    from creditsync.store.models import QuarantineItem
+
+    filters = QuarantineFilter(department, category, stage, include_resolved, limit or None)
+    with gateway_errors():
+        gateway = _gateway()
+        with gateway.store.reader() as session:
+            views = list(entries(session, filters, Describer(gateway.settings)))
+            total = session.scalar(select(func.count()).select_from(QuarantineItem)) or 0
+    if output is ListFormat.json:
+        for view in views:
+            print_json(view.as_dict())
+    elif output is ListFormat.csv:
+        _write_csv(views)
+    else:
+        _print_table(views, total)
+
+
+def _print_table(views: Iterable[object], total: int) -> None:
+    from creditsync.quarantine import QuarantineView
+
+    table = Table("id", "department", "category", "source key", "文书号", "stage", "reasons", "state",
+                  show_lines=True)
+    shown = 0
+    for view in views:
+        assert isinstance(view, QuarantineView)
+        reasons = "\n".join(f"{p.field_label}: {p.message}" for p in view.problems)
+        state = f"closed: {view.resolution}" if view.resolved_at else "open"
+        table.add_row(str(view.id), view.department, view.category, view.source_key or "",
+                      view.document_no or "", view.stage, escape(reasons), escape(state))
+        shown += 1
+    console.print(table)
+    console.print(f"{shown} shown, {total} in quarantine history")
+
+
+def _write_csv(views: Iterable[object]) -> None:
+    from creditsync.quarantine import QuarantineView
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(CSV_COLUMNS)
+    for view in views:
+        assert isinstance(view, QuarantineView)
+        data = view.as_dict()
+        for problem in data["errors"] or [{}]:
+            writer.writerow([data["id"], data["department"], data["category"], data["stage"],
+                             data["source_key"], data["document_no"], data["subject_name"],
+                             problem.get("field"), problem.get("title"), problem.get("message"),
+                             data["created_at"], data["resolved_at"], data["resolution"]])
+
+
+@app.command("report")
+def report_cmd(
+    department: str = typer.Argument(..., help="Department id, e.g. market_supervision"),
+    output: Path = typer.Option(..., "--output", "-o", help="The workbook to write (.xlsx)."),
+    include_resolved: bool = typer.Option(False, "--all", help="Include entries closed since."),
+) -> None:
+    """Write the department's rejection report (XLSX): one sheet per category, and how to fix it."""
+    from creditsync.quarantine import Describer, write_report
+
+    if output.suffix.lower() != ".xlsx":
+        raise typer.BadParameter("the report is an .xlsx workbook", param_hint="--output")
+    with gateway_errors():
+        gateway = _gateway()
+        name = _department_name(gateway, department)
+        with gateway.store.reader() as session:
+            summary = write_report(session, department, name, output, describer=Describer(gateway.settings),
+                                   include_resolved=include_resolved)
+    counts = ", ".join(f"{c}: {summary.records[c]} records, {summary.problems[c]} problems"
+                       for c in summary.records) or "nothing to correct"
+    console.print(f"wrote {output} ({counts})")
+
+
+def _department_name(gateway: object, department: str) -> str:
+    """The configured Chinese name; a department without a file (handed-over files only) keeps its id."""
+    from creditsync.pipeline.runner import Gateway
+
+    assert isinstance(gateway, Gateway)
+    try:
+        return gateway.department(department).name
+    except ConfigurationError:
+        return department
+
+
+@app.command("redrive")
+def redrive_cmd(
+    department: str = typer.Argument(..., help="Department id"),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Only these streams (default: all)."),
+    since_cursor: str = typer.Option(None, "--since-cursor", help="Re-read from this cursor value."),
+    from_start: bool = typer.Option(False, "--from-start", help="Re-read the whole source."),
+    platform_rejected: bool = typer.Option(False, "--platform-rejected",
+                                           help="Send the platform's rejections again (its rule was fixed)."),
+    reason: str = typer.Option("", "--reason", help="Why (kept in the audit trail)."),
+) -> None:
+    """Once the department has fixed its data: re-read its source on the next sync (the cursor goes
+    back; unchanged records are not sent twice), and/or re-queue the platform's rejections."""
+    from creditsync.audit import AuditTrail
+    from creditsync.quarantine import RedriveRequest, redrive
+
+    if since_cursor is not None and from_start:
+        raise typer.BadParameter("give --since-cursor or --from-start, not both")
+    reset = since_cursor is not None or from_start
+    with gateway_errors():
+        gateway = _gateway()
+        categories = _categories(gateway, department, category, needs_source=reset)
+        request = RedriveRequest(department, categories, reason or "(no reason given)", reset, since_cursor,
+                                 platform_rejected)
+        done = redrive(gateway.store, request, AuditTrail())
+    for change in done.cursors:
+        cancelled = f"; cancelled the pending advance of {', '.join(change.cancelled_runs)}" * bool(
+            change.cancelled_runs)
+        console.print(f"{change.category}: cursor {change.before or '(start)'} → {change.after or '(start)'}"
+                      f"{cancelled}")
+    if platform_rejected:
+        console.print(f"re-queued {len(done.requeued)} rejected record(s) for the next push")
+    if done.reread:
+        hint = "" if done.cursors else " (re-drive the source too: --from-start or --since-cursor)"
+        console.print(f"{len(done.reread)} record(s) held an ID number and go again when next read{hint}")
+    console.print(f"recorded as manual_redrive ({done.run_id}); the next sync of {department} does the rest")
+    raise typer.Exit(EXIT_OK)
+
+
+def _categories(gateway: object, department: str, asked: list[str] | None, *,
+                needs_source: bool) -> list[str]:
+    """The department's streams (checked); a department without a source file (handed-over files only)
+    can have its platform rejections re-queued, but has no cursor to reset."""
+    from creditsync.pipeline.runner import Gateway
+    from creditsync.schema import CATEGORIES
+
+    assert isinstance(gateway, Gateway)
+    try:
+        streams = [s.category for s in gateway.department(department).streams]
+    except ConfigurationError:
+        if needs_source:
+            raise
+        streams = list(CATEGORIES)
+    unknown = sorted(set(asked or []) - set(streams))
+    if unknown:
+        raise ConfigurationError(f"{department} has no stream {', '.join(unknown)} "
+                                 f"(streams: {', '.join(streams)})")
+    return list(asked or streams)
+
+
+@app.command("resolve")
+def resolve_cmd(
+    entry_id: int = typer.Argument(..., metavar="ID", help="Quarantine entry id (see `quarantine list`)."),
+    reason: str = typer.Option(..., "--reason", help="Why it is closed (kept in the audit trail)."),
+) -> None:
+    """Close one entry by hand, e.g. when the record was settled outside the gateway."""
+    from creditsync.audit import AuditTrail
+    from creditsync.quarantine import resolve
+
+    with gateway_errors():
+        gateway = _gateway()
+        item = resolve(gateway.store, entry_id, reason, AuditTrail())
+    console.print(f"quarantine entry {item.id} closed: {escape(item.resolution or '')}")

@@ -1,0 +1,16 @@
+"""Fixtures of the quarantine tests: the pipeline harness (both simulators in-thread) and, through the
+CLI helpers, the schema factories."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+for folder in ("pipeline", "cli", "schema"):
+    if str(TESTS / folder) not in sys.path:
+        sys.path.insert(0, str(TESTS / folder))
+
+from pipeline_harness import harness, harness_db  # noqa: E402
+
+__all__ = ["harness", "harness_db"]
