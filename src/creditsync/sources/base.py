@@ -124,6 +124,19 @@ class SourceAdapter(ABC):
     ) -> None:
         self.close()
 
+    def merged_stream_options(self, stream: str, stream_options: Mapping[str, Any] | None,
+                              merge_dicts: tuple[str, ...] = ()) -> Any:
+        """The stream's options: what the source sets as defaults, overridden by the stream's own;
+        the ``merge_dicts`` options (query params, namespaces) are merged key by key, not replaced."""
+        fields = set(self.stream_options_model.model_fields)
+        defaults = self.options.model_dump(include=fields, exclude_unset=True)
+        overrides = dict(stream_options or {})
+        merged = {**defaults, **overrides}
+        for name in merge_dicts:
+            if isinstance(overrides.get(name), Mapping) and name in defaults:
+                merged[name] = {**defaults[name], **overrides[name]}
+        return validate_options(self.stream_options_model, merged, self._where(stream))
+
     def _where(self, stream: str | None = None) -> str:
         where = f"department {self.department!r}, {self.kind} source"
         return f"{where}, stream {stream!r}" if stream else where

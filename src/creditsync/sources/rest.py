@@ -33,7 +33,7 @@ from creditsync.secrets import Connection
 from creditsync.sources import _http
 from creditsync.sources._http import default_retrying, wait_retry_after
 from creditsync.sources._records import PageState, to_record
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying", "wait_retry_after"]
@@ -86,7 +86,6 @@ class RestOptions(RestStreamOptions):
     check_path: str | None = None  # None: check() GETs the base URL and accepts any non-error answer
 
 
-_STREAM_FIELDS = frozenset(RestStreamOptions.model_fields)
 
 
 @register_adapter
@@ -115,12 +114,7 @@ class RestSourceAdapter(SourceAdapter):
     # -- public API ------------------------------------------------------------------------------
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> RestStreamOptions:
-        defaults = self.options.model_dump(include=set(_STREAM_FIELDS), exclude_unset=True)
-        overrides = dict(stream_options or {})
-        merged = {**defaults, **overrides}
-        if isinstance(overrides.get("params"), Mapping) and "params" in defaults:
-            merged["params"] = {**defaults["params"], **overrides["params"]}
-        opts: RestStreamOptions = validate_options(RestStreamOptions, merged, self._where(stream))
+        opts: RestStreamOptions = self.merged_stream_options(stream, stream_options, ("params",))
         if opts.path is None:
             raise ConfigurationError(f"{self._where(stream)}: option 'path' is required (source or stream)")
         return opts

@@ -58,7 +58,7 @@ from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalErro
 from creditsync.secrets import Connection
 from creditsync.sources._sql_connect import database_url, read_only_engine, scrub
 from creditsync.sources._sql_values import parse_cursor, to_record
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["SqlOptions", "SqlSourceAdapter", "SqlStreamOptions", "database_url"]
@@ -98,7 +98,6 @@ class SqlOptions(SqlStreamOptions):
     connect_timeout_s: int = Field(default=10, ge=1)
 
 
-_STREAM_FIELDS = frozenset(SqlStreamOptions.model_fields)
 
 
 @register_adapter
@@ -126,9 +125,7 @@ class SqlSourceAdapter(SourceAdapter):
         return self._engine
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> SqlStreamOptions:
-        defaults = self.options.model_dump(include=set(_STREAM_FIELDS), exclude_unset=True)
-        opts: SqlStreamOptions = validate_options(
-            SqlStreamOptions, {**defaults, **dict(stream_options or {})}, self._where(stream))
+        opts: SqlStreamOptions = self.merged_stream_options(stream, stream_options)
         missing = [name for name in ("key_column", "cursor_column") if not getattr(opts, name)]
         if not (opts.table or opts.query):
             missing.insert(0, "table or query")

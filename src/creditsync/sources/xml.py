@@ -52,7 +52,7 @@ from creditsync.sources._xml_stream import (
     iter_records,
     resolve_tag,
 )
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file"]
@@ -99,7 +99,6 @@ class XmlOptions(XmlStreamOptions):
     check_path: str | None = None
 
 
-_STREAM_FIELDS = frozenset(XmlStreamOptions.model_fields)
 
 
 @register_adapter
@@ -131,13 +130,7 @@ class XmlSourceAdapter(SourceAdapter):
         return self._reader.bytes_read if self._reader else 0
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> XmlStreamOptions:
-        defaults = self.options.model_dump(include=set(_STREAM_FIELDS), exclude_unset=True)
-        overrides = dict(stream_options or {})
-        merged = {**defaults, **overrides}
-        for name in ("params", "namespaces"):
-            if isinstance(overrides.get(name), Mapping) and name in defaults:
-                merged[name] = {**defaults[name], **overrides[name]}
-        opts: XmlStreamOptions = validate_options(XmlStreamOptions, merged, self._where(stream))
+        opts: XmlStreamOptions = self.merged_stream_options(stream, stream_options, ("params", "namespaces"))
         if (opts.path is None) == (opts.files is None):
             raise ConfigurationError(f"{self._where(stream)}: set exactly one of 'path' (HTTP) or 'files'")
         if opts.path is not None and self.connection is None:
