@@ -52,3 +52,27 @@ def test_parsing_opens_no_store_and_no_connection(home: Path, monkeypatch: pytes
     monkeypatch.setenv("CREDITSYNC_DB_URL", "postgresql+psycopg2://nobody@127.0.0.1:1/none")
     monkeypatch.delenv("AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE", raising=False)
     assert "sync__market_supervision" in build_dags()
+
+
+def test_two_departments_scheduled_at_the_same_time_never_share_a_gateway_run(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow gives every hourly DAG the run id scheduled__…T13:00:00: the gateway's must differ."""
+    from creditsync.departments import load_department
+    from creditsync.exceptions import ConfigurationError
+    from creditsync.orchestration.dag_factory import gateway_run_id
+    from creditsync.pipeline.runner import Gateway
+    from creditsync.settings import load_settings
+
+    airflow_run = "scheduled__2026-11-26T13:00:00+00:00"
+    ids = {gateway_run_id(d, airflow_run) for d in ("market_supervision", "health")}
+    assert len(ids) == 2
+
+    monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'gw.db'}")
+    gateway = Gateway.open(load_settings())
+    one = gateway.context(load_department(home / "adapters", "market_supervision"), airflow_run)
+    other = gateway.context(load_department(home / "adapters", "health"), airflow_run)
+    one.ensure_run()
+    with pytest.raises(ConfigurationError, match="unique per department"):
+        other.ensure_run()
+    gateway.store.dispose()

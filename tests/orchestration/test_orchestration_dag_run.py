@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from creditsync.audit import verify_chain
+from creditsync.orchestration.dag_factory import gateway_run_id
 from creditsync.simulators.departments import market_supervision as source_sim
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.store import open_store
@@ -72,9 +73,10 @@ def test_dag_delivers_valid_records_and_quarantines_broken_ones(live: dict[str, 
     store = open_store(env["CREDITSYNC_DB_URL"])
     with store.reader() as session:
         quarantined = set(session.scalars(select(QuarantineItem.source_key)))
-        run = session.get(SyncRun, result["run_id"])
+        run_id = gateway_run_id("market_supervision", str(result["run_id"]))
+        run = session.get(SyncRun, run_id)
         receipts = session.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.event == "push_receipt", AuditEntry.run_id == result["run_id"]))
+            AuditEntry.event == "push_receipt", AuditEntry.run_id == run_id))
         assert verify_chain(session).ok
     store.dispose()
     broken = set(source.broken_ids)  # type: ignore[attr-defined]

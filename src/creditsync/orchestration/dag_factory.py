@@ -116,6 +116,12 @@ def _context(department: str) -> Any:
     use_airflow_connections()
     airflow_context = get_current_context()
     gateway = Gateway.open()
-    run_id = airflow_context["dag_run"].run_id
+    run_id = gateway_run_id(department, airflow_context["dag_run"].run_id)
     try_number = int(getattr(airflow_context["ti"], "try_number", 1) or 1)
     return gateway.context(gateway.department(department), run_id, trigger="airflow", try_number=try_number)
+
+
+def gateway_run_id(department: str, dag_run_id: str) -> str:
+    """Airflow run ids are unique per DAG only (every hourly DAG has ``scheduled__…T13:00:00``): the
+    gateway's run id carries the DAG id so two departments' runs never share staging or cursors."""
+    return f"sync__{department}/{dag_run_id}"

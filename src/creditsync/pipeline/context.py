@@ -10,6 +10,7 @@ from typing import Any
 
 from creditsync.audit import AuditTrail
 from creditsync.departments import DepartmentConfig
+from creditsync.exceptions import ConfigurationError
 from creditsync.settings import Settings
 from creditsync.store import Store
 from creditsync.store.models import SyncRun
@@ -32,7 +33,10 @@ class SyncContext:
     def ensure_run(self) -> None:
         """Create the run row once; retried or re-run steps find it and carry on."""
         with self.store.transaction() as session:
-            if session.get(SyncRun, self.run_id) is not None:
+            if (existing := session.get(SyncRun, self.run_id)) is not None:
+                if existing.department != self.name:
+                    raise ConfigurationError(f"run id {self.run_id!r} belongs to {existing.department}, "
+                                             f"not {self.name}: run ids must be unique per department")
                 return
             session.add(
                 SyncRun(id=self.run_id, department=self.name, trigger=self.trigger,
