@@ -111,7 +111,7 @@ CreditSync demo is running.
   departments       market_supervision REST http://127.0.0.1:$SOURCE_PORT, ecology_environment XML
                     http://127.0.0.1:$ECOLOGY_PORT, emergency_management SQLite
                     var/sources/emergency_management/, health file drops var/sources/health/inbox/
-  shell             source var/demo.env; creditsync quarantine; creditsync audit history; creditsync audit verify
+  shell             source var/demo.env; creditsync quarantine list; creditsync audit history; creditsync audit verify
   stop              make stop
 TXT
 }
