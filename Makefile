@@ -42,4 +42,4 @@ lock: install
 	$(UV) pip compile requirements.in --python-version 3.11 -o requirements.lock
 
 clean: stop
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .sim .pytest_cache .mypy_cache .ruff_cache

@@ -33,7 +33,7 @@ export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=15
 export AIRFLOW_CONN_CREDITSYNC_PLATFORM="http://:demo-app-key@127.0.0.1:$PLATFORM_PORT"
 export AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE="http://:demo-source-token@127.0.0.1:$SOURCE_PORT"
 export AIRFLOW_CONN_ECOLOGY_ENVIRONMENT_SOURCE="http://:demo-source-token@127.0.0.1:$ECOLOGY_PORT"
-export AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE='{"conn_type": "sqlite", "host": "$VAR/sources/emergency_management/emergency_management.db"}'
+export AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE='{"conn_type": "sqlite", "host": "$ROOT/.sim/emergency_management/emergency_management.db"}'
 ENV
 }
 
@@ -70,10 +70,10 @@ start() {
   start_bg platform-sim creditsync platform-sim --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
   start_bg source-market_supervision creditsync source-sim market_supervision --port "$SOURCE_PORT"
   start_bg source-ecology_environment creditsync source-sim ecology_environment --port "$ECOLOGY_PORT"
-  start_bg source-emergency_management creditsync source-sim emergency_management --workdir "$VAR/sources"
-  start_bg source-health creditsync source-sim health --workdir "$VAR/sources"
+  start_bg source-emergency_management creditsync source-sim emergency_management --workdir "$ROOT/.sim"
+  start_bg source-health creditsync source-sim health --workdir "$ROOT/.sim"
   wait_http "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 30
-  for _ in $(seq 1 30); do [ -f "$VAR/sources/emergency_management/emergency_management.db" ] && break; sleep 1; done
+  for _ in $(seq 1 30); do [ -f "$ROOT/.sim/emergency_management/emergency_management.db" ] && break; sleep 1; done
   echo "== Airflow standalone"
   start_bg airflow airflow standalone
   wait_http "http://127.0.0.1:$AIRFLOW_PORT/api/v2/monitor/health" 180
@@ -110,7 +110,7 @@ CreditSync demo is running.
   platform sim      http://127.0.0.1:$PLATFORM_PORT/_sim/stats  $(fetch "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
   departments       market_supervision REST http://127.0.0.1:$SOURCE_PORT, ecology_environment XML
                     http://127.0.0.1:$ECOLOGY_PORT, emergency_management SQLite
-                    var/sources/emergency_management/, health file drops var/sources/health/inbox/
+                    .sim/emergency_management/, health file drops .sim/health/inbox/
   shell             source var/demo.env; creditsync quarantine list; creditsync audit history; creditsync audit verify
   stop              make stop
 TXT

@@ -62,7 +62,7 @@ def source_sim(
     port: int = typer.Option(8701, "--port", "-p", help="For systems reached over HTTP."),
     host: str = typer.Option("127.0.0.1", "--host"),
     seed: int = typer.Option(7, "--seed", help="The same seed gives the same records."),
-    workdir: Path = typer.Option(Path("var/sources"), "--workdir",
+    workdir: Path = typer.Option(Path(".sim"), "--workdir",
                                  help="Where database- and file-based systems keep their data."),
 ) -> None:
     """Start a demo department's own system (synthetic but realistic records), until stopped."""

@@ -5,7 +5,7 @@ sql``). The simulator creates that database (SQLite file, or any SQLAlchemy URL 
 PostgreSQL database), fills it deterministically from a seed, then keeps changing it so incremental
 sync has something to do::
 
-    creditsync source-sim emergency_management --workdir var/sources  # → var/sources/emergency_management/
+    creditsync source-sim emergency_management --workdir .sim  # → .sim/emergency_management/
     AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE='{"conn_type": "sqlite", "host": "/abs/path/x.db"}'
 
 Every ``CREDITSYNC_SOURCE_SIM_INTERVAL_S`` seconds (default 20) it adds a case, corrects one, or adds

@@ -6,7 +6,7 @@ penalties from their office software (GBK CSV, XLSX, Chinese headers) and drop t
 
 Files appear atomically: each is written under a hidden temporary name (``.<name>.part``) and then
 renamed, so nobody ever reads half a file (the file adapter ignores such names as well).
-``creditsync source-sim health --workdir var/sources`` drops into ``var/sources/health/inbox``, the
+``creditsync source-sim health --workdir .sim`` drops into ``.sim/health/inbox``, the
 inbox ``adapters/health.yaml`` reads. The interval comes from CREDITSYNC_HEALTH_DROP_INTERVAL_S
 (default 60). Typical use in tests::
 
