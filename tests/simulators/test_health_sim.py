@@ -182,7 +182,7 @@ def test_health_syncs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                         "CREDITSYNC_DB_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
                         "CREDITSYNC_PLATFORM_APP_KEY": "demo-app-key"}.items():
         monkeypatch.setenv(name, str(value))
-    desk = HealthDesk(tmp_path / "var" / "sources" / "health", seed=7, today=TODAY)
+    desk = HealthDesk(tmp_path / ".sim" / "health", seed=7, today=TODAY)
     age(desk.drop_initial())
     platform = PlatformSimulator()
     with platform.start_in_thread() as running:
