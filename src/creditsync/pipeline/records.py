@@ -41,8 +41,9 @@ class RecordWriter:
 
     def process(self, session: Session, staged: StagedRecord) -> RecordOutcome:
         if staged.error:
+            # The adapter's reason is quoted once (it may already be bilingual, as the file source's is).
             error = FieldError("(record)", f"源记录无法读取：{staged.error}",
-                               f"the source record is unreadable: {staged.error}")
+                               "the source record is unreadable")
             self._quarantine(session, staged, "source", [error], None)
             return RecordOutcome.QUARANTINED
         translation = self.translator.translate(staged.payload)
