@@ -27,7 +27,7 @@ from creditsync.delivery import (
 )
 from creditsync.exceptions import ConfigurationError, RateLimitedError, RetriableError
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
-from creditsync.simulators.platform_store import REJECTION_MESSAGES
+from creditsync.simulators.platform_faults import REJECTION_MESSAGES
 
 APP_KEY = "demo-app-key"
 PLATFORM_ID = re.compile(r"^[0-9a-f]{32}$")

@@ -29,10 +29,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.simulators.platform_faults import FaultConfig, FaultDice
 from creditsync.simulators.platform_store import (
     Checker,
-    FaultConfig,
-    FaultDice,
     IncomingRecord,
     PlatformStore,
     Problem,

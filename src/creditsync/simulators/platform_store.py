@@ -4,13 +4,12 @@
 - :func:`parse_push` and :func:`apply_record`: the record semantics, kept apart from HTTP so they read
   like docs/platform-protocol.md: a known key answers its original result, an upsert without
   ``platform_id`` always creates a row, an upsert with one corrects that row, a withdrawal stops display.
-- :class:`FaultConfig` and :class:`FaultDice`: what goes wrong, and when, from one seeded RNG.
+- What goes wrong, and when: :mod:`creditsync.simulators.platform_faults`.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 import threading
 import uuid
@@ -19,8 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
-
-from creditsync.exceptions import ConfigurationError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -48,15 +45,6 @@ WITHDRAWN_ZH = "该记录已终止公示，不能更正"
 CATEGORY_MISMATCH_ZH = "平台记录编号与数据类别不一致"
 WITHDRAW_NEEDS_ID_ZH = "终止公示须提供平台记录编号"
 _ACTIONS = ("upsert", "withdraw")
-FAULT_KINDS = ("500", "502", "503", "429", "slow", "drop")
-# What provincial validators really answer (credit-data-standard §9.6), used by ``reject_rate``.
-REJECTION_MESSAGES = (
-    "行政相对人类别不能为空",
-    "发证日期不能大于当前日期！",
-    "处罚机关统一社会信用代码校验不通过",
-    "数据来源单位统一社会信用代码不能为空",
-    "处罚决定日期格式不正确，应为yyyy-MM-dd",
-)
 
 
 @dataclass(frozen=True)
@@ -187,61 +175,6 @@ class PlatformStore:
         with self._lock:
             row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
         return row
-
-
-@dataclass(frozen=True)
-class FaultConfig:
-    """Rates are per request (``fault_rate``, ``lost_ack_rate``) or per valid record (``reject_rate``).
-
-    ``slow_ms`` is how late a "slow" answer comes; 0 disables that kind. ``kinds`` narrows the
-    transient faults drawn (tests use it to provoke one kind).
-    """
-
-    fault_rate: float = 0.0
-    lost_ack_rate: float = 0.0
-    reject_rate: float = 0.0
-    slow_ms: int = 0
-    seed: int | None = None
-    kinds: tuple[str, ...] = FAULT_KINDS
-
-    def __post_init__(self) -> None:
-        for name in ("fault_rate", "lost_ack_rate", "reject_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigurationError(f"{name} must be between 0 and 1")
-        if unknown := set(self.kinds) - set(FAULT_KINDS):
-            raise ConfigurationError(f"unknown fault kinds: {sorted(unknown)}")
-
-    def active_kinds(self) -> tuple[str, ...]:
-        return tuple(k for k in self.kinds if k != "slow" or self.slow_ms > 0)
-
-
-class FaultDice:
-    """Every random decision of the simulator, from one seeded generator shared by all threads."""
-
-    def __init__(self, config: FaultConfig) -> None:
-        self.config = config
-        self._rng = random.Random(config.seed)
-        self._lock = threading.Lock()
-
-    def transient(self) -> str | None:
-        kinds = self.config.active_kinds()
-        with self._lock:
-            hit = kinds and self._rng.random() < self.config.fault_rate
-            return self._rng.choice(kinds) if hit else None
-
-    def lost_ack(self) -> str | None:
-        with self._lock:
-            hit = self._rng.random() < self.config.lost_ack_rate
-            return self._rng.choice(("lost_ack_drop", "lost_ack_502")) if hit else None
-
-    def rejection(self) -> str | None:
-        with self._lock:
-            hit = self._rng.random() < self.config.reject_rate
-            return self._rng.choice(REJECTION_MESSAGES) if hit else None
-
-    def retry_after(self) -> int:
-        with self._lock:
-            return self._rng.randint(1, 3)
 
 
 class Problem(Exception):
