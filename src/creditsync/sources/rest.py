@@ -26,14 +26,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from pydantic import Field, model_validator
-from tenacity import Retrying
 
 from creditsync.exceptions import ConfigurationError, FatalError
-from creditsync.secrets import Connection
 from creditsync.sources import _http
 from creditsync.sources._http import default_retrying, wait_retry_after
 from creditsync.sources._records import PageState, to_record
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
+from creditsync.sources.base import AdapterOptions, RawRecord
+from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying", "wait_retry_after"]
@@ -89,25 +88,16 @@ class RestOptions(RestStreamOptions):
 
 
 @register_adapter
-class RestSourceAdapter(SourceAdapter):
+class RestSourceAdapter(HttpSourceAdapter):
     kind = "rest"
     options_model = RestOptions
     stream_options_model = RestStreamOptions
 
-    def __init__(
-        self,
-        department: str,
-        options: Mapping[str, Any] | None,
-        connection: Connection | None,
-        *,
-        rate_limit_per_s: float | None = None,
-        session: requests.Session | None = None,
-        retrying: Retrying | None = None,
-    ) -> None:
-        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+    accept = "application/json"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.options: RestOptions
-        self._session, self._owns_session = session, session is None
-        self.retrying = retrying or default_retrying()
         assert self.connection is not None  # requires_connection
         self.base_url = self.connection.base_url.rstrip("/") + "/"
 
@@ -144,11 +134,6 @@ class RestSourceAdapter(SourceAdapter):
             _http.raise_for_status(response, self._where())
 
         _http.call_with_retries(self.retrying, attempt)
-
-    def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            self._session.close()
-            self._session = None
 
     # -- pagination ------------------------------------------------------------------------------
 
@@ -211,22 +196,6 @@ class RestSourceAdapter(SourceAdapter):
             where = opts.items_field or "(body)"
             raise FatalError(f"{self._where()}: response has no list at {where!r} ({found})", url=url)
         return items
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", **self.options.headers}
-        token = self.connection.password if self.connection else None
-        if token:
-            header = self.options.token_header
-            prefix = self.options.token_prefix
-            if prefix is None:
-                prefix = "Bearer " if header.lower() == "authorization" else ""
-            headers[header] = prefix + token
-        return headers
-
-    def _http_session(self) -> requests.Session:
-        if self._session is None:
-            self._session = requests.Session()
-        return self._session
 
     def _url(self, path: str) -> str:
         url = urljoin(self.base_url, path)

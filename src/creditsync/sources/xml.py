@@ -36,13 +36,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from pydantic import Field, model_validator
-from tenacity import Retrying
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
-from creditsync.secrets import Connection
 from creditsync.settings import load_settings
 from creditsync.sources import _http
-from creditsync.sources._http import default_retrying
 from creditsync.sources._records import compare_cursors, to_record
 from creditsync.sources._xml_stream import (
     CHUNK_BYTES,
@@ -52,7 +49,8 @@ from creditsync.sources._xml_stream import (
     iter_records,
     resolve_tag,
 )
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
+from creditsync.sources.base import AdapterOptions, RawRecord
+from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file"]
@@ -102,26 +100,17 @@ class XmlOptions(XmlStreamOptions):
 
 
 @register_adapter
-class XmlSourceAdapter(SourceAdapter):
+class XmlSourceAdapter(HttpSourceAdapter):
     kind = "xml"
     options_model = XmlOptions
     stream_options_model = XmlStreamOptions
     requires_connection = False  # file feeds need none; HTTP streams check for it when they read
 
-    def __init__(
-        self,
-        department: str,
-        options: Mapping[str, Any] | None,
-        connection: Connection | None,
-        *,
-        rate_limit_per_s: float | None = None,
-        session: requests.Session | None = None,
-        retrying: Retrying | None = None,
-    ) -> None:
-        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+    accept = "application/xml, text/xml"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.options: XmlOptions
-        self._session, self._owns_session = session, session is None
-        self.retrying = retrying or default_retrying()
         self._reader: GuardedReader | None = None
 
     @property
@@ -164,11 +153,6 @@ class XmlSourceAdapter(SourceAdapter):
                 _http.raise_for_status(response, self._where())
 
         _http.call_with_retries(self.retrying, attempt)
-
-    def close(self) -> None:
-        if self._session is not None and self._owns_session:
-            self._session.close()
-            self._session = None
 
     # -- documents -------------------------------------------------------------------------------
 
@@ -224,21 +208,6 @@ class XmlSourceAdapter(SourceAdapter):
             raise ConfigurationError(f"invalid source URL {url}: {exc}") from exc
         except requests.RequestException as exc:
             raise RetriableError(f"cannot reach {url}: {type(exc).__name__}: {exc}", url=url) from exc
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/xml, text/xml", **self.options.headers}
-        token = self.connection.password if self.connection else None
-        if token:
-            header, prefix = self.options.token_header, self.options.token_prefix
-            if prefix is None:
-                prefix = "Bearer " if header.lower() == "authorization" else ""
-            headers[header] = prefix + token
-        return headers
-
-    def _http_session(self) -> requests.Session:
-        if self._session is None:
-            self._session = requests.Session()
-        return self._session
 
     def _url(self, path: str) -> str:
         assert self.connection is not None
