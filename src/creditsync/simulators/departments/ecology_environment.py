@@ -21,12 +21,10 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import secrets
 import signal
-import threading
 from collections.abc import Mapping
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +33,7 @@ from lxml import etree
 
 from creditsync.simulators.departments import SimulatorOptions
 from creditsync.simulators.departments import ecology_environment_data as data
+from creditsync.simulators.departments._serving import RunningServer, TokenServer
 from creditsync.simulators.departments.ecology_environment_data import FeedStore, QueryError, parse_since
 
 logger = logging.getLogger(__name__)
@@ -61,12 +60,8 @@ def render(kind: str, records: list[data.Record]) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], store: FeedStore, token: str) -> None:
-        super().__init__(address, _Handler)
-        self.store, self.token = store, token
+class _Server(TokenServer[FeedStore]):
+    pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -168,48 +163,21 @@ def _service() -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
-class RunningEcologyEnvironment:
+class RunningEcologyEnvironment(RunningServer[FeedStore]):
     """The simulator serving in a background thread; a context manager that stops it on exit."""
-
-    def __init__(self, server: _Server, thread: threading.Thread) -> None:
-        self._server, self._thread = server, thread
-        self.store: FeedStore = server.store
-        self.token: str = server.token
-        host, port = server.server_address[:2]
-        self.host, self.port = str(host), int(port)
-        self.url = f"http://{self.host}:{self.port}"
-
-    @property
-    def broken_ids(self) -> dict[str, str]:
-        return self.store.broken_ids
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RunningEcologyEnvironment:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def start_in_thread(port: int = 0, token: str | None = None, seed: int = 7, *, host: str = "127.0.0.1",
                     penalties: int = 60, enforcements: int = 20,
                     today: date | None = None) -> RunningEcologyEnvironment:
     """Serve on ``host:port`` (0 = any free port); without ``token`` a random one is made."""
-    server = _Server((host, port), FeedStore(seed, penalties, enforcements, today),
-                     token or secrets.token_urlsafe(16))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              name=f"{DEPARTMENT}-sim", daemon=True)
-    thread.start()
-    return RunningEcologyEnvironment(server, thread)
+    server = _Server((host, port), _Handler, FeedStore(seed, penalties, enforcements, today), token)
+    return RunningEcologyEnvironment(server, DEPARTMENT)
 
 
 def run_from_options(options: SimulatorOptions) -> None:
     """``creditsync source-sim ecology_environment``: serve until SIGTERM or SIGINT."""
-    server = _Server((options.host, options.port), FeedStore(options.seed), options.token)
+    server = _Server((options.host, options.port), _Handler, FeedStore(options.seed), options.token)
     signal.signal(signal.SIGTERM, _interrupt)
     bound_host, bound_port = server.server_address[:2]
     print(f"{DEPARTMENT} simulator listening on http://{bound_host!s}:{bound_port}", flush=True)

@@ -25,17 +25,16 @@ import hmac
 import json
 import logging
 import re
-import secrets
 import signal
 import socket
-import threading
 from collections.abc import Mapping
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from creditsync.simulators.departments._serving import RunningServer, TokenServer
 from creditsync.simulators.departments.market_supervision_store import DecisionStore, QueryError, parse_since
 
 logger = logging.getLogger(__name__)
@@ -47,12 +46,8 @@ _ONE = re.compile(r"^/api/v1/decisions/([A-Za-z0-9_-]+)$")
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], store: DecisionStore, token: str) -> None:
-        super().__init__(address, _Handler)
-        self.store, self.token = store, token
+class _Server(TokenServer[DecisionStore]):
+    pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -179,20 +174,8 @@ def _int(query: Mapping[str, str], name: str, default: int) -> int:
         raise QueryError(f"{name} must be an integer") from None
 
 
-class RunningMarketSupervision:
-    """The simulator serving in a background thread; a context manager that stops it on exit."""
-
-    def __init__(self, server: _Server, thread: threading.Thread) -> None:
-        self._server, self._thread = server, thread
-        self.store: DecisionStore = server.store
-        self.token: str = server.token
-        host, port = server.server_address[:2]
-        self.host, self.port = str(host), int(port)
-        self.url = f"http://{self.host}:{self.port}"
-
-    @property
-    def broken_ids(self) -> dict[str, str]:
-        return self.store.broken_ids
+class RunningMarketSupervision(RunningServer[DecisionStore]):
+    """The simulator serving in a background thread, with the test hooks of its store."""
 
     def add_decision(self, kind: str = "penalty", **fields: Any) -> dict[str, Any]:
         return self.store.add_decision(kind, **fields)
@@ -202,17 +185,6 @@ class RunningMarketSupervision:
 
     def inject_fault(self, kind: str, times: int = 1) -> None:
         self.store.inject_fault(kind, times)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> RunningMarketSupervision:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def start_in_thread(
@@ -232,19 +204,14 @@ def start_in_thread(
         penalties = round(count * 0.6)
         licenses = count - penalties
     store = DecisionStore(seed, penalties, licenses, today)
-    server = _Server((host, port), store, token or secrets.token_urlsafe(16))
-    # A short poll interval: stop() (shutdown) waits for the next poll, and tests stop servers often.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                              name=f"{DEPARTMENT}-sim", daemon=True)
-    thread.start()
-    return RunningMarketSupervision(server, thread)
+    return RunningMarketSupervision(_Server((host, port), _Handler, store, token), DEPARTMENT)
 
 
 def run_market_supervision_simulator(
     host: str, port: int, token: str, seed: int = 7, *, penalties: int = 60, licenses: int = 40
 ) -> None:
     """Serve until SIGTERM or SIGINT (for the CLI); prints the URL once it is listening."""
-    server = _Server((host, port), DecisionStore(seed, penalties, licenses), token)
+    server = _Server((host, port), _Handler, DecisionStore(seed, penalties, licenses), token)
     signal.signal(signal.SIGTERM, _interrupt)
     bound_host, bound_port = server.server_address[:2]
     print(f"{DEPARTMENT} simulator listening on http://{bound_host!s}:{bound_port}", flush=True)
