@@ -1,9 +1,8 @@
 """Tables of the gateway store.
 
-A record's life: ``staged_records`` (transient raw rows of one run) → ``records`` (one row per business
-key, holding its publication state) + ``record_versions`` (every mapped version) → ``outbox`` (what
-must reach the platform, with its idempotency key) → receipt on the outbox row. Bad ones land in
-``quarantine``. ``cursors`` advance only with a confirmed push. ``audit_log`` is the hash chain.
+A record's life: ``records`` (one row per business key, holding its publication state) +
+``record_versions`` (every mapped version) → ``outbox`` (what must reach the platform, with its
+idempotency key) → receipt on the outbox row. Bad ones land in ``quarantine``. ``cursors`` advance only with a confirmed push. ``audit_log`` is the hash chain.
 """
 
 from __future__ import annotations
@@ -38,26 +37,10 @@ class RunStream(Base):
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     cursor_from: Mapped[str | None] = mapped_column(String(64))
     cursor_to: Mapped[str | None] = mapped_column(String(64))
-    transformed: Mapped[bool] = mapped_column(default=False)
+    pulled: Mapped[bool] = mapped_column("transformed", default=False)  # read and stored to the end
     cursor_committed: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)  # the source failed; nothing of it was staged
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
-
-
-class StagedRecord(Base):
-    """Raw source rows of one run, kept only until the transform step has read them."""
-
-    __tablename__ = "staged_records"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(String(250))
-    department: Mapped[str] = mapped_column(String(64))
-    category: Mapped[str] = mapped_column(String(32))
-    source_key: Mapped[str] = mapped_column(String(200))
-    cursor: Mapped[str | None] = mapped_column(String(64))
-    source_hash: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column()
-    error: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_staged_run", "run_id", "category", "id"),)
 
 
 class Record(Base):
@@ -73,12 +56,12 @@ class Record(Base):
     decision_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(default=1)
     mapped_hash: Mapped[str] = mapped_column(String(64))
-    # pending → published | rejected; later withdrawn, repaired (never re-published), expired
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # states.RecordState
     platform_id: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    run_id: Mapped[str | None] = mapped_column(String(250))  # the run that wrote the current version
 
 
 class RecordVersion(Base):
@@ -113,15 +96,15 @@ class OutboxItem(Base):
     version: Mapped[int] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column()
     run_id: Mapped[str] = mapped_column(String(250))
-    # pending → acked | rejected | superseded
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # states.OutboxStatus
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_id: Mapped[str | None] = mapped_column(String(64))
     platform_errors: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (Index("ix_outbox_pending", "department", "status", "id"),)
+    __table_args__ = (Index("ix_outbox_pending", "department", "status", "id"),
+                      Index("ix_outbox_run", "run_id", "status"))
 
 
 class QuarantineItem(Base):
@@ -134,15 +117,17 @@ class QuarantineItem(Base):
     category: Mapped[str] = mapped_column(String(32))
     source_key: Mapped[str | None] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(250))
-    stage: Mapped[str] = mapped_column(String(16))  # source | mapping | validation | platform
+    stage: Mapped[str] = mapped_column(String(16))  # states.QuarantineStage
     errors: Mapped[list[Any]] = mapped_column()  # [{"field": ..., "message": ...}]
     raw_masked: Mapped[dict[str, Any]] = mapped_column()
     source_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(200))
-    # re-reading a fixed record closes its open entries by source id (pipeline.records._resolve_quarantine)
-    __table_args__ = (Index("ix_quarantine_source_key", "department", "category", "source_key"),)
+    # re-reading a fixed record closes its open entries by source id, an unchanged bad one is known by
+    # its content hash (pipeline.write)
+    __table_args__ = (Index("ix_quarantine_source_key", "department", "category", "source_key"),
+                      Index("ix_quarantine_source_hash", "department", "category", "source_hash"))
 
 
 class Cursor(Base):
