@@ -2,7 +2,8 @@
 
 Each entry's hash is sha256 over the previous hash and a canonical JSON of the entry's content, so
 altering, deleting or reordering any entry breaks every hash after it. Appends lock the single
-``audit_head`` row, which keeps the chain linear when several workers write at once.
+``audit_head`` row, which keeps the chain linear when several workers write at once; ``append_many``
+writes a whole batch of entries under one lock with one multi-row INSERT.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import hashlib
 import json
 import os
 import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from creditsync.privacy import mask_record, mask_text
@@ -43,20 +48,32 @@ def canonical_ts(ts: datetime) -> str:
     return ts.isoformat(timespec="microseconds")
 
 
+HASHED_FIELDS = ("id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
+                 "details")
+
+
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    content = {
-        "id": entry.id,
-        "ts": canonical_ts(entry.ts),
-        "event": entry.event,
-        "actor": entry.actor,
-        "department": entry.department,
-        "category": entry.category,
-        "business_key": entry.business_key,
-        "run_id": entry.run_id,
-        "details": entry.details,
-    }
+    return row_hash(prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+
+
+def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    content = {name: row[name] for name in HASHED_FIELDS}
+    content["ts"] = canonical_ts(row["ts"])
     body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One entry to append; ``details`` are masked and made JSON-safe on the way in."""
+
+    event: str
+    department: str | None = None
+    category: str | None = None
+    business_key: str | None = None
+    run_id: str | None = None
+    actor: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditTrail:
@@ -77,33 +94,67 @@ class AuditTrail:
         actor: str | None = None,
         **details: Any,
     ) -> AuditEntry:
-        head = self._lock_head(session)
-        entry = AuditEntry(
-            id=head.last_id + 1,
-            ts=datetime.now(UTC),
-            event=event,
-            actor=actor or self.actor,
-            department=department,
-            category=category,
-            business_key=business_key,
-            run_id=run_id,
-            details=_json_safe(mask_record(details)),
-            prev_hash=head.last_hash,
-        )
-        entry.hash = entry_hash(head.last_hash, entry)
-        session.add(entry)
-        head.last_id, head.last_hash = entry.id, entry.hash
-        session.flush()
-        return entry
+        rows = self.append_many(session, [AuditEvent(event, department, category, business_key, run_id,
+                                                     actor, details)])
+        return AuditEntry(**rows[0])
 
-    @staticmethod
-    def _lock_head(session: Session) -> AuditHead:
-        head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-        if head is None:
-            head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-            session.add(head)
-            session.flush()
-        return head
+    def append_many(self, session: Session, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+        """Append ``events`` in order: one head lock, one multi-row INSERT, one head update.
+
+        Returns the rows as written (ids and hashes included)."""
+        if not events:
+            return []
+        head = _lock_head(session)
+        prev_id, prev_hash = head.last_id, head.last_hash
+        rows = []
+        for offset, item in enumerate(events, start=1):
+            row = self._row(item, prev_id + offset)
+            row["prev_hash"], row["hash"] = prev_hash, row_hash(prev_hash, row)
+            prev_hash = row["hash"]
+            rows.append(row)
+        # Core executemany: no ORM unit of work per entry (the head query above already flushed
+        # whatever the caller had pending, so the entries land after it in the same transaction).
+        session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
+        head.last_id, head.last_hash = rows[-1]["id"], rows[-1]["hash"]
+        session.flush()
+        return rows
+
+    def _row(self, item: AuditEvent, entry_id: int) -> dict[str, Any]:
+        return {
+            "id": entry_id,
+            "ts": datetime.now(UTC),
+            "event": item.event,
+            "actor": item.actor or self.actor,
+            "department": item.department,
+            "category": item.category,
+            "business_key": item.business_key,
+            "run_id": item.run_id,
+            "details": _json_safe(mask_record(item.details)),
+        }
+
+
+def _lock_head(session: Session) -> AuditHead:
+    """The single head row, locked until the transaction ends (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite serialises writers anyway). Created race-free on first use."""
+    query = (select(AuditHead).where(AuditHead.id == 1).with_for_update()
+             .execution_options(populate_existing=True))
+    head = session.scalars(query).first()
+    if head is None:
+        _insert_head_if_missing(session)
+        head = session.scalars(query).one()
+    return head
+
+
+def _insert_head_if_missing(session: Session) -> None:
+    dialect = session.get_bind().dialect.name
+    values = {"id": 1, "last_id": 0, "last_hash": GENESIS}
+    if dialect == "postgresql":
+        session.execute(pg_insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite_insert(AuditHead).values(values).on_conflict_do_nothing(index_elements=["id"]))
+    else:
+        session.add(AuditHead(**values))
+        session.flush()
 
 
 def _json_safe(value: Any) -> Any:
