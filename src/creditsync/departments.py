@@ -69,6 +69,10 @@ class DepartmentConfig(BaseModel):
     pool: str | None = None
     bad_record_threshold: float = Field(default=0.5, ge=0, le=1)
     enabled: bool = True
+    # Batches of one department in flight at once (the platform keeps one item per record per batch);
+    # a batch also closes at this many bytes of payload, below the platform's request limit.
+    push_concurrency: int = Field(default=2, ge=1, le=16)
+    push_batch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
 
     @field_validator("department")
     @classmethod

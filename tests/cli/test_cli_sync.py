@@ -11,7 +11,7 @@ from pipeline_harness import CONN_ENV, Harness, connection_json, leaked, no_slee
 
 from creditsync.delivery import PlatformClient
 from creditsync.pipeline import runner
-from creditsync.store.models import AuditEntry, StagedRecord
+from creditsync.store.models import AuditEntry, OutboxItem
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ def test_dry_run_previews_and_writes_nothing(harness: Harness) -> None:
     assert preview["streams"]["penalty"]["would"]["publish_new"] > 40
     assert harness.stats()["requests"] == 0
     assert harness.cursors() == {}
-    assert harness.count(StagedRecord) == 0 and harness.count(AuditEntry) == 0
+    assert harness.count(OutboxItem) == 0 and harness.count(AuditEntry) == 0
     assert leaked(harness.id_numbers(), result.output) == []
 
     harness.sync()

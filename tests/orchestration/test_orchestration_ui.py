@@ -205,7 +205,7 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
     returns the personal ID numbers the department's system holds."""
     from creditsync import secrets
     from creditsync.delivery import PlatformClient, default_retry_policy
-    from creditsync.pipeline import extract, push, report, transform
+    from creditsync.pipeline import pull, push, report
     from creditsync.pipeline.runner import Gateway
     from creditsync.simulators.departments import market_supervision as source_sim
     from creditsync.simulators.platform import PlatformSimulator
@@ -224,8 +224,7 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
         gateway = Gateway.open()
         try:
             ctx = gateway.context(gateway.department(DEPARTMENT))
-            extract(ctx)
-            transform(ctx)
+            pull(ctx)
             no_wait = default_retry_policy(sleep=lambda _s: None)
             push(ctx, PlatformClient(platform.url, "k-ui", retrying=no_wait))
             report(ctx)

@@ -19,7 +19,7 @@ from tenacity import Retrying
 from creditsync import secrets
 from creditsync.audit import verify_chain
 from creditsync.delivery import PlatformClient, default_retry_policy
-from creditsync.pipeline import SyncContext, extract, push, report, transform
+from creditsync.pipeline import SyncContext, pull, push, report
 from creditsync.pipeline.runner import Gateway
 from creditsync.simulators.departments.market_supervision import RunningMarketSupervision, start_in_thread
 from creditsync.simulators.platform import PlatformSimulator, RunningSimulator, schema_validator
@@ -35,7 +35,7 @@ CONN_ENV = "AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE"
 KINDS = ("penalty", "license")
 # Tables an auditor may read: no full ID number may ever be stored in them.
 READABLE_TABLES = ("quarantine", "record_versions", "audit_log", "records", "sync_runs", "run_streams",
-                   "cursors", "staged_records")
+                   "cursors")
 
 
 def no_sleep() -> Retrying:
@@ -90,10 +90,9 @@ class Harness:
         return self.gateway.context(self.gateway.department(DEPARTMENT), run_id)
 
     def sync(self, ctx: SyncContext | None = None) -> dict[str, Any]:
-        """extract → transform → push → report, exactly the DAG's steps, with a no-sleep client."""
+        """pull → push → report, exactly the DAG's steps, with a no-sleep client."""
         ctx = ctx or self.context()
-        result: dict[str, Any] = {"run_id": ctx.run_id, "extracted": extract(ctx)}
-        result["transformed"] = transform(ctx)
+        result: dict[str, Any] = {"run_id": ctx.run_id, "pulled": pull(ctx)}
         result["pushed"] = push(ctx, self.client)
         result["report"] = report(ctx)
         return result
@@ -177,6 +176,10 @@ class Harness:
 
     def quarantine_by_document(self) -> dict[str, QuarantineItem]:
         return {str(q.raw_masked.get("decision_no")): q for q in self.rows(QuarantineItem)}
+
+    def revoked_unpublished(self) -> int:
+        """Records revoked before they were ever published: kept (state revoked), never sent."""
+        return self.count(Record, Record.state == "revoked")
 
     def published_documents(self) -> set[str]:
         return {r.document_no for r in self.rows(Record, Record.state == "published")}

@@ -10,10 +10,10 @@ import pytest
 from pipeline_harness import KINDS, Harness
 
 from creditsync.exceptions import FatalError, RetriableError
-from creditsync.pipeline import extract, push, report, transform
+from creditsync.pipeline import pull, push, report
 from creditsync.simulators.platform import FaultConfig
 from creditsync.sources import rest
-from creditsync.store.models import AuditEntry, QuarantineItem, Record, RunStream, StagedRecord, SyncRun
+from creditsync.store.models import AuditEntry, QuarantineItem, Record, RunStream, SyncRun
 
 pytestmark = pytest.mark.integration
 BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
@@ -31,8 +31,7 @@ def delivered_once(harness: Harness) -> None:
 @BOTH_STORES
 def test_platform_down_keeps_the_cursor_and_the_outbox_until_it_is_back(harness: Harness) -> None:
     ctx = harness.context()
-    extract(ctx)
-    transform(ctx)
+    pull(ctx)
     harness.stop_platform()
 
     with pytest.raises(RetriableError):
@@ -83,8 +82,7 @@ def test_a_record_changed_before_its_unanswered_first_push_ends_as_one_platform_
     harness: Harness, edit: dict[str, str]
 ) -> None:
     ctx = harness.context()
-    extract(ctx, categories=["penalty"])
-    transform(ctx)
+    pull(ctx, categories=["penalty"])
     harness.stop_platform()
     with pytest.raises(RetriableError):
         push(ctx, harness.client)  # sent, never answered: the platform may or may not hold it
@@ -112,8 +110,7 @@ def test_a_record_changed_before_its_unanswered_first_push_ends_as_one_platform_
 
 def test_lost_acknowledgements_never_create_a_second_row(harness: Harness) -> None:
     ctx = harness.context()
-    extract(ctx)
-    transform(ctx)
+    pull(ctx)
     harness.simulator.set_faults(FaultConfig(lost_ack_rate=1.0, seed=3))  # committed, answer lost
 
     with pytest.raises(RetriableError):
@@ -144,7 +141,7 @@ def test_platform_rejections_are_quarantined_and_not_resent_unless_changed(harne
     harness.source.update(target["id"])  # touched at the source, nothing published changed
     touched = harness.sync()
 
-    assert touched["transformed"]["penalty"].get("still_rejected") == 1
+    assert touched["pulled"]["penalty"].get("still_rejected") == 1
     assert harness.stats()["idempotency_keys"] == keys
     assert harness.count(QuarantineItem, QuarantineItem.stage == "platform") == 1
 
@@ -179,16 +176,14 @@ def test_a_broken_source_stream_fails_alone(harness: Harness) -> None:
     harness.source.inject_fault("bad_json", times=attempts)  # every attempt of the first stream (penalty)
 
     ctx = harness.context()
-    extracted = extract(ctx)
-    transform(ctx)
+    pulled = pull(ctx)
     push(ctx, harness.client)
     with pytest.raises(FatalError, match="penalty"):
         report(ctx)
 
-    assert "error" in extracted["penalty"] and "error" not in extracted["license"]
+    assert "error" in pulled["penalty"] and "error" not in pulled["license"]
     [stream] = harness.rows(RunStream, RunStream.run_id == ctx.run_id, RunStream.category == "penalty")
     assert stream.error and "not valid JSON" in stream.error
-    assert harness.count(StagedRecord) == 0
     assert harness.cursors() == {**cursor_before, "license": harness.last_cursor("license")}
     licences = {r["decision_no"] for r in harness.records("license")} & harness.expected_published()
     assert harness.published_documents() == licences
@@ -196,7 +191,7 @@ def test_a_broken_source_stream_fails_alone(harness: Harness) -> None:
     assert harness.rows(AuditEntry, AuditEntry.event == "source_failed")
 
 
-def test_a_stream_that_breaks_midway_leaves_nothing_staged(
+def test_a_stream_that_breaks_midway_keeps_its_cursor_and_loses_nothing(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     harness.use_department_file(tmp_path, batch_size=10)
@@ -210,16 +205,20 @@ def test_a_stream_that_breaks_midway_leaves_nothing_staged(
 
     monkeypatch.setattr(store, "page", breaks_after_one_page)
     ctx = harness.context()
-    extracted = extract(ctx)
+    pulled = pull(ctx)
 
-    assert "no list at 'items'" in extracted["penalty"]["error"]
-    assert harness.count(StagedRecord, StagedRecord.category == "penalty") == 0
-    assert harness.count(StagedRecord, StagedRecord.category == "license") == 40
-    transform(ctx)
+    assert "no list at 'items'" in pulled["penalty"]["error"]
+    assert 0 < pulled["penalty"]["read"] < 60 and pulled["license"]["read"] == 40  # one page of penalties
     push(ctx, harness.client)
     with pytest.raises(FatalError, match="penalty"):
         report(ctx)
-    assert set(harness.cursors()) == {"license"}
+    assert set(harness.cursors()) == {"license"}  # the penalty stream is read again from the start
+
+    monkeypatch.setattr(store, "page", real_page)
+    harness.sync()
+    assert harness.published_documents() == harness.expected_published()
+    stats = harness.stats()
+    assert stats["records"] == stats["business_keys"] == len(harness.expected_published())
 
 
 def test_too_many_bad_records_fail_the_run_after_delivering_the_valid_ones(
@@ -227,8 +226,7 @@ def test_too_many_bad_records_fail_the_run_after_delivering_the_valid_ones(
 ) -> None:
     harness.use_department_file(tmp_path, bad_record_threshold=0.01)
     ctx = harness.context()
-    extract(ctx)
-    transform(ctx)
+    pull(ctx)
     assert len(harness.pending()) == len(harness.expected_published())
     push(ctx, harness.client)
 

@@ -66,7 +66,7 @@ def test_a_revoked_penalty_is_withdrawn_and_never_published_again(harness: Harne
 
     result = revoke(harness, target)
 
-    assert result["transformed"]["penalty"].get("withdrawal_queued") == 1
+    assert result["pulled"]["penalty"].get("withdrawal_queued") == 1
     assert result["pushed"]["acked"] == 1
     assert harness.record(target["decision_no"]).state == "withdrawn"
     row = harness.client.record(platform_id)
@@ -79,7 +79,7 @@ def test_a_revoked_penalty_is_withdrawn_and_never_published_again(harness: Harne
     again = harness.sync()
     harness.sync()
 
-    assert again["transformed"]["penalty"].get("unchanged") == 1
+    assert again["pulled"]["penalty"].get("unchanged") == 1
     assert harness.stats() == settled
     assert harness.record(target["decision_no"]).state == "withdrawn"
     assert harness.count(OutboxItem, OutboxItem.status == "pending") == 0

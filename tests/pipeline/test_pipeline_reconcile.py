@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from creditsync.cli.main import app
 from creditsync.exceptions import RetriableError
-from creditsync.pipeline import extract, push, transform
+from creditsync.pipeline import pull, push
 from creditsync.pipeline.reconcile import MASKED, reconcile
 from creditsync.scaffold.sample_records import sample_records
 from creditsync.simulators import synthetic as syn
@@ -74,8 +74,7 @@ def test_answers_lost_in_flight_are_settled_from_the_query_back(harness: Harness
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDITSYNC_ACTOR", ACTOR)
     ctx = harness.context()
-    extract(ctx)
-    transform(ctx)
+    pull(ctx)
     harness.simulator.set_faults(FaultConfig(lost_ack_rate=1.0))  # every batch committed, no answer
     with pytest.raises(RetriableError):
         push(ctx, harness.client)

@@ -11,7 +11,7 @@ import pytest
 from cli_support import invoke, penalties, write_rows
 from pipeline_harness import Harness
 
-from creditsync.pipeline import extract, push, report, transform
+from creditsync.pipeline import pull, push, report
 from creditsync.schema.identifiers import make_uscc
 from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem
 
@@ -96,7 +96,7 @@ def test_back_to_a_given_cursor_value(harness: Harness) -> None:
     earlier = sorted(r["updated_at"] for r in harness.records("license"))[5]
     redrive("market_supervision", "-c", "license", "--since-cursor", earlier, "--reason", "补录")
     assert harness.cursors()["license"] == earlier
-    assert harness.sync()["extracted"]["license"]["staged"] == 35  # from the 6th oldest on, inclusive
+    assert harness.sync()["pulled"]["license"]["read"] == 35  # from the 6th oldest on, inclusive
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -119,8 +119,7 @@ def test_an_unconfigured_source_has_no_cursor_to_reset(harness: Harness) -> None
 
 def test_a_run_in_flight_cannot_undo_the_redrive(harness: Harness) -> None:
     ctx = harness.context()
-    extract(ctx)
-    transform(ctx)  # pulled and queued; its cursor would advance once the push is answered
+    pull(ctx)  # pulled and queued; its cursor would advance once the push is answered
 
     redrive("market_supervision", "--from-start", "--reason", "重新读取")
     push(ctx, harness.client)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 from stdnum.cn import ric, uscc
 
 from creditsync.exceptions import FatalError
@@ -33,7 +33,7 @@ from creditsync.simulators.departments.ecology_environment import (
     start_in_thread,
 )
 from creditsync.simulators.platform import PlatformSimulator
-from creditsync.store.models import Cursor, QuarantineItem, RunStream, StagedRecord
+from creditsync.store.models import Cursor, QuarantineItem, RunStream
 
 TODAY = date(2026, 5, 10)
 NS = {"e": NAMESPACE}
@@ -274,12 +274,12 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         eco.store.update(record_id, CF_ZT="1")
         again = sync_department(gateway, "ecology_environment")
         # Read again: the change, plus the record at the old cursor (inclusive bound), deduped as unchanged.
-        assert again["extracted"]["penalty"]["staged"] == 2
-        assert again["transformed"]["penalty"] == {"staged": 2, "unchanged": 1, "withdrawal_queued": 1}
+        assert again["pulled"]["penalty"]["read"] == 2
+        assert again["pulled"]["penalty"] == {"staged": 2, "unchanged": 1, "withdrawal_queued": 1}
         assert running.stats()["withdrawn"] == 1
         committed = (eco.store.get(record_id) or {})["SJC"]
 
-        # A truncated feed fails the stream: what was staged before the cut is dropped, the cursor stays.
+        # A truncated feed fails the stream: its cursor stays, so the next run reads it all again.
         eco.store.update(record_id, BZ="更正")
         eco.store.inject_fault("truncate")
         with pytest.raises(FatalError, match="source stream penalty failed"):
@@ -287,6 +287,5 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         with gateway.store.reader() as session:
             stream = session.scalars(select(RunStream).order_by(RunStream.run_id.desc())).first()
             assert stream is not None and "truncated" in (stream.error or "")
-            assert session.scalar(select(func.count()).select_from(StagedRecord)) == 0
             assert session.get(Cursor, ("ecology_environment", "penalty")).value == committed
         gateway.store.dispose()

@@ -259,8 +259,8 @@ def test_sync_delivers_valid_rows_quarantines_broken_ones_then_only_the_change(
 
         source.update_penalty("YJCF-0002", bz="2026年更正：处罚内容表述规范化")
         second = sync_department(gateway, "emergency_management")
-        assert second["pushed"]["acked"] == 1 and second["transformed"]["penalty"]["changed"] == 1
-        assert second["transformed"]["penalty"].get("new", 0) == 0
+        assert second["pushed"]["acked"] == 1 and second["pulled"]["penalty"]["changed"] == 1
+        assert second["pulled"]["penalty"].get("new", 0) == 0
         assert second["report"]["status"] == "success"
         stats = platform.stats()
         assert stats["records"] == valid and stats["idempotency_keys"] == valid + 1

@@ -197,7 +197,7 @@ def test_health_syncs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             check_cancelled_licence(gateway)
 
             second = sync_department(gateway, "health")
-            assert all(s["staged"] == 0 for s in second["extracted"].values())
+            assert all(s["read"] == 0 for s in second["pulled"].values())
             assert second["pushed"]["acked"] == 0 and second["report"]["status"] == "success"
 
             new = desk.drop_next()

@@ -20,11 +20,10 @@ from openpyxl import Workbook
 from creditsync.delivery.client import PlatformClient, PushItem, Receipt
 from creditsync.departments import DepartmentConfig, load_department_file
 from creditsync.exceptions import ConfigurationError, RetriableError
-from creditsync.pipeline.extract import extract
+from creditsync.pipeline.pull import pull
 from creditsync.pipeline.push import push
 from creditsync.pipeline.report import report
 from creditsync.pipeline.runner import Gateway
-from creditsync.pipeline.transform import transform
 from creditsync.settings import Settings
 from creditsync.simulators.departments.health import HealthDesk
 from creditsync.sources._file_encoding import detect_encoding
@@ -413,8 +412,7 @@ def age(paths: Sequence[Path]) -> None:
 
 def run_steps(gateway: Gateway, config: DepartmentConfig, platform: FakePlatform) -> dict[str, Any]:
     ctx = gateway.context(config)
-    extracted = extract(ctx)
-    transform(ctx)
+    extracted = pull(ctx)
     push(ctx, cast(PlatformClient, platform))
     return {"extracted": extracted, "report": report(ctx)}
 
@@ -428,8 +426,7 @@ def test_files_move_to_processed_only_after_the_cursor_commit(
     desk = HealthDesk(tmp_path / "health", seed=5)
     age(desk.drop_initial())
     ctx = gateway.context(health)
-    extract(ctx)
-    transform(ctx)
+    pull(ctx)
     readable = sorted(drop.name for drop in desk.dropped if not drop.failure)
     assert listing(tmp_path / "health", "inbox") == readable  # staged and queued is not delivered
     with pytest.raises(RetriableError):
@@ -454,11 +451,11 @@ def test_a_rerun_reads_no_file_twice_and_nothing_is_lost(
     new = desk.drop_next()
     age([new])
     second = run_steps(gateway, health, platform)
-    staged = {category: counts["staged"] for category, counts in second["extracted"].items()}
+    staged = {category: counts["read"] for category, counts in second["pulled"].items()}
     assert sum(staged.values()) == len(desk.dropped[-1].rows)  # only the new file
     assert new.name in listing(tmp_path / "health", "processed")
     third = run_steps(gateway, health, platform)
-    assert all(counts["staged"] == 0 for counts in third["extracted"].values())
+    assert all(counts["read"] == 0 for counts in third["pulled"].values())
     assert third["report"]["status"] == "success"
 
 
@@ -476,5 +473,5 @@ def test_a_failing_hook_never_fails_a_delivered_push(
     assert first["report"]["outbox"] == {"acked": first["report"]["records"]["new"]}
     assert listing(tmp_path / "health", "processed") == []
     again = run_steps(gateway, health, FakePlatform())  # re-read (deduped), then moved
-    assert all(counts["staged"] for counts in again["extracted"].values())
+    assert all(counts["read"] for counts in again["pulled"].values())
     assert listing(tmp_path / "health", "inbox") == []

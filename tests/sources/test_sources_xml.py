@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import requests
+from creditsync.pipeline.extract import _max_cursor
 from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
-from creditsync.pipeline.extract import _max_cursor
 from creditsync.pipeline.handover import read_template_file
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.ecology_environment import (

@@ -1,4 +1,4 @@
-"""One DAG per configured department, id ``sync__<department>``: extract → transform → push → report.
+"""One DAG per configured department, id ``sync__<department>``: pull → push → report.
 
 Parsing reads only the YAML files beside the DAGs (no network, no database). Tasks pass counts through
 XCom, never records; each is safe to retry because every step is idempotent in the gateway store.
@@ -58,11 +58,10 @@ def department_dag(config: DepartmentConfig) -> DAG:
         doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
                + ", ".join(s.category for s in config.streams),
     ) as dag:
-        extracted = _extract.override(task_id="extract")(name)
-        transformed = _transform.override(task_id="transform")(name)
+        pulled = _pull.override(task_id="pull")(name)
         pushed = _push.override(task_id="push")(name)
         reported = _report.override(task_id="report")(name)
-        extracted >> transformed >> pushed >> reported
+        pulled >> pushed >> reported
     return dag
 
 
@@ -79,17 +78,10 @@ def _config_error(error: str) -> None:
 
 
 @task
-def _extract(department: str) -> dict[str, Any]:
-    from creditsync.pipeline import extract
+def _pull(department: str) -> dict[str, Any]:
+    from creditsync.pipeline import pull
 
-    return extract(_context(department))
-
-
-@task
-def _transform(department: str) -> dict[str, Any]:
-    from creditsync.pipeline import transform
-
-    return transform(_context(department))
+    return pull(_context(department))
 
 
 @task

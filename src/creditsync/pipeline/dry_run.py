@@ -1,70 +1,66 @@
 """``creditsync sync DEPT --dry-run``: what a sync would do, computed without writing anything.
 
-It reads the source after the stored cursor, maps and validates every record, and compares it with
-what the store holds; no run, no staging, no outbox, no cursor and no audit entry is written."""
+It reads the source after the stored cursor, maps, validates and decides every record with the sync's
+own decision function (:func:`creditsync.pipeline.decide.decide`), against what the store holds; no
+run, no outbox, no cursor and no audit entry is written."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
-from creditsync.departments import DepartmentConfig
-from creditsync.pipeline.context import SyncContext, content_hash
+from creditsync.pipeline.context import SyncContext
+from creditsync.pipeline.cursors import read_cursor
+from creditsync.pipeline.decide import Outcome
+from creditsync.pipeline.ingest import SourceRow, chunks, decide_chunk, known_records, translate_chunk
 from creditsync.pipeline.sources import open_source
-from creditsync.pipeline.translate import translator_for
+from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.privacy import mask_text
 from creditsync.sources.base import RawRecord
-from creditsync.store.models import Cursor, Record
 
 SHOWN_PROBLEMS = 20
+PREVIEW_RUN = "dry-run"  # never a real run id: no stored record counts as written by this run
+WOULD = {
+    Outcome.NEW: "publish_new", Outcome.CHANGED: "publish_correction", Outcome.UNCHANGED: "unchanged",
+    Outcome.STILL_REJECTED: "still_rejected", Outcome.QUARANTINED: "quarantine",
+    Outcome.BLOCKED: "blocked_repaired", Outcome.REVOKED: "skip_revoked",
+    Outcome.WITHDRAWAL_QUEUED: "withdraw", Outcome.PROTECTED: "hold_back",
+}
 
 
 def dry_run(ctx: SyncContext, categories: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"dry_run": True, "department": ctx.name, "streams": {}}
     with open_source(ctx.department) as adapter:
-        for stream in _streams(ctx.department, categories):
-            cursor = _cursor(ctx, stream.category)
+        for stream in ctx.department.streams:
+            if categories and stream.category not in categories:
+                continue
+            cursor = read_cursor(ctx, stream.category)
             rows = adapter.read(stream.category, stream.options, cursor)
-            result["streams"][stream.category] = _preview(ctx, stream.category, rows, cursor)
+            translator = translator_for(ctx, stream.category)
+            result["streams"][stream.category] = _preview(ctx, translator, rows, cursor)
     return result
 
 
-def _streams(config: DepartmentConfig, categories: list[str] | None) -> list[Any]:
-    return [s for s in config.streams if not categories or s.category in categories]
-
-
-def _cursor(ctx: SyncContext, category: str) -> str | None:
-    with ctx.store.reader() as session:
-        row = session.get(Cursor, (ctx.name, category))
-        return row.value if row else None
-
-
-def _preview(ctx: SyncContext, category: str, rows: Any, cursor: str | None) -> dict[str, Any]:
-    translator = translator_for(ctx, category)
-    outcomes: Counter[str] = Counter()
+def _preview(ctx: SyncContext, translator: Translator, rows: Iterable[RawRecord],
+             cursor: str | None) -> dict[str, Any]:
+    would: Counter[str] = Counter()
     problems: list[dict[str, Any]] = []
-    with ctx.store.reader() as session:
-        for raw in rows:
-            outcome, errors = _classify(session, translator, raw)
-            outcomes[outcome] += 1
-            if errors and len(problems) < SHOWN_PROBLEMS:
-                problems.append({"source_key": raw.key, "errors": errors})
-    return {"cursor": cursor, "would": dict(outcomes), "problems": problems}
+    for chunk in chunks(rows, ctx.department.batch_size):
+        decided = translate_chunk(translator, chunk)
+        with ctx.store.reader() as session:
+            known = known_records(session, {key for row in decided if (key := row.key)})
+        decide_chunk(decided, known, PREVIEW_RUN)
+        for row in decided:
+            assert row.decision is not None
+            would[WOULD[row.decision.outcome]] += 1
+            if row.decision.outcome is Outcome.QUARANTINED and len(problems) < SHOWN_PROBLEMS:
+                problems.append({"source_key": row.raw.key, "errors": _errors(row)})
+    return {"cursor": cursor, "would": dict(would), "problems": problems}
 
 
-def _classify(session: Any, translator: Any, raw: RawRecord) -> tuple[str, list[dict[str, str]]]:
-    if raw.error:
-        return "quarantine", [{"field": "(record)", "message": mask_text(raw.error)}]
-    translation = translator.translate(raw.data)
-    if translation.record is None:
-        if translator.is_revoked(raw.data):
-            return "skip_revoked", []
-        return "quarantine", [{"field": e.field, "message": mask_text(e.message)} for e in translation.errors]
-    existing = session.get(Record, translation.record.business_key())
-    if translator.is_revoked(raw.data):
-        return ("withdraw" if existing is not None and existing.state == "published" else "skip_revoked"), []
-    if existing is None:
-        return "publish_new", []
-    if existing.mapped_hash == content_hash(translation.record.to_payload()):
-        return "unchanged", []
-    return "publish_correction", []
+def _errors(row: SourceRow) -> list[dict[str, str]]:
+    if row.translation is None:
+        return [{"field": "(record)", "message": mask_text(str(row.raw.error))}]
+    errors = [row.conflict] if row.conflict else row.translation.errors
+    return [{"field": e.field, "message": mask_text(e.message)} for e in errors]

@@ -5,15 +5,16 @@ outbox items, quarantine entries and audit entries with one statement per table,
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.exceptions import FieldError
-from creditsync.pipeline.context import SyncContext, content_hash
+from creditsync.pipeline.context import content_hash
 from creditsync.pipeline.decide import Candidate, Decision, Known, Outcome, decide
 from creditsync.pipeline.translate import Translation, Translator
 from creditsync.schema import CanonicalRecord, get_category
@@ -56,6 +57,13 @@ class KnownRecord:
     known: Known
     source_key: str | None
     run_id: str | None
+
+
+def chunks(rows: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """``rows`` in lists of ``size``, read lazily: a source is never held whole."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def translate_chunk(translator: Translator, chunk: Sequence[RawRecord]) -> list[SourceRow]:
@@ -127,7 +135,7 @@ def decide_chunk(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: s
     for index, row in enumerate(rows):
         if latest[row.source_key] != index:  # read again later in the chunk (updated during the read)
             row.decision = Decision(Outcome.UNCHANGED)
-            outcomes[Outcome.UNCHANGED] += 1
+            outcomes[Outcome.UNCHANGED.value] += 1
     rows = [row for row in rows if row.decision is None]
     mark_conflicts(rows, known, run_id)
     decided: dict[str, Known] = {}
@@ -136,7 +144,7 @@ def decide_chunk(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: s
         prior = decided.get(key) if key else None
         found = known.get(key) if key else None
         row.decision = decide(row.candidate(), prior or (found.known if found else None))
-        outcomes[row.decision.outcome] += 1
+        outcomes[row.decision.outcome.value] += 1
         if key and row.decision.version and row.mapped_hash:
             decided[key] = _after(row)
     return outcomes

@@ -10,20 +10,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import Any
 
 from creditsync.audit.trail import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext
-from creditsync.pipeline.ingest import decide_chunk, known_records, translate_chunk
+from creditsync.pipeline.cursors import read_cursor
+from creditsync.pipeline.ingest import chunks, decide_chunk, known_records, translate_chunk
 from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.pipeline.write import ChunkWrites
 from creditsync.sources._records import compare_cursors
 from creditsync.sources.base import RawRecord
 from creditsync.store.bulk import lock_department
-from creditsync.store.models import Cursor, RunStream
+from creditsync.store.models import RunStream
 
 log = logging.getLogger(__name__)
 READ = "read"  # the count of source records read, beside the outcome counts
@@ -44,7 +44,8 @@ def pull(ctx: SyncContext, records: Iterable[RawRecord] | None = None, categorie
     return counts
 
 
-def _pull_stream(ctx: SyncContext, translator: Translator, records: Iterable[RawRecord] | None) -> dict[str, Any]:
+def _pull_stream(ctx: SyncContext, translator: Translator,
+                 records: Iterable[RawRecord] | None) -> dict[str, Any]:
     category = translator.category
     cursor = read_cursor(ctx, category)
     _start_stream(ctx, category, cursor)
@@ -52,7 +53,7 @@ def _pull_stream(ctx: SyncContext, translator: Translator, records: Iterable[Raw
     cursor_to: str | None = None
     try:
         rows = records if records is not None else _read_source(ctx, category, cursor)
-        for chunk in _chunks(rows, ctx.department.batch_size):
+        for chunk in chunks(rows, ctx.department.batch_size):
             totals.update(_ingest(ctx, translator, chunk))
             cursor_to = max_cursor(cursor_to, chunk)
     except (RetriableError, FatalError) as exc:
@@ -60,12 +61,6 @@ def _pull_stream(ctx: SyncContext, translator: Translator, records: Iterable[Raw
         _record_failure(ctx, category, exc)
         return {READ: totals[READ], "error": str(exc)}
     return _finish_stream(ctx, category, totals, cursor, cursor_to)
-
-
-def _chunks(rows: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _ingest(ctx: SyncContext, translator: Translator, chunk: list[RawRecord]) -> Counter[str]:
@@ -90,12 +85,6 @@ def _read_source(ctx: SyncContext, category: str, cursor: str | None) -> Iterato
     stream = ctx.department.stream(category)
     with open_source(ctx.department) as adapter:  # closed: SQL and file sources hold connections, files
         yield from adapter.read(category, stream.options, cursor)
-
-
-def read_cursor(ctx: SyncContext, category: str) -> str | None:
-    with ctx.store.reader() as session:
-        row = session.get(Cursor, (ctx.name, category))
-        return row.value if row else None
 
 
 def max_cursor(current: str | None, chunk: list[RawRecord]) -> str | None:

@@ -5,8 +5,8 @@
 1. **In flight**: outbox items still pending after an attempt. Their keys are asked back
    (docs/platform-protocol.md §3.2). A key the platform knows was committed there while its answer was
    lost (a dropped connection, a killed pusher): it is settled exactly as the receipt would have been
-   (``push.settle``), plus a ``reconciled`` entry saying how it was found. An unknown key is still owed:
-   the next push sends it, with the same key.
+   (:mod:`creditsync.pipeline.receipts`), plus a ``reconciled`` entry saying how it was found. An
+   unknown key is still owed: the next push sends it, with the same key.
 2. **Delivered**: each published, withdrawn or repaired record's platform copy (§3.3) must exist, show
    the same state, and hold the content last acknowledged (its hash is the record's ``mapped_hash``).
    Repairs:
@@ -26,7 +26,6 @@ with the original id); this pass lets an auditor see, and settle, what is still 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,8 +37,11 @@ from sqlalchemy.orm import Session
 
 from creditsync.delivery.client import PlatformClient, Receipt
 from creditsync.pipeline.context import SyncContext, content_hash, now
-from creditsync.pipeline.push import settle
+from creditsync.pipeline.receipts import Sent, apply_receipts
+from creditsync.store.bulk import insert_rows, lock_department
 from creditsync.store.models import OutboxItem, Record
+from creditsync.store.rows import outbox_row
+from creditsync.store.states import OutboxAction
 
 CHUNK = 500
 FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
@@ -145,14 +147,17 @@ def _answer_lost(ctx: SyncContext, item: OutboxItem, receipt: Receipt, report: R
     if not report.repair:
         report.note(report.in_flight, finding, repaired=False)
         return
+    sent = Sent(item.id, item.idempotency_key, item.business_key, item.category, item.action, item.version,
+                item.payload, attempts=item.attempts)
     with ctx.store.transaction() as session:
-        row = session.get(OutboxItem, item.id, with_for_update=True)
-        if row is None or row.status != "pending":  # a push answered it meanwhile
+        lock_department(session, ctx.name)
+        answers = {item.idempotency_key: receipt}
+        applied = apply_receipts(ctx, session, [sent], answers, f"{ctx.run_id}#reconcile")
+        if not applied.acked + applied.rejected:  # a push answered it meanwhile
             report.in_flight.matching += 1
             return
-        settle(ctx, session, row, receipt, f"{ctx.run_id}#reconcile")
-        _audit(ctx, session, row.business_key, row.category, finding, idempotency_key=row.idempotency_key,
-               status=receipt.status, attempts=row.attempts)
+        _audit(ctx, session, item.business_key, item.category, finding, idempotency_key=item.idempotency_key,
+               status=receipt.status, attempts=item.attempts)
     report.note(report.in_flight, finding, repaired=True)
 
 
@@ -274,19 +279,14 @@ def _apply(ctx: SyncContext, session: Session, row: Record, finding: Finding) ->
 
 
 def _queue(ctx: SyncContext, session: Session, row: Record, action: str, payload: dict[str, Any]) -> str:
-    counter = session.scalar(select(func.count()).select_from(OutboxItem).where(
-        OutboxItem.business_key == row.business_key)) or 0
-    key = reconcile_key(row.business_key, action, row.version, counter)
-    session.add(OutboxItem(
-        idempotency_key=key, business_key=row.business_key, department=row.department,
-        category=row.category, action=action, version=row.version, payload=payload, run_id=ctx.run_id,
-        status="pending", created_at=now(), platform_errors=[]))
-    return key
-
-
-def reconcile_key(business_key: str, action: str, version: int, counter: int) -> str:
-    """A key the platform has never seen: the record's outbox items so far make it unique."""
-    return hashlib.sha256(f"{business_key}|{action}|{version}|reconcile|{counter}".encode()).hexdigest()
+    """A deliberate resend: the record's outbox items so far make its key one the platform never saw."""
+    resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.business_key == row.business_key)) or 1
+    item = outbox_row(business_key=row.business_key, department=row.department, category=row.category,
+                      action=OutboxAction(action), version=row.version, mapped_hash=row.mapped_hash,
+                      payload=payload, run_id=ctx.run_id, created_at=now(), resend=resend)
+    insert_rows(session, OutboxItem, [item])
+    return str(item["idempotency_key"])
 
 
 def _last_acked_upsert(session: Session, record: Record) -> OutboxItem | None:

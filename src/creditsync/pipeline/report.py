@@ -9,8 +9,11 @@ from sqlalchemy import func, select
 
 from creditsync.exceptions import FatalError
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.pipeline.transform import threshold_problem
+from creditsync.pipeline.decide import Outcome
 from creditsync.store.models import OutboxItem, QuarantineItem, RunStream, SyncRun
+from creditsync.store.states import OutboxStatus
+
+THRESHOLD_MIN_RECORDS = 20  # bad_record_threshold judges a run's share only from this many records on
 
 
 def summarise(ctx: SyncContext) -> dict[str, Any]:
@@ -22,7 +25,7 @@ def summarise(ctx: SyncContext) -> dict[str, Any]:
         quarantined = session.scalar(select(func.count()).select_from(QuarantineItem).where(
             QuarantineItem.run_id == ctx.run_id)) or 0
         pending_all = session.scalar(select(func.count()).select_from(OutboxItem).where(
-            OutboxItem.department == ctx.name, OutboxItem.status == "pending")) or 0
+            OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)) or 0
     totals: Counter[str] = Counter()
     for stream in streams:
         totals.update({k: int(v) for k, v in (stream.counts or {}).items()})
@@ -52,9 +55,31 @@ def report(ctx: SyncContext) -> dict[str, Any]:
         ctx.audit.append(session, "run_finished", department=ctx.name, run_id=ctx.run_id,
                          status=status, summary=summary)
     if problems:
-        raise FatalError("; ".join(problems) + " (valid records were delivered; see the quarantine)",
-                         department=ctx.name, run_id=ctx.run_id)
+        delivered = " (valid records were delivered; see the quarantine)" if _read_any(summary) else ""
+        raise FatalError("; ".join(problems) + delivered, department=ctx.name, run_id=ctx.run_id)
     return dict(summary, status=status)
+
+
+def _read_any(summary: dict[str, Any]) -> bool:
+    return any(int(counts.get("read") or 0) for counts in summary["streams"].values())
+
+
+def threshold_problem(ctx: SyncContext, category: str, totals: dict[str, int]) -> str | None:
+    """A broken export must be loud: the run fails (in the report step, after the valid records were
+    pushed) when too large a share of a source is invalid. A share of a handful of records
+    says nothing about the export: an hourly run that re-reads one bad record at the cursor (or sees a
+    single bad edit) would otherwise fail, and keep failing, since its cursor never moves. Records held
+    back by a publication rule (minors) are not invalid."""
+    seen = sum(v for k, v in totals.items() if k in _OUTCOMES and k != Outcome.PROTECTED)
+    invalid = totals.get(Outcome.QUARANTINED.value, 0)
+    limit = ctx.department.bad_record_threshold
+    if seen >= THRESHOLD_MIN_RECORDS and invalid / seen > limit:
+        return (f"{invalid} of {seen} {category} records from {ctx.name} are invalid "
+                f"({invalid / seen:.0%} > threshold {limit:.0%})")
+    return None
+
+
+_OUTCOMES = frozenset(outcome.value for outcome in Outcome)
 
 
 def _ints(counts: dict[str, Any]) -> dict[str, int]:

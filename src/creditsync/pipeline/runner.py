@@ -13,11 +13,10 @@ from creditsync.departments import DepartmentConfig, SourceConfig, StreamConfig,
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, new_cli_run_id
 from creditsync.pipeline.dry_run import dry_run as dry_run_preview
-from creditsync.pipeline.extract import extract
 from creditsync.pipeline.handover import read_template_file
+from creditsync.pipeline.pull import pull
 from creditsync.pipeline.push import push
 from creditsync.pipeline.report import report, summarise
-from creditsync.pipeline.transform import transform
 from creditsync.secrets import get_connection
 from creditsync.settings import Settings, load_settings
 from creditsync.store import Store, open_store
@@ -100,11 +99,9 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
     ctx = gateway.context(gateway.department(name))
     if dry_run:
         return dry_run_preview(ctx, categories)
-    extracted = extract(ctx, categories=categories)
-    transformed = transform(ctx)
+    pulled = pull(ctx, categories=categories)
     pushed = push(ctx, gateway.platform_client())
-    return {"run_id": ctx.run_id, "extracted": extracted, "transformed": transformed, "pushed": pushed,
-            "report": report(ctx)}
+    return {"run_id": ctx.run_id, "pulled": pulled, "pushed": pushed, "report": report(ctx)}
 
 
 def handover_department(gateway: Gateway, name: str, category: str) -> DepartmentConfig:
@@ -126,8 +123,7 @@ def push_file(gateway: Gateway, path: Path, category: str, department: str) -> d
     # What an interrupted earlier run left in the outbox goes first, as a retried DAG push task would:
     # a re-run after a crash or a kill continues the delivery before it re-reads the whole file.
     drained = push(ctx, client)
-    extract(ctx, records=read_template_file(path, category))
-    transform(ctx, canonical=True)
+    pull(ctx, records=read_template_file(path, category), canonical=True)
     result: dict[str, Any] = {"run_id": ctx.run_id}
     try:
         pushed = push(ctx, client)

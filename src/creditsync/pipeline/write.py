@@ -65,7 +65,8 @@ class ChunkWrites:
     def _quarantine(self, row: SourceRow) -> None:
         if row.translation is None:
             # The adapter's reason is quoted once (it may already be bilingual, as the file source's is).
-            error = FieldError("(record)", f"源记录无法读取：{row.raw.error}", "the source record is unreadable")
+            unreadable = f"源记录无法读取：{row.raw.error}"
+            error = FieldError("(record)", unreadable, "the source record is unreadable")
             self.quarantined.append((row, QuarantineStage.SOURCE, [error]))
         elif row.conflict is not None:
             self.quarantined.append((row, QuarantineStage.VALIDATION, [row.conflict]))
@@ -186,10 +187,12 @@ class ChunkWrites:
             for entry in open_entries if entry.source_key in closing])
         insert_rows(session, QuarantineItem, [self._quarantine_row(*item) for item in fresh])
         for row, stage, errors in fresh:
-            self._event(row, "record_quarantined", None, stage=str(stage), errors=[e.as_dict() for e in errors],
-                        source_hash=row.source_hash, **document_number(self.category, row))
+            self._event(row, "record_quarantined", None, stage=str(stage),
+                        errors=[e.as_dict() for e in errors], source_hash=row.source_hash,
+                        **document_number(self.category, row))
 
-    def _quarantine_row(self, row: SourceRow, stage: QuarantineStage, errors: Sequence[FieldError]) -> dict[str, Any]:
+    def _quarantine_row(self, row: SourceRow, stage: QuarantineStage,
+                        errors: Sequence[FieldError]) -> dict[str, Any]:
         return quarantine_row(run_id=self.ctx.run_id, department=self.ctx.name, category=self.category,
                               source_key=row.source_key, business_key=None, stage=stage,
                               errors=[e.as_dict() for e in errors], raw=row.raw.data,

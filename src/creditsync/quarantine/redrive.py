@@ -5,20 +5,19 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 - **from the source** (the department fixed its data, maybe without touching the modification time the
   cursor follows): the stream cursor goes back (to a value, or to the start), so the next sync re-reads.
   Unchanged records are deduplicated by content hash; fixed ones are delivered and close their
-  quarantine entries (``pipeline.records``). Cursor advances still pending in unfinished runs are
+  quarantine entries (``pipeline.write``). Cursor advances still pending in unfinished runs are
   cancelled, or they would move the cursor forward again when those runs finish.
 - **platform rejections** (the platform's rule was wrong and is fixed; the source is unchanged): each
-  rejected record gets a new outbox item with a fresh idempotency key (the rejected key plus a redrive
-  counter), and its state goes back to pending. The stored payload is masked once the platform has
-  answered; a payload that held a personal ID number can no longer be sent as stored, so such a record
-  is marked for re-reading instead: its stored content hash is cleared, and the next read of it from the
-  source queues it again (as a new version with the same content). That needs the cursor re-drive in the
-  same command; without it nothing is changed and the command says so.
+  rejected record gets a new outbox item with a fresh idempotency key (a resend of its version:
+  ``store.rows.idempotency_key``), and its state goes back to pending. The stored payload is masked once
+  the platform has answered; a payload that held a personal ID number can no longer be sent as stored,
+  so such a record is marked for re-reading instead: its stored content hash is cleared, and the next
+  read of it from the source queues it again (as a new version with the same content). That needs the
+  cursor re-drive in the same command; without it nothing is changed and the command says so.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,10 @@ from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.pipeline.context import new_cli_run_id, now
 from creditsync.sources._records import compare_cursors
 from creditsync.store import Store
+from creditsync.store.bulk import insert_rows
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
+from creditsync.store.rows import outbox_row
+from creditsync.store.states import OutboxAction, RecordState
 
 REREAD_MARK = "redrive:reread"  # never a sha256: the next read of the record counts as a change
 MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
@@ -145,23 +147,23 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
 
 def _requeue(session: Session, record: Record, rejected: OutboxItem, request: RedriveRequest,
              trail: AuditTrail, outcome: RedriveOutcome) -> None:
-    counter = session.scalar(select(func.count()).select_from(OutboxItem).where(
+    resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
         OutboxItem.business_key == record.business_key, OutboxItem.version == record.version)) or 1
-    item = OutboxItem(
-        idempotency_key=redrive_key(rejected.idempotency_key, counter), business_key=record.business_key,
-        department=rejected.department, category=rejected.category, action="upsert", version=record.version,
-        payload=dict(rejected.payload), run_id=outcome.run_id, status="pending", created_at=now(),
-        platform_errors=[])
-    session.add(item)
-    record.state, record.updated_at = "pending", now()
-    session.flush()
+    row = outbox_row(business_key=record.business_key, department=rejected.department,
+                     category=rejected.category, action=OutboxAction.UPSERT, version=record.version,
+                     mapped_hash=record.mapped_hash, payload=rejected.payload, run_id=outcome.run_id,
+                     created_at=now(), resend=resend)
+    insert_rows(session, OutboxItem, [row])
+    item = session.scalars(select(OutboxItem).where(
+        OutboxItem.idempotency_key == row["idempotency_key"])).one()
+    record.state, record.updated_at = str(RecordState.PENDING), now()
     resolution = f"re-driven to the platform as outbox item {item.id} ({trail.actor})"
     session.execute(update(QuarantineItem).where(
         QuarantineItem.business_key == record.business_key, QuarantineItem.stage == "platform",
         QuarantineItem.resolved_at.is_(None)).values(resolved_at=now(), resolution=resolution[:200]))
     trail.append(session, "manual_redrive", department=record.department, category=record.category,
                  business_key=record.business_key, run_id=outcome.run_id, mode="platform_requeue",
-                 reason=request.reason, version=record.version, redrive=counter,
+                 reason=request.reason, version=record.version, redrive=resend,
                  replaces=rejected.idempotency_key, idempotency_key=item.idempotency_key)
     outcome.requeued.append(record.business_key)
 
@@ -174,11 +176,6 @@ def _mark_for_reread(session: Session, record: Record, request: RedriveRequest, 
                  reason=request.reason, version=record.version,
                  why="the stored payload is masked (it held an ID number): resent when next read")
     outcome.reread.append(record.business_key)
-
-
-def redrive_key(rejected_key: str, counter: int) -> str:
-    """A key the platform has never seen for this record, stable for one re-drive (its counter)."""
-    return hashlib.sha256(f"{rejected_key}|redrive|{counter}".encode()).hexdigest()
 
 
 def _holds_masked_value(payload: Any) -> bool:

@@ -2,7 +2,8 @@
 
 A record's life: ``records`` (one row per business key, holding its publication state) +
 ``record_versions`` (every mapped version) → ``outbox`` (what must reach the platform, with its
-idempotency key) → receipt on the outbox row. Bad ones land in ``quarantine``. ``cursors`` advance only with a confirmed push. ``audit_log`` is the hash chain.
+idempotency key) → receipt on the outbox row. Bad ones land in ``quarantine``. ``cursors`` advance
+only with a confirmed push. ``audit_log`` is the hash chain.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class RunStream(Base):
     cursor_to: Mapped[str | None] = mapped_column(String(64))
     pulled: Mapped[bool] = mapped_column("transformed", default=False)  # read and stored to the end
     cursor_committed: Mapped[bool] = mapped_column(default=False)
-    error: Mapped[str | None] = mapped_column(Text)  # the source failed; nothing of it was staged
+    error: Mapped[str | None] = mapped_column(Text)  # the source failed; its cursor stays
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -13,7 +13,6 @@ simulator on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +24,7 @@ from creditsync.delivery.client import PlatformClient
 from creditsync.delivery.retry import default_retry_policy
 from creditsync.departments import DepartmentConfig, load_department, load_department_file
 from creditsync.exceptions import ConfigurationError, FatalError
-from creditsync.pipeline import extract, push, report, transform
+from creditsync.pipeline import pull, push, report
 from creditsync.pipeline.runner import Gateway
 from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
@@ -49,8 +48,7 @@ class Harness:
 
     def sync(self, client: PlatformClient | None = None) -> dict[str, Any]:
         ctx = self.gateway.context(self.config)
-        extract(ctx)
-        transform_quietly(ctx)
+        pull(ctx)
         push(ctx, client or self.client())
         return report(ctx)
 
@@ -164,20 +162,13 @@ class DepartmentConformance:
 
     def test_fatal_platform_errors_are_not_retried(self, harness: Harness) -> None:
         ctx = harness.gateway.context(harness.config)
-        extract(ctx)
-        transform_quietly(ctx)
+        pull(ctx)
         with pytest.raises(FatalError):
             push(ctx, harness.client(app_key="wrong-key"))
         stats = harness.platform.stats()
         assert stats["requests"] == 1 and stats["records"] == 0
         push(ctx, harness.client())  # nothing was lost: the right key delivers everything
         assert harness.platform.stats()["records"] > 0
-
-
-def transform_quietly(ctx: Any) -> None:
-    """Over the bad-record threshold transform fails the run, after queuing every valid record."""
-    with suppress(FatalError):
-        transform(ctx)
 
 
 def _with_overrides(config: DepartmentConfig, live: LiveSource) -> DepartmentConfig:

@@ -1,0 +1,88 @@
+"""A stream's stored cursor: read at the start of a pull, committed once the platform has answered for
+everything the run queued from that stream (never earlier, so nothing read is ever skipped)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from creditsync.audit.trail import AuditEvent
+from creditsync.exceptions import ConfigurationError
+from creditsync.pipeline.context import SyncContext, now
+from creditsync.pipeline.sources import open_source
+from creditsync.sources.base import SourceAdapter
+from creditsync.sources.registry import get_adapter_class
+from creditsync.store.models import Cursor, OutboxItem, RunStream
+from creditsync.store.states import OutboxStatus
+
+log = logging.getLogger(__name__)
+
+
+def read_cursor(ctx: SyncContext, category: str) -> str | None:
+    with ctx.store.reader() as session:
+        row = session.get(Cursor, (ctx.name, category))
+        return row.value if row else None
+
+
+def commit_cursors(ctx: SyncContext) -> None:
+    """Advance every stream of the run whose items all have an answer, then tell the source."""
+    with ctx.store.transaction() as session:
+        committed = _commit(ctx, session)
+    _tell_source(ctx, committed)
+
+
+def _commit(ctx: SyncContext, session: Session) -> list[tuple[str, str]]:
+    streams = session.scalars(select(RunStream).where(
+        RunStream.run_id == ctx.run_id, RunStream.pulled.is_(True), RunStream.cursor_committed.is_(False),
+        RunStream.error.is_(None))).all()
+    if not streams:
+        return []
+    waiting = dict(session.execute(
+        select(OutboxItem.category, func.count()).where(
+            OutboxItem.run_id == ctx.run_id, OutboxItem.status == OutboxStatus.PENDING)
+        .group_by(OutboxItem.category)).all())
+    committed: list[tuple[str, str]] = []
+    events: list[AuditEvent] = []
+    for stream in streams:
+        if waiting.get(stream.category):
+            continue
+        stream.cursor_committed = True
+        if stream.cursor_to is not None and stream.cursor_to != stream.cursor_from:
+            _advance(ctx, session, stream)
+            events.append(AuditEvent("cursor_advanced", department=ctx.name, category=stream.category,
+                                     run_id=ctx.run_id, details={"cursor_from": stream.cursor_from,
+                                                                 "cursor_to": stream.cursor_to}))
+        if value := stream.cursor_to or stream.cursor_from:  # unchanged too: the hook must be re-runnable
+            committed.append((stream.category, value))
+    ctx.audit.append_many(session, events)
+    return committed
+
+
+def _advance(ctx: SyncContext, session: Session, stream: RunStream) -> None:
+    cursor = session.get(Cursor, (ctx.name, stream.category))
+    if cursor is None:
+        cursor = Cursor(department=ctx.name, category=stream.category)
+        session.add(cursor)
+    cursor.value, cursor.updated_at, cursor.run_id = stream.cursor_to, now(), ctx.run_id
+
+
+def _tell_source(ctx: SyncContext, committed: list[tuple[str, str]]) -> None:
+    """Run the source's ``on_cursor_committed`` hook (the file adapter moves delivered files to
+    processed/). Delivery has already succeeded, so a failing hook is logged, never raised: the files
+    stay in the inbox and the next run re-reads (deduped) and moves them."""
+    if not committed:
+        return
+    try:
+        adapter_class = get_adapter_class(ctx.department.source.kind)
+    except ConfigurationError:
+        return  # a handed-over file (kind template_file) has no adapter to tell
+    if adapter_class.on_cursor_committed is SourceAdapter.on_cursor_committed:
+        return
+    try:
+        with open_source(ctx.department) as source:
+            for category, cursor in committed:
+                source.on_cursor_committed(category, ctx.department.stream(category).options, cursor)
+    except Exception:
+        log.exception("%s: the source's cursor-commit hook failed (delivery is not affected)", ctx.name)
