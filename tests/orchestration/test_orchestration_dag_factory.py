@@ -24,7 +24,7 @@ def test_every_department_file_becomes_a_dag(home: Path) -> None:
     expected = {f"sync__{p.stem}" for p in (home / "adapters").glob("*.yaml")}
     assert set(dags) == expected
     dag = dags["sync__market_supervision"]
-    assert [t.task_id for t in dag.topological_sort()] == ["extract", "transform", "push", "report"]
+    assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report"]
     assert dag.max_active_runs == 1
     assert "market_supervision" in dag.tags
 

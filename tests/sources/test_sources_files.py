@@ -414,7 +414,7 @@ def run_steps(gateway: Gateway, config: DepartmentConfig, platform: FakePlatform
     ctx = gateway.context(config)
     extracted = pull(ctx)
     push(ctx, cast(PlatformClient, platform))
-    return {"extracted": extracted, "report": report(ctx)}
+    return {"pulled": extracted, "report": report(ctx)}
 
 
 def data_rows(desk: HealthDesk) -> int:

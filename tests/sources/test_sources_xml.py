@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from creditsync.pipeline.extract import _max_cursor
+from creditsync.pipeline.pull import max_cursor as _max_cursor
 from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError

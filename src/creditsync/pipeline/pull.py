@@ -116,7 +116,7 @@ def _finish_stream(ctx: SyncContext, category: str, totals: Counter[str], cursor
         ctx.audit.append_many(session, [AuditEvent(
             "source_read", department=ctx.name, category=category, run_id=ctx.run_id,
             details={"counts": dict(totals), "cursor_from": cursor, "cursor_to": stream.cursor_to})])
-    return {**totals, "cursor_from": cursor, "cursor_to": cursor_to or cursor}
+    return {READ: 0, **totals, "cursor_from": cursor, "cursor_to": cursor_to or cursor}
 
 
 def _record_failure(ctx: SyncContext, category: str, exc: Exception) -> None:
