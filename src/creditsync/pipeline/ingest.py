@@ -37,10 +37,7 @@ class SourceRow:
     conflict: FieldError | None = None  # another source record claims the same business key
     held_back: tuple[str, str] | None = None  # (zh, en) of the publication rule that keeps it back
     decision: Decision | None = None
-
-    @property
-    def key(self) -> str | None:
-        return self.record.business_key() if self.record is not None else None
+    key: str | None = None  # the business key of a valid record
 
     @property
     def source_key(self) -> str:
@@ -77,6 +74,7 @@ def translate_chunk(translator: Translator, chunk: Sequence[RawRecord]) -> list[
         translation = translator.translate(raw.data)
         row = SourceRow(raw, source_hash, translation, translator.is_revoked(raw.data), translation.record)
         if row.record is not None:
+            row.key = row.record.business_key()
             row.payload = row.record.to_payload()
             row.mapped_hash = content_hash(row.payload)
         rows.append(row)
