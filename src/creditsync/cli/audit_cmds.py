@@ -56,13 +56,16 @@ def verify(
             bar = progress.add_task("verifying audit trail", total=total)
             report = verify_trail(session, config, progress=lambda n: progress.update(bar, completed=n))
     result = report.chain
-    if result.ok:
+    if report.ok:
         console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
+    elif result.ok:
+        console.print(f"[red]audit trail not intact[/red]: its {result.checked} entries chain up, but it "
+                      "does not match what lies outside it")
     else:
         console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
                       f"({result.checked} entries verified before it)")
     for problem in report.problems:
-        console.print(f"[red]audit trail does not match[/red]: {problem}")
+        console.print(f"  [red]✗[/red] {problem}")
     for note in report.notes:
         console.print(f"  {note}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
