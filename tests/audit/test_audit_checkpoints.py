@@ -165,3 +165,9 @@ def test_the_checkpoint_and_verify_commands(store: Store, store_url: str, tmp_pa
     assert broken.exit_code == 1
     assert "audit trail not intact: its 0 entries chain up" in said
     assert "checkpoint 2 names entry 23, which is not in the trail (removed)" in said
+
+
+def test_an_unreadable_log_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    log = CheckpointLog(tmp_path, AuditKeyring(KEY))  # a folder where the file should be
+    read = log.check()
+    assert read.checkpoints == [] and "cannot be read" in read.problems[0]

@@ -97,6 +97,12 @@ class CheckpointLog:
 
     def check(self) -> LogCheck:
         """Every line parsed, in order, its signature and its link to the line before checked."""
+        try:
+            return self._check()
+        except OSError as exc:
+            return LogCheck([], [f"checkpoint log {self.path} cannot be read: {exc.strerror or exc}"])
+
+    def _check(self) -> LogCheck:
         found, problems = LogCheck([], []), []
         prev_sig, keyed_seen = GENESIS_SIGNATURE, False
         for number, line in _lines(self.path):
