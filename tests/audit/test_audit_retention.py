@@ -96,23 +96,23 @@ def test_an_old_entry_after_a_newer_one_is_never_removed(store: Store, tmp_path:
     assert verify(store).ok
 
 
-@pytest.mark.parametrize(("keep_days", "force", "raises"), [
-    (179, False, ConfigurationError),
-    (30, False, ConfigurationError),
-    (-1, True, ConfigurationError),
-])
-def test_windows_under_the_minimum_are_refused(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               keep_days: int, force: bool, raises: type[Exception]) -> None:
+@pytest.mark.parametrize(("keep_days", "minimum"), [(179, None), (30, None), (-1, "0"), (29, "30")])
+def test_windows_under_the_configured_minimum_are_refused(
+        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_days: int,
+        minimum: str | None) -> None:
+    if minimum is not None:
+        monkeypatch.setenv("CREDITSYNC_AUDIT_MIN_KEEP_DAYS", minimum)
     append_at(store, monkeypatch, [900, 800])
-    with pytest.raises(raises):
-        run_prune(store, tmp_path, keep_days, force_short_window=force)
+    with pytest.raises(ConfigurationError, match="keep-days"):
+        run_prune(store, tmp_path, keep_days)
     assert ids(store) == [1, 2]
 
 
-def test_a_short_window_is_allowed_only_when_forced(store: Store, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_window_is_allowed_only_when_configured(store: Store, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITSYNC_AUDIT_MIN_KEEP_DAYS", "7")
     append_at(store, monkeypatch, [40, 20, 5])
-    assert run_prune(store, tmp_path, 10, force_short_window=True).entries == 2
+    assert run_prune(store, tmp_path, 10).entries == 2
     assert ids(store) == [3, 4]
 
 
@@ -224,9 +224,11 @@ def test_the_commands(store: Store, store_url: str, tmp_path: Path, monkeypatch:
     assert refused.exit_code == 2 and "minimum 180" in refused.output
     assert dry.exit_code == 0 and "would archive 2 entries" in dry.output, dry.output
     assert done.exit_code == 0 and "archived and removed 2 entries" in done.output, done.output
-    archive = next((tmp_path / "var" / "audit-archive").glob("audit-*.jsonl.gz"))
+    archive = next((tmp_path / "audit-archive").glob("audit-*.jsonl.gz"))
     good = runner.invoke(app, ["audit", "verify", "--archive", str(archive)])
     assert good.exit_code == 0 and "2 entries match its anchor" in good.output, good.output
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
     archive.write_bytes(archive.read_bytes()[:-8])
     assert runner.invoke(app, ["audit", "verify", "--archive", str(archive)]).exit_code == 1
-    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1 and "does not match the anchor's sha256" in broken.output, broken.output

@@ -1,6 +1,9 @@
-"""The tamper-evident audit trail: append-only, each entry chained to the previous one by hash."""
+"""The tamper-evident audit trail: append-only, each entry chained to the previous one by a keyed hash,
+its head checkpointed outside the store (docs/audit.md)."""
 
+from creditsync.audit.keys import AuditConfig, AuditKeyring, load_audit_config
 from creditsync.audit.trail import AuditEvent, AuditTrail, entry_hash
-from creditsync.audit.verify import VerifyResult, verify_chain
+from creditsync.audit.verify import TrailReport, VerifyResult, verify_chain, verify_trail
 
-__all__ = ["AuditEvent", "AuditTrail", "VerifyResult", "entry_hash", "verify_chain"]
+__all__ = ["AuditConfig", "AuditEvent", "AuditKeyring", "AuditTrail", "TrailReport", "VerifyResult",
+           "entry_hash", "load_audit_config", "verify_chain", "verify_trail"]

@@ -1,9 +1,11 @@
 """Retention of the audit trail: the oldest entries go to an archive file, never a middle one.
 
 ``prune`` removes only a whole prefix of the chain (from its first entry up to, not including, the first
-entry inside the window), only entries older than ``keep_days`` (at least :data:`MIN_KEEP_DAYS` unless
-``force_short_window``, which exists for tests and demos), and only after checking every one of them
-against its hash. An entry older than the cutoff that follows a newer one (a skewed clock) is kept.
+entry inside the window), only entries older than ``keep_days`` (at least the configured minimum,
+CREDITSYNC_AUDIT_MIN_KEEP_DAYS, 180 days by default: no argument lowers it), and only after checking every
+one of them against its hash. ``audit verify`` fails on an anchor pruned with a shorter window than the
+minimum in force and on an anchor whose archive file is missing or differs. An entry older than the
+cutoff that follows a newer one (a skewed clock) is kept.
 
 What stays verifiable:
 
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from creditsync.audit.keys import UNKEYED, AuditKeyring, load_audit_config
 from creditsync.audit.trail import GENESIS, AuditTrail, canonical_ts, entry_hash
 from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.store import Store
@@ -43,7 +46,6 @@ from creditsync.store.models import AuditAnchor, AuditEntry, AuditHead
 if TYPE_CHECKING:
     from creditsync.audit.verify import VerifyResult
 
-MIN_KEEP_DAYS = 180
 ARCHIVE_FORMAT = "creditsync-audit-archive"
 HASHED = ("id", "ts", "event", "actor", "department", "category", "business_key", "run_id", "details")
 DELETE_CHUNK = 50_000
@@ -99,13 +101,16 @@ def _unrecorded(session: Session, anchor: AuditAnchor) -> str | None:
     return None
 
 
-def prune(store: Store, *, keep_days: int, archive_dir: Path, dry_run: bool = False,
-          force_short_window: bool = False, actor: str | None = None,
-          now: datetime | None = None) -> PruneOutcome:
-    if keep_days < MIN_KEEP_DAYS and not force_short_window:
-        raise ConfigurationError(f"--keep-days {keep_days} is shorter than the minimum {MIN_KEEP_DAYS} days")
+def prune(store: Store, *, keep_days: int, archive_dir: Path | None = None, dry_run: bool = False,
+          actor: str | None = None, now: datetime | None = None) -> PruneOutcome:
+    """``archive_dir`` defaults to the configured one, where ``audit verify`` looks for archives."""
+    config = load_audit_config()
     if keep_days < 0:
         raise ConfigurationError("--keep-days must not be negative")
+    if keep_days < config.min_keep_days:
+        raise ConfigurationError(f"--keep-days {keep_days} is shorter than the minimum "
+                                 f"{config.min_keep_days} days (CREDITSYNC_AUDIT_MIN_KEEP_DAYS)")
+    archive_dir = archive_dir or config.archive_dir
     outcome = PruneOutcome(cutoff=(now or datetime.now(UTC)) - timedelta(days=keep_days), dry_run=dry_run)
     with store.reader() as session:
         start = chain_start(session)
@@ -113,7 +118,7 @@ def prune(store: Store, *, keep_days: int, archive_dir: Path, dry_run: bool = Fa
             raise PruneError(f"the trail does not verify, nothing pruned: {start.problem}")
         writer = _ArchiveWriter(archive_dir, start) if not dry_run else None
         try:
-            _walk_prefix(session, start, outcome, writer)
+            _walk_prefix(session, start, outcome, writer, config.keyring)
         except BaseException:
             if writer:
                 writer.discard()
@@ -125,13 +130,13 @@ def prune(store: Store, *, keep_days: int, archive_dir: Path, dry_run: bool = Fa
         return outcome
     assert writer is not None
     outcome.archive, outcome.sha256 = writer.finish(outcome)
-    _anchor(store, start, outcome, keep_days, actor)
+    _anchor(store, start, outcome, keep_days, AuditTrail(actor, config=config))
     _delete_archived(store, outcome.last_id or 0)
     return outcome
 
 
 def _walk_prefix(session: Session, start: ChainStart, outcome: PruneOutcome,
-                 writer: _ArchiveWriter | None) -> None:
+                 writer: _ArchiveWriter | None, keyring: AuditKeyring) -> None:
     """Check and archive entries in chain order until the first one inside the window."""
     expected_id, prev_hash = start.first_id, start.prev_hash
     query = (select(AuditEntry).where(AuditEntry.id >= start.first_id).order_by(AuditEntry.id)
@@ -141,7 +146,7 @@ def _walk_prefix(session: Session, start: ChainStart, outcome: PruneOutcome,
             outcome.oldest_kept = _utc(entry.ts)
             return
         linked = entry.id == expected_id and entry.prev_hash == prev_hash
-        if not linked or entry_hash(prev_hash, entry) != entry.hash:
+        if not linked or _hash_or_none(prev_hash, entry, keyring) != entry.hash:
             raise PruneError(f"entry {entry.id} does not verify (see `audit verify`); nothing pruned")
         if writer:
             writer.add(entry)
@@ -150,9 +155,15 @@ def _walk_prefix(session: Session, start: ChainStart, outcome: PruneOutcome,
         expected_id, prev_hash = entry.id + 1, entry.hash
 
 
+def _hash_or_none(prev_hash: str, entry: AuditEntry, keyring: AuditKeyring) -> str | None:
+    try:
+        return entry_hash(prev_hash, entry, keyring)
+    except KeyError:  # signed with a key that is not configured: cannot be checked, so not pruned
+        return None
+
+
 def _anchor(store: Store, start: ChainStart, outcome: PruneOutcome, keep_days: int,
-            actor: str | None) -> None:
-    trail = AuditTrail(actor)
+            trail: AuditTrail) -> None:
     assert outcome.archive is not None and outcome.sha256 is not None and outcome.last_hash is not None
     with store.transaction() as session:
         session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
@@ -203,7 +214,8 @@ class _ArchiveWriter:
 
     def add(self, entry: AuditEntry) -> None:
         row = {name: getattr(entry, name) for name in HASHED}
-        self._line(dict(row, ts=canonical_ts(entry.ts), prev_hash=entry.prev_hash, hash=entry.hash))
+        self._line(dict(row, ts=canonical_ts(entry.ts), scheme=entry.scheme or UNKEYED,
+                        prev_hash=entry.prev_hash, hash=entry.hash))
 
     def finish(self, outcome: PruneOutcome) -> tuple[Path, str]:
         self._line({"trailer": True, "last_id": outcome.last_id, "last_hash": outcome.last_hash,
@@ -237,7 +249,7 @@ def read_archive(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def verify_archive(session: Session, path: Path) -> VerifyResult:
+def verify_archive(session: Session, path: Path, keyring: AuditKeyring | None = None) -> VerifyResult:
     """An archive is genuine when its sha256 is an anchor's and its entries chain from the anchor's
     ``prev_hash`` to its ``last_hash`` (which the live chain, or the next anchor, continues from)."""
     from creditsync.audit.verify import VerifyResult, _check  # verify imports this module: import late
@@ -254,8 +266,8 @@ def verify_archive(session: Session, path: Path) -> VerifyResult:
                 continue
             fields = {name: row[name] for name in HASHED if name != "ts"}
             entry = AuditEntry(**fields, ts=datetime.fromisoformat(row["ts"]), prev_hash=row["prev_hash"],
-                               hash=row["hash"])
-            if problem := _check(entry, expected_id, prev_hash):
+                               hash=row["hash"], scheme=row.get("scheme", UNKEYED))
+            if problem := _check(entry, expected_id, prev_hash, keyring):
                 return VerifyResult(False, checked, problem, entry.id)
             expected_id, prev_hash, checked = entry.id + 1, entry.hash, checked + 1
     except (OSError, EOFError, ValueError, KeyError) as exc:

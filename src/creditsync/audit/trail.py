@@ -1,7 +1,9 @@
 """Appending to the hash chain.
 
-Each entry's hash is sha256 over the previous hash and a canonical JSON of the entry's content, so
-altering, deleting or reordering any entry breaks every hash after it. Appends lock the single
+Each entry's hash is HMAC-SHA256 under the audit key (creditsync.audit.keys) over the previous hash and a
+canonical JSON of the entry's content, so altering, deleting or reordering any entry breaks every hash
+after it and nobody without the key can recompute them. Without a key (development, and every entry
+written before keys existed) it is plain sha256, which the entry's ``scheme`` says. Appends lock the single
 ``audit_head`` row, which keeps the chain linear when several workers write at once; ``append_many``
 writes a whole batch of entries under one lock with one multi-row INSERT.
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import hmac
 import json
+import logging
 import os
 import socket
 from collections.abc import Mapping, Sequence
@@ -19,14 +23,18 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from creditsync.audit.checkpoints import CheckpointLog, store_identity
+from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
 from creditsync.privacy import mask_record, mask_text
 from creditsync.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
+logger = logging.getLogger(__name__)
 
 
 def default_actor() -> str:
@@ -50,17 +58,31 @@ def canonical_ts(ts: datetime) -> str:
 
 HASHED_FIELDS = ("id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
                  "details")
+# Once these commit, the head goes to the checkpoint log outside the store (creditsync.audit.checkpoints).
+CHECKPOINT_EVENTS = frozenset({"run_finished", "audit_pruned"})
+_PENDING_CHECKPOINT = "creditsync.audit.pending_checkpoint"
 
 
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    return row_hash(prev_hash, {name: getattr(entry, name) for name in HASHED_FIELDS})
+def entry_hash(prev_hash: str, entry: AuditEntry, keyring: AuditKeyring | None = None) -> str:
+    """The hash ``entry`` must carry, under the scheme it names (the process's keyring by default)."""
+    row = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    row["scheme"] = scheme = getattr(entry, "scheme", None) or UNKEYED
+    key = None if scheme == UNKEYED else (keyring or load_keyring()).key_for(scheme)
+    return row_hash(prev_hash, row, key)
 
 
-def row_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+def row_hash(prev_hash: str, row: Mapping[str, Any], key: bytes | None) -> str:
+    """sha256 over the previous hash and the canonical content (unkeyed, as every entry before keys
+    existed), or HMAC-SHA256 under ``key`` over the same plus the scheme, so the key id cannot be swapped."""
     content = {name: row[name] for name in HASHED_FIELDS}
     content["ts"] = canonical_ts(row["ts"])
+    if key is not None:
+        content["scheme"] = row["scheme"]
     body = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+    message = (prev_hash + body).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -79,8 +101,16 @@ class AuditEvent:
 class AuditTrail:
     """Writes entries inside the caller's transaction, so the trail commits with what it describes."""
 
-    def __init__(self, actor: str | None = None) -> None:
+    def __init__(self, actor: str | None = None, *, config: AuditConfig | None = None) -> None:
         self.actor = actor or default_actor()
+        self._config = config
+
+    @property
+    def config(self) -> AuditConfig:
+        """Read from the environment on first use (the key never comes from the store)."""
+        if self._config is None:
+            self._config = load_audit_config()
+        return self._config
 
     def append(
         self,
@@ -104,12 +134,14 @@ class AuditTrail:
         Returns the rows as written (ids and hashes included)."""
         if not events:
             return []
+        keyring = self.config.keyring
+        scheme, key = keyring.scheme, keyring.current
         head = _lock_head(session)
         prev_id, prev_hash = head.last_id, head.last_hash
         rows = []
         for offset, item in enumerate(events, start=1):
-            row = self._row(item, prev_id + offset)
-            row["prev_hash"], row["hash"] = prev_hash, row_hash(prev_hash, row)
+            row = self._row(item, prev_id + offset, scheme)
+            row["prev_hash"], row["hash"] = prev_hash, row_hash(prev_hash, row, key)
             prev_hash = row["hash"]
             rows.append(row)
         # Core executemany: no ORM unit of work per entry (the head query above already flushed
@@ -117,11 +149,23 @@ class AuditTrail:
         session.execute(insert(cast(Table, AuditEntry.__table__)), rows)
         head.last_id, head.last_hash = rows[-1]["id"], rows[-1]["hash"]
         session.flush()
+        if any(item.event in CHECKPOINT_EVENTS for item in events):
+            self._checkpoint_after_commit(session, rows[-1]["id"], rows[-1]["hash"])
         return rows
 
-    def _row(self, item: AuditEvent, entry_id: int) -> dict[str, Any]:
+    def _checkpoint_after_commit(self, session: Session, entry_id: int, digest: str) -> None:
+        """Only a committed head may be checkpointed: a rolled-back one would later look removed."""
+        log = CheckpointLog(self.config.checkpoints, self.config.keyring)
+        session.info[_PENDING_CHECKPOINT] = (log, store_identity(session), entry_id, digest, self.actor)
+        if not session.info.get(_PENDING_CHECKPOINT + ".listening"):
+            session.info[_PENDING_CHECKPOINT + ".listening"] = True
+            sa_event.listen(session, "after_commit", _write_pending_checkpoint)
+            sa_event.listen(session, "after_rollback", _drop_pending_checkpoint)
+
+    def _row(self, item: AuditEvent, entry_id: int, scheme: str) -> dict[str, Any]:
         return {
             "id": entry_id,
+            "scheme": scheme,
             "ts": datetime.now(UTC),
             "event": item.event,
             "actor": item.actor or self.actor,
@@ -131,6 +175,21 @@ class AuditTrail:
             "run_id": item.run_id,
             "details": _json_safe(mask_record(item.details)),
         }
+
+
+def _write_pending_checkpoint(session: Session) -> None:
+    pending = session.info.pop(_PENDING_CHECKPOINT, None)
+    if pending is None:
+        return
+    log, store, entry_id, digest, actor = pending
+    try:
+        log.append(store, entry_id, digest, actor)
+    except (OSError, ValueError) as exc:  # committed already: say so loudly; `audit checkpoint` catches up
+        logger.error("audit checkpoint of entry %s could not be written to %s: %s", entry_id, log.path, exc)
+
+
+def _drop_pending_checkpoint(session: Session) -> None:
+    session.info.pop(_PENDING_CHECKPOINT, None)
 
 
 def _lock_head(session: Session) -> AuditHead:

@@ -1,5 +1,6 @@
-"""``creditsync audit``: verify the chain, list history, trace one record (read-only); ``prune``
-archives entries older than the retention window (creditsync.audit.retention)."""
+"""``creditsync audit``: verify the chain, list history, trace one record (read-only); ``checkpoint``
+signs the head into the log outside the store; ``prune`` archives entries older than the retention
+window (creditsync.audit.retention)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress
@@ -16,6 +18,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
+
+if TYPE_CHECKING:
+    from creditsync.audit.keys import AuditConfig
 
 app = typer.Typer(help="The tamper-evident audit trail (read-only but for prune).", no_args_is_help=True)
 
@@ -36,24 +41,62 @@ def _gateway():  # type: ignore[no-untyped-def]
 def verify(
     archive: list[Path] = typer.Option(None, "--archive", help="Check pruned-entry archive files instead."),
 ) -> None:
-    """Check the whole hash chain; exit 1 naming the first altered, removed or reordered entry."""
-    from creditsync.audit import verify_chain
+    """Check the keyed chain, its anchors and archives, its checkpoints and the tables it describes;
+    exit 1 naming the first altered, removed or reordered entry and every other discrepancy."""
+    from creditsync.audit import verify_trail
     from creditsync.store.models import AuditEntry
 
     if archive:
         _verify_archives(archive)
     with gateway_errors():
         gateway = _gateway()
+        config = _audit_config(gateway)
         with gateway.store.reader() as session, Progress(console=errors, transient=True) as progress:
             total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
             bar = progress.add_task("verifying audit trail", total=total)
-            result = verify_chain(session, progress=lambda n: progress.update(bar, completed=n))
-    if result.ok:
+            report = verify_trail(session, config, progress=lambda n: progress.update(bar, completed=n))
+    result = report.chain
+    if report.ok:
         console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
-        raise typer.Exit(EXIT_OK)
-    console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
-                  f"({result.checked} entries verified before it)")
-    raise typer.Exit(EXIT_INVALID)
+    elif result.ok:
+        console.print(f"[red]audit trail not intact[/red]: its {result.checked} entries chain up, but it "
+                      "does not match what lies outside it")
+    else:
+        console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
+                      f"({result.checked} entries verified before it)")
+    for problem in report.problems:
+        console.print(f"  [red]✗[/red] {problem}")
+    for note in report.notes:
+        console.print(f"  {note}")
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
+
+
+@app.command("checkpoint")
+def checkpoint_cmd() -> None:
+    """Sign the chain head into the checkpoint log outside the store (also done at every run's end)."""
+    from creditsync.audit.checkpoints import CheckpointLog, store_identity
+    from creditsync.audit.trail import default_actor
+    from creditsync.store.models import AuditHead
+
+    with gateway_errors():
+        gateway = _gateway()
+        config = _audit_config(gateway)
+        with gateway.store.reader() as session:
+            head = session.get(AuditHead, 1)
+            store = store_identity(session)
+        if head is None:
+            console.print("the audit trail is empty: nothing to checkpoint")
+            raise typer.Exit(EXIT_OK)
+        point = CheckpointLog(config.checkpoints, config.keyring).append(
+            store, head.last_id, head.last_hash, default_actor())
+    console.print(f"checkpoint {point.seq}: entry {point.entry_id} ({config.keyring.describe()}) "
+                  f"written to {config.checkpoints}")
+
+
+def _audit_config(gateway: Any) -> AuditConfig:
+    from creditsync.audit import load_audit_config
+
+    return load_audit_config(gateway.settings)
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -162,7 +205,7 @@ def _verify_archives(paths: list[Path]) -> None:
         gateway = _gateway()
         with gateway.store.reader() as session:
             for path in paths:
-                result = verify_archive(session, path)
+                result = verify_archive(session, path, _audit_config(gateway).keyring)
                 broken += not result.ok
                 shown = (f"[green]archive intact[/green] {path}: {result.checked} entries match its anchor"
                          if result.ok else f"[red]archive broken[/red] {path}: {result.problem}")
@@ -175,9 +218,8 @@ def prune_cmd(
     keep_days: int = typer.Option(..., "--keep-days", help="Keep every entry younger than this (min 180)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be archived; change nothing."),
     archive_dir: Path = typer.Option(
-        None, "--archive-dir", help="Default: $CREDITSYNC_HOME/var/audit-archive."),
-    force_short_window: bool = typer.Option(False, "--force-short-window", hidden=True,
-                                            help="Allow a window under 180 days (tests and demos only)."),
+        None, "--archive-dir", help="Default: CREDITSYNC_AUDIT_ARCHIVE_DIR, else "
+        "$CREDITSYNC_HOME/var/audit-archive (where `audit verify` looks for archives)."),
 ) -> None:
     """Archive and remove the oldest entries, only as a whole prefix of the chain and only when older
     than the window; `audit verify` then starts from the recorded anchor."""
@@ -185,9 +227,8 @@ def prune_cmd(
 
     with gateway_errors():
         gateway = _gateway()
-        folder = archive_dir or gateway.settings.var_dir / "audit-archive"
-        done = prune(gateway.store, keep_days=keep_days, archive_dir=folder, dry_run=dry_run,
-                     force_short_window=force_short_window)
+        folder = archive_dir or _audit_config(gateway).archive_dir
+        done = prune(gateway.store, keep_days=keep_days, archive_dir=folder, dry_run=dry_run)
     verb = "would archive" if dry_run else "archived and removed"
     span = f"entries {done.first_id}..{done.last_id}" if done.entries else "nothing"
     console.print(f"{verb} {done.entries} entries older than {done.cutoff:%Y-%m-%d %H:%M} UTC ({span})")

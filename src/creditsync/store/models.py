@@ -155,6 +155,8 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column()
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "sha256" (unkeyed: development, and every entry before keys) or "hmac-sha256:<key id>"
+    scheme: Mapped[str] = mapped_column(String(40), default="sha256", server_default="sha256")
     # history --department/--status --since; trace of a quarantined record by its source id or 文书号
     __table_args__ = (
         Index("ix_audit_dept_ts", "department", "ts"),
