@@ -89,7 +89,7 @@ def record_repair(session: Session, record: Record, decision: RepairDecision, *,
             RecordState.REPAIRED, WithdrawReason.REPAIRED.value, now())
     else:
         queued = queue_withdrawal(session, record, WithdrawReason.REPAIRED, run_id=run_id, audit=audit,
-                                  state_while_queued=RecordState.REPAIRED, **details)
+                                  state_while_queued=RecordState.REPAIRED, decision_no=decision.decision_no)
     audit.append(session, "credit_repair", department=record.department, category=record.category,
                  business_key=record.business_key, run_id=run_id, withdrawal_queued=queued, **details)
     return RepairOutcome(record.business_key, record.document_no, previous, queued, False)
