@@ -4,16 +4,20 @@ weekday fallback for a year the calendar does not know."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from creditsync.publication import working_days
 from creditsync.publication.working_days import (
+    PUBLICATION_LIMIT_WORKING_DAYS,
+    WITHDRAWAL_LIMIT_WORKING_DAYS,
     add_working_days,
+    deadline,
     is_working_day,
     knows_year,
     working_days_between,
+    working_days_taken,
 )
 
 UNKNOWN_YEAR = 2099  # far beyond any schedule the State Council has published
@@ -78,3 +82,17 @@ def test_unknown_year_falls_back_to_weekdays_with_one_warning(caplog: pytest.Log
     warnings = [r for r in caplog.records if str(UNKNOWN_YEAR) in r.getMessage()]
     assert len(warnings) == 1
     assert "Monday to Friday" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(("acked_at", "taken"), [
+    (datetime(2026, 10, 9, 15, 59, tzinfo=UTC), 2),  # 23:59 in 济南: still 10-09
+    (datetime(2026, 10, 9, 16, 0, tzinfo=UTC), 3),  # 00:00 on 10-10 in 济南, the make-up Saturday
+    (datetime(2026, 10, 9, 16, 0), 3),  # SQLite gives it back without a zone: UTC
+])
+def test_working_days_taken_counts_in_china_time(acked_at: datetime, taken: int) -> None:
+    assert working_days_taken(date(2026, 9, 30), acked_at) == taken
+
+
+def test_the_publication_deadline_of_a_decision_before_national_day() -> None:
+    assert deadline(date(2026, 9, 29), PUBLICATION_LIMIT_WORKING_DAYS) == date(2026, 10, 14)
+    assert deadline(date(2026, 9, 30), WITHDRAWAL_LIMIT_WORKING_DAYS) == date(2026, 10, 13)

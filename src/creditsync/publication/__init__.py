@@ -19,14 +19,25 @@ from creditsync.publication.protection import (
     parse_hold_back_rules,
 )
 from creditsync.publication.severity import Severity, SeverityRule, parse_severity, severity_of
-from creditsync.publication.working_days import add_working_days, is_working_day, working_days_between
+from creditsync.publication.working_days import (
+    PUBLICATION_LIMIT_WORKING_DAYS,
+    WITHDRAWAL_LIMIT_WORKING_DAYS,
+    add_working_days,
+    deadline,
+    is_working_day,
+    working_days_between,
+    working_days_taken,
+)
 
 __all__ = [
     "MINOR_REASON",
+    "PUBLICATION_LIMIT_WORKING_DAYS",
+    "WITHDRAWAL_LIMIT_WORKING_DAYS",
     "HoldBackRule",
     "Severity",
     "SeverityRule",
     "add_working_days",
+    "deadline",
     "display_ended",
     "display_until",
     "hold_back_reason",
@@ -36,4 +47,5 @@ __all__ = [
     "record_display_until",
     "severity_of",
     "working_days_between",
+    "working_days_taken",
 ]

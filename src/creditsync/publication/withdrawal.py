@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
 from creditsync.pipeline.records import idempotency_key
-from creditsync.publication.working_days import working_days_between
+from creditsync.publication.working_days import local_date, working_days_taken
 from creditsync.store.models import OutboxItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
@@ -79,8 +79,7 @@ def settle_acknowledged(session: Session, *, run_id: str, audit: AuditTrail) -> 
         item = _acknowledged_withdrawal(session, record.business_key)
         record.state, record.updated_at = state_after_withdrawal(record.withdraw_reason), now()
         if item is not None and item.acked_at is not None:
-            record.withdrawn_within_days = working_days_between(withdrawal_due(record, item),
-                                                                item.acked_at.date())
+            record.withdrawn_within_days = working_days_taken(withdrawal_due(record, item), item.acked_at)
         audit.append(session, "display_ended", department=record.department, category=record.category,
                      business_key=record.business_key, run_id=run_id, reason=record.withdraw_reason,
                      state=record.state, version=record.version,
@@ -94,7 +93,7 @@ def withdrawal_due(record: Record, item: OutboxItem) -> date:
     """The day the withdrawal's clock starts: the last display day (公示期满), else the day it was queued."""
     if record.withdraw_reason == WithdrawReason.EXPIRED and record.display_until is not None:
         return record.display_until
-    return item.created_at.date()
+    return local_date(item.created_at)
 
 
 def _acknowledged_withdrawal(session: Session, key: str) -> OutboxItem | None:

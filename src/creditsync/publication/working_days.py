@@ -7,8 +7,9 @@ then the count falls back to Monday-Friday for that year, with one warning per y
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 PUBLICATION_LIMIT_WORKING_DAYS = 7  # 国办发〔2019〕35号: public within 7 working days of the decision
 WITHDRAWAL_LIMIT_WORKING_DAYS = 5  # regional rule for a revoked or changed penalty (reference §8.4)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def is_working_day(day: date) -> bool:
@@ -55,6 +57,24 @@ def add_working_days(start: date, count: int) -> date:
         day += timedelta(days=1)
         count -= is_working_day(day)
     return day
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day in China of a timestamp (stored in UTC; SQLite returns it without a zone)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(SHANGHAI).date()
+
+
+def working_days_taken(start: date, acknowledged_at: datetime) -> int:
+    """Working days from a decision (or a withdrawal's cause) to the platform's acknowledgement:
+    ``records.published_within_days`` / ``withdrawn_within_days``."""
+    return working_days_between(start, local_date(acknowledged_at))
+
+
+def deadline(start: date, limit: int) -> date:
+    """The last day to meet a limit in working days: publication ``deadline(decision_date,
+    PUBLICATION_LIMIT_WORKING_DAYS)``, withdrawal ``deadline(revoked_on, WITHDRAWAL_LIMIT_WORKING_DAYS)``."""
+    return add_working_days(start, limit)
 
 
 @cache
