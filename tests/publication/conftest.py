@@ -78,10 +78,10 @@ def gateway(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
     no_sleep = default_retry_policy(sleep=lambda _seconds: None)
     monkeypatch.setattr(runner, "PlatformClient", functools.partial(PlatformClient, retrying=no_sleep))
-    store = open_store(store_url)
+    handle = Gateway(open_store(store_url), simulator, platform)
     try:
-        yield Gateway(store, simulator, platform)
+        yield handle
     finally:
-        store.dispose()
-        platform.stop()
+        handle.store.dispose()
+        handle.platform.stop()  # the one serving now (a test may have restarted it)
         simulator.close()

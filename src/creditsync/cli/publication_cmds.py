@@ -34,6 +34,7 @@ def expire_cmd(
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Withdraw every record whose display period is over (终止公示, reason 公示期满), audited."""
+    from creditsync.publication.daily import deliver_withdrawals
     from creditsync.publication.expiry import expire, settle_withdrawals
     from creditsync.schema.values import shanghai_today
 
@@ -43,7 +44,7 @@ def expire_cmd(
         try:
             report = expire(gateway.store, day, dry_run=dry_run)
             if deliver and not dry_run:
-                _deliver(gateway, report.departments)
+                deliver_withdrawals(gateway, report.departments)
                 report.settled += settle_withdrawals(gateway.store)
         finally:
             gateway.store.dispose()
@@ -94,6 +95,7 @@ def _repair_one(gateway: Gateway, target: str, decision_no: str | None, reason: 
                 decided_on: date | None, deliver: bool, output: Format) -> None:
     from creditsync.audit import AuditTrail
     from creditsync.pipeline.context import now
+    from creditsync.publication.daily import deliver_withdrawals
     from creditsync.publication.expiry import settle_withdrawals
     from creditsync.publication.repair import RepairDecision, find_record, record_repair
 
@@ -103,8 +105,8 @@ def _repair_one(gateway: Gateway, target: str, decision_no: str | None, reason: 
         record = find_record(session, target, lock=True)
         department = record.department
         outcome = record_repair(session, record, decision, run_id=run_id, audit=AuditTrail())
-    if deliver and outcome.withdrawal_queued:
-        _deliver(gateway, [department])
+    if deliver:  # also what an earlier run of this command queued and could not deliver
+        deliver_withdrawals(gateway, [department])
         settle_withdrawals(gateway.store)
     if output is Format.json:
         print_json(vars(outcome))
@@ -127,28 +129,6 @@ def _pull(gateway: Gateway, output: Format) -> None:
     console.print(f"{report.received} repair(s) from the platform since {report.since or 'the start'}: "
                   f"{len(report.applied)} applied, {len(report.unmatched)} for records the gateway "
                   "does not hold")
-
-
-def _deliver(gateway: Gateway, departments: list[str]) -> None:
-    """Push each department's outbox now (the withdrawals just queued, and whatever waits before them)."""
-    from sqlalchemy import select
-
-    from creditsync.pipeline import push
-    from creditsync.pipeline.runner import handover_department
-    from creditsync.store.models import OutboxItem
-    from creditsync.store.states import OutboxStatus
-
-    if not departments:
-        return
-    client = gateway.platform_client()
-    for department in departments:
-        with gateway.store.reader() as session:
-            category = session.scalar(select(OutboxItem.category).where(
-                OutboxItem.department == department, OutboxItem.status == OutboxStatus.PENDING).limit(1))
-        if category is None:
-            continue
-        context = gateway.context(handover_department(gateway, department, category))
-        push(context, client)
 
 
 def _gateway() -> Gateway:
