@@ -13,6 +13,7 @@ from creditsync.publication.protection import (
     HoldBackRule,
     age_on,
     birth_date,
+    hold_back_error,
     hold_back_reason,
     parse_hold_back_rules,
 )
@@ -99,3 +100,13 @@ def test_a_bad_hold_back_rule_is_a_configuration_error_naming_the_key(entry: dic
     with pytest.raises(ConfigurationError, match=names) as caught:
         parse_hold_back_rules({"penalty": [entry]}, source="adapters/health.yaml")
     assert "adapters/health.yaml" in str(caught.value) and "penalty" in str(caught.value)
+
+
+def test_the_quarantine_entry_names_the_deciding_field() -> None:
+    minor = hold_back_error("penalty", _person(BORN_2009_06_15, "2026-05-01"))
+    assert minor is not None
+    assert (minor.field, minor.message_zh) == ("CF_XDR_ZJHM", MINOR_REASON)
+    secret = hold_back_error("penalty", {"CF_SFSM": "是"}, [SECRECY])
+    assert secret is not None
+    assert (secret.field, secret.message_zh) == ("CF_SFSM", "涉及国家秘密不予公示")
+    assert hold_back_error("penalty", _person(BORN_1990, "2026-05-01"), [SECRECY]) is None

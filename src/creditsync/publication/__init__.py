@@ -40,6 +40,7 @@ __all__ = [
     "deadline",
     "display_ended",
     "display_until",
+    "hold_back_error",
     "hold_back_reason",
     "is_working_day",
     "parse_hold_back_rules",

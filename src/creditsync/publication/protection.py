@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from creditsync.exceptions import ConfigurationError
+from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.publication.display_period import as_date
 from creditsync.schema import get_category
 
@@ -88,6 +88,19 @@ def hold_back_reason(category: str, record: Mapping[str, Any],
     if _about_a_minor(category, record):
         return MINOR_REASON
     return next((rule.reason for rule in rules if rule.matches(record)), None)
+
+
+def hold_back_error(category: str, record: Mapping[str, Any],
+                    rules: Sequence[HoldBackRule] = ()) -> FieldError | None:
+    """:func:`hold_back_reason` as the quarantine entry of stage ``protected``: the field that decided
+    it, the reason in Chinese (as configured) and in English."""
+    if _about_a_minor(category, record):
+        return FieldError(f"{get_category(category).prefix}_XDR_ZJHM", MINOR_REASON,
+                          "the subject was under 18 on the decision date: not published")
+    rule = next((rule for rule in rules if rule.matches(record)), None)
+    if rule is None:
+        return None
+    return FieldError(rule.field, rule.reason, f"held back by the publication rule on {rule.field}")
 
 
 def _about_a_minor(category: str, record: Mapping[str, Any]) -> bool:
