@@ -198,3 +198,18 @@ def test_a_platform_repair_needs_no_withdrawal_even_when_one_would_be_due(store:
     with store.reader() as session:
         assert session.query(OutboxItem).count() == 0
         assert session.get(Record, key).state == RecordState.REPAIRED  # type: ignore[union-attr]
+
+
+@pytest.mark.xfail(strict=True, reason="the push step must end an acknowledged withdrawal in "
+                   "publication.withdrawal.state_after_withdrawal(record.withdraw_reason); it sets "
+                   "withdrawn, and only the next expire/repair run settles it")
+def test_a_repair_delivered_by_the_departments_own_push_stays_repaired(gateway: Gateway,
+                                                                       tmp_path: Path) -> None:
+    assert _push(gateway, tmp_path, _rows()) == 0
+    queued = gateway.cli("repair", DOC, "--decision-no", DECISION, "--reason", "整改完成", "--queue-only")
+    assert queued.exit_code == 0
+
+    _push(gateway, tmp_path, _rows())  # the department's next push delivers the withdrawal
+    assert gateway.record(DOC).state == RecordState.REPAIRED
+    _push(gateway, tmp_path, _rows(CF_SY="更正后的违法事实。"), "corrected.jsonl")
+    assert gateway.on_platform(gateway.record(DOC))["status"] == "withdrawn"
