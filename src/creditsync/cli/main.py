@@ -9,6 +9,8 @@ import os
 import typer
 
 from creditsync.cli import audit_cmds, quarantine_cmds, reconcile_cmds, records_cmds, service_cmds, sync_cmds
+from creditsync.cli.publication_cmds import app as publication_app
+from creditsync.cli.schema_cmds import app as schema_app
 
 app = typer.Typer(
     name="creditsync", no_args_is_help=True, add_completion=False,
@@ -20,6 +22,8 @@ service_cmds.register(app)
 reconcile_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
+app.add_typer(publication_app)
+app.add_typer(schema_app)
 
 
 @app.callback()

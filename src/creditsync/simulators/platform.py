@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.simulators.platform_faults import FaultConfig, FaultDice
+from creditsync.simulators.platform_repairs import PlatformRepairs
 from creditsync.simulators.platform_store import (
     Checker,
     IncomingRecord,
@@ -84,6 +85,7 @@ class PlatformSimulator:
         self.app_key = app_key
         self.max_batch = max_batch
         self.store = PlatformStore(store_path)
+        self.repairs = PlatformRepairs(self.store)  # the credit repair feed
         self._validator: Validator = validator or schema_validator
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -219,6 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self.sim.record(match.group(1))
         if match := _CATEGORY_RECORDS.match(path):
             return self.sim.query(match.group(1), query.get("idempotency_key", []))
+        if path == self.sim.repairs.path:
+            return self.sim.repairs.since(query)
         raise Problem(404, "接口不存在")
 
     def _post(self, path: str, body: bytes | None) -> list[dict[str, Any]] | None:

@@ -63,6 +63,15 @@ class Record(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(String(250))  # the run that wrote the current version
+    # Publication rules (creditsync.publication): severity and last display day of a penalty; why the
+    # gateway took it off display (公示期满, 信用修复) and the repair decision's number; working days
+    # from the decision (or the withdrawal's cause) to the platform's acknowledgement.
+    severity: Mapped[str | None] = mapped_column(String(8))
+    display_until: Mapped[date | None] = mapped_column(Date, index=True)
+    withdraw_reason: Mapped[str | None] = mapped_column(String(32))
+    repair_decision_no: Mapped[str | None] = mapped_column(String(128))
+    published_within_days: Mapped[int | None] = mapped_column(Integer)
+    withdrawn_within_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class RecordVersion(Base):

@@ -9,14 +9,14 @@
   overlap is recognised by its content hash, for a whole chunk in one query.
 
 Revision ID: 0003_core
-Revises: 0002
+Revises: 0003_publication
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0003_core'
-down_revision = '0002'
+down_revision = '0003_publication'
 branch_labels = None
 depends_on = None
 
