@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import DEPARTMENT, Gateway
+from publication_support import DEPARTMENT, Gateway
 from schema_factories import penalty_row
 
 from creditsync.pipeline.runner import Gateway as GatewayHandle

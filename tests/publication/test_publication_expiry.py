@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPARTMENT, Gateway
+from publication_support import DEPARTMENT, Gateway
 from schema_factories import penalty_row
 
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
@@ -47,7 +47,7 @@ def test_a_general_penalty_is_withdrawn_on_the_day_after_its_year_and_not_before
     assert general.state == RecordState.PUBLISHED
 
     report = _expire(gateway, "2027-05-01")  # the last display day
-    assert report["expired"] == [] and report["periods_filled"] == 2
+    assert report["expired"] == [] and report["periods_filled"] == 0  # the sync computed both periods
     general = gateway.record(GENERAL_DOC)
     assert (general.severity, str(general.display_until)) == ("一般", "2027-05-01")
     assert gateway.record(SERIOUS_DOC).display_until.isoformat() == "2029-05-01"  # type: ignore[union-attr]
@@ -75,6 +75,7 @@ def test_a_general_penalty_is_withdrawn_on_the_day_after_its_year_and_not_before
 def test_a_dry_run_lists_what_would_end_and_changes_nothing(gateway: Gateway, tmp_path: Path) -> None:
     _push(gateway, tmp_path, _penalties())
     entries = gateway.audit_count()
+    periods = {doc: gateway.record(doc).display_until for doc in (GENERAL_DOC, SERIOUS_DOC)}
 
     report = _expire(gateway, "2030-01-01", "--dry-run")
 
@@ -82,7 +83,7 @@ def test_a_dry_run_lists_what_would_end_and_changes_nothing(gateway: Gateway, tm
     assert report["dry_run"] is True
     for document in (GENERAL_DOC, SERIOUS_DOC):
         record = gateway.record(document)
-        assert (record.state, record.display_until) == (RecordState.PUBLISHED, None)
+        assert (record.state, record.display_until) == (RecordState.PUBLISHED, periods[document])
         assert [i.action for i in gateway.outbox(record.business_key)] == [OutboxAction.UPSERT]
     assert gateway.audit_count() == entries
 
@@ -112,8 +113,6 @@ def test_an_expired_penalty_sent_again_unchanged_stays_expired(gateway: Gateway,
     assert gateway.on_platform(general)["status"] == "withdrawn"
 
 
-@pytest.mark.xfail(strict=True, reason="the sync core must treat states.NEVER_REPUBLISH (expired included) "
-                                       "as never to publish again; pipeline.records knows only repaired")
 def test_an_expired_penalty_sent_again_corrected_is_never_republished(gateway: Gateway,
                                                                       tmp_path: Path) -> None:
     _push(gateway, tmp_path, _penalties())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEPARTMENT, Gateway
+from publication_support import DEPARTMENT, Gateway
 from schema_factories import AUTHORITY, SOURCE_UNIT, penalty_row, uscc_for
 
 from creditsync.audit import AuditTrail
@@ -200,9 +200,6 @@ def test_a_platform_repair_needs_no_withdrawal_even_when_one_would_be_due(store:
         assert session.get(Record, key).state == RecordState.REPAIRED  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(strict=True, reason="the push step must end an acknowledged withdrawal in "
-                   "publication.withdrawal.state_after_withdrawal(record.withdraw_reason); it sets "
-                   "withdrawn, and only the next expire/repair run settles it")
 def test_a_repair_delivered_by_the_departments_own_push_stays_repaired(gateway: Gateway,
                                                                        tmp_path: Path) -> None:
     assert _push(gateway, tmp_path, _rows()) == 0

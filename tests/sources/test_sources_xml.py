@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 import requests
-from creditsync.pipeline.pull import max_cursor as _max_cursor
 from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.pipeline.handover import read_template_file
+from creditsync.pipeline.pull import max_cursor as _max_cursor
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.ecology_environment import (
     NAMESPACE,

@@ -17,6 +17,7 @@ from creditsync.exceptions import FieldError
 from creditsync.pipeline.context import content_hash
 from creditsync.pipeline.decide import Candidate, Decision, Known, Outcome, decide
 from creditsync.pipeline.translate import Translation, Translator
+from creditsync.publication.protection import hold_back_error
 from creditsync.schema import CanonicalRecord, get_category
 from creditsync.sources.base import RawRecord
 from creditsync.store.models import OutboxItem, Record
@@ -35,7 +36,7 @@ class SourceRow:
     payload: dict[str, Any] | None = None
     mapped_hash: str | None = None
     conflict: FieldError | None = None  # another source record claims the same business key
-    held_back: tuple[str, str] | None = None  # (zh, en) of the publication rule that keeps it back
+    held_back: FieldError | None = None  # the publication rule that keeps it off the platform
     decision: Decision | None = None
     key: str | None = None  # the business key of a valid record
 
@@ -45,7 +46,7 @@ class SourceRow:
 
     def candidate(self) -> Candidate:
         valid = self.record is not None and self.conflict is None
-        held = self.held_back[0] if self.held_back else None
+        held = self.held_back.message_zh if self.held_back else None
         return Candidate(valid, self.revoked, self.mapped_hash, held)
 
 
@@ -77,6 +78,7 @@ def translate_chunk(translator: Translator, chunk: Sequence[RawRecord]) -> list[
             row.key = row.record.business_key()
             row.payload = row.record.to_payload()
             row.mapped_hash = content_hash(row.payload)
+            row.held_back = hold_back_error(translator.category, row.payload)
         rows.append(row)
     return rows
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +17,8 @@ from creditsync.audit.trail import AuditEvent
 from creditsync.delivery.client import Receipt
 from creditsync.pipeline.context import SyncContext, now
 from creditsync.privacy import mask_record, mask_text
+from creditsync.publication.withdrawal import state_after_withdrawal
+from creditsync.publication.working_days import working_days_taken
 from creditsync.store.bulk import insert_rows, update_rows
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
 from creditsync.store.rows import quarantine_row
@@ -60,7 +64,8 @@ def apply_receipts(ctx: SyncContext, session: Session, items: Sequence[Sent],
     still_pending = set(session.scalars(select(OutboxItem.id).where(
         OutboxItem.id.in_([item.id for item in answered]), OutboxItem.status == OutboxStatus.PENDING)))
     records = {r.business_key: r for r in session.execute(select(
-        Record.business_key, Record.version, Record.state, Record.platform_id, Record.source_key).where(
+        Record.business_key, Record.version, Record.state, Record.platform_id, Record.source_key,
+        Record.withdraw_reason, Record.decision_date).where(
         Record.business_key.in_({item.business_key for item in answered}))).all()}
     writes = _Writes(ctx, batch_id)
     for item in answered:
@@ -106,9 +111,11 @@ class _Writes:
         if item.action == OutboxAction.WITHDRAW:
             if record.state != RecordState.WITHDRAWING:
                 return None
-            change["state"] = str(RecordState.WITHDRAWN)
+            change["state"] = str(state_after_withdrawal(record.withdraw_reason))  # withdrawn, expired
         elif record.version == item.version and record.state == RecordState.PENDING:
             change["state"], change["published_at"] = str(RecordState.PUBLISHED), self.stamp
+            if record.decision_date is not None:  # 7 working days from the decision (§8.1)
+                change["published_within_days"] = _working_days(record.decision_date, self.stamp)
         return change
 
     def reject(self, item: Sent, receipt: Receipt, record: Any) -> None:
@@ -136,3 +143,9 @@ class _Writes:
         update_rows(session, Record, self.records)
         insert_rows(session, QuarantineItem, self.quarantine)
         self.ctx.audit.append_many(session, self.events)
+
+
+@lru_cache(maxsize=4096)
+def _working_days(decided: date, acknowledged: datetime) -> int:
+    """Cached: a first sync acknowledges years of decisions at once, and their dates repeat."""
+    return working_days_taken(decided, acknowledged)

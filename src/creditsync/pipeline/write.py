@@ -17,12 +17,12 @@ from creditsync.pipeline.context import SyncContext, now
 from creditsync.pipeline.decide import Outcome
 from creditsync.pipeline.ingest import KnownRecord, SourceRow, document_number
 from creditsync.pipeline.translate import Translator
+from creditsync.publication.display_period import record_display_until
+from creditsync.publication.severity import severity_of
 from creditsync.store.bulk import insert_rows, update_rows
 from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVersion
 from creditsync.store.rows import outbox_row, quarantine_row
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState
-
-PROTECTED_REASON = ("依规不予公示", "held back by a publication rule")
 
 
 @dataclass
@@ -49,8 +49,8 @@ class ChunkWrites:
         if outcome is Outcome.QUARANTINED:
             self._quarantine(row)
         elif outcome is Outcome.PROTECTED:
-            reason = FieldError("(record)", *(row.held_back or PROTECTED_REASON))
-            self.quarantined.append((row, QuarantineStage.PROTECTED, [reason]))
+            assert row.held_back is not None
+            self.quarantined.append((row, QuarantineStage.PROTECTED, [row.held_back]))
         elif outcome is Outcome.REVOKED and decision.mark_revoked:
             self._revoked_unpublished(row, known)
         elif outcome is Outcome.WITHDRAWAL_QUEUED:
@@ -78,6 +78,7 @@ class ChunkWrites:
         assert row.key is not None and row.decision is not None
         if known is None:  # kept, so trace and the console find a decision revoked before publication
             self._record_row(row, state=RecordState.REVOKED)
+            self._version_event(row)
         else:
             self.supersede.add(row.key)
             self.record_updates.append({"business_key": row.key, "state": str(RecordState.REVOKED),
@@ -110,7 +111,11 @@ class ChunkWrites:
         self.outbox.append(self._outbox(row.key, OutboxAction.UPSERT, decision.version, row.mapped_hash,
                                         row.payload))
         self.fixed[row.source_key] = f"fixed at source: version {decision.version} of {row.key}"
-        self._event(row, "record_version", row.key, version=decision.version, mapped_hash=row.mapped_hash,
+        self._version_event(row)
+
+    def _version_event(self, row: SourceRow) -> None:
+        assert row.decision is not None
+        self._event(row, "record_version", row.key, version=row.decision.version, mapped_hash=row.mapped_hash,
                     source_hash=row.source_hash, mapping_digest=self.translator.mapping_digest,
                     adapter=self.translator.adapter, try_number=self.ctx.try_number)
 
@@ -129,7 +134,7 @@ class ChunkWrites:
                 "subject_name": record.subject_name(), "source_key": row.source_key,
                 "decision_date": record.decision_date(), "version": decision.version,
                 "mapped_hash": row.mapped_hash, "state": str(state), "updated_at": self.stamp,
-                "run_id": self.ctx.run_id}
+                "run_id": self.ctx.run_id, **display_period(self.category, row.payload or {})}
 
     def _version_row(self, row: SourceRow) -> dict[str, Any]:
         assert row.record is not None and row.decision is not None
@@ -197,3 +202,12 @@ class ChunkWrites:
                               source_key=row.source_key, business_key=None, stage=stage,
                               errors=[e.as_dict() for e in errors], raw=row.raw.data,
                               source_hash=row.source_hash, created_at=self.stamp)
+
+
+def display_period(category: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A penalty's severity and last display day (信用修复管理办法), stored with each version so the
+    daily expiry run only compares dates."""
+    if category != "penalty":
+        return {"severity": None, "display_until": None}
+    severity = severity_of(payload)
+    return {"severity": str(severity), "display_until": record_display_until(category, payload, severity)}

@@ -1,9 +1,8 @@
 """Taking a record off display for a publication rule (公示期满, 信用修复), against the store as it is.
 
-Written like ``pipeline.records.RecordWriter._revoke``: supersede what was never tried, end at once if
-the platform never had the record, else queue a ``withdraw`` outbox item. The core can later route the
-same decision through its outbox builder; :func:`state_after_withdrawal` is the one rule it needs at
-acknowledgement time.
+Like a revocation at the source (``pipeline.decide``): supersede what was never tried, end at once if
+the platform never had the record, else queue a ``withdraw`` outbox item (keys from ``store.rows``).
+:func:`state_after_withdrawal` is the rule the push step applies when the platform acknowledges it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
-from creditsync.pipeline.records import idempotency_key
+from creditsync.store.rows import idempotency_key
 from creditsync.publication.working_days import local_date, working_days_taken
 from creditsync.store.models import OutboxItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
@@ -72,11 +71,16 @@ def settle_acknowledged(session: Session, *, run_id: str, audit: AuditTrail) -> 
     ``revoked`` when the platform never had them) end in ``expired`` / ``repaired``, with the working
     days the withdrawal took."""
     settled = []
-    # ``revoked``: the push step found the platform never had it (an answer lost, then nothing there).
-    query = select(Record).where(Record.state.in_([RecordState.WITHDRAWN, RecordState.REVOKED]),
-                                 Record.withdraw_reason.in_([r.value for r in WithdrawReason]))
+    # ``revoked``: the push step found the platform never had it (an answer lost, then nothing there);
+    # ``expired``/``repaired`` with an acknowledged withdrawal: the push step ended it already.
+    final = [RecordState.EXPIRED, RecordState.REPAIRED]
+    query = select(Record).where(Record.state.in_([RecordState.WITHDRAWN, RecordState.REVOKED, *final]),
+                                 Record.withdraw_reason.in_([r.value for r in WithdrawReason]),
+                                 Record.withdrawn_within_days.is_(None))
     for record in session.scalars(query.with_for_update()):
         item = _acknowledged_withdrawal(session, record.business_key)
+        if record.state in final and (item is None or item.acked_at is None):
+            continue  # still on its way to the platform, or it never had the record
         record.state, record.updated_at = state_after_withdrawal(record.withdraw_reason), now()
         if item is not None and item.acked_at is not None:
             record.withdrawn_within_days = working_days_taken(withdrawal_due(record, item), item.acked_at)

@@ -20,7 +20,7 @@ sorted by the cursor. The adapter therefore does *not* promise ascending order: 
 as ``cursor_param`` (when set), keeps only records whose cursor is ``>=`` the given one (inclusive,
 the overlap the pipeline dedupes by content hash), and yields them in document order with their
 cursors. The pipeline commits the *maximum* cursor of a completed read
-(``creditsync.pipeline.extract._max_cursor``), and a failed read commits none, so an unsorted feed
+(``creditsync.pipeline.pull.max_cursor``), and a failed read commits none, so an unsorted feed
 loses nothing. Cursor values must share one format (ISO timestamps, or digits compared as numbers).
 """
 
