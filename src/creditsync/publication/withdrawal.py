@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
-from creditsync.store.rows import idempotency_key
 from creditsync.publication.working_days import local_date, working_days_taken
 from creditsync.store.models import OutboxItem, Record
+from creditsync.store.rows import idempotency_key
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 
