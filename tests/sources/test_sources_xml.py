@@ -14,7 +14,6 @@ import requests
 from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
-from creditsync.pipeline.extract import _max_cursor
 from creditsync.pipeline.handover import read_template_file
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.ecology_environment import (
@@ -22,8 +21,9 @@ from creditsync.simulators.departments.ecology_environment import (
     RunningEcologyEnvironment,
     start_in_thread,
 )
-from creditsync.sources._http import default_retrying
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import max_cursor
+from creditsync.sources.http_base import default_retrying
 from creditsync.sources.registry import get_adapter_class
 from creditsync.sources.xml import XmlSourceAdapter, read_xml_file
 
@@ -103,8 +103,8 @@ def test_cursor_filter_is_inclusive_and_the_feed_need_not_be_sorted(tmp_path: Pa
         ("r1", "2026-05-02 10:00:00"), ("r3", "2026-05-03 08:00:00"), ("r4", None)]
     assert records[-1].error == "item has no usable 'ts' (got nothing)"
     # The pipeline commits the highest cursor, whatever the order records came in.
-    assert _max_cursor(None, records) == "2026-05-03 08:00:00"
-    assert _max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"
+    assert max_cursor(None, records) == "2026-05-03 08:00:00"
+    assert max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"
 
 
 def test_records_without_a_key_are_flagged_not_fatal(tmp_path: Path) -> None:
@@ -300,8 +300,9 @@ def test_http_check(sim: RunningEcologyEnvironment) -> None:
 
 def test_connection_drop_mid_body_is_retriable(sim: RunningEcologyEnvironment) -> None:
     class Dropping(requests.Session):
-        def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-            response = super().get(url, **kwargs)
+        def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+                    **kwargs: Any) -> requests.Response:
+            response = super().request(method, url, **kwargs)
             original = response.iter_content
 
             def broken(chunk_size: int = 1, decode_unicode: bool = False) -> Iterator[bytes]:

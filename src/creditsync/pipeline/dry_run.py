@@ -10,10 +10,10 @@ from typing import Any
 
 from creditsync.departments import DepartmentConfig
 from creditsync.pipeline.context import SyncContext, content_hash
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
 from creditsync.privacy import mask_text
 from creditsync.sources.base import RawRecord
+from creditsync.sources.registry import open_source
 from creditsync.store.models import Cursor, Record
 
 SHOWN_PROBLEMS = 20

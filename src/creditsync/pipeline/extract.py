@@ -11,9 +11,9 @@ from sqlalchemy import delete
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext, content_hash
-from creditsync.pipeline.sources import open_source
-from creditsync.sources._records import compare_cursors
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import compare_cursors
+from creditsync.sources.registry import open_source
 from creditsync.store.models import Cursor, RunStream, StagedRecord
 
 log = logging.getLogger(__name__)

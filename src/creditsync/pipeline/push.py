@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
 from creditsync.exceptions import ConfigurationError, RetriableError
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.pipeline.sources import open_source
 from creditsync.privacy import mask_record, mask_text
 from creditsync.sources.base import SourceAdapter
-from creditsync.sources.registry import get_adapter_class
+from creditsync.sources.registry import get_adapter_class, open_source
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ sorted by the cursor. The adapter therefore does *not* promise ascending order: 
 as ``cursor_param`` (when set), keeps only records whose cursor is ``>=`` the given one (inclusive,
 the overlap the pipeline dedupes by content hash), and yields them in document order with their
 cursors. The pipeline commits the *maximum* cursor of a completed read
-(``creditsync.pipeline.extract._max_cursor``), and a failed read commits none, so an unsorted feed
+(:func:`creditsync.sources.cursor.max_cursor`), and a failed read commits none, so an unsorted feed
 loses nothing. Cursor values must share one format (ISO timestamps, or digits compared as numbers).
 """
 
@@ -32,15 +32,14 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from pydantic import Field, model_validator
 
+from creditsync import http
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.settings import load_settings
-from creditsync.sources import _http
-from creditsync.sources._records import compare_cursors, to_record
+from creditsync.sources._records import dig, to_record
 from creditsync.sources._xml_stream import (
     CHUNK_BYTES,
     GuardedReader,
@@ -50,6 +49,7 @@ from creditsync.sources._xml_stream import (
     resolve_tag,
 )
 from creditsync.sources.base import AdapterOptions, RawRecord
+from creditsync.sources.cursor import is_at_or_after
 from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
@@ -86,17 +86,10 @@ class XmlStreamOptions(AdapterOptions):
         return self
 
 
-class XmlOptions(XmlStreamOptions):
-    """Source-level options: transport settings plus defaults for every stream."""
+class XmlOptions(XmlStreamOptions, http.TransportOptions):
+    """Source-level options: the transport settings plus defaults for every stream."""
 
-    timeout_s: float = Field(default=60.0, gt=0)
-    token_header: str = "Authorization"
-    token_prefix: str | None = None  # None: "Bearer " for Authorization, nothing for other headers
-    headers: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    check_path: str | None = None
-
-
+    timeout_s: float = Field(default=60.0, gt=0)  # whole documents: longer than a REST page
 
 
 @register_adapter
@@ -129,9 +122,8 @@ class XmlSourceAdapter(HttpSourceAdapter):
     def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
         opts = self.stream_options(stream, stream_options)
         for item in self._documents(opts, cursor, self._where(stream)):
-            value = _http.dig(item, opts.cursor_field) if opts.cursor_field else None
-            if cursor is not None and isinstance(value, str) and value.strip() \
-                    and compare_cursors(value.strip(), cursor) < 0:
+            value = dig(item, opts.cursor_field) if opts.cursor_field else None
+            if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
                 continue  # already synced; records without a usable cursor are flagged by to_record
             yield to_record(stream, item, opts.key_field, opts.cursor_field)
 
@@ -142,17 +134,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
             return
         if self.connection is None:
             raise ConfigurationError(f"{self._where()}: set 'files' or source.connection_id")
-        path = self.options.check_path
-        url = self._url(path or "")
-
-        def attempt() -> None:
-            with self._get(url, None, stream=False) as response:
-                status = response.status_code
-                if path is None and status < 500 and status not in (401, 403, 429):
-                    return  # reachable, and the token was not refused
-                _http.raise_for_status(response, self._where())
-
-        _http.call_with_retries(self.retrying, attempt)
+        super().check()
 
     # -- documents -------------------------------------------------------------------------------
 
@@ -178,44 +160,16 @@ class XmlSourceAdapter(HttpSourceAdapter):
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _open(self, opts: XmlStreamOptions, cursor: str | None, where: str) -> requests.Response:
-        url = self._url(opts.path or "")
         params: dict[str, Any] = dict(opts.params)
         if cursor is not None and opts.cursor_param:
             params[opts.cursor_param] = cursor
-
-        def attempt() -> requests.Response:
-            response = self._get(url, params, stream=True)
-            if response.status_code >= 400:
-                with response:
-                    _http.raise_for_status(response, where)
-            return response
-
-        response = _http.call_with_retries(self.retrying, attempt)
+        response = self._get_ok(self._url(opts.path or ""), params, "read", stream=True)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > opts.max_bytes:
             response.close()
             raise FatalError(f"{where}: the XML document is {declared} bytes, over max_bytes "
                              f"({opts.max_bytes}); not read", max_bytes=opts.max_bytes)
         return response
-
-    def _get(self, url: str, params: Mapping[str, Any] | None, *, stream: bool) -> requests.Response:
-        self.rate_limiter.acquire()
-        log.debug("%s GET %s params=%s", self.department, url, params)
-        try:
-            return self._http_session().get(url, params=params, headers=self._headers(), stream=stream,
-                                            timeout=self.options.timeout_s, verify=self.options.verify_tls)
-        except _http._CONFIG_ERRORS as exc:
-            raise ConfigurationError(f"invalid source URL {url}: {exc}") from exc
-        except requests.RequestException as exc:
-            raise RetriableError(f"cannot reach {url}: {type(exc).__name__}: {exc}", url=url) from exc
-
-    def _url(self, path: str) -> str:
-        assert self.connection is not None
-        base = self.connection.base_url.rstrip("/") + "/"
-        url = urljoin(base, path)
-        if urlsplit(url)[:2] != urlsplit(base)[:2]:
-            raise ConfigurationError(f"{self._where()}: path {path!r} leaves the connection's host")
-        return url
 
 
 def _body_chunks(response: requests.Response, where: str) -> Iterator[bytes]:

@@ -27,10 +27,10 @@ from creditsync.departments import DepartmentConfig, load_department, load_depar
 from creditsync.exceptions import ConfigurationError, FatalError
 from creditsync.pipeline import extract, push, report, transform
 from creditsync.pipeline.runner import Gateway
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
 from creditsync.settings import load_settings
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
+from creditsync.sources.registry import open_source
 from creditsync.testing.samples import LiveSource, sample_source
 
 APP_KEY = "conformance-app-key"
