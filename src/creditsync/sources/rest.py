@@ -34,10 +34,11 @@ from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.sources._records import MISSING, dig, to_record
 from creditsync.sources.base import AdapterOptions, RawRecord
 from creditsync.sources.cursor import PageState
-from creditsync.sources.http_base import HttpSourceAdapter, same_origin
+from creditsync.sources.http_base import HttpSourceAdapter, default_retrying, same_origin
 from creditsync.sources.registry import register_adapter
 
-__all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions"]
+# default_retrying: re-exported for callers that took it from here before http_base existed.
+__all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying"]
 
 log = logging.getLogger(__name__)
 
