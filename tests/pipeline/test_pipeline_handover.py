@@ -85,3 +85,31 @@ def test_handed_over_and_dropped_csv_read_gbk_alike(tmp_path: Path) -> None:
     (record,) = list(read_template_file(path, "penalty"))
     assert record.error is None and record.data["CF_XDR_MC"] == "历城区某某餐饮店"
     assert record.key == "gbk.csv#1"
+
+
+ECOLOGY_MAPPING = REPO / "mappings" / "ecology_environment" / "penalty.yaml"
+# The ecology feed's layout with a repeated signature block before the records: guessing the record
+# element picks <Signature>, and every field of every record would read as empty.
+SIGNED_FEED = """<?xml version="1.0" encoding="GBK"?>
+<DataPackage xmlns="urn:jinan:changqing:sthj:exchange:2016">
+  <Signature><Signer>甲</Signer></Signature><Signature><Signer>乙</Signer></Signature>
+  <XZCF><CF_WSH>济环长罚字〔2026〕101号</CF_WSH><CF_XDR_MC>济南长清德润建材有限公司</CF_XDR_MC>
+    <SJC>2026-02-11 14:55:37</SJC></XZCF>
+  <XZCF><CF_WSH>济环长罚字〔2026〕102号</CF_WSH><CF_XDR_MC>济南某某有限公司</CF_XDR_MC>
+    <SJC>2026-02-12 14:55:37</SJC></XZCF>
+</DataPackage>
+"""
+
+
+def test_map_reads_an_xml_sample_with_the_departments_record_tag_and_namespaces(tmp_path: Path) -> None:
+    from creditsync.pipeline.handover import department_of_mapping
+
+    path = tmp_path / "penalty.xml"
+    path.write_bytes(SIGNED_FEED.encode("gbk"))  # the encoding comes from the prolog
+    department = department_of_mapping(ECOLOGY_MAPPING)
+    assert department is not None and department.department == "ecology_environment"
+    records = list(read_template_file(path, "penalty", department))
+    assert [r.data["CF_WSH"] for r in records] == ["济环长罚字〔2026〕101号", "济环长罚字〔2026〕102号"]
+    result = CliRunner().invoke(app, ["map", "--mapping", str(ECOLOGY_MAPPING), "--input", str(path)])
+    assert "CF_WSH = 济环长罚字〔2026〕101号" in result.output
+    assert "CF_XDR_MC = 济南长清德润建材有限公司" in result.output

@@ -5,7 +5,9 @@ CSV and XLSX go through the file-drop source's reader (:mod:`creditsync.sources.
 handed-over file and a dropped one are read by the same rules: the encoding is detected over the whole
 file (UTF-8 or GBK, never a guess), every value is text, and a file that cannot be used at all (mixed
 encodings, a damaged workbook, an unclosed quote) becomes one bad record naming the file and the
-reason, never a traceback. XML is read hardened and streamed, as the XML feed source reads it."""
+reason, never a traceback. XML is read hardened and streamed, as the XML feed source reads it: with
+the department's ``record_tag``/``namespaces`` when the department (of a mapping) has an XML source,
+else with the record element detected (the root's repeated child)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from creditsync.departments import DepartmentConfig, load_department_file
 from creditsync.exceptions import ConfigurationError
+from creditsync.settings import load_settings
 from creditsync.sources._file_encoding import EncodingProblem, detect_encoding
 from creditsync.sources._file_tables import (
     CSV_SUFFIXES,
@@ -31,9 +35,11 @@ SUFFIXES = (".csv", ".xlsx", *JSON_SUFFIXES, ".xml")
 TEMPLATE = TableSpec()  # auto-detected encoding, commas, the first worksheet, no required columns
 
 
-def read_template_file(path: Path, category: str) -> Iterator[RawRecord]:
+def read_template_file(path: Path, category: str,
+                       department: DepartmentConfig | None = None) -> Iterator[RawRecord]:
     """Yield each row as a RawRecord keyed ``<file name>#<n>`` (n: 1-based data rows); a file that
-    cannot be read at all yields one bad record keyed by the file name."""
+    cannot be read at all yields one bad record keyed by the file name. ``department``: whose source
+    options say how its raw samples look (XML: the record element and namespaces)."""
     if not path.exists():
         raise ConfigurationError(f"input file not found: {path}")
     suffix = path.suffix.lower()
@@ -41,12 +47,31 @@ def read_template_file(path: Path, category: str) -> Iterator[RawRecord]:
         yield from _table_records(path, category)
     elif suffix in JSON_SUFFIXES:
         yield from _json_records(path, category)
-    elif suffix == ".xml":  # the record element: the root's repeated child (see read_xml_file)
-        from creditsync.sources.xml import read_xml_file
-
-        yield from _records(path, category, read_xml_file(path))
+    elif suffix == ".xml":
+        yield from _records(path, category, _xml_rows(path, category, department))
     else:
         raise ConfigurationError(f"{path}: unsupported file type (use one of {', '.join(SUFFIXES)})")
+
+
+def department_of_mapping(mapping_path: Path) -> DepartmentConfig | None:
+    """The configured department whose mapping this is (``<home>/mappings/<department>/…`` beside
+    ``<home>/adapters/<department>.yaml``, else in the configured adapters folder), if any."""
+    folder = mapping_path.resolve().parent
+    name = f"{folder.name}.yaml"
+    for candidate in (folder.parent.parent / "adapters" / name, load_settings().adapters_dir / name):
+        if candidate.is_file():
+            return load_department_file(candidate)
+    return None
+
+
+def _xml_rows(path: Path, category: str, department: DepartmentConfig | None) -> Iterator[Any]:
+    from creditsync.sources.xml import read_xml_file, sample_options
+
+    if department is None or department.source.kind != "xml" \
+            or category not in {stream.category for stream in department.streams}:
+        return read_xml_file(path)
+    opts = sample_options(department, category)
+    return read_xml_file(path, opts.record_tag, namespaces=opts.namespaces, attributes=opts.attributes)
 
 
 def _table_records(path: Path, category: str) -> Iterator[RawRecord]:

@@ -31,7 +31,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import requests
 from pydantic import Field, model_validator
@@ -53,7 +53,10 @@ from creditsync.sources.cursor import is_at_or_after
 from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
-__all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file"]
+if TYPE_CHECKING:
+    from creditsync.departments import DepartmentConfig
+
+__all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file", "sample_options"]
 
 log = logging.getLogger(__name__)
 
@@ -196,3 +199,12 @@ def read_xml_file(path: Path, record_tag: str | None = None, *, namespaces: Mapp
     with path.open("rb") as handle:
         yield from iter_records(GuardedReader(file_chunks(handle), max_bytes, where), tag,
                                 attributes=attributes)
+
+
+def sample_options(department: DepartmentConfig, category: str) -> XmlStreamOptions:
+    """How a sample file of this department's XML feed is read (``record_tag``, ``namespaces``,
+    ``attributes``): the source's options merged with the stream's, as a sync would read them."""
+    adapter = XmlSourceAdapter(department.department, department.source.options, None)
+    stream = department.stream(category)
+    opts: XmlStreamOptions = adapter.merged_stream_options(category, stream.options, ("params", "namespaces"))
+    return opts

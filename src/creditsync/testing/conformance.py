@@ -105,6 +105,16 @@ class DepartmentConformance:
             path = config.mapping_path(self.project_root / "mappings", stream)
             assert path.exists(), f"mapping missing: {path}"
 
+    def test_no_scaffold_placeholder_is_left(self) -> None:
+        from creditsync.scaffold import PLACEHOLDER_USCC
+
+        config = load_department(self.project_root / "adapters", self.department)
+        for stream in config.streams:
+            path = config.mapping_path(self.project_root / "mappings", stream)
+            assert PLACEHOLDER_USCC not in path.read_text(encoding="utf-8"), (
+                f"{path} still holds the scaffold's placeholder {PLACEHOLDER_USCC!r}: "
+                "replace it with the department's own 统一社会信用代码")
+
     @pytest.mark.parametrize(("change", "words"), [
         ({"surprise": 1}, "surprise"),
         ({"source": {"kind": "carrier_pigeon"}}, "carrier_pigeon"),
