@@ -119,8 +119,9 @@ def test_files_glob_reads_every_matching_file_in_name_order(tmp_path: Path) -> N
     adapter = file_adapter(tmp_path / "export-*.xml")
     assert [r.key for r in read_all(adapter)] == ["0501", "0502"]
     adapter.check()
-    with pytest.raises(FatalError, match="no file matches"):
-        file_adapter(tmp_path / "none-*.xml").check()
+    file_adapter(tmp_path / "none-*.xml").check()  # nothing dropped yet (or all delivered): fine
+    with pytest.raises(FatalError, match="does not exist"):
+        file_adapter(tmp_path / "gone" / "export-*.xml").check()
 
 
 @pytest.mark.parametrize(
@@ -316,3 +317,40 @@ def test_connection_drop_mid_body_is_retriable(sim: RunningEcologyEnvironment) -
     adapter._session = Dropping()
     with pytest.raises(RetriableError, match="connection broke"):
         read_all(adapter)
+
+
+def test_dropped_xml_files_move_to_processed_after_the_cursor_commit(tmp_path: Path) -> None:
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    for day in ("01", "02"):
+        write(inbox, f"<feed><rec><k>{day}</k><ts>2026-05-{day}</ts></rec></feed>", f"export-{day}.xml")
+    adapter = file_adapter(inbox / "export-*.xml")
+    records = read_all(adapter)
+    late = write(inbox, "<feed><rec><k>03</k><ts>2026-05-03</ts></rec></feed>", "export-03.xml")
+
+    adapter.on_cursor_committed("penalty", {}, max_cursor(None, records) or "")
+
+    assert sorted(p.name for p in (inbox / "processed").glob("*.xml")) == ["export-01.xml", "export-02.xml"]
+    assert late.exists()  # dropped after the read: never moved unread
+    assert [r.key for r in read_all(adapter)] == ["03"]  # the next run parses only what is new
+
+
+def test_a_dropped_xml_file_read_past_the_committed_cursor_stays(tmp_path: Path) -> None:
+    path = write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec>"
+                           "<rec><k>2</k><ts>2026-05-09</ts></rec></feed>")
+    adapter = file_adapter(path, processed=str(tmp_path / "done"))
+    read_all(adapter)
+    adapter.on_cursor_committed("penalty", {}, "2026-05-02")  # an older run's commit
+    assert path.exists()
+    adapter.on_cursor_committed("penalty", {}, "2026-05-09")
+    assert not path.exists() and (tmp_path / "done" / "feed.xml").exists()
+
+
+def test_a_dropped_xml_file_changed_after_it_was_read_stays(tmp_path: Path) -> None:
+    path = write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec></feed>")
+    adapter = file_adapter(path)
+    read_all(adapter)
+    write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec><rec><k>2</k><ts>2026-05-02</ts></rec>"
+                    "</feed>")
+    adapter.on_cursor_committed("penalty", {}, "2026-05-01")
+    assert path.exists()

@@ -4,7 +4,10 @@
 password as the token (``Authorization: Bearer <token>`` or ``token_header``); the body is streamed
 (``stream=True``) into the parser, never held whole. *Files*: ``files`` is a path or glob (relative
 paths are taken from ``$CREDITSYNC_HOME``) for departments that drop XML exports; files are read in
-name order and need no Connection.
+name order and need no Connection. Once the pipeline has committed the stream's cursor (every record
+read answered or quarantined), the files that read took are moved to ``processed`` (default: a
+``processed/`` folder beside them), as the file source does, so no run re-parses every file ever
+dropped; a file changed since it was read stays and is read again (see ``sources._dropped``).
 
 Parsing is hardened and constant-memory (:mod:`creditsync.sources._xml_stream`): a DOCTYPE declaring
 entities or naming an external DTD fails fast with FatalError, so does a document over ``max_bytes``;
@@ -39,6 +42,7 @@ from pydantic import Field, model_validator
 from creditsync import http
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.settings import load_settings
+from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
 from creditsync.sources._records import dig, to_record
 from creditsync.sources._xml_stream import (
     CHUNK_BYTES,
@@ -49,7 +53,7 @@ from creditsync.sources._xml_stream import (
     resolve_tag,
 )
 from creditsync.sources.base import AdapterOptions, RawRecord
-from creditsync.sources.cursor import is_at_or_after
+from creditsync.sources.cursor import compare_cursors, is_at_or_after, max_cursor
 from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
@@ -70,6 +74,7 @@ class XmlStreamOptions(AdapterOptions):
 
     path: str | None = None  # HTTP: relative to the Connection's base URL
     files: str | None = None  # or a file path / glob
+    processed: str | None = None  # files: where delivered files go; default processed/ beside them
     params: dict[str, Scalar] = Field(default_factory=dict)
     record_tag: str = "record"
     namespaces: dict[str, str] = Field(default_factory=dict)
@@ -124,16 +129,51 @@ class XmlSourceAdapter(HttpSourceAdapter):
 
     def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
         opts = self.stream_options(stream, stream_options)
-        for item in self._documents(opts, cursor, self._where(stream)):
-            value = dig(item, opts.cursor_field) if opts.cursor_field else None
-            if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
-                continue  # already synced; records without a usable cursor are flagged by to_record
-            yield to_record(stream, item, opts.key_field, opts.cursor_field)
+        where = self._where(stream)
+        if opts.files is None:
+            with self._open(opts, cursor, where) as response:
+                self._reader = GuardedReader(_body_chunks(response, where), opts.max_bytes, where)
+                yield from self._records(stream, opts, cursor, self._reader)
+            return
+        paths = self._files(opts.files)
+        if not paths:
+            log.warning("%s: no file matches %r", where, opts.files)
+        ledger: dict[str, dict[str, Any]] = {}
+        for path in paths:
+            dropped, highest = DroppedFile.of(path), None
+            with path.open("rb") as handle:
+                self._reader = GuardedReader(file_chunks(handle), opts.max_bytes, f"{where}, file {path}")
+                for record in self._records(stream, opts, cursor, self._reader):
+                    highest = max_cursor(highest, [record])
+                    yield record
+            ledger[str(path)] = {"mtime_ns": dropped.mtime_ns, "size": dropped.size, "cursor": highest}
+        save_ledger(self._ledger_path(stream, opts), stream, ledger)  # only after a complete read
+
+    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: str) -> None:
+        """Every record up to ``cursor`` is safe: move the files the read took up to it to processed/."""
+        opts = self.stream_options(stream, stream_options)
+        if opts.files is None:
+            return
+        ledger = self._ledger_path(stream, opts)
+        keep = {}
+        for name, entry in load_ledger(ledger).items():
+            dropped = DroppedFile(Path(name), int(entry["mtime_ns"]), int(entry["size"]))
+            if not dropped.unchanged():
+                continue  # gone, or replaced after it was read: the new version is read next time
+            if entry["cursor"] is not None and compare_cursors(entry["cursor"], cursor) > 0:
+                keep[name] = entry  # read by a later run than the one whose cursor this is
+                continue
+            moved = move_into(dropped.path, ledger.parent)
+            log.info("%s: %s delivered, moved to %s", self._where(stream), dropped.path.name, moved)
+        save_ledger(ledger, stream, keep)
 
     def check(self) -> None:
         if self.options.files is not None:
-            if not self._files(self.options.files):
-                raise FatalError(f"{self._where()}: no file matches {self.options.files!r}")
+            # Delivered files move to processed/: an empty drop folder is normal, a missing one is not.
+            folder = _home_relative(self.options.files).parent
+            if not folder.is_dir():
+                raise FatalError(f"{self._where()}: the folder of {self.options.files!r} does not exist: "
+                                 f"{folder}")
             return
         if self.connection is None:
             raise ConfigurationError(f"{self._where()}: set 'files' or source.connection_id")
@@ -141,23 +181,25 @@ class XmlSourceAdapter(HttpSourceAdapter):
 
     # -- documents -------------------------------------------------------------------------------
 
-    def _documents(self, opts: XmlStreamOptions, cursor: str | None, where: str) -> Iterator[dict[str, Any]]:
+    def _records(self, stream: str, opts: XmlStreamOptions, cursor: str | None,
+                 reader: GuardedReader) -> Iterator[RawRecord]:
         tag = resolve_tag(opts.record_tag, opts.namespaces)
-        if opts.files is not None:
-            paths = self._files(opts.files)
-            if not paths:
-                log.warning("%s: no file matches %r", where, opts.files)
-            for path in paths:
-                with path.open("rb") as handle:
-                    self._reader = GuardedReader(file_chunks(handle), opts.max_bytes, f"{where}, file {path}")
-                    yield from iter_records(self._reader, tag, attributes=opts.attributes)
-            return
-        with self._open(opts, cursor, where) as response:
-            self._reader = GuardedReader(_body_chunks(response, where), opts.max_bytes, where)
-            yield from iter_records(self._reader, tag, attributes=opts.attributes)
+        for item in iter_records(reader, tag, attributes=opts.attributes):
+            value = dig(item, opts.cursor_field) if opts.cursor_field else None
+            if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
+                continue  # already synced; records without a usable cursor are flagged by to_record
+            yield to_record(stream, item, opts.key_field, opts.cursor_field)
+
+    def _ledger_path(self, stream: str, opts: XmlStreamOptions) -> Path:
+        return self._processed(opts) / f".creditsync-read-{stream}.json"
+
+    def _processed(self, opts: XmlStreamOptions) -> Path:
+        if opts.processed:
+            return _home_relative(opts.processed)
+        return _home_relative(opts.files or "").parent / "processed"
 
     def _files(self, pattern: str) -> list[Path]:
-        full = Path(pattern) if Path(pattern).is_absolute() else load_settings().home / pattern
+        full = _home_relative(pattern)
         return [Path(name) for name in sorted(glob.glob(str(full))) if Path(name).is_file()]
 
     # -- HTTP ------------------------------------------------------------------------------------
@@ -173,6 +215,10 @@ class XmlSourceAdapter(HttpSourceAdapter):
             raise FatalError(f"{where}: the XML document is {declared} bytes, over max_bytes "
                              f"({opts.max_bytes}); not read", max_bytes=opts.max_bytes)
         return response
+
+
+def _home_relative(path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else load_settings().home / path
 
 
 def _body_chunks(response: requests.Response, where: str) -> Iterator[bytes]:
