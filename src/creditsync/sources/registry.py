@@ -103,6 +103,14 @@ def open_source(department: DepartmentConfig) -> SourceAdapter:
     )
 
 
+def check_source_options(department: DepartmentConfig) -> None:
+    """The department's source and stream options checked against its adapter's options models
+    (ConfigurationError naming the option), without a Connection or any I/O."""
+    adapter_class = get_adapter_class(department.source.kind)
+    streams = {stream.category: stream.options for stream in department.streams}
+    adapter_class.check_configuration(department.department, department.source.options, streams)
+
+
 def load_entry_points(points: Iterable[EntryPointLike] | None = None) -> list[str]:
     """Register the adapters of the entry-point group (or of ``points``); returns the kinds added."""
     added = []

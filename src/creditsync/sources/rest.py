@@ -97,6 +97,7 @@ class RestSourceAdapter(HttpSourceAdapter):
     kind = "rest"
     options_model = RestOptions
     stream_options_model = RestStreamOptions
+    merge_dicts = ("params",)
 
     accept = "application/json"
 
@@ -107,7 +108,7 @@ class RestSourceAdapter(HttpSourceAdapter):
     # -- public API ------------------------------------------------------------------------------
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> RestStreamOptions:
-        opts: RestStreamOptions = self.merged_stream_options(stream, stream_options, ("params",))
+        opts: RestStreamOptions = self.merged_stream_options(stream, stream_options)
         if opts.path is None:
             raise ConfigurationError(f"{self._where(stream)}: option 'path' is required (source or stream)")
         return opts

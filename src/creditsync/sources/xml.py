@@ -105,6 +105,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
     kind = "xml"
     options_model = XmlOptions
     stream_options_model = XmlStreamOptions
+    merge_dicts = ("params", "namespaces")
     requires_connection = False  # file feeds need none; HTTP streams check for it when they read
 
     accept = "application/xml, text/xml"
@@ -120,7 +121,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
         return self._reader.bytes_read if self._reader else 0
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> XmlStreamOptions:
-        opts: XmlStreamOptions = self.merged_stream_options(stream, stream_options, ("params", "namespaces"))
+        opts: XmlStreamOptions = self.merged_stream_options(stream, stream_options)
         if (opts.path is None) == (opts.files is None):
             raise ConfigurationError(f"{self._where(stream)}: set exactly one of 'path' (HTTP) or 'files'")
         if opts.path is not None and self.connection is None:
@@ -252,5 +253,5 @@ def sample_options(department: DepartmentConfig, category: str) -> XmlStreamOpti
     ``attributes``): the source's options merged with the stream's, as a sync would read them."""
     adapter = XmlSourceAdapter(department.department, department.source.options, None)
     stream = department.stream(category)
-    opts: XmlStreamOptions = adapter.merged_stream_options(category, stream.options, ("params", "namespaces"))
+    opts: XmlStreamOptions = adapter.merged_stream_options(category, stream.options)
     return opts
