@@ -130,6 +130,8 @@ class ErrorTable:
     """Which exception each :class:`Failure` becomes for one kind of peer."""
 
     classes: Mapping[Failure, type[CreditSyncError]]
+    # How a request that got no answer is worded: {url} (without its query), {kind}, {detail}.
+    unreachable: str = "cannot reach {url}: {kind}: {detail}"
 
     def error(self, failure: Failure, message: str, *, retry_after: float | None = None,
               **context: Any) -> CreditSyncError:
@@ -203,8 +205,8 @@ def send(
     except _CONFIG_ERRORS as exc:
         raise ConfigurationError(redact(f"invalid URL {_without_query(url)}: {exc}", secrets)) from exc
     except requests.RequestException as exc:
-        message = redact(f"cannot reach {_without_query(url)}: {type(exc).__name__}: {exc}", secrets)
-        raise errors.error(Failure.UNREACHABLE, message, url=_without_query(url)) from exc
+        text = errors.unreachable.format(url=_without_query(url), kind=type(exc).__name__, detail=exc)
+        raise errors.error(Failure.UNREACHABLE, redact(text, secrets), url=_without_query(url)) from exc
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -67,7 +67,7 @@ PLATFORM_ERRORS = ErrorTable({
     Failure.TOO_LARGE: BatchTooLargeError,
     Failure.REFUSED: PlatformRefusedError,
     Failure.UNEXPECTED: PlatformProtocolError,
-})
+}, unreachable="no answer from the platform ({kind})")
 
 
 def _status(context: dict[str, Any]) -> int:
