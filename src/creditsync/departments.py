@@ -105,7 +105,19 @@ def load_department_file(path: Path) -> DepartmentConfig:
         raise ConfigurationError(f"{path}: {problems}") from exc
     if config.department != path.stem:
         raise ConfigurationError(f"{path}: department {config.department!r} must match the file name")
+    _check_source_options(path, config)
     return config
+
+
+def _check_source_options(path: Path, config: DepartmentConfig) -> None:
+    """A misspelt or mistyped source option fails here, when the file loads (the DAG factory then
+    shows a configuration-error DAG), not hours later when a task first reads the source."""
+    from creditsync.sources.registry import check_source_options  # imports every adapter: only now
+
+    try:
+        check_source_options(config)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
 
 
 def load_departments(adapters_dir: Path) -> list[DepartmentConfig]:

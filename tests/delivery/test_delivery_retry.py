@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from tenacity import stop_after_attempt, wait_none
 
-from creditsync.delivery.retry import default_retry_policy, parse_retry_after
+from creditsync.delivery.retry import default_retry_policy
 from creditsync.exceptions import FatalError, RateLimitedError, RetriableError
+from creditsync.http import parse_retry_after
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from creditsync.departments import DepartmentConfig
-from creditsync.pipeline.sources import open_source
 from creditsync.simulators.departments.emergency_management import create_database
 from creditsync.simulators.departments.emergency_management_data import BROKEN_INSPECTIONS, BROKEN_PENALTIES
+from creditsync.sources.registry import open_source
 from creditsync.testing import DepartmentConformance, LiveSource
 from creditsync.testing.conformance import Harness
 

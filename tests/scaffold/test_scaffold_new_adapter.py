@@ -14,7 +14,7 @@ from creditsync.cli.main import app
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import load_mapping
 from creditsync.orchestration import build_dags
-from creditsync.scaffold import KINDS, new_department
+from creditsync.scaffold import KINDS, PLACEHOLDER_USCC, new_department
 
 
 @pytest.mark.integration
@@ -24,8 +24,18 @@ def test_scaffolded_department_passes_its_generated_test(tmp_path: Path, kind: s
     test_file = tmp_path / "tests" / "departments" / f"test_department_new_{kind}.py"
     assert test_file in scaffold.written
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    def run_generated_test() -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    if kind == "rest":  # once is enough to prove it: the placeholder fails the test, naming itself
+        done = run_generated_test()
+        assert done.returncode != 0 and PLACEHOLDER_USCC in done.stdout
+    for mapping in (tmp_path / "mappings" / f"new_{kind}").glob("*.yaml"):  # what the person does
+        text = mapping.read_text("utf-8")
+        mapping.write_text(text.replace(PLACEHOLDER_USCC, "11370113MB2856435E"), "utf-8")
+    done = run_generated_test()
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout
 

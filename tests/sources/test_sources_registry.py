@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import Field
 
+from creditsync.departments import load_department_file
 from creditsync.exceptions import ConfigurationError
 from creditsync.secrets import Connection
 from creditsync.sources import registry
@@ -186,3 +189,68 @@ def test_rate_limiter_refills_while_idle() -> None:
 def test_rate_limit_must_be_positive() -> None:
     with pytest.raises(ConfigurationError):
         RateLimiter(0)
+
+
+# -- options checked when the department file loads -------------------------------------------------
+
+REST_DEPARTMENT = """\
+department: misspelt
+name: 长清区某局
+source:
+  kind: rest
+  connection_id: misspelt_source
+  options: {{path: /api/decisions, {source_option}}}
+streams:
+  - category: penalty
+    options: {{{stream_option}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("source_option", "stream_option", "words"),
+    [
+        ("items_feild: items", "params: {type: penalty}", "unknown option 'items_feild'"),
+        ("page_size: 100", "items_feild: rows", "stream 'penalty': unknown option 'items_feild'"),
+        ("page_size: many", "params: {type: penalty}", "option 'page_size'"),
+        ("timeout_s: 30", "page_size: 0", "option 'page_size'"),
+    ],
+)
+def test_a_misspelt_source_option_fails_when_the_department_file_loads(
+    tmp_path: Path, source_option: str, stream_option: str, words: str
+) -> None:
+    path = tmp_path / "misspelt.yaml"
+    path.write_text(REST_DEPARTMENT.format(source_option=source_option, stream_option=stream_option),
+                    encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=re.escape(words)) as raised:
+        load_department_file(path)
+    assert str(path) in str(raised.value)
+
+
+def test_stream_options_are_checked_merged_with_the_sources(tmp_path: Path) -> None:
+    """The ecology feed's streams use a namespace prefix the source declares: valid only merged."""
+    path = tmp_path / "feed.yaml"
+    path.write_text("department: feed\nname: 某局\nsource:\n  kind: xml\n  options:\n"
+                    "    namespaces: {p: 'urn:x'}\n    key_field: K\n"
+                    "streams:\n  - {category: penalty, options: {files: 'in/*.xml', record_tag: 'p:R'}}\n",
+                    encoding="utf-8")
+    assert load_department_file(path).source.kind == "xml"
+    path.write_text(path.read_text(encoding="utf-8").replace("'p:R'", "'q:R'"), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="prefix 'q'"):
+        load_department_file(path)
+
+
+def test_a_misspelt_source_option_gives_a_configuration_error_dag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from creditsync.orchestration import build_dags
+
+    adapters = tmp_path / "adapters"
+    adapters.mkdir()
+    (adapters / "misspelt.yaml").write_text(
+        REST_DEPARTMENT.format(source_option="items_feild: items", stream_option="params: {type: penalty}"),
+        encoding="utf-8")
+    monkeypatch.setenv("CREDITSYNC_HOME", str(tmp_path))
+    monkeypatch.setenv("CREDITSYNC_ADAPTERS_DIR", str(adapters))
+    dag = build_dags()["sync__misspelt"]
+    assert "misconfigured" in dag.tags
+    assert "items_feild" in (dag.doc_md or "")

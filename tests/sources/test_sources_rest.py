@@ -16,7 +16,8 @@ from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.market_supervision import RunningMarketSupervision, start_in_thread
 from creditsync.sources.base import RawRecord
-from creditsync.sources.rest import RestSourceAdapter, default_retrying
+from creditsync.sources.http_base import default_retrying
+from creditsync.sources.rest import RestSourceAdapter
 
 PENALTY = {"params": {"type": "penalty"}}
 
@@ -41,8 +42,9 @@ class CountingSession(requests.Session):
         self.calls: list[dict[str, Any]] = []
         self.after: Any = None
 
-    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        response = super().get(url, **kwargs)
+    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+                **kwargs: Any) -> requests.Response:
+        response = super().request(method, url, **kwargs)
         self.calls.append({"url": url, **kwargs})
         if self.after:
             self.after(len(self.calls))
@@ -286,7 +288,8 @@ class StubSession(requests.Session):
         super().__init__()
         self.bodies, self.calls = list(bodies), []  # type: list[Any], list[dict[str, Any]]
 
-    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+                **kwargs: Any) -> requests.Response:
         self.calls.append({"url": url, **kwargs})
         response = requests.Response()
         response.status_code, response.url = 200, str(url)

@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.secrets import Connection, parse_connection
-from creditsync.sources._records import compare_cursors
 from creditsync.sources._sql_connect import database_url
 from creditsync.sources._sql_values import cursor_text
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import compare_cursors
 from creditsync.sources.registry import get_adapter_class
 from creditsync.sources.sql import SqlSourceAdapter
 

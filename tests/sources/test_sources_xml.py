@@ -15,15 +15,15 @@ from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.pipeline.handover import read_template_file
-from creditsync.pipeline.pull import max_cursor as _max_cursor
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.ecology_environment import (
     NAMESPACE,
     RunningEcologyEnvironment,
     start_in_thread,
 )
-from creditsync.sources._http import default_retrying
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import max_cursor
+from creditsync.sources.http_base import default_retrying
 from creditsync.sources.registry import get_adapter_class
 from creditsync.sources.xml import XmlSourceAdapter, read_xml_file
 
@@ -103,8 +103,8 @@ def test_cursor_filter_is_inclusive_and_the_feed_need_not_be_sorted(tmp_path: Pa
         ("r1", "2026-05-02 10:00:00"), ("r3", "2026-05-03 08:00:00"), ("r4", None)]
     assert records[-1].error == "item has no usable 'ts' (got nothing)"
     # The pipeline commits the highest cursor, whatever the order records came in.
-    assert _max_cursor(None, records) == "2026-05-03 08:00:00"
-    assert _max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"
+    assert max_cursor(None, records) == "2026-05-03 08:00:00"
+    assert max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"
 
 
 def test_records_without_a_key_are_flagged_not_fatal(tmp_path: Path) -> None:
@@ -119,8 +119,9 @@ def test_files_glob_reads_every_matching_file_in_name_order(tmp_path: Path) -> N
     adapter = file_adapter(tmp_path / "export-*.xml")
     assert [r.key for r in read_all(adapter)] == ["0501", "0502"]
     adapter.check()
-    with pytest.raises(FatalError, match="no file matches"):
-        file_adapter(tmp_path / "none-*.xml").check()
+    file_adapter(tmp_path / "none-*.xml").check()  # nothing dropped yet (or all delivered): fine
+    with pytest.raises(FatalError, match="does not exist"):
+        file_adapter(tmp_path / "gone" / "export-*.xml").check()
 
 
 @pytest.mark.parametrize(
@@ -300,8 +301,9 @@ def test_http_check(sim: RunningEcologyEnvironment) -> None:
 
 def test_connection_drop_mid_body_is_retriable(sim: RunningEcologyEnvironment) -> None:
     class Dropping(requests.Session):
-        def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-            response = super().get(url, **kwargs)
+        def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+                    **kwargs: Any) -> requests.Response:
+            response = super().request(method, url, **kwargs)
             original = response.iter_content
 
             def broken(chunk_size: int = 1, decode_unicode: bool = False) -> Iterator[bytes]:
@@ -315,3 +317,40 @@ def test_connection_drop_mid_body_is_retriable(sim: RunningEcologyEnvironment) -
     adapter._session = Dropping()
     with pytest.raises(RetriableError, match="connection broke"):
         read_all(adapter)
+
+
+def test_dropped_xml_files_move_to_processed_after_the_cursor_commit(tmp_path: Path) -> None:
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    for day in ("01", "02"):
+        write(inbox, f"<feed><rec><k>{day}</k><ts>2026-05-{day}</ts></rec></feed>", f"export-{day}.xml")
+    adapter = file_adapter(inbox / "export-*.xml")
+    records = read_all(adapter)
+    late = write(inbox, "<feed><rec><k>03</k><ts>2026-05-03</ts></rec></feed>", "export-03.xml")
+
+    adapter.on_cursor_committed("penalty", {}, max_cursor(None, records) or "")
+
+    assert sorted(p.name for p in (inbox / "processed").glob("*.xml")) == ["export-01.xml", "export-02.xml"]
+    assert late.exists()  # dropped after the read: never moved unread
+    assert [r.key for r in read_all(adapter)] == ["03"]  # the next run parses only what is new
+
+
+def test_a_dropped_xml_file_read_past_the_committed_cursor_stays(tmp_path: Path) -> None:
+    path = write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec>"
+                           "<rec><k>2</k><ts>2026-05-09</ts></rec></feed>")
+    adapter = file_adapter(path, processed=str(tmp_path / "done"))
+    read_all(adapter)
+    adapter.on_cursor_committed("penalty", {}, "2026-05-02")  # an older run's commit
+    assert path.exists()
+    adapter.on_cursor_committed("penalty", {}, "2026-05-09")
+    assert not path.exists() and (tmp_path / "done" / "feed.xml").exists()
+
+
+def test_a_dropped_xml_file_changed_after_it_was_read_stays(tmp_path: Path) -> None:
+    path = write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec></feed>")
+    adapter = file_adapter(path)
+    read_all(adapter)
+    write(tmp_path, "<feed><rec><k>1</k><ts>2026-05-01</ts></rec><rec><k>2</k><ts>2026-05-02</ts></rec>"
+                    "</feed>")
+    adapter.on_cursor_committed("penalty", {}, "2026-05-01")
+    assert path.exists()

@@ -18,7 +18,7 @@ from creditsync.cli.output import (
     print_json,
 )
 from creditsync.exceptions import FieldError
-from creditsync.pipeline.handover import read_template_file
+from creditsync.pipeline.handover import department_of_mapping, read_template_file
 from creditsync.privacy import mask_record, mask_text
 
 
@@ -87,7 +87,7 @@ def _shown(problems: list[FieldError]) -> list[dict[str, str]]:
 def map_sample(
     mapping_path: Path = typer.Option(..., "--mapping", "-m", exists=True, dir_okay=False),
     input_path: Path = typer.Option(..., "--input", "-i", exists=True, dir_okay=False,
-                                    help="A raw source sample: JSONL, JSON array, CSV or XLSX."),
+                                    help="A raw source sample: JSONL, JSON array, CSV, XLSX or XML."),
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Dry-run a mapping on a raw source sample: the mapped records (ID numbers masked) and errors."""
@@ -97,7 +97,8 @@ def map_sample(
     bad = 0
     with gateway_errors():
         spec = load_mapping(mapping_path)
-        for index, raw in enumerate(read_template_file(input_path, spec.category)):
+        department = department_of_mapping(mapping_path)  # its XML samples: record_tag, namespaces
+        for index, raw in enumerate(read_template_file(input_path, spec.category, department)):
             if raw.error:
                 mapped, problems = {}, _unreadable(raw.error)
             else:

@@ -3,6 +3,9 @@
     PlatformClient.push(category, items, batch_id) -> list[Receipt]
     PlatformClient.query(category, idempotency_keys) -> dict[str, Receipt]
     default_retry_policy(...) -> tenacity.Retrying   (injected into the client)
+
+The HTTP underneath (send, status classification, Retry-After, the policy factory) is
+:mod:`creditsync.http`, shared with the HTTP sources.
 """
 
 from creditsync.delivery.client import PlatformClient, PushItem, Receipt
@@ -14,7 +17,7 @@ from creditsync.delivery.errors import (
     PlatformServerError,
     PlatformTransportError,
 )
-from creditsync.delivery.retry import default_retry_policy, parse_retry_after
+from creditsync.delivery.retry import default_retry_policy
 
 __all__ = [
     "BatchTooLargeError",
@@ -27,5 +30,4 @@ __all__ = [
     "PushItem",
     "Receipt",
     "default_retry_policy",
-    "parse_retry_after",
 ]

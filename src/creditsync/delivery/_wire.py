@@ -9,22 +9,16 @@ Anything but 200, in the HTTP status or in either code, is a failure; see docs/p
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from creditsync.delivery.errors import (
-    BatchTooLargeError,
-    PlatformAuthError,
-    PlatformProtocolError,
-    PlatformRefusedError,
-    PlatformServerError,
-    PlatformTransportError,
-)
-from creditsync.delivery.retry import parse_retry_after
-from creditsync.exceptions import CreditSyncError, RateLimitedError
+from creditsync.delivery.errors import PLATFORM_ERRORS, PlatformProtocolError
+from creditsync.exceptions import CreditSyncError
+from creditsync.http import classify, parse_retry_after, redact
 
 OK = 200
 
@@ -56,12 +50,13 @@ class ResultRow(BaseModel):
     errors: list[str] = Field(default_factory=list)
 
 
-def unwrap(response: requests.Response) -> list[dict[str, Any]]:
-    """The inner ``data`` list of a successful answer; otherwise raise the classified error."""
+def unwrap(response: requests.Response, secrets: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The inner ``data`` list of a successful answer; otherwise raise the classified error, its
+    message with ``secrets`` (the appKey) masked: a platform may echo the request back."""
     envelope = _read_envelope(response)
     status = _effective_status(response.status_code, envelope)
     if status != OK:
-        raise _error_for(status, response, envelope)
+        raise _error_for(status, response, envelope, secrets)
     if envelope is None:
         raise PlatformProtocolError("platform answered 200 without a valid envelope", path=_path(response))
     return envelope.data.data
@@ -89,27 +84,12 @@ def _effective_status(http_status: int, envelope: _Envelope | None) -> int:
     return envelope.code if envelope.code != OK else envelope.data.code
 
 
-def _error_for(status: int, response: requests.Response, envelope: _Envelope | None) -> CreditSyncError:
-    message = _describe(status, envelope)
-    path = _path(response)
+def _error_for(status: int, response: requests.Response, envelope: _Envelope | None,
+               secrets: Iterable[str]) -> CreditSyncError:
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    if status == 429 or (status == 503 and retry_after is not None):
-        return RateLimitedError(message, retry_after=retry_after, status=status, path=path)
-    if 500 <= status <= 599:
-        return PlatformServerError(message, status, path=path)
-    if status == 408:  # the platform gave up waiting for our request: transient, like a timeout
-        return PlatformTransportError(message, status=status, path=path)
-    return _refusal(status, message, path)
-
-
-def _refusal(status: int, message: str, path: str) -> CreditSyncError:
-    if status in (401, 403):
-        return PlatformAuthError(message, status, path=path)
-    if status == 413:
-        return BatchTooLargeError(message, status, path=path)
-    if 400 <= status <= 499:
-        return PlatformRefusedError(message, status, path=path)
-    return PlatformProtocolError(message, status=status, path=path)
+    message = redact(_describe(status, envelope), secrets)
+    return PLATFORM_ERRORS.error(classify(status, retry_after), message, retry_after=retry_after,
+                                 status=status, path=_path(response))
 
 
 def _describe(status: int, envelope: _Envelope | None) -> str:

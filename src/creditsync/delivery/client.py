@@ -16,13 +16,16 @@ from urllib.parse import quote
 import requests
 from tenacity import Retrying
 
+from creditsync import http
 from creditsync.delivery import _wire
-from creditsync.delivery.errors import PlatformProtocolError, PlatformRefusedError, PlatformTransportError
+from creditsync.delivery.errors import PLATFORM_ERRORS, PlatformProtocolError, PlatformRefusedError
 from creditsync.delivery.retry import default_retry_policy
 from creditsync.exceptions import ConfigurationError
 
 Action = Literal["upsert", "withdraw"]
-Status = Literal["accepted", "duplicate", "rejected"]
+# "unknown": the platform said accepted/duplicate but gave no platform_id, so whether (and as which
+# row) the record is published cannot be trusted: query back, never correct blind.
+Status = Literal["accepted", "duplicate", "rejected", "unknown"]
 
 # Categories become a path segment: accept only what the platform's routes can contain.
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -60,7 +63,11 @@ class PushItem:
 
 @dataclass(frozen=True)
 class Receipt:
-    """The platform's answer for one record. ``duplicate``: the key was already known; nothing changed."""
+    """The platform's answer for one record. ``duplicate``: the key was already known; nothing changed.
+
+    ``unknown``: the platform claimed ``accepted``/``duplicate`` without a ``platform_id``. Without the
+    id the next correction would go out as a new row (a duplicate on the platform), so such an answer
+    is never treated as accepted: the caller keeps the item unconfirmed and queries it back later."""
 
     idempotency_key: str
     status: Status
@@ -68,8 +75,13 @@ class Receipt:
     errors: list[str] = field(default_factory=list)
 
     @property
+    def confirmed(self) -> bool:
+        """The platform accepted the record and named its row."""
+        return self.status in ("accepted", "duplicate")
+
+    @property
     def ok(self) -> bool:
-        return self.status != "rejected"
+        return self.confirmed
 
 
 class PlatformClient:
@@ -95,6 +107,7 @@ class PlatformClient:
             raise ConfigurationError("the platform URL must start with http:// or https://", url=base_url)
         self.base_url = base_url.rstrip("/")
         self._app_key = app_key
+        self._secrets = (app_key,)
         self._session = session if session is not None else requests.Session()
         self._retrying = retrying if retrying is not None else default_retry_policy()
         self._timeout = timeout
@@ -150,7 +163,7 @@ class PlatformClient:
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        return self._retrying(self._send_once, method, path, body, params)
+        return http.call_with_retries(self._retrying, lambda: self._send_once(method, path, body, params))
 
     def _send_once(
         self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, Any] | None
@@ -159,15 +172,11 @@ class PlatformClient:
         headers = {"appKey": self._app_key, "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-        try:
-            response = self._session.request(
-                method, self.base_url + path, data=data, params=params, headers=headers, timeout=self._timeout
-            )
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            # No answer: the batch may or may not be committed. Retrying with the same keys is safe.
-            message = f"no answer from the platform ({type(exc).__name__})"
-            raise PlatformTransportError(message, path=path) from exc
-        return _wire.unwrap(response)
+        # No answer at all: the batch may or may not be committed. Retrying with the same keys is safe.
+        response = http.send(self._session, method, self.base_url + path, errors=PLATFORM_ERRORS,
+                             headers=headers, timeout=self._timeout, params=params, data=data,
+                             secrets=self._secrets)
+        return _wire.unwrap(response, self._secrets)
 
 
 def _checked(category: str) -> str:
@@ -185,7 +194,11 @@ def _unique_keys(items: Sequence[PushItem]) -> list[str]:
 
 
 def _receipts_by_key(rows: list[dict[str, Any]]) -> dict[str, Receipt]:
-    return {
-        row.idempotency_key: Receipt(row.idempotency_key, row.status, row.platform_id, list(row.errors))
-        for row in _wire.parse_results(rows)
-    }
+    return {row.idempotency_key: _receipt(row) for row in _wire.parse_results(rows)}
+
+
+def _receipt(row: _wire.ResultRow) -> Receipt:
+    status: Status = row.status
+    if status != "rejected" and not row.platform_id:
+        status = "unknown"  # accepted, but as which row? Never trust it: query back
+    return Receipt(row.idempotency_key, status, row.platform_id or None, list(row.errors))

@@ -8,8 +8,12 @@
     FatalError
     ├── PlatformRefusedError     4xx: the request itself is wrong; resending it cannot help
     │   ├── PlatformAuthError    401/403: the appKey was refused
-    │   └── BatchTooLargeError   413: split the batch and push the halves
+    │   └── BatchTooLargeError   413: split the batch and push the halves (one record still too
+    │                            big: quarantine it); never resend the same batch
     └── PlatformProtocolError    the answer is not the documented envelope
+
+Which status becomes which class is decided once, by :func:`creditsync.http.classify`, and mapped here
+by :data:`PLATFORM_ERRORS`. Every message is built with the appKey masked (the platform may echo it).
 
 A per-record validation rejection is NOT an exception: it is a ``Receipt`` with status ``rejected``.
 """
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from creditsync.exceptions import FatalError, RetriableError
+from creditsync.exceptions import FatalError, RateLimitedError, RetriableError
+from creditsync.http import ErrorTable, Failure
 
 
 class PlatformTransportError(RetriableError):
@@ -28,17 +33,17 @@ class PlatformTransportError(RetriableError):
 class PlatformServerError(RetriableError):
     """The platform answered 5xx: a transient failure on its side."""
 
-    def __init__(self, message: str, status_code: int, **context: Any) -> None:
-        super().__init__(message, status=status_code, **context)
-        self.status_code = status_code
+    @property
+    def status_code(self) -> int:
+        return _status(self.context)
 
 
 class PlatformRefusedError(FatalError):
     """The platform refused the request (4xx): fix the request or configuration, do not resend."""
 
-    def __init__(self, message: str, status_code: int, **context: Any) -> None:
-        super().__init__(message, status=status_code, **context)
-        self.status_code = status_code
+    @property
+    def status_code(self) -> int:
+        return _status(self.context)
 
 
 class PlatformAuthError(PlatformRefusedError):
@@ -51,3 +56,20 @@ class BatchTooLargeError(PlatformRefusedError):
 
 class PlatformProtocolError(FatalError):
     """The answer does not follow the documented envelope, so nothing in it can be trusted."""
+
+
+PLATFORM_ERRORS = ErrorTable({
+    Failure.UNREACHABLE: PlatformTransportError,
+    Failure.RATE_LIMITED: RateLimitedError,
+    Failure.SERVER: PlatformServerError,
+    Failure.TIMEOUT: PlatformTransportError,  # the platform gave up waiting for us: like a timeout
+    Failure.AUTH: PlatformAuthError,
+    Failure.TOO_LARGE: BatchTooLargeError,
+    Failure.REFUSED: PlatformRefusedError,
+    Failure.UNEXPECTED: PlatformProtocolError,
+}, unreachable="no answer from the platform ({kind})")
+
+
+def _status(context: dict[str, Any]) -> int:
+    status = context.get("status")
+    return status if isinstance(status, int) else 0

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 from creditsync.audit.trail import AuditEvent
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.pipeline.sources import open_source
 from creditsync.sources.base import SourceAdapter
-from creditsync.sources.registry import get_adapter_class
+from creditsync.sources.registry import get_adapter_class, open_source
 from creditsync.store.models import Cursor, OutboxItem, RunStream
 from creditsync.store.states import OutboxStatus
 

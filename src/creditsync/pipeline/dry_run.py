@@ -14,10 +14,10 @@ from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
 from creditsync.pipeline.decide import Outcome
 from creditsync.pipeline.ingest import SourceRow, chunks, decide_chunk, known_records, translate_chunk
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.privacy import mask_text
 from creditsync.sources.base import RawRecord
+from creditsync.sources.registry import open_source
 
 SHOWN_PROBLEMS = 20
 PREVIEW_RUN = "dry-run"  # never a real run id: no stored record counts as written by this run

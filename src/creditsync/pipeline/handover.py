@@ -1,83 +1,117 @@
 """Files handed over by departments without a system: the standard template (standard field codes as
-column headers) as CSV, XLSX, JSONL or a JSON array. Rows stream one at a time."""
+column headers) as CSV, XLSX, JSONL, a JSON array or XML. Rows stream one at a time.
+
+CSV and XLSX go through the file-drop source's reader (:mod:`creditsync.sources._file_tables`), so a
+handed-over file and a dropped one are read by the same rules: the encoding is detected over the whole
+file (UTF-8 or GBK, never a guess), every value is text, and a file that cannot be used at all (mixed
+encodings, a damaged workbook, an unclosed quote) becomes one bad record naming the file and the
+reason, never a traceback. XML is read hardened and streamed, as the XML feed source reads it: with
+the department's ``record_tag``/``namespaces`` when the department (of a mapping) has an XML source,
+else with the record element detected (the root's repeated child)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from creditsync.departments import DepartmentConfig, load_department_file
 from creditsync.exceptions import ConfigurationError
+from creditsync.settings import load_settings
+from creditsync.sources._file_encoding import EncodingProblem, detect_encoding
+from creditsync.sources._file_tables import (
+    CSV_SUFFIXES,
+    XLSX_SUFFIXES,
+    FileProblem,
+    TableSpec,
+    inspect_table,
+    table_rows,
+)
 from creditsync.sources.base import RawRecord
 
-SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson", ".json", ".xml")
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+SUFFIXES = (".csv", ".xlsx", *JSON_SUFFIXES, ".xml")
+TEMPLATE = TableSpec()  # auto-detected encoding, commas, the first worksheet, no required columns
 
 
-def read_template_file(path: Path, category: str) -> Iterator[RawRecord]:
-    """Yield each row as a RawRecord keyed ``<file name>#<row number>`` (1-based data rows)."""
+def read_template_file(path: Path, category: str,
+                       department: DepartmentConfig | None = None) -> Iterator[RawRecord]:
+    """Yield each row as a RawRecord keyed ``<file name>#<n>`` (n: 1-based data rows); a file that
+    cannot be read at all yields one bad record keyed by the file name. ``department``: whose source
+    options say how its raw samples look (XML: the record element and namespaces)."""
     if not path.exists():
         raise ConfigurationError(f"input file not found: {path}")
-    for index, data in enumerate(_rows(path), start=1):
-        if not isinstance(data, dict):
-            yield RawRecord(stream=category, key=f"{path.name}#{index}", data={"value": data},
-                            cursor=None, error=f"row {index} is not an object")
-            continue
-        yield RawRecord(stream=category, key=f"{path.name}#{index}", data=data, cursor=None)
-
-
-def _rows(path: Path) -> Iterator[Any]:
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_rows(path)
-    if suffix == ".xlsx":
-        return _xlsx_rows(path)
-    if suffix in (".jsonl", ".ndjson"):
-        return _jsonl_rows(path)
-    if suffix == ".json":
-        return _json_rows(path)
-    if suffix == ".xml":  # hardened and streamed; records: the root's repeated child (see read_xml_file)
-        from creditsync.sources.xml import read_xml_file
+    if suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
+        yield from _table_records(path, category)
+    elif suffix in JSON_SUFFIXES:
+        yield from _json_records(path, category)
+    elif suffix == ".xml":
+        yield from _records(path, category, _xml_rows(path, category, department))
+    else:
+        raise ConfigurationError(f"{path}: unsupported file type (use one of {', '.join(SUFFIXES)})")
 
+
+def department_of_mapping(mapping_path: Path) -> DepartmentConfig | None:
+    """The configured department whose mapping this is (``<home>/mappings/<department>/…`` beside
+    ``<home>/adapters/<department>.yaml``, else in the configured adapters folder), if any."""
+    folder = mapping_path.resolve().parent
+    name = f"{folder.name}.yaml"
+    for candidate in (folder.parent.parent / "adapters" / name, load_settings().adapters_dir / name):
+        if candidate.is_file():
+            return load_department_file(candidate)
+    return None
+
+
+def _xml_rows(path: Path, category: str, department: DepartmentConfig | None) -> Iterator[Any]:
+    from creditsync.sources.xml import read_xml_file, sample_options
+
+    if department is None or department.source.kind != "xml" \
+            or category not in {stream.category for stream in department.streams}:
         return read_xml_file(path)
-    raise ConfigurationError(f"{path}: unsupported file type (use one of {', '.join(SUFFIXES)})")
+    opts = sample_options(department, category)
+    return read_xml_file(path, opts.record_tag, namespaces=opts.namespaces, attributes=opts.attributes)
 
 
-def _csv_rows(path: Path) -> Iterator[dict[str, Any]]:
-    raw = path.read_bytes()[:4096]
-    encoding = "utf-8-sig" if _is_utf8(raw) else "gb18030"
-    with path.open(encoding=encoding, newline="") as handle:
-        for row in csv.DictReader(handle):
-            yield {k.strip(): v for k, v in row.items() if k is not None}
-
-
-def _is_utf8(sample: bytes) -> bool:
+def _table_records(path: Path, category: str) -> Iterator[RawRecord]:
     try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start > len(sample) - 4  # a multi-byte character cut by the sample's end
-    return True
+        layout = inspect_table(path, TEMPLATE)
+    except FileProblem as problem:
+        yield _unreadable(path, category, problem.zh, problem.en)
+        return
+    for index, row in enumerate(table_rows(path, TEMPLATE, layout), start=1):
+        yield RawRecord(stream=category, key=f"{path.name}#{index}", data=row.data, cursor=None,
+                        error=row.error)
 
 
-def _xlsx_rows(path: Path) -> Iterator[dict[str, Any]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=True)
+def _json_records(path: Path, category: str) -> Iterator[RawRecord]:
     try:
-        rows = workbook.active.iter_rows(values_only=True) if workbook.active else iter(())
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        for values in rows:
-            if all(v is None or v == "" for v in values):
-                continue
-            yield {h: ("" if v is None else v) for h, v in zip(header, values, strict=False) if h}
-    finally:
-        workbook.close()
+        encoding = detect_encoding(path)
+    except EncodingProblem as problem:
+        yield _unreadable(path, category, problem.zh, problem.en)
+        return
+    rows = _json_rows(path, encoding) if path.suffix.lower() == ".json" else _jsonl_rows(path, encoding)
+    yield from _records(path, category, rows)
 
 
-def _jsonl_rows(path: Path) -> Iterator[Any]:
-    with path.open(encoding="utf-8-sig") as handle:
+def _records(path: Path, category: str, rows: Iterator[Any]) -> Iterator[RawRecord]:
+    for index, data in enumerate(rows, start=1):
+        key = f"{path.name}#{index}"
+        if not isinstance(data, dict):
+            yield RawRecord(stream=category, key=key, data={"value": data}, cursor=None,
+                            error=f"row {index} is not an object")
+            continue
+        yield RawRecord(stream=category, key=key, data=data, cursor=None)
+
+
+def _unreadable(path: Path, category: str, zh: str, en: str) -> RawRecord:
+    return RawRecord(stream=category, key=path.name, data={"file": path.name, "reason": en}, cursor=None,
+                     error=f"文件无法读取：{zh} (file unreadable: {en})")
+
+
+def _jsonl_rows(path: Path, encoding: str) -> Iterator[Any]:
+    with path.open(encoding=encoding) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -87,21 +121,14 @@ def _jsonl_rows(path: Path) -> Iterator[Any]:
                 yield f"line {number}: invalid JSON ({exc.msg})"
 
 
-def _json_rows(path: Path) -> Iterator[Any]:
+def _json_rows(path: Path, encoding: str) -> Iterator[Any]:
     """A JSON array; a file of one object per line is accepted too."""
-    text = path.read_text(encoding="utf-8-sig")
-    stripped = text.lstrip()
-    if not stripped.startswith("["):
-        yield from _jsonl_rows(path)
+    text = path.read_text(encoding=encoding).lstrip("\ufeff")
+    if not text.lstrip().startswith("["):
+        yield from _jsonl_rows(path, encoding)
         return
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{path}: invalid JSON: {exc}") from exc
     yield from data
-
-
-def write_csv_template(columns: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(columns)
-    return buffer.getvalue()

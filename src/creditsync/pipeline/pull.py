@@ -17,11 +17,11 @@ from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
 from creditsync.pipeline.ingest import chunks, decide_chunk, known_records, translate_chunk
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.pipeline.write import ChunkWrites
-from creditsync.sources._records import compare_cursors
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import max_cursor
+from creditsync.sources.registry import open_source
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import RunStream
 
@@ -85,15 +85,6 @@ def _read_source(ctx: SyncContext, category: str, cursor: str | None) -> Iterato
     stream = ctx.department.stream(category)
     with open_source(ctx.department) as adapter:  # closed: SQL and file sources hold connections, files
         yield from adapter.read(category, stream.options, cursor)
-
-
-def max_cursor(current: str | None, chunk: list[RawRecord]) -> str | None:
-    """The highest cursor seen: the maximum, not the last, because whole-document sources (the XML
-    feed) yield in the document's order; for ascending sources the two are the same."""
-    for raw in chunk:
-        if raw.cursor is not None and (current is None or compare_cursors(raw.cursor, current) > 0):
-            current = raw.cursor
-    return current
 
 
 def _start_stream(ctx: SyncContext, category: str, cursor: str | None) -> None:

@@ -50,7 +50,7 @@ class Applied:
 def confirmed(receipt: Receipt | None) -> bool:
     """A usable answer: rejected, or accepted with the platform's id. An acceptance without an id is an
     unknown outcome (a later correction would go out blind and create a second row): ask again."""
-    return receipt is not None and (receipt.status == "rejected" or bool(receipt.platform_id))
+    return receipt is not None and (receipt.status == "rejected" or receipt.confirmed)
 
 
 def apply_receipts(ctx: SyncContext, session: Session, items: Sequence[Sent],

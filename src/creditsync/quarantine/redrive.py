@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from creditsync.audit import AuditTrail
 from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.pipeline.context import new_cli_run_id, now
-from creditsync.sources._records import compare_cursors
+from creditsync.sources.cursor import compare_cursors
 from creditsync.store import Store
 from creditsync.store.bulk import insert_rows
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun

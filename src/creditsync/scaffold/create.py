@@ -18,6 +18,9 @@ from creditsync.schema import CATEGORIES
 from creditsync.simulators.synthetic import fixed_uscc
 
 KINDS = ("rest", "xml", "sql", "file")
+# Written where the department's own USCC belongs (deciding authority, data source unit). Not a code
+# at all, so every record fails validation on that field until a person puts the real one in.
+PLACEHOLDER_USCC = "待替换为本部门统一社会信用代码"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 
@@ -31,16 +34,17 @@ class Scaffold:
     written: list[Path] = field(default_factory=list)
 
     @property
-    def authority_code(self) -> str:
-        """A valid placeholder USCC for the department (government bodies start 11): replace it."""
+    def sample_authority_code(self) -> str:
+        """A valid made-up USCC (government bodies start 11) for the sample fixtures only; the
+        mappings carry :data:`PLACEHOLDER_USCC` instead, so nothing goes live with a made-up code."""
         digits = "".join(str(ord(c) % 10) for c in self.name)[:8].ljust(8, "0")
         return fixed_uscc("1", "1", "370113", digits)
 
     def constants(self, category: str) -> dict[str, str]:
         """The deciding authority and the data source unit are the department itself."""
         keys = CATEGORIES[category].keys
-        pairs = ((keys.authority_name, self.title), (keys.authority_code, self.authority_code),
-                 (keys.source_unit, self.title), (keys.source_unit_code, self.authority_code))
+        pairs = ((keys.authority_name, self.title), (keys.authority_code, PLACEHOLDER_USCC),
+                 (keys.source_unit, self.title), (keys.source_unit_code, PLACEHOLDER_USCC))
         return {field: value for field, value in pairs if field is not None}
 
 
@@ -88,7 +92,7 @@ def _broken_key(scaffold: Scaffold, category: str) -> str:
 
 
 def _write_fixture(scaffold: Scaffold, category: str) -> None:
-    records = sample_records(category, scaffold.title, scaffold.authority_code)
+    records = sample_records(category, scaffold.title, scaffold.sample_authority_code)
     folder = scaffold.root / "tests" / "fixtures" / scaffold.name
     if scaffold.kind in ("rest", "sql"):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)

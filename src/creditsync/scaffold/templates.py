@@ -86,6 +86,8 @@ def mapping_yaml(name: str, category: str, kind: str, constants: dict[str, str])
     spec = CATEGORIES[category]
     lines = [f"# {name} → {spec.title_zh} ({spec.prefix}_*). Replace each `path:` with the department's",
              "# own field name; see docs/mapping-language.md. Check: python -m creditsync.mapping check FILE",
+             "# Replace every 待替换为本部门统一社会信用代码 with the department's own 统一社会信用代码:",
+             "# until then every record fails validation on that field.",
              "version: 1", f"category: {category}"]
     if kind != "file":
         lines.append("source_key: id")

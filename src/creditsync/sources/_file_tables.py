@@ -87,10 +87,17 @@ def table_rows(path: Path, spec: TableSpec, layout: TableLayout) -> Iterator[Row
     for number, values in enumerate(rows, start=2):
         if _blank(values):
             continue
-        yield _row(number, layout.header, values, strict)
+        yield _row(number, layout.header, values, strict, spec.delimiter)
 
 
-def _row(number: int, header: tuple[str, ...], values: list[str], strict: bool) -> Row:
+def _row(number: int, header: tuple[str, ...], values: list[str], strict: bool, delimiter: str) -> Row:
+    if strict and (merged := _merged_column(header, values, delimiter)):
+        # A quote closed lines later swallowed whole rows into one value: never publish that as a name.
+        return Row(number, {"values": values},
+                   f"第 {number} 行“{merged}”列的值跨越多行且含有分隔符，"
+                   "可能有未闭合的引号把后面的行并入了这一行 "
+                   f"(row {number}: the {merged!r} value spans lines holding delimiters: an unclosed "
+                   "quote probably merged the following rows into this one)")
     if strict and len(values) != len(header):
         # A stray delimiter shifts every later value into the wrong column: never guess which.
         return Row(number, {"values": values},
@@ -98,6 +105,15 @@ def _row(number: int, header: tuple[str, ...], values: list[str], strict: bool) 
                    f"(row {number} has {len(values)} values but the header has {len(header)} columns)")
     padded = values + [""] * (len(header) - len(values))
     return Row(number, {name: value for name, value in zip(header, padded, strict=False) if name})
+
+
+def _merged_column(header: tuple[str, ...], values: list[str], delimiter: str) -> str | None:
+    """The column whose value looks like several CSV rows glued together by an unclosed quote."""
+    for index, value in enumerate(values):
+        later_lines = value.splitlines()[1:]
+        if any(delimiter in line for line in later_lines):
+            return header[index] if index < len(header) and header[index] else f"#{index + 1}"
+    return None
 
 
 def _encoding(path: Path, spec: TableSpec) -> str | None:
@@ -121,7 +137,23 @@ def _raw_rows(path: Path, spec: TableSpec, encoding: str | None) -> Iterator[lis
 
 def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
     with path.open(encoding=encoding, newline="") as handle:
-        yield from csv.reader(handle, delimiter=delimiter, strict=True)
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        start = 1  # the line the row being parsed starts on
+        try:
+            for values in reader:
+                yield values
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise _malformed(exc, start) from exc
+
+
+def _malformed(exc: csv.Error, line: int) -> FileProblem:
+    if "end of data" in str(exc) or "EOF" in str(exc):
+        return FileProblem(f"第 {line} 行的引号未闭合，其后各行都会并入同一个值",
+                           f"the quote opened on line {line} is never closed: every later line would "
+                           "merge into one value")
+    return FileProblem(f"CSV 文件格式错误（第 {line} 行起）：{exc}",
+                       f"the CSV file is malformed (from line {line}): {exc}")
 
 
 def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[list[str]]:

@@ -68,6 +68,8 @@ class SourceAdapter(ABC):
     options_model: ClassVar[type[BaseModel]] = AdapterOptions
     stream_options_model: ClassVar[type[BaseModel]] = AdapterOptions
     requires_connection: ClassVar[bool] = True
+    # Dict options a stream merges key by key into the source's (query params, namespaces).
+    merge_dicts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -87,6 +89,29 @@ class SourceAdapter(ABC):
             )
         self.connection = connection
         self.rate_limiter = RateLimiter(rate_limit_per_s)
+
+    @classmethod
+    def check_configuration(cls, department: str, options: Mapping[str, Any] | None,
+                            streams: Mapping[str, Mapping[str, Any]]) -> None:
+        """Validate the source's options and each stream's (merged with the source's) against the
+        options models, with no Connection and no I/O: a misspelt option (``items_feild``) fails when
+        the department file loads, so its DAG shows the configuration error before any task runs."""
+        where = f"department {department!r}, {cls.kind} source"
+        source = validate_options(cls.options_model, options, where)
+        for stream, stream_options in streams.items():
+            cls._merge_stream_options(source, stream_options, f"{where}, stream {stream!r}")
+
+    @classmethod
+    def _merge_stream_options(cls, source: BaseModel, stream_options: Mapping[str, Any] | None,
+                              where: str) -> Any:
+        fields = set(cls.stream_options_model.model_fields)
+        defaults = source.model_dump(include=fields, exclude_unset=True)
+        overrides = dict(stream_options or {})
+        merged = {**defaults, **overrides}
+        for name in cls.merge_dicts:
+            if isinstance(overrides.get(name), Mapping) and name in defaults:
+                merged[name] = {**defaults[name], **overrides[name]}
+        return validate_options(cls.stream_options_model, merged, where)
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> BaseModel:
         """Validated options of one stream; adapters may merge adapter-level defaults first."""
@@ -124,18 +149,10 @@ class SourceAdapter(ABC):
     ) -> None:
         self.close()
 
-    def merged_stream_options(self, stream: str, stream_options: Mapping[str, Any] | None,
-                              merge_dicts: tuple[str, ...] = ()) -> Any:
+    def merged_stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> Any:
         """The stream's options: what the source sets as defaults, overridden by the stream's own;
         the ``merge_dicts`` options (query params, namespaces) are merged key by key, not replaced."""
-        fields = set(self.stream_options_model.model_fields)
-        defaults = self.options.model_dump(include=fields, exclude_unset=True)
-        overrides = dict(stream_options or {})
-        merged = {**defaults, **overrides}
-        for name in merge_dicts:
-            if isinstance(overrides.get(name), Mapping) and name in defaults:
-                merged[name] = {**defaults[name], **overrides[name]}
-        return validate_options(self.stream_options_model, merged, self._where(stream))
+        return self._merge_stream_options(self.options, stream_options, self._where(stream))
 
     def _where(self, stream: str | None = None) -> str:
         where = f"department {self.department!r}, {self.kind} source"

@@ -33,13 +33,10 @@ A bad row (wrong number of CSV values) is a bad record; the rest of the file flo
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +46,7 @@ from pydantic import Field, field_validator
 from creditsync.exceptions import RetriableError
 from creditsync.secrets import Connection
 from creditsync.settings import load_settings
+from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
 from creditsync.sources._file_encoding import AUTO, canonical_codec
 from creditsync.sources._file_tables import FileProblem, Row, TableSpec, inspect_table, table_rows
 from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
@@ -95,26 +93,6 @@ class FileOptions(AdapterOptions):
     _encoding = field_validator("encoding")(_check_encoding)
 
 
-@dataclass(frozen=True)
-class DroppedFile:
-    path: Path
-    mtime_ns: int
-    size: int
-
-    @property
-    def cursor(self) -> str:
-        moment = datetime.fromtimestamp(self.mtime_ns // 1_000_000_000, UTC)
-        moment = moment.replace(microsecond=self.mtime_ns // 1000 % 1_000_000)
-        return f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}|{self.path.name}"
-
-    def unchanged(self) -> bool:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return False
-        return (stat.st_mtime_ns, stat.st_size) == (self.mtime_ns, self.size)
-
-
 @register_adapter
 class FileDropAdapter(SourceAdapter):
     kind = "file"
@@ -150,7 +128,7 @@ class FileDropAdapter(SourceAdapter):
     def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: str) -> None:
         """Every record up to ``cursor`` is safe: move the files this stream read up to it to processed/."""
         ledger = self._ledger_path(stream)
-        entries = _load_ledger(ledger)
+        entries = load_ledger(ledger)
         keep = {}
         for name, entry in entries.items():
             dropped = DroppedFile(self.inbox / name, int(entry["mtime_ns"]), int(entry["size"]))
@@ -159,9 +137,9 @@ class FileDropAdapter(SourceAdapter):
             if entry["cursor"] > cursor:
                 keep[name] = entry  # read, but not yet covered by a committed cursor
                 continue
-            moved = _move(dropped.path, self.processed)
+            moved = move_into(dropped.path, self.processed)
             log.info("%s: %s delivered, moved to %s", self._where(stream), name, moved)
-        _save_ledger(ledger, stream, keep)
+        save_ledger(ledger, stream, keep)
 
     def check(self) -> None:
         if not self.inbox.is_dir():
@@ -215,7 +193,7 @@ class FileDropAdapter(SourceAdapter):
         except OSError as exc:
             raise RetriableError(f"{where}: cannot read {name}: {exc}") from exc
         if layout.rows == 0:
-            moved = _move(dropped.path, self.processed)  # nothing in it to deliver, nothing to lose
+            moved = move_into(dropped.path, self.processed)  # nothing in it to deliver, nothing to lose
             log.warning("%s: %s has a header but no data rows; moved to %s", where, name, moved)
             return
         if layout.extra:
@@ -233,7 +211,7 @@ class FileDropAdapter(SourceAdapter):
         """Move an unusable file to failed/ with its reason, and report it as one bad record."""
         name = dropped.path.name
         try:
-            moved = _move(dropped.path, self.failed)
+            moved = move_into(dropped.path, self.failed)
             _write_reason(moved, problem)
         except OSError as exc:
             raise RetriableError(f"{self._where(stream)}: cannot move {name} to failed/: {exc}") from exc
@@ -254,7 +232,7 @@ class FileDropAdapter(SourceAdapter):
                    for f, mark in zip(files, marks, strict=True)}
         path = self._ledger_path(stream)
         try:
-            _save_ledger(path, stream, entries)
+            save_ledger(path, stream, entries)
         except OSError as exc:
             raise RetriableError(f"{self._where(stream)}: cannot write {path}: {exc}") from exc
 
@@ -270,38 +248,9 @@ def _resolve(path: str) -> Path:
     return given if given.is_absolute() else load_settings().home / given
 
 
-def _move(path: Path, folder: Path) -> Path:
-    """Move ``path`` into ``folder`` without overwriting an earlier file of the same name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target, number = folder / path.name, 1
-    while target.exists() or target.with_name(target.name + ".error.txt").exists():
-        number += 1
-        target = folder / f"{path.stem}__{number}{path.suffix}"
-    return Path(shutil.move(str(path), str(target)))
-
-
 def _write_reason(moved: Path, problem: FileProblem) -> None:
     stamp = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
     text = (f"文件：{moved.name}\n时间：{stamp}\n原因：{problem.zh}\n\n"
             f"File: {moved.name}\nTime: {stamp}\nReason: {problem.en}\n")
     # UTF-8 with a BOM: Windows Notepad then shows the Chinese text correctly.
     moved.with_name(moved.name + ".error.txt").write_text(text, encoding="utf-8-sig")
-
-
-def _load_ledger(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        files: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["files"]
-    except FileNotFoundError:
-        return {}
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("ignoring unreadable ledger %s: %s", path, exc)  # files stay in the inbox: safe
-        return {}
-    return files
-
-
-def _save_ledger(path: Path, stream: str, entries: dict[str, dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    body = {"stream": stream, "written_at": datetime.now(UTC).isoformat(), "files": entries}
-    temp.write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(temp, path)  # atomic: a crash leaves the old ledger or the new one, never half of one

@@ -17,11 +17,14 @@ import importlib
 import logging
 from collections.abc import Iterable, Mapping
 from importlib.metadata import entry_points
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from creditsync.exceptions import ConfigurationError
-from creditsync.secrets import Connection
+from creditsync.secrets import Connection, get_connection
 from creditsync.sources.base import SourceAdapter
+
+if TYPE_CHECKING:
+    from creditsync.departments import DepartmentConfig
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,24 @@ def create_adapter(
     """Convenience: look the class up and instantiate it (validation only, no I/O)."""
     adapter_class = get_adapter_class(kind)
     return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+
+
+def open_source(department: DepartmentConfig) -> SourceAdapter:
+    """The live adapter of a department's configured source, with its Connection (no I/O yet)."""
+    source = department.source
+    adapter_class = get_adapter_class(source.kind)
+    connection = get_connection(source.connection_id) if source.connection_id else None
+    return adapter_class(
+        department.department, source.options, connection, rate_limit_per_s=department.rate_limit_per_s
+    )
+
+
+def check_source_options(department: DepartmentConfig) -> None:
+    """The department's source and stream options checked against its adapter's options models
+    (ConfigurationError naming the option), without a Connection or any I/O."""
+    adapter_class = get_adapter_class(department.source.kind)
+    streams = {stream.category: stream.options for stream in department.streams}
+    adapter_class.check_configuration(department.department, department.source.options, streams)
 
 
 def load_entry_points(points: Iterable[EntryPointLike] | None = None) -> list[str]:

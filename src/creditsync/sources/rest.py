@@ -19,23 +19,26 @@ Options may be given on the source (defaults for every stream) and on each strea
 
 from __future__ import annotations
 
+import codecs
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from creditsync.exceptions import ConfigurationError, FatalError
-from creditsync.sources import _http
-from creditsync.sources._http import default_retrying, wait_retry_after
-from creditsync.sources._records import PageState, to_record
+from creditsync import http
+from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
+from creditsync.sources._records import MISSING, dig, to_record
 from creditsync.sources.base import AdapterOptions, RawRecord
-from creditsync.sources.http_base import HttpSourceAdapter
+from creditsync.sources.cursor import PageState
+from creditsync.sources.http_base import HttpSourceAdapter, default_retrying, same_origin
 from creditsync.sources.registry import register_adapter
 
-__all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying", "wait_retry_after"]
+# default_retrying: re-exported for callers that took it from here before http_base existed.
+__all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,17 @@ class RestStreamOptions(AdapterOptions):
     next_field: str | None = None
     keyset_paging: bool = True
     max_pages: int = Field(default=100_000, ge=1)
+    encoding: str | None = None  # of the pages; None: the Content-Type charset, else UTF-8
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, gbk, gb18030)") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -74,17 +88,8 @@ class RestStreamOptions(AdapterOptions):
         return bool(self.keyset_paging and self.cursor_param and self.cursor_field and not self.next_field)
 
 
-class RestOptions(RestStreamOptions):
-    """Source-level options: transport settings plus defaults for every stream."""
-
-    timeout_s: float = Field(default=30.0, gt=0)
-    token_header: str = "Authorization"
-    token_prefix: str | None = None  # None: "Bearer " for Authorization, nothing for other headers
-    headers: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    check_path: str | None = None  # None: check() GETs the base URL and accepts any non-error answer
-
-
+class RestOptions(RestStreamOptions, http.TransportOptions):
+    """Source-level options: the transport settings plus defaults for every stream."""
 
 
 @register_adapter
@@ -92,19 +97,18 @@ class RestSourceAdapter(HttpSourceAdapter):
     kind = "rest"
     options_model = RestOptions
     stream_options_model = RestStreamOptions
+    merge_dicts = ("params",)
 
     accept = "application/json"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.options: RestOptions
-        assert self.connection is not None  # requires_connection
-        self.base_url = self.connection.base_url.rstrip("/") + "/"
 
     # -- public API ------------------------------------------------------------------------------
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> RestStreamOptions:
-        opts: RestStreamOptions = self.merged_stream_options(stream, stream_options, ("params",))
+        opts: RestStreamOptions = self.merged_stream_options(stream, stream_options)
         if opts.path is None:
             raise ConfigurationError(f"{self._where(stream)}: option 'path' is required (source or stream)")
         return opts
@@ -123,18 +127,6 @@ class RestSourceAdapter(HttpSourceAdapter):
                 if state.accept(record, where):
                     yield record
 
-    def check(self) -> None:
-        path = self.options.check_path
-        url = self._url(path or "")
-
-        def attempt() -> None:
-            response = self._get(url, None, "check")
-            if path is None and response.status_code < 500 and response.status_code not in (401, 403, 429):
-                return  # reachable, and the token was not refused
-            _http.raise_for_status(response, self._where())
-
-        _http.call_with_retries(self.retrying, attempt)
-
     # -- pagination ------------------------------------------------------------------------------
 
     def _numbered_pages(
@@ -144,7 +136,7 @@ class RestSourceAdapter(HttpSourceAdapter):
         ``state.last`` is then the highest cursor yielded: the keyset anchor."""
         url, page, anchor = self._url(opts.path or ""), opts.first_page, cursor
         while True:
-            body = self._fetch(url, _params(opts, anchor, page))
+            body = self._fetch(url, _params(opts, anchor, page), opts)
             items = self._items(body, opts, url)
             yield items
             if _is_last_page(opts, body, items, page):
@@ -158,50 +150,54 @@ class RestSourceAdapter(HttpSourceAdapter):
         url: str | None = self._url(opts.path or "")
         params: dict[str, Any] | None = _params(opts, cursor, None)
         while url:
-            body = self._fetch(url, params)
+            body = self._fetch(url, params, opts)
             yield self._items(body, opts, url)
-            url, params = self._follow(_http.dig(body, opts.next_field or "")), None
+            url, params = self._follow(dig(body, opts.next_field or "")), None
 
     def _follow(self, link: Any) -> str | None:
-        if link is _http.MISSING or link in (None, ""):
+        if link is MISSING or link in (None, ""):
             return None
         if not isinstance(link, str):
             raise FatalError(f"{self._where()}: next link is not a string: {link!r}")
         url = urljoin(self.base_url, link)
-        if _origin(url) != _origin(self.base_url):
+        if not same_origin(url, self.base_url):
             # Following it would send our token to another host.
-            raise FatalError(f"{self._where()}: next link leaves the source host: {_origin(url)}")
+            raise FatalError(f"{self._where()}: next link leaves the source host: {url.split('?', 1)[0]}")
         return url
 
     # -- HTTP ------------------------------------------------------------------------------------
 
-    def _fetch(self, url: str, params: Mapping[str, Any] | None) -> Any:
+    def _fetch(self, url: str, params: Mapping[str, Any] | None, opts: RestStreamOptions) -> Any:
         def attempt() -> Any:
-            response = self._get(url, params, "read")
-            _http.raise_for_status(response, self._where())
-            return _http.parse_json(response, self._where())
+            with self._request(url, params, "read") as response:
+                self.raise_for_status(response)
+                return self._json(response, opts)
 
-        return _http.call_with_retries(self.retrying, attempt)
+        return http.call_with_retries(self.retrying, attempt)
 
-    def _get(self, url: str, params: Mapping[str, Any] | None, why: str) -> requests.Response:
-        self.rate_limiter.acquire()
-        log.debug("%s %s GET %s params=%s", self.department, why, url, params)
-        return _http.send(self._http_session(), url, params=params, headers=self._headers(),
-                          timeout=self.options.timeout_s, verify=self.options.verify_tls)
+    def _json(self, response: requests.Response, opts: RestStreamOptions) -> Any:
+        where, url = self._where(), url_of(response)
+        try:
+            text = http.decode_text(response, opts.encoding)
+        except UnicodeDecodeError as exc:
+            # Decoding anyway would publish U+FFFD in names; the department's charset must be named.
+            raise FatalError(
+                f"{where}: the page is not valid {exc.encoding} text (byte 0x{exc.object[exc.start]:02x} "
+                f"at offset {exc.start}); set the source option 'encoding' to the source's charset "
+                "(e.g. gbk), or have it declare one in Content-Type", url=url) from None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise RetriableError(f"{where}: response is not valid JSON: "
+                                 f"{http.snippet(response, self._secrets())}", url=url) from None
 
     def _items(self, body: Any, opts: RestStreamOptions, url: str) -> list[Any]:
-        items = _http.dig(body, opts.items_field)
+        items = dig(body, opts.items_field)
         if not isinstance(items, list):
-            found = "missing" if items is _http.MISSING else type(items).__name__
+            found = "missing" if items is MISSING else type(items).__name__
             where = opts.items_field or "(body)"
             raise FatalError(f"{self._where()}: response has no list at {where!r} ({found})", url=url)
         return items
-
-    def _url(self, path: str) -> str:
-        url = urljoin(self.base_url, path)
-        if _origin(url) != _origin(self.base_url):
-            raise ConfigurationError(f"{self._where()}: path {path!r} leaves the connection's host")
-        return url
 
 
 def _params(opts: RestStreamOptions, anchor: str | None, page: int | None) -> dict[str, Any]:
@@ -218,13 +214,12 @@ def _params(opts: RestStreamOptions, anchor: str | None, page: int | None) -> di
 def _is_last_page(opts: RestStreamOptions, body: Any, items: list[Any], page: int) -> bool:
     if not items:
         return True
-    total = _http.dig(body, opts.total_pages_field) if opts.total_pages_field else None
+    total = dig(body, opts.total_pages_field) if opts.total_pages_field else None
     if isinstance(total, int) and not isinstance(total, bool):
         return page - opts.first_page + 1 >= total
     # Without a total, a short page is the last one (only meaningful when we chose the page size).
     return bool(opts.page_size_param) and len(items) < opts.page_size
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
+def url_of(response: requests.Response) -> str:
+    return (response.url or "").split("?", 1)[0]

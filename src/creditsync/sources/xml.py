@@ -4,7 +4,10 @@
 password as the token (``Authorization: Bearer <token>`` or ``token_header``); the body is streamed
 (``stream=True``) into the parser, never held whole. *Files*: ``files`` is a path or glob (relative
 paths are taken from ``$CREDITSYNC_HOME``) for departments that drop XML exports; files are read in
-name order and need no Connection.
+name order and need no Connection. Once the pipeline has committed the stream's cursor (every record
+read answered or quarantined), the files that read took are moved to ``processed`` (default: a
+``processed/`` folder beside them), as the file source does, so no run re-parses every file ever
+dropped; a file changed since it was read stays and is read again (see ``sources._dropped``).
 
 Parsing is hardened and constant-memory (:mod:`creditsync.sources._xml_stream`): a DOCTYPE declaring
 entities or naming an external DTD fails fast with FatalError, so does a document over ``max_bytes``;
@@ -20,7 +23,7 @@ sorted by the cursor. The adapter therefore does *not* promise ascending order: 
 as ``cursor_param`` (when set), keeps only records whose cursor is ``>=`` the given one (inclusive,
 the overlap the pipeline dedupes by content hash), and yields them in document order with their
 cursors. The pipeline commits the *maximum* cursor of a completed read
-(``creditsync.pipeline.pull.max_cursor``), and a failed read commits none, so an unsorted feed
+(:func:`creditsync.sources.cursor.max_cursor`), and a failed read commits none, so an unsorted feed
 loses nothing. Cursor values must share one format (ISO timestamps, or digits compared as numbers).
 """
 
@@ -31,16 +34,16 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any, Self
 
 import requests
 from pydantic import Field, model_validator
 
+from creditsync import http
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.settings import load_settings
-from creditsync.sources import _http
-from creditsync.sources._records import compare_cursors, to_record
+from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
+from creditsync.sources._records import dig, to_record
 from creditsync.sources._xml_stream import (
     CHUNK_BYTES,
     GuardedReader,
@@ -50,10 +53,14 @@ from creditsync.sources._xml_stream import (
     resolve_tag,
 )
 from creditsync.sources.base import AdapterOptions, RawRecord
+from creditsync.sources.cursor import compare_cursors, is_at_or_after, max_cursor
 from creditsync.sources.http_base import HttpSourceAdapter
 from creditsync.sources.registry import register_adapter
 
-__all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file"]
+if TYPE_CHECKING:
+    from creditsync.departments import DepartmentConfig
+
+__all__ = ["XmlOptions", "XmlSourceAdapter", "XmlStreamOptions", "read_xml_file", "sample_options"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,7 @@ class XmlStreamOptions(AdapterOptions):
 
     path: str | None = None  # HTTP: relative to the Connection's base URL
     files: str | None = None  # or a file path / glob
+    processed: str | None = None  # files: where delivered files go; default processed/ beside them
     params: dict[str, Scalar] = Field(default_factory=dict)
     record_tag: str = "record"
     namespaces: dict[str, str] = Field(default_factory=dict)
@@ -86,17 +94,10 @@ class XmlStreamOptions(AdapterOptions):
         return self
 
 
-class XmlOptions(XmlStreamOptions):
-    """Source-level options: transport settings plus defaults for every stream."""
+class XmlOptions(XmlStreamOptions, http.TransportOptions):
+    """Source-level options: the transport settings plus defaults for every stream."""
 
-    timeout_s: float = Field(default=60.0, gt=0)
-    token_header: str = "Authorization"
-    token_prefix: str | None = None  # None: "Bearer " for Authorization, nothing for other headers
-    headers: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    check_path: str | None = None
-
-
+    timeout_s: float = Field(default=60.0, gt=0)  # whole documents: longer than a REST page
 
 
 @register_adapter
@@ -104,6 +105,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
     kind = "xml"
     options_model = XmlOptions
     stream_options_model = XmlStreamOptions
+    merge_dicts = ("params", "namespaces")
     requires_connection = False  # file feeds need none; HTTP streams check for it when they read
 
     accept = "application/xml, text/xml"
@@ -119,7 +121,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
         return self._reader.bytes_read if self._reader else 0
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> XmlStreamOptions:
-        opts: XmlStreamOptions = self.merged_stream_options(stream, stream_options, ("params", "namespaces"))
+        opts: XmlStreamOptions = self.merged_stream_options(stream, stream_options)
         if (opts.path is None) == (opts.files is None):
             raise ConfigurationError(f"{self._where(stream)}: set exactly one of 'path' (HTTP) or 'files'")
         if opts.path is not None and self.connection is None:
@@ -128,69 +130,86 @@ class XmlSourceAdapter(HttpSourceAdapter):
 
     def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
         opts = self.stream_options(stream, stream_options)
-        for item in self._documents(opts, cursor, self._where(stream)):
-            value = _http.dig(item, opts.cursor_field) if opts.cursor_field else None
-            if cursor is not None and isinstance(value, str) and value.strip() \
-                    and compare_cursors(value.strip(), cursor) < 0:
-                continue  # already synced; records without a usable cursor are flagged by to_record
-            yield to_record(stream, item, opts.key_field, opts.cursor_field)
+        where = self._where(stream)
+        if opts.files is None:
+            with self._open(opts, cursor, where) as response:
+                self._reader = GuardedReader(_body_chunks(response, where), opts.max_bytes, where)
+                yield from self._records(stream, opts, cursor, self._reader)
+            return
+        paths = self._files(opts.files)
+        if not paths:
+            log.warning("%s: no file matches %r", where, opts.files)
+        ledger: dict[str, dict[str, Any]] = {}
+        for path in paths:
+            dropped, highest = DroppedFile.of(path), None
+            with path.open("rb") as handle:
+                self._reader = GuardedReader(file_chunks(handle), opts.max_bytes, f"{where}, file {path}")
+                for record in self._records(stream, opts, cursor, self._reader):
+                    highest = max_cursor(highest, [record])
+                    yield record
+            ledger[str(path)] = {"mtime_ns": dropped.mtime_ns, "size": dropped.size, "cursor": highest}
+        save_ledger(self._ledger_path(stream, opts), stream, ledger)  # only after a complete read
+
+    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: str) -> None:
+        """Every record up to ``cursor`` is safe: move the files the read took up to it to processed/."""
+        opts = self.stream_options(stream, stream_options)
+        if opts.files is None:
+            return
+        ledger = self._ledger_path(stream, opts)
+        keep = {}
+        for name, entry in load_ledger(ledger).items():
+            dropped = DroppedFile(Path(name), int(entry["mtime_ns"]), int(entry["size"]))
+            if not dropped.unchanged():
+                continue  # gone, or replaced after it was read: the new version is read next time
+            if entry["cursor"] is not None and compare_cursors(entry["cursor"], cursor) > 0:
+                keep[name] = entry  # read by a later run than the one whose cursor this is
+                continue
+            moved = move_into(dropped.path, ledger.parent)
+            log.info("%s: %s delivered, moved to %s", self._where(stream), dropped.path.name, moved)
+        save_ledger(ledger, stream, keep)
 
     def check(self) -> None:
         if self.options.files is not None:
-            if not self._files(self.options.files):
-                raise FatalError(f"{self._where()}: no file matches {self.options.files!r}")
+            # Delivered files move to processed/: an empty drop folder is normal, a missing one is not.
+            folder = _home_relative(self.options.files).parent
+            if not folder.is_dir():
+                raise FatalError(f"{self._where()}: the folder of {self.options.files!r} does not exist: "
+                                 f"{folder}")
             return
         if self.connection is None:
             raise ConfigurationError(f"{self._where()}: set 'files' or source.connection_id")
-        path = self.options.check_path
-        url = self._url(path or "")
-
-        def attempt() -> None:
-            with self._get(url, None, stream=False) as response:
-                status = response.status_code
-                if path is None and status < 500 and status not in (401, 403, 429):
-                    return  # reachable, and the token was not refused
-                _http.raise_for_status(response, self._where())
-
-        _http.call_with_retries(self.retrying, attempt)
+        super().check()
 
     # -- documents -------------------------------------------------------------------------------
 
-    def _documents(self, opts: XmlStreamOptions, cursor: str | None, where: str) -> Iterator[dict[str, Any]]:
+    def _records(self, stream: str, opts: XmlStreamOptions, cursor: str | None,
+                 reader: GuardedReader) -> Iterator[RawRecord]:
         tag = resolve_tag(opts.record_tag, opts.namespaces)
-        if opts.files is not None:
-            paths = self._files(opts.files)
-            if not paths:
-                log.warning("%s: no file matches %r", where, opts.files)
-            for path in paths:
-                with path.open("rb") as handle:
-                    self._reader = GuardedReader(file_chunks(handle), opts.max_bytes, f"{where}, file {path}")
-                    yield from iter_records(self._reader, tag, attributes=opts.attributes)
-            return
-        with self._open(opts, cursor, where) as response:
-            self._reader = GuardedReader(_body_chunks(response, where), opts.max_bytes, where)
-            yield from iter_records(self._reader, tag, attributes=opts.attributes)
+        for item in iter_records(reader, tag, attributes=opts.attributes):
+            value = dig(item, opts.cursor_field) if opts.cursor_field else None
+            if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
+                continue  # already synced; records without a usable cursor are flagged by to_record
+            yield to_record(stream, item, opts.key_field, opts.cursor_field)
+
+    def _ledger_path(self, stream: str, opts: XmlStreamOptions) -> Path:
+        return self._processed(opts) / f".creditsync-read-{stream}.json"
+
+    def _processed(self, opts: XmlStreamOptions) -> Path:
+        if opts.processed:
+            return _home_relative(opts.processed)
+        return _home_relative(opts.files or "").parent / "processed"
 
     def _files(self, pattern: str) -> list[Path]:
-        full = Path(pattern) if Path(pattern).is_absolute() else load_settings().home / pattern
+        full = _home_relative(pattern)
         return [Path(name) for name in sorted(glob.glob(str(full))) if Path(name).is_file()]
 
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _open(self, opts: XmlStreamOptions, cursor: str | None, where: str) -> requests.Response:
-        url = self._url(opts.path or "")
         params: dict[str, Any] = dict(opts.params)
         if cursor is not None and opts.cursor_param:
             params[opts.cursor_param] = cursor
-
-        def attempt() -> requests.Response:
-            response = self._get(url, params, stream=True)
-            if response.status_code >= 400:
-                with response:
-                    _http.raise_for_status(response, where)
-            return response
-
-        response = _http.call_with_retries(self.retrying, attempt)
+        response = self._get_ok(self._url(opts.path or ""), params, "read", stream=True)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > opts.max_bytes:
             response.close()
@@ -198,24 +217,9 @@ class XmlSourceAdapter(HttpSourceAdapter):
                              f"({opts.max_bytes}); not read", max_bytes=opts.max_bytes)
         return response
 
-    def _get(self, url: str, params: Mapping[str, Any] | None, *, stream: bool) -> requests.Response:
-        self.rate_limiter.acquire()
-        log.debug("%s GET %s params=%s", self.department, url, params)
-        try:
-            return self._http_session().get(url, params=params, headers=self._headers(), stream=stream,
-                                            timeout=self.options.timeout_s, verify=self.options.verify_tls)
-        except _http._CONFIG_ERRORS as exc:
-            raise ConfigurationError(f"invalid source URL {url}: {exc}") from exc
-        except requests.RequestException as exc:
-            raise RetriableError(f"cannot reach {url}: {type(exc).__name__}: {exc}", url=url) from exc
 
-    def _url(self, path: str) -> str:
-        assert self.connection is not None
-        base = self.connection.base_url.rstrip("/") + "/"
-        url = urljoin(base, path)
-        if urlsplit(url)[:2] != urlsplit(base)[:2]:
-            raise ConfigurationError(f"{self._where()}: path {path!r} leaves the connection's host")
-        return url
+def _home_relative(path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else load_settings().home / path
 
 
 def _body_chunks(response: requests.Response, where: str) -> Iterator[bytes]:
@@ -242,3 +246,12 @@ def read_xml_file(path: Path, record_tag: str | None = None, *, namespaces: Mapp
     with path.open("rb") as handle:
         yield from iter_records(GuardedReader(file_chunks(handle), max_bytes, where), tag,
                                 attributes=attributes)
+
+
+def sample_options(department: DepartmentConfig, category: str) -> XmlStreamOptions:
+    """How a sample file of this department's XML feed is read (``record_tag``, ``namespaces``,
+    ``attributes``): the source's options merged with the stream's, as a sync would read them."""
+    adapter = XmlSourceAdapter(department.department, department.source.options, None)
+    stream = department.stream(category)
+    opts: XmlStreamOptions = adapter.merged_stream_options(category, stream.options)
+    return opts

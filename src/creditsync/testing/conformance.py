@@ -26,10 +26,10 @@ from creditsync.departments import DepartmentConfig, load_department, load_depar
 from creditsync.exceptions import ConfigurationError, FatalError
 from creditsync.pipeline import pull, push, report
 from creditsync.pipeline.runner import Gateway
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
 from creditsync.settings import load_settings
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
+from creditsync.sources.registry import open_source
 from creditsync.testing.samples import LiveSource, sample_source
 
 APP_KEY = "conformance-app-key"
@@ -102,6 +102,16 @@ class DepartmentConformance:
         for stream in config.streams:
             path = config.mapping_path(self.project_root / "mappings", stream)
             assert path.exists(), f"mapping missing: {path}"
+
+    def test_no_scaffold_placeholder_is_left(self) -> None:
+        from creditsync.scaffold import PLACEHOLDER_USCC
+
+        config = load_department(self.project_root / "adapters", self.department)
+        for stream in config.streams:
+            path = config.mapping_path(self.project_root / "mappings", stream)
+            assert PLACEHOLDER_USCC not in path.read_text(encoding="utf-8"), (
+                f"{path} still holds the scaffold's placeholder {PLACEHOLDER_USCC!r}: "
+                "replace it with the department's own 统一社会信用代码")
 
     @pytest.mark.parametrize(("change", "words"), [
         ({"surprise": 1}, "surprise"),
