@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,6 +46,7 @@ from creditsync.orchestration.ui.store import close_stores
 from creditsync.pipeline.records import idempotency_key
 from creditsync.store import Store, open_store
 from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, SyncRun
+from creditsync.store.states import RecordState
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -675,3 +677,20 @@ def test_operator_actions_need_the_dag_edit_permission_and_a_csrf_token(airflow_
     store.dispose()
     assert record is not None and record.state == "withdrawing"
     assert sorted(e.event for e in entries) == ["quarantine_resolved", "withdrawal_queued"]
+
+
+def test_every_record_state_has_a_column_in_the_overview() -> None:
+    assert set(queries.RECORD_STATES) == set(RecordState)
+
+
+def test_the_readme_example_document_number_is_one_the_demo_publishes() -> None:
+    """README's `creditsync audit trace 文书号` names a record of the demo's market-supervision system
+    (default seed, on the day this was written): valid and not revoked, so it is published."""
+    from creditsync.simulators.departments.market_supervision_data import BROKEN
+    from creditsync.simulators.departments.market_supervision_store import DecisionStore
+
+    example = re.search(r"audit trace (\S+号)", (REPO / "README.md").read_text(encoding="utf-8"))
+    assert example is not None
+    served = {r["decision_no"]: r for r in DecisionStore(today=date(2026, 11, 30)).records("penalty")}
+    record = served[example.group(1)]
+    assert record["id"] not in BROKEN and record["status"] == "正常"

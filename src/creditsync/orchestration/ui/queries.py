@@ -21,9 +21,10 @@ from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineIt
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 # Publication states every row shows, in this order (others appear after them if present).
-RECORD_STATES = tuple(RecordState)
+RECORD_STATES = (RecordState.PUBLISHED, RecordState.PENDING, RecordState.REJECTED, RecordState.WITHDRAWING,
+                 RecordState.WITHDRAWN, RecordState.REVOKED, RecordState.REPAIRED, RecordState.EXPIRED)
 # Columns the overview always shows; repaired and expired appear once some record is.
-ALWAYS_SHOWN = tuple(s.value for s in RECORD_STATES if s not in (RecordState.REPAIRED, RecordState.EXPIRED))
+ALWAYS_SHOWN = tuple(s.value for s in RECORD_STATES[:6])
 RUN_HISTORY = 10
 TREND_DAYS = 30
 Key = tuple[str, str]  # (department, category)
