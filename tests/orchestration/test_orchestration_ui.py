@@ -277,6 +277,8 @@ def test_record_timeline_tells_the_story_of_a_record_revoked_before_publication(
     with store.transaction() as s:
         trail.append(s, "revoked_unpublished", department="market_supervision", category="penalty",
                      business_key="penalty:X:gone", source_key="P000099")
+    (found,) = record_queries.search(store, "gone")  # by its 文书号, the business key's last part
+    assert (found["business_key"], found["state"], found["stored"]) == ("penalty:X:gone", "revoked", False)
     story = record_queries.timeline(store, "penalty:X:gone")
     assert story["found"] and story["record"] is None
     assert [(e["event"], e["actor"]) for e in story["entries"]] == [("revoked_unpublished", "scheduler")]

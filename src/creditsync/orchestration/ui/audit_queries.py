@@ -63,6 +63,12 @@ class Position:
         return cls(datetime.fromisoformat(moment).astimezone(UTC), int(entry_id))
 
 
+def key_ends_with(document_no: str) -> Any:
+    """Entries whose business key (``category:authority USCC:文书号``) names this 文书号."""
+    escaped = document_no.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return AuditEntry.business_key.like(f"%:{escaped}", escape="\\")
+
+
 def _filtered(filters: AuditFilter) -> Select[Any]:
     query = select(AuditEntry)
     exact = ((AuditEntry.department, filters.department), (AuditEntry.category, filters.category),
@@ -73,8 +79,7 @@ def _filtered(filters: AuditFilter) -> Select[Any]:
             query = query.where(column == value)
     if filters.document_no:
         # a stored record's entries carry it in their business key; a quarantined row's in its details
-        escaped = filters.document_no.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(or_(AuditEntry.business_key.like(f"%:{escaped}", escape="\\"),
+        query = query.where(or_(key_ends_with(filters.document_no),
                                 AuditEntry.details["document_no"].as_string() == filters.document_no))
     if filters.since:
         query = query.where(AuditEntry.ts >= day_start(filters.since))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from creditsync.orchestration.ui.audit_queries import entry_row
+from creditsync.orchestration.ui.audit_queries import entry_row, key_ends_with
 from creditsync.orchestration.ui.clock import iso
 from creditsync.privacy import mask_record, mask_text
 from creditsync.store import Store
@@ -59,7 +59,9 @@ def _only_in_trail(session: Session, query: str, known: set[str], department: st
     wanted = select(AuditEntry).where(or_(
         (AuditEntry.event == QUARANTINED) & or_(AuditEntry.details["document_no"].as_string() == query,
                                                 AuditEntry.details["source_key"].as_string() == query),
-        (AuditEntry.event == "revoked_unpublished") & (AuditEntry.business_key == query)))
+        (AuditEntry.event == "revoked_unpublished") & or_(
+            AuditEntry.business_key == query, key_ends_with(query),
+            AuditEntry.details["source_key"].as_string() == query)))
     if department:
         wanted = wanted.where(AuditEntry.department == department)
     if category:
@@ -70,7 +72,7 @@ def _only_in_trail(session: Session, query: str, known: set[str], department: st
         key = entry.business_key or str(details.get("source_key") or "")
         if key and key not in known and key not in rows:
             rows[key] = {"business_key": key, "department": entry.department, "category": entry.category,
-                         "document_no": details.get("document_no") or query,
+                         "document_no": details.get("document_no") or key.rsplit(":", 1)[-1],
                          "subject_name": mask_text(str(details.get("subject_name") or "")),
                          "source_key": details.get("source_key"), "version": None,
                          "state": "quarantined" if entry.event == QUARANTINED else "revoked",
