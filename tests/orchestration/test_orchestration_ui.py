@@ -601,7 +601,9 @@ def test_status_page_and_api_show_what_the_store_holds(airflow_ui: dict[str, Any
     assert (shown["last_run"]["id"], shown["last_run"]["status"]) == (facts["run"].id, facts["run"].status)
     assert {c: v["value"] for c, v in shown["cursors"].items()} == facts["cursors"]
     assert sum(api.json()["trend"]["published"]) == facts["records"]["published"]
-    assert not {n for n in airflow_ui["id_numbers"] if n in page or n in api.text}
+    quarantine = "".join(_get(airflow_ui, path).text
+                         for path in ("/creditsync/quarantine", "/creditsync/api/quarantine"))
+    assert not {n for n in airflow_ui["id_numbers"] if n in page or n in api.text or n in quarantine}
 
 
 @pytest.mark.integration
