@@ -9,7 +9,7 @@ ECHARTS_VERSION := 6.1.0
 ECHARTS := src/creditsync/orchestration/ui/static/echarts.min.js
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install chromium demo stop status test test-fast lint bench lock clean
+.PHONY: install chromium echarts demo stop status test test-fast lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,8 @@ $(ECHARTS):
 	  && tar xzf echarts-$(ECHARTS_VERSION).tgz package/dist/echarts.min.js package/LICENSE) \
 	  && cp $$tmp/package/dist/echarts.min.js $@ && cp $$tmp/package/LICENSE $(dir $@)echarts.LICENSE \
 	  && rm -rf $$tmp
+
+echarts: $(ECHARTS)
 
 install: $(STAMP) $(ECHARTS)
 

@@ -344,8 +344,9 @@ def _signed_in(client: TestClient, role: str) -> TestClient:
     return client
 
 
-ROUTES = ["/", "/quarantine", "/record", "/record?q=D1", "/record/view?key=penalty:X:1", "/audit",
-          "/audit?verify=1", "/audit/export.csv", "/audit/export.xlsx",
+ROUTES = ["/", "/?department=market_supervision", "/quarantine", "/record", "/record?q=D1",
+          "/record/view?key=penalty:X:1", "/audit", "/audit?verify=1", "/audit/export.csv",
+          "/audit/export.xlsx",
           "/quarantine/report.xlsx?department=market_supervision", "/static/echarts.min.js", "/api/status",
           "/api/quarantine", "/api/records?q=D1", "/api/record?key=penalty:X:1", "/api/audit",
           "/api/audit/verify"]

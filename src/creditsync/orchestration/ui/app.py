@@ -63,14 +63,17 @@ api = APIRouter(prefix="/api", dependencies=[READ_ACCESS])
 
 
 @pages.get("/", summary="概览 Overview")
-def overview_page(request: Request) -> HTMLResponse:
+def overview_page(request: Request, department: Text = None) -> HTMLResponse:
     data = _status()
+    if department:  # one department: its tables, and the chart of its records only
+        data["departments"] = [d for d in data["departments"] if d["department"] == department]
     present = {s for d in data["departments"] for s, n in d["records"].items() if n}
     states = [*queries.ALWAYS_SHOWN, *sorted(present - set(queries.ALWAYS_SHOWN),
                                              key=lambda s: (s not in queries.RECORD_STATES, s))]
     return page_response(request, "overview.html", "status", page="overview", departments=data["departments"],
                          states=states, generated_at=data["generated_at"],
-                         problems=data["configuration_errors"], trend=queries.daily_trend(gateway_store()))
+                         problems=data["configuration_errors"], only=department,
+                         trend=queries.daily_trend(gateway_store(), department or None))
 
 
 @pages.get("/quarantine", summary="隔离记录 Quarantine")
