@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 UV     := $(BIN)/uv
+# The console's charts: Apache ECharts from the npm registry, served by the gateway itself (no CDN).
+ECHARTS_VERSION := 6.1.0
+ECHARTS := src/creditsync/orchestration/ui/static/echarts.min.js
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo stop status test test-fast lint bench lock clean
+.PHONY: install chromium echarts demo stop status test test-fast lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +18,23 @@ $(STAMP): requirements.lock pyproject.toml
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ECHARTS):
+	mkdir -p $(dir $@)
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent echarts@$(ECHARTS_VERSION) > /dev/null \
+	  && tar xzf echarts-$(ECHARTS_VERSION).tgz package/dist/echarts.min.js package/LICENSE) \
+	  && cp $$tmp/package/dist/echarts.min.js $@ && cp $$tmp/package/LICENSE $(dir $@)echarts.LICENSE \
+	  && rm -rf $$tmp
+
+echarts: $(ECHARTS)
+
+install: $(STAMP) $(ECHARTS)
+
+# The browser suite drives the distribution's Chromium (a test tool's own browser download fails here),
+# with a CJK font so that its screenshots show the Chinese pages as people see them.
+chromium:
+	command -v chromium > /dev/null && command -v chromedriver > /dev/null && fc-list :lang=zh | grep -q . || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei > /dev/null)
 
 demo: install
 	bash scripts/demo.sh start
@@ -29,11 +49,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: install lint
+test: install chromium lint
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -m "not integration and not reliability"
+	$(BIN)/pytest -m "not integration and not reliability and not browser"
 
 bench: install
 	$(BIN)/python benchmarks/run.py

@@ -1,4 +1,5 @@
-"""CreditSync's pages in the Airflow UI (Browse → 数据同步状态 / 审计日志); all code lives in the package."""
+"""CreditSync's console in the Airflow UI (Browse → 信用同步·概览 / ·隔离记录 / ·记录 / ·审计); all code
+lives in the package."""
 
 from creditsync.orchestration.ui.plugin import CreditSyncPlugin
 

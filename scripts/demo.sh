@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The embedded default: Airflow standalone (SQLite, LocalExecutor), the platform simulator and the demo
-# department systems, each in its own process group so `make stop` leaves nothing behind.
+# The embedded default: Airflow (SQLite, LocalExecutor: api-server first, then scheduler, dag-processor
+# and triggerer), the platform simulator and the demo department systems, each in its own process
+# group so `make stop` leaves nothing behind. Everything listens on 127.0.0.1 unless
+# CREDITSYNC_BIND_HOST says otherwise; the CREDITSYNC_*_PORT variables let a second demo run beside.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -12,6 +14,10 @@ PLATFORM_PORT=${CREDITSYNC_PLATFORM_PORT:-8700}
 SOURCE_PORT=${CREDITSYNC_SOURCE_PORT:-8701}
 ECOLOGY_PORT=${CREDITSYNC_ECOLOGY_PORT:-8702}
 AIRFLOW_PORT=${CREDITSYNC_AIRFLOW_PORT:-8080}
+BIND=${CREDITSYNC_BIND_HOST:-127.0.0.1}
+LOCAL=${BIND/0.0.0.0/127.0.0.1}  # where this machine's own processes reach the servers
+WORKER_LOG_PORT=${CREDITSYNC_WORKER_LOG_PORT:-$((AIRFLOW_PORT + 713))}
+TRIGGERER_LOG_PORT=${CREDITSYNC_TRIGGERER_LOG_PORT:-$((AIRFLOW_PORT + 714))}
 
 write_env() {
   # Demo credentials only: real deployments put them in Airflow Connections / a secrets backend.
@@ -26,22 +32,42 @@ export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,auditor:viewer"
+export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,operator:op,auditor:viewer"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$VAR/airflow/passwords.json"
+export AIRFLOW__API__HOST=$BIND
 export AIRFLOW__API__PORT=$AIRFLOW_PORT
+# Task runners report to this api-server, not to the default localhost:8080 (maybe another Airflow).
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://$LOCAL:$AIRFLOW_PORT/execution/"
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER_LOG_PORT
+export AIRFLOW__LOGGING__TRIGGERER_LOG_SERVER_PORT=$TRIGGERER_LOG_PORT
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=15
-export AIRFLOW_CONN_CREDITSYNC_PLATFORM="http://:demo-app-key@127.0.0.1:$PLATFORM_PORT"
-export AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE="http://:demo-source-token@127.0.0.1:$SOURCE_PORT"
-export AIRFLOW_CONN_ECOLOGY_ENVIRONMENT_SOURCE="http://:demo-source-token@127.0.0.1:$ECOLOGY_PORT"
+export AIRFLOW_CONN_CREDITSYNC_PLATFORM="http://:demo-app-key@$LOCAL:$PLATFORM_PORT"
+export AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE="http://:demo-source-token@$LOCAL:$SOURCE_PORT"
+export AIRFLOW_CONN_ECOLOGY_ENVIRONMENT_SOURCE="http://:demo-source-token@$LOCAL:$ECOLOGY_PORT"
 export AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE='{"conn_type": "sqlite", "host": "$ROOT/.sim/emergency_management/emergency_management.db"}'
 ENV
+}
+
+log_start() {  # name: a dated header, so var/log/NAME.log keeps every start's output one after another
+  printf '\n===== %s: start (%s)\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$1" >> "$VAR/log/$1.log"
 }
 
 start_bg() {  # name, command...: a new session, so stopping the group stops every child
   local name=$1; shift
   if is_running "$name"; then echo "  $name already running"; return; fi
-  setsid nohup "$@" > "$VAR/log/$name.log" 2>&1 < /dev/null &
+  log_start "$name"
+  setsid nohup "$@" >> "$VAR/log/$name.log" 2>&1 < /dev/null &
   echo $! > "$RUN/$name.pid"
+}
+
+demo_passwords() {  # the demo's users; an older file from before a user existed gets it added
+  "$ROOT/.venv/bin/python" - "$AIRFLOW_HOME/passwords.json" <<'PY'
+import json, pathlib, sys
+path = pathlib.Path(sys.argv[1])
+known = json.loads(path.read_text()) if path.exists() else {}
+path.write_text(json.dumps({"admin": "admin", "operator": "operator", "auditor": "auditor"} | known))
+PY
 }
 
 fetch() {  # no curl on a bare machine: the venv's Python fetches
@@ -63,20 +89,27 @@ start() {
   # shellcheck disable=SC1091
   source "$VAR/demo.env"
   mkdir -p "$AIRFLOW_HOME"
-  [ -f "$AIRFLOW_HOME/passwords.json" ] || echo '{"admin": "admin", "auditor": "auditor"}' > "$AIRFLOW_HOME/passwords.json"
+  demo_passwords
   echo "== gateway store"; creditsync db-upgrade
-  echo "== Airflow metadata database"; airflow db migrate > "$VAR/log/airflow-migrate.log" 2>&1
+  echo "== Airflow metadata database"; log_start airflow-migrate
+  airflow db migrate >> "$VAR/log/airflow-migrate.log" 2>&1
   echo "== simulators"
-  start_bg platform-sim creditsync platform-sim --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
-  start_bg source-market_supervision creditsync source-sim market_supervision --port "$SOURCE_PORT"
-  start_bg source-ecology_environment creditsync source-sim ecology_environment --port "$ECOLOGY_PORT"
+  start_bg platform-sim creditsync platform-sim --host "$BIND" --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
+  start_bg source-market_supervision creditsync source-sim market_supervision --host "$BIND" --port "$SOURCE_PORT"
+  start_bg source-ecology_environment creditsync source-sim ecology_environment --host "$BIND" --port "$ECOLOGY_PORT"
   start_bg source-emergency_management creditsync source-sim emergency_management --workdir "$ROOT/.sim"
   start_bg source-health creditsync source-sim health --workdir "$ROOT/.sim"
-  wait_http "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 30
+  wait_http "http://$LOCAL:$PLATFORM_PORT/_sim/stats" 30
   for _ in $(seq 1 30); do [ -f "$ROOT/.sim/emergency_management/emergency_management.db" ] && break; sleep 1; done
-  echo "== Airflow standalone"
-  start_bg airflow airflow standalone
-  wait_http "http://127.0.0.1:$AIRFLOW_PORT/api/v2/monitor/health" 180
+  echo "== Airflow api-server"
+  start_bg airflow-api-server airflow api-server --host "$BIND" --port "$AIRFLOW_PORT"
+  wait_http "http://$LOCAL:$AIRFLOW_PORT/api/v2/monitor/health" 180
+  # Only now may tasks run: their runners talk to the api-server from their first line. The log
+  # servers stay off (they would listen on every interface); the api-server reads the local log files.
+  echo "== Airflow scheduler, dag-processor, triggerer"
+  start_bg airflow-scheduler airflow scheduler --skip-serve-logs
+  start_bg airflow-dag-processor airflow dag-processor
+  start_bg airflow-triggerer airflow triggerer --skip-serve-logs
   echo "== waiting for the DAGs to be parsed"
   for _ in $(seq 1 90); do
     airflow dags list -o plain 2>/dev/null | grep -q sync__market_supervision && break; sleep 2
@@ -101,17 +134,30 @@ wait_for_run() {  # until no run of the DAG is queued or running
   echo "  $1 is still running; watch it in the UI"
 }
 
+example_document() {  # a 文书号 the demo really published, for the summary's example
+  "$ROOT/.venv/bin/python" - "$VAR/creditsync.db" <<'PY' 2>/dev/null || true
+import sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT document_no FROM records WHERE department = 'market_supervision' AND category = 'penalty' "
+    "AND state = 'published' ORDER BY document_no LIMIT 1").fetchone()
+print(row[0] if row else "")
+PY
+}
+
 summary() {
+  local example
+  example=$(example_document)
   cat <<TXT
 
 CreditSync demo is running.
-  Airflow UI        http://127.0.0.1:$AIRFLOW_PORT   login admin / admin  (read-only: auditor / auditor)
-  gateway pages     http://127.0.0.1:$AIRFLOW_PORT/plugin/creditsync-status  (Browse → 数据同步状态 / 审计日志; JSON /creditsync/api/status)
-  platform sim      http://127.0.0.1:$PLATFORM_PORT/_sim/stats  $(fetch "http://127.0.0.1:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
-  departments       market_supervision REST http://127.0.0.1:$SOURCE_PORT, ecology_environment XML
-                    http://127.0.0.1:$ECOLOGY_PORT, emergency_management SQLite
+  Airflow UI        http://$LOCAL:$AIRFLOW_PORT   login admin / admin  (operator / operator; read-only: auditor / auditor)
+  gateway console   http://$LOCAL:$AIRFLOW_PORT/plugin/creditsync-status  (Browse → 信用同步·概览 / ·隔离记录 / ·记录 / ·审计)
+                    e.g. 记录 → ${example:-a 文书号}; JSON http://$LOCAL:$AIRFLOW_PORT/creditsync/api/status
+  platform sim      http://$LOCAL:$PLATFORM_PORT/_sim/stats  $(fetch "http://$LOCAL:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
+  departments       market_supervision REST http://$LOCAL:$SOURCE_PORT, ecology_environment XML
+                    http://$LOCAL:$ECOLOGY_PORT, emergency_management SQLite
                     .sim/emergency_management/, health file drops .sim/health/inbox/
-  shell             source var/demo.env; creditsync quarantine list; creditsync audit history; creditsync audit verify
+  shell             source var/demo.env; creditsync quarantine list; creditsync audit trace ${example:-文书号}
   stop              make stop
 TXT
 }

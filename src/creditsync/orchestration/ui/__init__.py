@@ -1,7 +1,9 @@
-"""CreditSync pages inside the Airflow UI: 数据同步状态 (gateway status) and 审计日志 (audit log).
+"""The gateway console in the Airflow UI: 概览 overview, 隔离记录 quarantine, 记录 records, 审计日志 audit.
 
-``queries`` reads the gateway store (no Airflow, no web framework); ``render`` turns the results into
-HTML; ``app`` is the FastAPI app, with an access check on every route; ``plugin`` is what
+``queries``, ``audit_queries``, ``record_queries`` and ``quarantine_queries`` read the gateway store
+(no Airflow, no web framework); ``render`` turns results into HTML (``templates/``); ``app`` and the
+``routes_*``/``action_routes`` modules are the FastAPI app, with an access check on every route
+(``security``); ``actions`` holds the one write the console adds (终止公示 by hand); ``plugin`` is what
 plugins/creditsync_plugin.py registers with Airflow.
 """
 

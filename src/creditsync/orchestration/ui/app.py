@@ -1,124 +1,183 @@
 """The FastAPI app Airflow's api-server mounts at ``/creditsync`` (plugins/creditsync_plugin.py).
 
-Airflow does not authenticate plugin routes: every route here depends on :data:`READ_ACCESS`, the
-permission to read the runs of every DAG (SimpleAuthManager: role viewer and up; FAB: "can read" on DAGs
-and DAG Runs, which Viewer has). The user comes from a Bearer token (scripts) or the UI's session
-cookie (the page framed by the Airflow UI). Every page is read-only.
+Every route depends on :data:`security.READ_ACCESS` (read every DAG's runs: viewer and up); the
+operator actions (:mod:`action_routes`) also need the permission to edit the department's DAG.
 
 | URL | what |
 |---|---|
-| ``/creditsync/`` | 数据同步状态: per department records by state, outbox, quarantine, last run, cursors |
-| ``/creditsync/audit`` | 审计日志: latest 200 entries (filters ``department``, ``event``, ``since``); |
-| | ``verify=1`` also checks the hash chain |
-| ``/creditsync/api/status``, ``/api/audit``, ``/api/audit/verify`` | the same as JSON |
+| ``/creditsync/`` | 概览: per department and category records by state, quarantine, outbox, runs, trend |
+| ``/creditsync/quarantine`` | 隔离记录: filters, reasons, ``/quarantine/report.xlsx?department=`` |
+| ``/creditsync/record`` | 记录: search; ``/record/view?key=`` one record's timeline |
+| ``/creditsync/audit`` | 审计日志: keyset pages, filters, ``/audit/export.csv`` / ``.xlsx``, ``verify=1`` |
+| ``/creditsync/api/...`` | as JSON: status, quarantine, records, record, audit, audit/verify |
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from airflow.api_fastapi.app import get_auth_manager
-from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from creditsync.exceptions import ConfigurationError
-from creditsync.orchestration.ui import URL_PREFIX, queries, render
+from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
+from creditsync.orchestration.ui.action_routes import actions
+from creditsync.orchestration.ui.clock import iso
+from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
+from creditsync.orchestration.ui.routes_common import (
+    Day,
+    Text,
+    audit_filter,
+    department_choices,
+    editable_departments,
+    links,
+    page_response,
+    quarantine_query,
+)
+from creditsync.orchestration.ui.routes_files import files
+from creditsync.orchestration.ui.security import READ_ACCESS, csrf_token
 from creditsync.orchestration.ui.store import StoreUnavailable, configured_departments, gateway_store
 
 log = logging.getLogger(__name__)
 
-
-def can_read_every_dag_run(user: GetUserDep) -> None:
-    """Airflow's ``requires_access_dag`` narrows its check to one DAG when the request carries
-    ``?dag_id=``; these pages show every department, so they ask for all DAGs, always."""
-    if not get_auth_manager().is_authorized_dag(method="GET", access_entity=DagAccessEntity.RUN, user=user):
-        raise HTTPException(403, "Forbidden")
-
-
-READ_ACCESS = Depends(can_read_every_dag_run)
-
-DepartmentQ = Annotated[str | None, Query(max_length=64)]
-EventQ = Annotated[str | None, Query(max_length=48)]
-# A string, not a date: the page's filter form sends ``since=`` when the field is left empty.
-SinceQ = Annotated[str | None, Query(max_length=10, description="UTC day, YYYY-MM-DD")]
-
-
-def _filters(department: str | None, event: str | None, since: str | None) -> queries.AuditFilter:
-    try:
-        day = date.fromisoformat(since) if since else None
-    except ValueError:
-        raise HTTPException(422, "since: expected a date YYYY-MM-DD 起始日期格式应为 YYYY-MM-DD") from None
-    return queries.AuditFilter(department or None, event or None, day)
-
-
-def _links(request: Request, json_path: str) -> dict[str, str]:
-    """URLs relative to where Airflow mounted the app, so a ``[api] base_url`` sub-path works too."""
-    base = str(request.scope.get("root_path", "")).rstrip("/")
-    query = f"?{request.url.query}" if request.url.query else ""
-    return {"base": base, "airflow_base": base.removesuffix(URL_PREFIX),
-            "json_url": f"{base}/api/{json_path}{query}"}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _status() -> dict[str, Any]:
     configs, problems = configured_departments()
-    return {"generated_at": _now(), "departments": queries.department_status(gateway_store(), configs),
-            "configuration_errors": problems}
+    return {"generated_at": iso(datetime.now(UTC)), "departments": queries.department_status(
+        gateway_store(), configs), "configuration_errors": problems}
 
 
-def _audit(filters: queries.AuditFilter, verify: bool) -> dict[str, Any]:
-    store = gateway_store()
-    return {"generated_at": _now(), "limit": queries.AUDIT_PAGE_SIZE,
-            "filters": {"department": filters.department, "event": filters.event,
-                        "since": filters.since.isoformat() if filters.since else None},
-            "entries": queries.audit_entries(store, filters),
-            "chain": queries.chain_status(store) if verify else None}
+def _position(after: str | None) -> audit_queries.Position | None:
+    try:
+        return audit_queries.Position.parse(after) if after else None
+    except ValueError:
+        raise HTTPException(422, "after: not a page position 翻页位置无效") from None
 
 
 pages = APIRouter(dependencies=[READ_ACCESS], default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api", dependencies=[READ_ACCESS])
 
 
-@pages.get("/", summary="数据同步状态 Gateway status")
-def status_page(request: Request) -> HTMLResponse:
+@pages.get("/", summary="概览 Overview")
+def overview_page(request: Request, department: Text = None) -> HTMLResponse:
     data = _status()
-    return HTMLResponse(render.status_page(data["departments"], data["generated_at"],
-                                           data["configuration_errors"], _links(request, "status")))
+    if department:  # one department: its tables, and the chart of its records only
+        data["departments"] = [d for d in data["departments"] if d["department"] == department]
+    present = {s for d in data["departments"] for s, n in d["records"].items() if n}
+    states = [*queries.ALWAYS_SHOWN, *sorted(present - set(queries.ALWAYS_SHOWN),
+                                             key=lambda s: (s not in queries.RECORD_STATES, s))]
+    return page_response(request, "overview.html", "status", page="overview", departments=data["departments"],
+                         states=states, generated_at=data["generated_at"],
+                         problems=data["configuration_errors"], only=department,
+                         trend=queries.daily_trend(gateway_store(), department or None))
 
 
-@pages.get("/audit", summary="审计日志 Audit log")
-def audit_page(request: Request, department: DepartmentQ = None, event: EventQ = None,
-               since: SinceQ = None, verify: bool = False) -> HTMLResponse:
-    filters = _filters(department, event, since)
-    data = _audit(filters, verify)
-    names = {c.department: c.name for c in configured_departments()[0]}
-    return HTMLResponse(render.audit_page(data["entries"], filters, names, data["chain"], data["limit"],
-                                          _links(request, "audit")))
+@pages.get("/quarantine", summary="隔离记录 Quarantine")
+def quarantine_page(request: Request, user: GetUserDep, department: Text = None, category: Text = None,
+                    stage: Text = None, field: Text = None, since: Day = None, until: Day = None,
+                    include_resolved: bool = False, notice: Text = None) -> HTMLResponse:
+    query = quarantine_query(department, category, stage, field, since, until, include_resolved)
+    rows = quarantine_rows(gateway_store(), query)
+    editable = editable_departments(user, {r["department"] for r in rows})
+    return page_response(request, "quarantine.html", "quarantine", page="quarantine", query=query, rows=rows,
+                         limit=LIMIT, editable=editable,
+                         any_editable=bool(editable), csrf=csrf_token(user), notice=notice,
+                         **department_choices())
+
+
+@pages.get("/record", summary="记录 Records: search")
+def records_page(request: Request, q: Text = None, department: Text = None, category: Text = None,
+                 state: Text = None) -> Response:
+    searched = bool(q or department or category or state)
+    rows = record_queries.search(gateway_store(), q or "", department or None, category or None,
+                                 state or None) if searched else []
+    if q and len(rows) == 1:  # a 文书号 names one record: show it
+        return RedirectResponse(render.Links(*links(request, "records").values()).url(
+            "/record/view", key=rows[0]["business_key"]), status_code=303)
+    return page_response(request, "records.html", "records", page="record", q=q, department=department,
+                         category=category, state=state, rows=rows, searched=searched,
+                         limit=record_queries.SEARCH_LIMIT, states=[s.value for s in queries.RECORD_STATES],
+                         **department_choices())
+
+
+@pages.get("/record/view", summary="记录 Record: one record's timeline")
+def record_page(request: Request, user: GetUserDep, key: Annotated[str, Query(max_length=250)],
+                notice: Text = None) -> HTMLResponse:
+    story = record_queries.timeline(gateway_store(), key)
+    departments = {q["department"] for q in story["quarantine"]}
+    record = story["record"]
+    if record:
+        departments.add(record["department"])
+    editable = editable_departments(user, departments)
+    can_withdraw = bool(record and record["department"] in editable and record["state"] == "published")
+    response = page_response(request, "record.html", "record", page="record", story=story,
+                             editable=editable, can_withdraw=can_withdraw, csrf=csrf_token(user),
+                             notice=notice, **department_choices())
+    response.status_code = 200 if story["found"] else 404
+    return response
+
+
+@pages.get("/audit", summary="审计日志 Audit trail")
+def audit_page(request: Request, department: Text = None, category: Text = None, event: Text = None,
+               actor: Text = None, business_key: Text = None, document_no: Text = None, since: Day = None,
+               until: Day = None, after: Text = None, verify: bool = False,
+               notice: Text = None) -> HTMLResponse:
+    filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
+    store = gateway_store()
+    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
+    return page_response(request, "audit.html", "audit", page="audit", filters=filters, entries=entries,
+                         notice=notice,
+                         after=after, next_after=next_position.token() if next_position else None,
+                         chain=audit_queries.chain_status(store) if verify else None,
+                         events=audit_queries.KNOWN_EVENTS, **department_choices())
 
 
 @api.get("/status", summary="Gateway status as JSON")
 def status_json() -> dict[str, Any]:
-    return _status()
+    return _status() | {"trend": queries.daily_trend(gateway_store())}
 
 
-@api.get("/audit", summary="Latest audit entries as JSON")
-def audit_json(department: DepartmentQ = None, event: EventQ = None, since: SinceQ = None,
-               verify: bool = False) -> dict[str, Any]:
-    return _audit(_filters(department, event, since), verify)
+@api.get("/quarantine", summary="Quarantine entries as JSON")
+def quarantine_json(department: Text = None, category: Text = None, stage: Text = None, field: Text = None,
+                    since: Day = None, until: Day = None, include_resolved: bool = False) -> dict[str, Any]:
+    query = quarantine_query(department, category, stage, field, since, until, include_resolved)
+    return {"filters": query.as_query(), "entries": quarantine_rows(gateway_store(), query)}
+
+
+@api.get("/records", summary="Record search as JSON")
+def records_json(q: Text = None, department: Text = None, category: Text = None,
+                 state: Text = None) -> dict[str, Any]:
+    return {"records": record_queries.search(gateway_store(), q or "", department or None,
+                                             category or None, state or None)}
+
+
+@api.get("/record", summary="One record's timeline as JSON")
+def record_json(key: Annotated[str, Query(max_length=250)]) -> dict[str, Any]:
+    story = record_queries.timeline(gateway_store(), key)
+    if not story["found"]:
+        raise HTTPException(404, f"nothing found for {key}")
+    return story
+
+
+@api.get("/audit", summary="Audit entries as JSON, newest first, keyset paged")
+def audit_json(department: Text = None, category: Text = None, event: Text = None, actor: Text = None,
+               business_key: Text = None, document_no: Text = None, since: Day = None, until: Day = None,
+               after: Text = None, verify: bool = False) -> dict[str, Any]:
+    filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
+    store = gateway_store()
+    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
+    return {"generated_at": iso(datetime.now(UTC)), "filters": filters.as_query(), "entries": entries,
+            "next_after": next_position.token() if next_position else None,
+            "chain": audit_queries.chain_status(store) if verify else None}
 
 
 @api.get("/audit/verify", summary="Verify the whole audit hash chain now")
 def verify_json() -> dict[str, Any]:
-    return queries.chain_status(gateway_store())
+    return audit_queries.chain_status(gateway_store())
 
 
 def _is_page(request: Request) -> bool:
@@ -131,9 +190,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not _is_page(request):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    links = _links(request, "status")
-    login = f"{links['airflow_base']}/" if exc.status_code in (401, 403) else None
-    body = render.error_page(exc.status_code, str(exc.detail), links, login)
+    where = render.Links(*links(request, "status").values())
+    login = f"{where.airflow_base}/" if exc.status_code in (401, 403) else None
+    body = render.error_page(exc.status_code, str(exc.detail), where, login)
     return HTMLResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -145,7 +204,8 @@ async def _store_error(request: Request, exc: Exception) -> Response:
     message = ("网关数据库无法读取（未初始化？运行 creditsync db-upgrade）· "
                "the gateway store cannot be read (not initialised? run `creditsync db-upgrade`)")
     if _is_page(request):
-        return HTMLResponse(render.error_page(503, message, _links(request, "status")), status_code=503)
+        where = render.Links(*links(request, "status").values())
+        return HTMLResponse(render.error_page(503, message, where), status_code=503)
     return JSONResponse({"detail": message}, status_code=503)
 
 
@@ -154,6 +214,7 @@ async def _private_headers(request: Request, call_next: Any) -> Response:
     response: Response = await call_next(request)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -161,9 +222,12 @@ def create_app() -> FastAPI:
     # No /docs or /openapi.json: every route of this app is behind READ_ACCESS, and those are not.
     app = FastAPI(title="CreditSync", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(_private_headers)
-    app.include_router(pages)
-    app.include_router(api)
+    for router in (pages, files, actions, api):
+        app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
         app.add_exception_handler(error, _store_error)
     return app
+
+
+__all__ = ["READ_ACCESS", "create_app"]

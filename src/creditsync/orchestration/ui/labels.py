@@ -6,8 +6,12 @@ from functools import cache
 
 RECORD_STATES = {
     "published": "已公示", "pending": "待确认", "rejected": "被退回", "withdrawn": "已撤回",
-    "revoked": "已撤销", "withdrawing": "撤回中", "repaired": "已修正", "expired": "已过期",
+    "revoked": "已撤销", "withdrawing": "撤回中", "repaired": "已修复", "expired": "已过期",
+    "quarantined": "已隔离",
 }
+STAGES = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台", "protected": "保护"}
+OUTBOX_STATUSES = {"pending": "待推送", "acked": "已确认", "rejected": "被退回", "superseded": "已取代"}
+ACTIONS = {"upsert": "公示", "withdraw": "终止公示"}
 # incomplete: the platform could not be reached; the next run continues the delivery
 RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",
                 "incomplete": "推送未完成"}

@@ -1,5 +1,6 @@
-"""What ``plugins/creditsync_plugin.py`` registers with Airflow: the pages' app and two menu entries
-under Browse that frame them inside the Airflow UI (external views with a ``url_route``)."""
+"""What ``plugins/creditsync_plugin.py`` registers with Airflow: the console's app and its menu entries
+under Browse that frame it inside the Airflow UI (external views with a ``url_route``). The entries are
+named 信用同步·… so that they never collide with Airflow's own (its audit log is 审计日志 too)."""
 
 from __future__ import annotations
 
@@ -42,13 +43,15 @@ def _href(path: str) -> str:
     return f"{root}{URL_PREFIX}{path}"
 
 
+MENU = (("信用同步·概览", "/", "creditsync-status"),
+        ("信用同步·隔离记录", "/quarantine", "creditsync-quarantine"),
+        ("信用同步·记录", "/record", "creditsync-records"),
+        ("信用同步·审计", "/audit", "creditsync-audit"))
+
+
 def external_views() -> list[dict[str, Any]]:
-    return [
-        {"name": "数据同步状态", "href": _href("/"), "destination": "nav", "category": "browse",
-         "url_route": "creditsync-status"},
-        {"name": "审计日志", "href": _href("/audit"), "destination": "nav", "category": "browse",
-         "url_route": "creditsync-audit"},
-    ]
+    return [{"name": name, "href": _href(path), "destination": "nav", "category": "browse",
+             "url_route": route} for name, path, route in MENU]
 
 
 class CreditSyncPlugin(AirflowPlugin):

@@ -1,0 +1,136 @@
+"""The audit trail as the console reads it: filtered pages by keyset over ``(ts, id)`` (newest first,
+no OFFSET, so page 500 costs what page 1 does), the whole filtered set in chunks for the exports, and
+the hash-chain check. Details are masked again on the way out (they are masked when written; this is
+the second lock on the door)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from creditsync.audit import verify_chain
+from creditsync.orchestration.ui.clock import day_end, day_start, iso, utc
+from creditsync.privacy import mask_record, mask_text
+from creditsync.store import Store
+from creditsync.store.models import AuditEntry
+
+PAGE_SIZE = 100
+EXPORT_CHUNK = 1000
+# Offered as suggestions in the event filter; any other event name typed in works as well.
+KNOWN_EVENTS = (
+    "run_started", "source_read", "source_failed", "stream_transformed", "record_version",
+    "record_quarantined", "push_attempt", "push_receipt", "push_rejected", "push_failed",
+    "cursor_advanced", "withdrawal_queued", "revoked_unpublished", "republish_blocked",
+    "run_finished", "manual_redrive", "quarantine_resolved", "reconciliation",
+    "reconciled", "audit_pruned",
+)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    department: str | None = None
+    category: str | None = None
+    event: str | None = None
+    actor: str | None = None
+    business_key: str | None = None
+    document_no: str | None = None
+    since: date | None = None  # local days (the pages' zone), both included
+    until: date | None = None
+
+    def as_query(self) -> dict[str, str]:
+        """The filters as URL parameters (for the export links and the next page)."""
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items() if v}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: the (ts, id) of its last entry; the next page starts after it."""
+
+    ts: datetime
+    id: int
+
+    def token(self) -> str:
+        return f"{self.ts.astimezone(UTC).isoformat()}_{self.id}"
+
+    @classmethod
+    def parse(cls, token: str) -> Position:
+        moment, _, entry_id = token.rpartition("_")
+        return cls(datetime.fromisoformat(moment).astimezone(UTC), int(entry_id))
+
+
+def key_ends_with(document_no: str) -> Any:
+    """Entries whose business key (``category:authority USCC:文书号``) names this 文书号."""
+    escaped = document_no.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return AuditEntry.business_key.like(f"%:{escaped}", escape="\\")
+
+
+def _filtered(filters: AuditFilter) -> Select[Any]:
+    query = select(AuditEntry)
+    exact = ((AuditEntry.department, filters.department), (AuditEntry.category, filters.category),
+             (AuditEntry.event, filters.event), (AuditEntry.actor, filters.actor),
+             (AuditEntry.business_key, filters.business_key))
+    for column, value in exact:
+        if value:
+            query = query.where(column == value)
+    if filters.document_no:
+        # a stored record's entries carry it in their business key; a quarantined row's in its details
+        query = query.where(or_(key_ends_with(filters.document_no),
+                                AuditEntry.details["document_no"].as_string() == filters.document_no))
+    if filters.since:
+        query = query.where(AuditEntry.ts >= day_start(filters.since))
+    if filters.until:
+        query = query.where(AuditEntry.ts < day_end(filters.until))
+    return query
+
+
+def audit_page(store: Store, filters: AuditFilter, after: Position | None = None,
+               size: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], Position | None]:
+    """Entries newest first, up to ``size``, after ``after``; and where the next page starts (None on
+    the last page)."""
+    query = _filtered(filters)
+    if after is not None:
+        query = query.where(or_(AuditEntry.ts < after.ts, and_(AuditEntry.ts == after.ts,
+                                                                AuditEntry.id < after.id)))
+    query = query.order_by(AuditEntry.ts.desc(), AuditEntry.id.desc()).limit(size + 1)
+    with store.reader() as session:
+        rows = list(session.scalars(query))
+    more = len(rows) > size
+    rows = rows[:size]
+    last = Position(utc(rows[-1].ts), rows[-1].id) if more else None
+    return [entry_row(entry) for entry in rows], last
+
+
+def export_rows(store: Store, filters: AuditFilter, chunk: int = EXPORT_CHUNK) -> Iterator[dict[str, Any]]:
+    """The whole filtered set in chain order, one short read per ``chunk`` entries: memory stays flat
+    and no transaction is held open while a slow client downloads."""
+    after = 0
+    while True:
+        query = _filtered(filters).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(chunk)
+        with store.reader() as session:
+            rows = [entry_row(entry) for entry in session.scalars(query)]
+        yield from rows
+        if len(rows) < chunk:
+            return
+        after = rows[-1]["id"]
+
+
+def entry_row(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "ts": iso(entry.ts), "event": entry.event, "actor": mask_text(entry.actor),
+            "department": entry.department, "category": entry.category,
+            "business_key": mask_text(entry.business_key) if entry.business_key else None,
+            "run_id": entry.run_id, "details": mask_record(entry.details or {}), "hash": entry.hash}
+
+
+def chain_status(store: Store) -> dict[str, Any]:
+    """Verify the whole hash chain now (it streams every entry, hence only on request)."""
+    started = time.monotonic()
+    with store.reader() as session:
+        result = verify_chain(session)
+    return {"ok": result.ok, "checked": result.checked, "problem": result.problem,
+            "entry_id": result.entry_id, "checked_at": iso(datetime.now(UTC)),
+            "seconds": round(time.monotonic() - started, 3)}

@@ -1,0 +1,95 @@
+"""The 隔离记录 page: quarantine entries with what IT staff need to find and fix each record, read through
+the quarantine package's own describer (文书号 and subject from the record or the department's mapping)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from creditsync.orchestration.ui.clock import day_end, day_start, iso
+from creditsync.quarantine import Describer, QuarantineFilter, QuarantineView
+from creditsync.quarantine.entries import select_items
+from creditsync.settings import load_settings
+from creditsync.store import Store
+from creditsync.store.models import QuarantineItem
+
+LIMIT = 500
+
+
+@dataclass(frozen=True)
+class QuarantineQuery:
+    department: str | None = None
+    category: str | None = None
+    stage: str | None = None
+    field: str | None = None  # a standard field code, e.g. CF_XDR_MC
+    since: date | None = None  # local days, both included
+    until: date | None = None
+    include_resolved: bool = False
+
+    def as_query(self) -> dict[str, str]:
+        return {k: v.isoformat() if isinstance(v, date) else ("1" if v is True else v)
+                for k, v in asdict(self).items() if v}
+
+
+def quarantine_rows(store: Store, query: QuarantineQuery, limit: int = LIMIT) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries matching, one row per entry (its problems listed in it)."""
+    base = QuarantineFilter(query.department, query.category, query.stage, query.include_resolved)
+    selected = select_items(base).order_by(None).order_by(QuarantineItem.id.desc())
+    if query.since:
+        selected = selected.where(QuarantineItem.created_at >= day_start(query.since))
+    if query.until:
+        selected = selected.where(QuarantineItem.created_at < day_end(query.until))
+    describer = Describer(load_settings())
+    rows: list[dict[str, Any]] = []
+    with store.reader() as session:
+        for item in session.scalars(selected.execution_options(yield_per=200)):
+            view = describer.describe(session, item)
+            if query.field and all(p.field != query.field for p in view.problems):
+                continue
+            rows.append(_row(view))
+            if len(rows) >= limit:
+                break
+        _add_sightings(session, rows)
+    return rows
+
+
+def _row(view: QuarantineView) -> dict[str, Any]:
+    row = view.as_dict()
+    row["problems"] = [{"field": p.field, "title": p.title, "message_zh": p.message_zh,
+                        "message_en": english_part(p.message, p.message_zh)} for p in view.problems]
+    return row
+
+
+def english_part(message: str, chinese: str) -> str:
+    """``中文 (English)`` → ``English``; a message with one language only has no English part."""
+    rest = message[len(chinese):].strip() if message.startswith(chinese) else ""
+    return rest[1:-1] if rest.startswith("(") and rest.endswith(")") else rest
+
+
+def _add_sightings(session: Any, rows: list[dict[str, Any]]) -> None:
+    """First and last time the gateway refused the same source record (each run that re-reads an
+    unfixed record refreshes its entry)."""
+    keys = {(r["department"], r["category"], r["source_key"]) for r in rows if r["source_key"]}
+    seen: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    for department in {k[0] for k in keys}:
+        source_keys = [k[2] for k in keys if k[0] == department]
+        for chunk in (source_keys[i:i + 500] for i in range(0, len(source_keys), 500)):
+            for d, c, s, first, last in session.execute(
+                    select(QuarantineItem.department, QuarantineItem.category, QuarantineItem.source_key,
+                           func.min(QuarantineItem.created_at), func.max(QuarantineItem.created_at))
+                    .where(QuarantineItem.department == department, QuarantineItem.source_key.in_(chunk))
+                    .group_by(QuarantineItem.department, QuarantineItem.category,
+                              QuarantineItem.source_key)):
+                seen[(d, c, s)] = (first, last)
+    for row in rows:
+        first, last = seen.get((row["department"], row["category"], row["source_key"]), (None, None))
+        row["first_seen"] = iso(first) or row["created_at"]
+        row["last_seen"] = iso(last) or row["created_at"]
+
+
+def quarantine_fields(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The field codes present, for the filter's choices."""
+    return sorted({(p["field"], p["title"]) for r in rows for p in r["problems"]})

@@ -1,0 +1,130 @@
+"""One record's whole story for the 记录 page: found by 文书号, business key, the department's own record
+id or the subject's name, then every version, push, receipt, quarantine entry and audit entry of it,
+including records revoked before publication that only the audit trail knows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from creditsync.orchestration.ui.audit_queries import entry_row, key_ends_with
+from creditsync.orchestration.ui.clock import iso
+from creditsync.privacy import mask_record, mask_text
+from creditsync.store import Store
+from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
+
+SEARCH_LIMIT = 200
+QUARANTINED = "record_quarantined"
+BY_SOURCE_KEY = (QUARANTINED, "quarantine_resolved")  # entries about a row that has no business key yet
+
+
+def normalise_query(text: str) -> str:
+    """What people paste: surrounding blanks, full-width spaces."""
+    return text.replace("\u3000", " ").strip()
+
+
+def search(store: Store, text: str, department: str | None = None, category: str | None = None,
+           state: str | None = None) -> list[dict[str, Any]]:
+    """Stored records matching exactly by key, 文书号 or source id, or by part of the subject's name;
+    then keys only the audit trail knows (quarantined or revoked before they were ever stored)."""
+    query = normalise_query(text)
+    wanted = select(Record).order_by(Record.updated_at.desc()).limit(SEARCH_LIMIT)
+    if query:
+        wanted = wanted.where(or_(Record.business_key == query, Record.document_no == query,
+                                  Record.source_key == query, Record.subject_name.contains(query)))
+    for column, value in ((Record.department, department), (Record.category, category),
+                          (Record.state, state)):
+        if value:
+            wanted = wanted.where(column == value)
+    with store.reader() as session:
+        found = [_record_row(r) for r in session.scalars(wanted)]
+        if query and not state:
+            found += _only_in_trail(session, query, {r["business_key"] for r in found}, department, category)
+    return found
+
+
+def _record_row(record: Record) -> dict[str, Any]:
+    return {"business_key": record.business_key, "department": record.department,
+            "category": record.category, "document_no": record.document_no,
+            "subject_name": mask_text(record.subject_name), "source_key": record.source_key,
+            "state": record.state, "version": record.version, "updated_at": iso(record.updated_at),
+            "stored": True}
+
+
+def _only_in_trail(session: Session, query: str, known: set[str], department: str | None,
+                   category: str | None) -> list[dict[str, Any]]:
+    """Quarantined rows (by 文书号 or source id in their details) and unpublished revocations (by key)."""
+    wanted = select(AuditEntry).where(or_(
+        (AuditEntry.event == QUARANTINED) & or_(AuditEntry.details["document_no"].as_string() == query,
+                                                AuditEntry.details["source_key"].as_string() == query),
+        (AuditEntry.event == "revoked_unpublished") & or_(
+            AuditEntry.business_key == query, key_ends_with(query),
+            AuditEntry.details["source_key"].as_string() == query)))
+    if department:
+        wanted = wanted.where(AuditEntry.department == department)
+    if category:
+        wanted = wanted.where(AuditEntry.category == category)
+    rows: dict[str, dict[str, Any]] = {}
+    for entry in session.scalars(wanted.order_by(AuditEntry.id.desc()).limit(SEARCH_LIMIT)):
+        details = entry.details or {}
+        key = entry.business_key or str(details.get("source_key") or "")
+        if key and key not in known and key not in rows:
+            rows[key] = {"business_key": key, "department": entry.department, "category": entry.category,
+                         "document_no": details.get("document_no") or key.rsplit(":", 1)[-1],
+                         "subject_name": mask_text(str(details.get("subject_name") or "")),
+                         "source_key": details.get("source_key"), "version": None,
+                         "state": "quarantined" if entry.event == QUARANTINED else "revoked",
+                         "updated_at": iso(entry.ts), "stored": False}
+    return list(rows.values())
+
+
+def timeline(store: Store, key: str) -> dict[str, Any]:
+    """Everything about one record, by business key (or, for a record never stored, its source id)."""
+    with store.reader() as session:
+        record = session.get(Record, key)
+        source_keys = {key} | ({record.source_key} if record and record.source_key else set())
+        versions = session.scalars(select(RecordVersion).where(RecordVersion.business_key == key)
+                                   .order_by(RecordVersion.version))
+        pushes = session.scalars(select(OutboxItem).where(OutboxItem.business_key == key)
+                                 .order_by(OutboxItem.id))
+        quarantine = session.scalars(select(QuarantineItem).where(or_(
+            QuarantineItem.business_key == key, QuarantineItem.source_key.in_(source_keys)))
+            .order_by(QuarantineItem.id))
+        entries = session.scalars(select(AuditEntry).where(or_(
+            AuditEntry.business_key == key,
+            AuditEntry.event.in_(BY_SOURCE_KEY)
+            & AuditEntry.details["source_key"].as_string().in_(source_keys))).order_by(AuditEntry.id))
+        story: dict[str, Any] = {"key": key, "record": _record_row(record) if record else None,
+                 "versions": [_version(v) for v in versions], "pushes": [_push(p) for p in pushes],
+                 "quarantine": [_quarantined(q) for q in quarantine],
+                 "entries": [entry_row(e) for e in entries]}
+    story["found"] = bool(story["record"] or story["quarantine"] or story["entries"])
+    story["document_no"] = story["record"]["document_no"] if story["record"] else next(
+        (e["details"]["document_no"] for e in story["entries"] if e["details"].get("document_no")), None)
+    return story
+
+
+def _version(version: RecordVersion) -> dict[str, Any]:
+    return {"version": version.version, "run_id": version.run_id, "source_key": version.source_key,
+            "source_hash": version.source_hash, "mapped_hash": version.mapped_hash,
+            "mapping_digest": version.mapping_digest, "adapter": version.adapter,
+            "created_at": iso(version.created_at)}
+
+
+def _push(item: OutboxItem) -> dict[str, Any]:
+    return {"id": item.id, "action": item.action, "version": item.version, "status": item.status,
+            "attempts": item.attempts, "idempotency_key": item.idempotency_key, "run_id": item.run_id,
+            "created_at": iso(item.created_at), "acked_at": iso(item.acked_at),
+            "platform_id": item.platform_id, "last_error": mask_text(item.last_error or "") or None,
+            "platform_errors": [mask_record(e) if isinstance(e, dict) else mask_text(str(e))
+                                for e in item.platform_errors or []]}
+
+
+def _quarantined(item: QuarantineItem) -> dict[str, Any]:
+    return {"id": item.id, "department": item.department, "category": item.category, "stage": item.stage,
+            "source_key": item.source_key, "run_id": item.run_id,
+            "errors": [mask_record(e) for e in item.errors or []],
+            "created_at": iso(item.created_at), "resolved_at": iso(item.resolved_at),
+            "resolution": item.resolution}
