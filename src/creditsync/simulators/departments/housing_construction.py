@@ -77,13 +77,14 @@ class SourceDatabase:
     def grant_reader(self, password: str, user: str = READER) -> None:
         """The account a DBA hands the gateway: SELECT on this database, nothing else."""
         with self.engine.begin() as conn:
-            create = f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY :pw"
+            create = f"CREATE USER IF NOT EXISTS '{user}'@'%%' IDENTIFIED BY :pw"  # %% : pyformat
             conn.execute(sa.text(create), {"pw": password})
-            conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON `{self.database}`.* TO '{user}'@'%'")
+            conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON `{self.database}`.* TO '{user}'@'%%'")
 
-    def rows(self, table: str) -> list[dict[str, Any]]:
+    def rows(self, table: str, order: str = "id") -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id").mappings()]
+            result = conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {order}")
+            return [dict(row) for row in result.mappings()]
 
     def update_penalty(self, ajbh: str, **fields: Any) -> datetime:
         return self._update("xzcf", "ajbh", ajbh, fields)
