@@ -9,15 +9,21 @@ from pathlib import Path
 import pytest
 
 from creditsync.departments import DepartmentConfig
-from creditsync.simulators.departments.housing_construction import create_database
-from creditsync.simulators.departments.housing_construction_data import BROKEN_LICENCES, BROKEN_PENALTIES
-from creditsync.testing import LiveSource
+from creditsync.simulators.departments.housing_construction import SourceDatabase, create_database
+from creditsync.simulators.departments.housing_construction_data import (
+    BROKEN_LICENCES,
+    BROKEN_PENALTIES,
+    OUTSIDE_GBK,
+)
+from creditsync.testing import Harness, LiveSource
 from creditsync.testing.sql_conformance import SqlDepartmentConformance, mariadb_server
 
 pytestmark = pytest.mark.integration
 
 
 class TestHousingConstruction(SqlDepartmentConformance):
+    """Runs the suite, plus the test below on the same harness."""
+
     department = "housing_construction"
     project_root = Path(__file__).resolve().parents[2]
     expected_invalid = frozenset(BROKEN_PENALTIES) | frozenset(BROKEN_LICENCES)
@@ -25,5 +31,35 @@ class TestHousingConstruction(SqlDepartmentConformance):
     def start_source(self, config: DepartmentConfig, workdir: Path) -> LiveSource:
         source = create_database(mariadb_server(), f"creditsync_test_{uuid.uuid4().hex[:10]}", seed=7)
         self.source_admin_url = str(source.url)  # type: ignore[misc]
+        _SOURCES[config.department] = source
         return LiveSource(env={"AIRFLOW_CONN_HOUSING_CONSTRUCTION_SOURCE": source.connection_json()},
                           stop=source.drop)
+
+    def test_text_arrives_on_the_platform_intact(self, harness: Harness) -> None:
+        check_text_on_the_platform(harness)
+
+
+_SOURCES: dict[str, SourceDatabase] = {}
+
+
+def _source(harness: Harness) -> SourceDatabase:
+    return _SOURCES[harness.config.department]
+
+
+def check_text_on_the_platform(harness: Harness) -> None:
+    """GBK tables, GBK bytes in a latin1 column, a utf8mb3 table and 𠮷 in a utf8mb4 column, as the
+    platform stores them after a sync."""
+    harness.sync()
+    store = harness.platform.simulator.store
+    ids = [row[0] for row in store._db.execute("SELECT platform_id FROM records")]
+    published = {record["data"].get("CF_WSH") or record["data"]["XK_XKBH"]: record["data"]
+                 for record in (store.find(pid) for pid in ids) if record}
+    cases = {row["ajbh"]: row for row in _source(harness).rows("xzcf")}
+    units = {row["dwid"]: row for row in _source(harness).rows("dwxx", order="dwid")}
+    first = published[cases["ZJCF-0001"]["cfjdswh"]]
+    assert first["CF_XDR_MC"] == units[cases["ZJCF-0001"]["dwid"]]["dwmc"]  # GBK bytes in latin1
+    assert first["CF_WFXW"] == cases["ZJCF-0001"]["wfxw"]  # a GBK table
+    key, text = OUTSIDE_GBK
+    assert published[cases[key]["cfjdswh"]]["BZ"] == text  # 𠮷 in a utf8mb4 column
+    licence = published["ZJXK-0001"]
+    assert licence["XK_XDR_MC"] == units[1]["dwmc"]  # a utf8mb3 table

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
 from creditsync.exceptions import ConfigurationError
@@ -72,7 +72,11 @@ def read_only_engine(url: URL, connect_timeout_s: int) -> Engine:
         connect_args["options"] = " ".join(filter(None, [given if isinstance(given, str) else None,
                                                          "-c default_transaction_read_only=on"]))
         url = url.difference_update_query(["options"])
-    engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise ConfigurationError(f"the {url.get_backend_name()} driver {url.get_driver_name()!r} is not "
+                                 f"installed here ({exc}); {dialect.install_hint}") from None
     dialect.install(engine)
     return engine
 

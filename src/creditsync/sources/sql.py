@@ -219,7 +219,8 @@ class SqlSourceAdapter(SourceAdapter):
             _check_columns(found, opts, self._where(stream))
             return sa.table(opts.table, *(sa.column(name) for name in found), schema=opts.db_schema)
         assert opts.query is not None
-        probe = sa.text(f"SELECT * FROM ({opts.query}) AS creditsync_probe WHERE 1 = 0")
+        # no AS before the alias: Oracle and 达梦 refuse it, every other database accepts its absence
+        probe = sa.text(f"SELECT * FROM ({opts.query}) creditsync_probe WHERE 1 = 0")
         found = list(conn.execute(probe).keys())
         _check_columns(found, opts, self._where(stream))
         return sa.text(opts.query).columns(*(sa.column(name) for name in found)).subquery("src")

@@ -45,6 +45,7 @@ class SqlDialect:
     default_port: int | None
     # DBAPI connect() keyword arguments for the connect timeout, given the timeout in seconds
     connect_timeout: Callable[[int], dict[str, Any]] = lambda _s: {}
+    install_hint: str = "install the database's Python driver"
     # URL query parameters of the default driver, set when the URL does not give them
     url_defaults: Mapping[str, str] = field(default_factory=dict)
     # Connection extras passed on as URL parameters (TLS, service names); others are not the driver's
@@ -127,6 +128,7 @@ def _mysql_arguments() -> dict[str, Any]:
 
 MYSQL = SqlDialect(
     backend="mysql", default_driver="pymysql", default_port=3306,
+    install_hint="pip install 'creditsync[mysql]'",
     connect_timeout=lambda s: {"connect_timeout": s},
     # utf8mb4 on the wire: the server converts gbk/utf8mb3/latin1 columns to it, and nothing outside
     # the BMP (𠮷, emoji in a utf8mb4 column) is lost.
@@ -146,6 +148,7 @@ POSTGRESQL = SqlDialect(
 
 ORACLE = SqlDialect(
     backend="oracle", default_driver="oracledb", default_port=1521,
+    install_hint="pip install 'creditsync[oracle]'",
     connect_timeout=lambda s: {"tcp_connect_timeout": float(s)},
     url_extras=("service_name",),
     transaction_statement="SET TRANSACTION READ ONLY",
@@ -153,6 +156,7 @@ ORACLE = SqlDialect(
 
 MSSQL = SqlDialect(
     backend="mssql", default_driver="pyodbc", default_port=1433,
+    install_hint="pip install 'creditsync[mssql]' and Microsoft's ODBC Driver 18 for SQL Server",
     connect_timeout=lambda s: {"timeout": s},  # pyodbc's login timeout
     url_defaults={"driver": "ODBC Driver 18 for SQL Server", "ApplicationIntent": "ReadOnly"},
     url_extras=("Encrypt", "TrustServerCertificate", "ApplicationIntent"),
@@ -160,6 +164,8 @@ MSSQL = SqlDialect(
 
 DM = SqlDialect(
     backend="dm", default_driver="dmPython", default_port=5236,
+    install_hint="pip install dmPython dmSQLAlchemy (DM's own packages; dmSQLAlchemy 2.0.17 does not "
+                 "import under SQLAlchemy 2.1 yet)",
     transaction_statement="SET TRANSACTION READ ONLY",
 )
 
