@@ -109,16 +109,18 @@ def test_each_database_is_made_read_only_its_own_way(backend: str, session: tupl
     assert (dialect.session_statements, dialect.transaction_statement) == (session, transaction)
 
 
-@pytest.mark.parametrize(("dialect", "seconds", "expected"), [
-    (MYSQL, 7, {"connect_timeout": 7}),
-    (POSTGRESQL, 7, {"connect_timeout": 7}),
-    (ORACLE, 7, {"tcp_connect_timeout": 7.0}),
-    (MSSQL, 7, {"timeout": 7}),
+@pytest.mark.parametrize(("dialect", "url", "expected"), [
+    (MYSQL, "mysql+pymysql://h/db", {"connect_timeout": 7, "conv": "PyMySQL's, zero dates as None"}),
+    (MYSQL, "mysql+mysqldb://h/db", {"connect_timeout": 7}),  # another driver: its own converters
+    (POSTGRESQL, "postgresql+psycopg2://h/db", {"connect_timeout": 7}),
+    (ORACLE, "oracle+oracledb://h", {"tcp_connect_timeout": 7.0}),
+    (MSSQL, "mssql+pyodbc://h/db", {"timeout": 7}),
 ])
-def test_connect_timeouts_use_each_drivers_own_argument(dialect: Any, seconds: int,
-                                                        expected: dict[str, Any]) -> None:
-    arguments = dialect.engine_arguments(seconds)
-    assert {k: v for k, v in arguments.items() if k != "conv"} == expected
+def test_connect_arguments_are_each_drivers_own(dialect: Any, url: str, expected: dict[str, Any]) -> None:
+    arguments = dialect.engine_arguments(make_url(url), 7)
+    assert arguments.keys() == expected.keys()
+    assert {k: v for k, v in arguments.items() if k != "conv"} == {k: v for k, v in expected.items()
+                                                                  if k != "conv"}
 
 
 @pytest.mark.parametrize(("url", "package"), [

@@ -195,13 +195,13 @@ def test_mariadb_reads_stream_through_a_server_side_cursor(source: SourceDatabas
 
 
 def test_a_read_only_account_is_enough(source: SourceDatabase) -> None:
-    source.grant_reader("Rd-0nly-pw")
+    user = source.grant_reader("Rd-0nly-pw", user=f"cs_reader_{uuid.uuid4().hex[:8]}")
     reader = Connection("c", "mysql", host=source.url.host or "", port=source.url.port,
-                        login="creditsync_reader", password="Rd-0nly-pw", schema=source.database)
+                        login=user, password="Rd-0nly-pw", schema=source.database)
     records = list(SqlSourceAdapter("housing_construction", {}, reader).read("penalty", PENALTIES, None))
     assert len(records) == len(source.rows("xzcf"))
     wrong = Connection("c", "mysql", host=source.url.host or "", port=source.url.port,
-                       login="creditsync_reader", password="Wr0ng-pw", schema=source.database)
+                       login=user, password="Wr0ng-pw", schema=source.database)
     with pytest.raises(FatalError, match="refused the credentials") as caught:
         SqlSourceAdapter("housing_construction", {}, wrong).check()
     assert "Wr0ng-pw" not in str(caught.value)

@@ -66,7 +66,7 @@ def read_only_engine(url: URL, connect_timeout_s: int) -> Engine:
                                   connect_args={"timeout": connect_timeout_s, "check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_query_only)
         return engine
-    connect_args = dialect.engine_arguments(connect_timeout_s)
+    connect_args = dialect.engine_arguments(url, connect_timeout_s)
     if dialect is POSTGRESQL:
         given = url.query.get("options")
         connect_args["options"] = " ".join(filter(None, [given if isinstance(given, str) else None,

@@ -66,8 +66,10 @@ class SqlDialect:
         missing = {k: v for k, v in self.url_defaults.items() if k not in url.query}
         return url.update_query_dict(missing) if missing else url
 
-    def engine_arguments(self, connect_timeout_s: int) -> dict[str, Any]:
-        return {**self.connect_args(), **self.connect_timeout(connect_timeout_s)}
+    def engine_arguments(self, url: URL, connect_timeout_s: int) -> dict[str, Any]:
+        """DBAPI connect() arguments; the converters only for the default driver (they are its own)."""
+        own = self.connect_args() if url.get_driver_name() == self.default_driver else {}
+        return {**own, **self.connect_timeout(connect_timeout_s)}
 
     def install(self, engine: sa.Engine) -> None:
         """Hook the read-only session and transaction statements into ``engine``."""
@@ -119,13 +121,6 @@ def _zero_date_as_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return converted
 
 
-def _mysql_arguments() -> dict[str, Any]:
-    try:
-        return _mysql_converters()
-    except ImportError:  # another MySQL driver (mysqlclient, mysql-connector): its own converters
-        return {}
-
-
 MYSQL = SqlDialect(
     backend="mysql", default_driver="pymysql", default_port=3306,
     install_hint="pip install 'creditsync[mysql]'",
@@ -136,7 +131,7 @@ MYSQL = SqlDialect(
     url_extras=("charset", "ssl_ca", "ssl_cert", "ssl_key", "ssl_check_hostname"),
     # net_write_timeout: a streamed read pauses between fetches while the pipeline stages rows
     session_statements=("SET SESSION TRANSACTION READ ONLY", "SET SESSION net_write_timeout = 600"),
-    connect_args=_mysql_arguments,
+    connect_args=_mysql_converters,
 )
 
 POSTGRESQL = SqlDialect(

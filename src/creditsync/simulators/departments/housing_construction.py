@@ -60,6 +60,7 @@ class SourceDatabase:
         self.server, self.database = sa.make_url(server), database
         self.url = self.server.set(database=database).update_query_dict({"charset": "utf8mb4"})
         self.engine = _writer(self.url)
+        self.readers: list[str] = []
 
     def fill(self, seed: int, penalties: int, licences: int, today: date) -> None:
         rows = data.generate(seed, penalties, licences, today)
@@ -74,12 +75,14 @@ class SourceDatabase:
         return json.dumps({"conn_type": "mysql", "host": self.url.host, "port": self.url.port or 3306,
                            "login": login, "password": password, "schema": self.database})
 
-    def grant_reader(self, password: str, user: str = READER) -> None:
-        """The account a DBA hands the gateway: SELECT on this database, nothing else."""
-        with self.engine.begin() as conn:
-            create = f"CREATE USER IF NOT EXISTS '{user}'@'%%' IDENTIFIED BY :pw"  # %% : pyformat
-            conn.execute(sa.text(create), {"pw": password})
+    def grant_reader(self, password: str, user: str = READER) -> str:
+        """The account a DBA hands the gateway: SELECT on this database, nothing else (replaced if it
+        exists, dropped with the database)."""
+        with self.engine.begin() as conn:  # %% : the driver's pyformat escape of %
+            conn.execute(sa.text(f"CREATE OR REPLACE USER '{user}'@'%%' IDENTIFIED BY :pw"), {"pw": password})
             conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON `{self.database}`.* TO '{user}'@'%%'")
+        self.readers.append(user)
+        return user
 
     def rows(self, table: str, order: str = "id") -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -106,6 +109,9 @@ class SourceDatabase:
         self.engine.dispose()
 
     def drop(self) -> None:
+        with self.engine.begin() as conn:
+            for user in self.readers:
+                conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
         self.engine.dispose()
         _drop(self.server, self.database)
 
