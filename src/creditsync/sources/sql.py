@@ -76,7 +76,7 @@ from creditsync.sources._sql_connect import database_url, read_only_engine, scru
 from creditsync.sources._sql_values import parse_cursor, to_record
 from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
 from creditsync.sources.registry import register_adapter
-from creditsync.sources.sql_dialects import DIALECTS, dialect_for
+from creditsync.sources.sql_dialects import DIALECTS, abandon_stream, dialect_for
 
 __all__ = ["SqlOptions", "SqlSourceAdapter", "SqlStreamOptions", "database_url"]
 
@@ -191,8 +191,13 @@ class SqlSourceAdapter(SourceAdapter):
             streaming = conn.execution_options(stream_results=True, yield_per=self.options.yield_per)
             for statement in _statements(source, opts, bound, conn.dialect.name):
                 self.rate_limiter.acquire()
-                for row in streaming.execute(statement).mappings():
-                    yield to_record(stream, row, opts)
+                result = streaming.execute(statement)
+                try:
+                    for row in result.mappings():
+                        yield to_record(stream, row, opts)
+                except DBAPIError:
+                    abandon_stream(result.cursor)
+                    raise
 
     def check(self) -> None:
         with self.connect() as conn:

@@ -121,6 +121,15 @@ def _zero_date_as_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return converted
 
 
+def abandon_stream(dbapi_cursor: Any) -> None:
+    """Forget a streamed result whose fetch failed (a killed connection): PyMySQL's unbuffered result
+    would otherwise try to drain the dead socket when garbage-collected, and print the error it
+    ignores. Other drivers have nothing to forget."""
+    result: Any = getattr(dbapi_cursor, "_result", None)
+    if getattr(result, "unbuffered_active", False):
+        result.unbuffered_active = False
+
+
 MYSQL = SqlDialect(
     backend="mysql", default_driver="pymysql", default_port=3306,
     install_hint="pip install 'creditsync[mysql]'",
