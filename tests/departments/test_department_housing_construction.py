@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from creditsync.departments import DepartmentConfig
+from creditsync.pipeline.runner import sync_department
 from creditsync.simulators.departments.housing_construction import SourceDatabase, create_database
 from creditsync.simulators.departments.housing_construction_data import (
     BROKEN_LICENCES,
@@ -16,7 +17,7 @@ from creditsync.simulators.departments.housing_construction_data import (
     OUTSIDE_GBK,
 )
 from creditsync.testing import Harness, LiveSource
-from creditsync.testing.sql_conformance import SqlDepartmentConformance, mariadb_server
+from creditsync.testing.sql_conformance import SqlDepartmentConformance, mariadb_server, syncing_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +36,22 @@ class TestHousingConstruction(SqlDepartmentConformance):
         return LiveSource(env={"AIRFLOW_CONN_HOUSING_CONSTRUCTION_SOURCE": source.connection_json()},
                           stop=source.drop)
 
-    def test_text_arrives_on_the_platform_intact(self, harness: Harness) -> None:
+    def test_text_arrives_on_the_platform_intact(self, harness: Harness,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        with syncing_gateway(harness, monkeypatch) as gateway:
+            sync_department(gateway, self.department)
         check_text_on_the_platform(harness)
+
+    def test_a_status_set_to_revoked_withdraws_the_published_record(
+            self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        with syncing_gateway(harness, monkeypatch) as gateway:
+            sync_department(gateway, self.department)
+            before = harness.platform.stats()
+            assert before["withdrawn"] == 0
+            _source(harness).update_penalty("ZJCF-0001", ajzt="已撤销")  # how the case system deletes
+            sync_department(gateway, self.department)
+        after = harness.platform.stats()
+        assert after["withdrawn"] == 1 and after["records"] == before["records"]
 
 
 _SOURCES: dict[str, SourceDatabase] = {}
@@ -49,7 +64,6 @@ def _source(harness: Harness) -> SourceDatabase:
 def check_text_on_the_platform(harness: Harness) -> None:
     """GBK tables, GBK bytes in a latin1 column, a utf8mb3 table and 𠮷 in a utf8mb4 column, as the
     platform stores them after a sync."""
-    harness.sync()
     store = harness.platform.simulator.store
     ids = [row[0] for row in store._db.execute("SELECT platform_id FROM records")]
     published = {record["data"].get("CF_WSH") or record["data"]["XK_XKBH"]: record["data"]

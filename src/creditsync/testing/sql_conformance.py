@@ -49,14 +49,10 @@ def mariadb_server() -> str:
 
 class SqlDepartmentConformance(DepartmentConformance):
     source_admin_url: ClassVar[str]  # set by start_source: an account that may lock and kill
-    future_cursor: ClassVar[str | None] = "9999-12-31T23:59:59"
 
     def test_a_killed_connection_fails_the_run_and_the_next_run_loses_and_duplicates_nothing(
             self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv("CREDITSYNC_PLATFORM_URL", harness.platform.url)
-        monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
-        gateway = Gateway.open(load_settings())
-        try:
+        with syncing_gateway(harness, monkeypatch) as gateway:
             table = _last_table(harness.config)
             with _locked(self.source_admin_url, table):  # the reader blocks on it, mid-run
                 failed = _in_thread(lambda: sync_department(gateway, self.department))
@@ -68,8 +64,19 @@ class SqlDepartmentConformance(DepartmentConformance):
             duplicated = stats["records"] - stats["business_keys"]
             lost = _deliverable(harness) - stats["business_keys"]
             assert (lost, duplicated) == (0, 0), stats
-        finally:
-            gateway.store.dispose()
+
+
+@contextmanager
+def syncing_gateway(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
+    """A gateway on the harness's store and platform, for ``sync_department`` (the DAG's and the CLI's
+    entry point)."""
+    monkeypatch.setenv("CREDITSYNC_PLATFORM_URL", harness.platform.url)
+    monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
+    gateway = Gateway.open(load_settings())
+    try:
+        yield gateway
+    finally:
+        gateway.store.dispose()
 
 
 def _last_table(config: DepartmentConfig) -> str:

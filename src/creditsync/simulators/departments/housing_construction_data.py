@@ -85,8 +85,10 @@ def _unit(rng: random.Random, number: int) -> dict[str, Any]:
 
 
 def _stamp(rng: random.Random, day: date, today: date) -> datetime:
+    """Entered 0-2 days after ``day``, in office hours, before ``today`` began: a correction made now
+    always has a later stamp."""
     stamp = datetime.combine(day, time(9)) + timedelta(days=rng.randint(0, 2), minutes=rng.randint(0, 480))
-    return min(stamp, datetime.combine(today, time(7)) - timedelta(minutes=rng.randint(1, 600)))
+    return min(stamp, datetime.combine(today, time(0)) - timedelta(minutes=rng.randint(1, 600)))
 
 
 def _licence(rng: random.Random, number: int, unit: dict[str, Any], today: date) -> dict[str, Any]:
