@@ -199,6 +199,11 @@ def test_a_read_only_account_is_enough(source: SourceDatabase) -> None:
                         login=user, password="Rd-0nly-pw", schema=source.database)
     records = list(SqlSourceAdapter("housing_construction", {}, reader).read("penalty", PENALTIES, None))
     assert len(records) == len(source.rows("xzcf"))
+    # the account is the first lock: even a session that never set READ ONLY cannot write
+    raw = pymysql.connect(host=source.url.host, port=source.url.port or 3306, user=user,
+                          password="Rd-0nly-pw", database=source.database, autocommit=True)
+    with raw, raw.cursor() as cursor, pytest.raises(pymysql.err.OperationalError, match="command denied"):
+        cursor.execute("UPDATE xzcf SET bz = 'x'")
     wrong = Connection("c", "mysql", host=source.url.host or "", port=source.url.port,
                        login=user, password="Wr0ng-pw", schema=source.database)
     with pytest.raises(FatalError, match="refused the credentials") as caught:
