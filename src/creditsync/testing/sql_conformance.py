@@ -50,7 +50,7 @@ def mariadb_server() -> str:
 class SqlDepartmentConformance(DepartmentConformance):
     source_admin_url: ClassVar[str]  # set by start_source: an account that may lock and kill
 
-    def test_a_killed_connection_fails_the_run_and_the_next_run_loses_and_duplicates_nothing(
+    def test_a_killed_connection_fails_the_run_and_the_next_run_delivers_everything_once(
             self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
         with syncing_gateway(harness, monkeypatch) as gateway:
             table = _last_table(harness.config)
