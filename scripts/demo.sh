@@ -53,6 +53,33 @@ log_start() {  # name: a dated header, so var/log/NAME.log keeps every start's o
   printf '\n===== %s: start (%s)\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$1" >> "$VAR/log/$1.log"
 }
 
+# -- housing_construction: a department database on MariaDB (skipped when no MariaDB answers) --------
+MARIADB_DEMO_SERVER=${CREDITSYNC_DEMO_MARIADB:-mysql+pymysql://root@127.0.0.1:3306}
+
+housing_construction_demo() {  # after write_env: seeds the database, or leaves the department out
+  if "$ROOT/.venv/bin/python" - "$MARIADB_DEMO_SERVER" <<'PY' > "$VAR/log/housing_construction-seed.log" 2>&1
+import sys
+from creditsync.simulators.departments.housing_construction import create_database
+source = create_database(sys.argv[1], "creditsync_demo_zjj", seed=7)
+source.grant_reader("demo-zjj-reader")  # the gateway reads with a SELECT-only account
+print(source.connection_json(login="creditsync_reader", password="demo-zjj-reader"))
+PY
+  then
+    echo "== housing_construction: MariaDB database creditsync_demo_zjj seeded (read-only account creditsync_reader)"
+    echo "export AIRFLOW_CONN_HOUSING_CONSTRUCTION_SOURCE='$(tail -n 1 "$VAR/log/housing_construction-seed.log")'" >> "$VAR/demo.env"
+  else
+    echo "== housing_construction: SKIPPED, no MariaDB at $MARIADB_DEMO_SERVER (see var/log/housing_construction-seed.log);"
+    echo "   start MariaDB (or set CREDITSYNC_DEMO_MARIADB) and run make demo again to include it"
+    mkdir -p "$VAR/adapters-demo"
+    rm -f "$VAR/adapters-demo/"*.yaml
+    for file in "$ROOT"/adapters/*.yaml; do
+      [ "$(basename "$file")" = housing_construction.yaml ] || ln -s "$file" "$VAR/adapters-demo/"
+    done
+    echo "export CREDITSYNC_ADAPTERS_DIR=\"$VAR/adapters-demo\"" >> "$VAR/demo.env"
+  fi
+}
+# -- end housing_construction -------------------------------------------------------------------------
+
 start_bg() {  # name, command...: a new session, so stopping the group stops every child
   local name=$1; shift
   if is_running "$name"; then echo "  $name already running"; return; fi
@@ -86,6 +113,7 @@ wait_http() {  # url, seconds
 
 start() {
   write_env
+  housing_construction_demo
   # shellcheck disable=SC1091
   source "$VAR/demo.env"
   mkdir -p "$AIRFLOW_HOME"

@@ -367,16 +367,38 @@ def test_source_options_are_defaults_for_every_stream(tmp_path: Path) -> None:
     (Connection("c", "generic", login="reader", password="pw",
                 extra={"sqlalchemy_url": "postgresql+psycopg2://db.internal/yjj"}),
      "postgresql+psycopg2://reader:***@db.internal/yjj"),
+    (Connection("c", "kingbase", host="kb.internal", port=54321, login="reader", schema="zjj"),
+     "postgresql+psycopg2://reader@kb.internal:54321/zjj"),
+    (Connection("c", "mysql", host="db.internal", login="reader", password="pw", schema="zjj",
+                extra={"ssl_ca": "/etc/ssl/ca.pem", "cursor": "sscursor"}),
+     "mysql+pymysql://reader:***@db.internal/zjj?charset=utf8mb4&ssl_ca=%2Fetc%2Fssl%2Fca.pem"),
+    (Connection("c", "mysql", host="db", schema="zjj", extra={"charset": "gbk"}),
+     "mysql+pymysql://db/zjj?charset=gbk"),
+    (Connection("c", "generic", extra={"sqlalchemy_url": "mariadb://reader@db:3307/zjj"}),
+     "mariadb+pymysql://reader@db:3307/zjj?charset=utf8mb4"),
+    (Connection("c", "generic", extra={"sqlalchemy_url": "mysql+mysqldb://reader@db/zjj"}),
+     "mysql+mysqldb://reader@db/zjj"),
+    (Connection("c", "oracle", host="ora.internal", port=1521, login="reader", password="pw", schema="ZJJ",
+                extra={"service_name": "ORCLPDB1"}),
+     "oracle+oracledb://reader:***@ora.internal:1521?service_name=ORCLPDB1"),
+    (Connection("c", "oracle", host="ora", login="reader", extra={"sid": "ORCL"}), "oracle+oracledb://reader@ora/ORCL"),
+    (Connection("c", "mssql", host="sql.internal", port=1433, login="reader", schema="zjj",
+                extra={"TrustServerCertificate": "yes"}),
+     "mssql+pyodbc://reader@sql.internal:1433/zjj?ApplicationIntent=ReadOnly"
+     "&TrustServerCertificate=yes&driver=ODBC+Driver+18+for+SQL+Server"),
+    (Connection("c", "dm", host="dm.internal", port=5236, login="READER", schema="ZJJ"),
+     "dm+dmPython://READER@dm.internal:5236/ZJJ"),
 ])
 def test_connection_forms(connection: Connection, expected: str) -> None:
     assert database_url(connection).render_as_string(hide_password=True) == expected
 
 
 @pytest.mark.parametrize(("connection", "message"), [
-    (Connection("c", "mysql", host="db"), "not a supported database"),
+    (Connection("c", "mongo", host="db"), "not a supported database"),
     (Connection("c", "sqlite"), "file path in host or schema"),
     (Connection("c", "generic", extra={"sqlalchemy_url": "not a url"}), "not a SQLAlchemy URL"),
-    (Connection("c", "generic", extra={"sqlalchemy_url": "mysql://db/x"}), "sqlite and postgresql only"),
+    (Connection("c", "generic", extra={"sqlalchemy_url": "firebird://db/x"}),
+     "read-only access is implemented for dm, mariadb, mssql, mysql, oracle, postgresql, sqlite only"),
 ])
 def test_unsupported_connections_are_configuration_errors(connection: Connection, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):

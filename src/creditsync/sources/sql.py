@@ -3,7 +3,7 @@
 Stream options (also accepted on the source, as defaults for every stream):
 
     table / query      one of: a table name, or one SELECT (or WITH … SELECT) statement
-    db_schema          schema of ``table`` (PostgreSQL); default: the connection's search path
+    db_schema          schema (owner) of ``table``; default: the connection's own
     columns            columns to read (default: all); key and cursor columns are always added
     key_column         the row's own id (becomes RawRecord.key)
     cursor_column      the watermark column, read in (cursor, key) order
@@ -11,24 +11,38 @@ Stream options (also accepted on the source, as defaults for every stream):
     overlap_seconds    timestamp only: re-read this far back, for writers that commit late
     report_null_cursor on a full read (no cursor yet), rows whose cursor is NULL are yielded as
                        malformed (default on); a watermark cannot see them on later reads
+    timezone           the zone of DATETIME/TIMESTAMP values stored without an offset (the
+                       department's local time, e.g. ``Asia/Shanghai``): values and cursors get its
+                       offset, and the watermark is compared in that zone
+    column_encodings   ``{column: encoding}`` for text the database mislabels, classically GBK bytes
+                       in a ``latin1`` column of an old MySQL system: the bytes are recovered and
+                       decoded (a row that does not decode is flagged, naming the column)
 
-Source-only options: ``yield_per`` (rows per server-side fetch), ``connect_timeout_s`` (PostgreSQL
-connect timeout; SQLite busy timeout).
+Source-only options: ``yield_per`` (rows per server-side fetch), ``connect_timeout_s`` (connect or
+login timeout; SQLite busy timeout).
 
 The Connection (never YAML) gives the database, in one of three forms:
 
-* ``conn_type`` ``postgres``/``postgresql``: host, port, login, password, schema = database name;
-  ``extra`` may add ``driver`` (e.g. ``psycopg``) and libpq ``sslmode``/``sslrootcert``/``sslcert``/
-  ``sslkey``/``application_name``;
+* ``conn_type`` ``postgres``/``postgresql`` (also 人大金仓 Kingbase, PostgreSQL-compatible), ``mysql``/
+  ``mariadb``, ``oracle``, ``mssql``, ``dm`` (达梦): host, port, login, password, schema = database
+  name (Oracle: ``extra.service_name`` or ``extra.sid``; schema is not the database there, set
+  ``db_schema`` on the streams); ``extra`` may add ``driver`` (e.g. ``psycopg``, ``mysqldb``,
+  ``pymssql``) and the driver's TLS settings (sql_dialects lists them per database);
 * ``conn_type`` ``sqlite``: the file path in ``host`` (JSON form) or ``schema`` (URI form
   ``sqlite:////abs/path.db``);
 * any type with ``extra["sqlalchemy_url"]``: a full SQLAlchemy URL; keep the password out of it, in the
   Connection's password field (it is added when the URL has none).
 
-Read-only by construction, not by convention: SQLite files are opened ``file:…?mode=ro`` with
-``PRAGMA query_only``; PostgreSQL sessions start with ``default_transaction_read_only=on`` and every
-transaction issues ``SET TRANSACTION READ ONLY``; other databases are refused. The adapter itself
-only ever sends SELECTs, and never commits.
+Drivers: psycopg2 and PyMySQL come with the gateway; ``pip install creditsync[oracle]`` (oracledb),
+``[mssql]`` (pyodbc, plus Microsoft's ODBC Driver 18), 达梦 needs dmPython and dmSQLAlchemy from DM.
+
+Read-only by construction, not by convention (per database in sql_dialects): SQLite files are opened
+``file:…?mode=ro`` with ``PRAGMA query_only``; PostgreSQL sessions start with
+``default_transaction_read_only=on`` and every transaction issues ``SET TRANSACTION READ ONLY``;
+MySQL/MariaDB sessions ``SET SESSION TRANSACTION READ ONLY``; Oracle and 达梦 transactions ``SET
+TRANSACTION READ ONLY``; SQL Server connects with read-only intent; other databases are refused. The
+adapter itself only ever sends SELECTs, never commits, and streams results through server-side
+cursors (psycopg2 named cursors, PyMySQL SSCursor, the others' ``stream_results``).
 
 Cursors, as the pipeline compares them to keep the highest (``_records.compare_cursors``: digit-only
 text numerically, anything else as text): integers are plain decimal text (``"1042"``, never
@@ -42,15 +56,17 @@ as ``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` in one time zone.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import time
 from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
@@ -60,14 +76,17 @@ from creditsync.sources._sql_connect import database_url, read_only_engine, scru
 from creditsync.sources._sql_values import parse_cursor, to_record
 from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
 from creditsync.sources.registry import register_adapter
+from creditsync.sources.sql_dialects import DIALECTS, abandon_stream, dialect_for
 
 __all__ = ["SqlOptions", "SqlSourceAdapter", "SqlStreamOptions", "database_url"]
 
 log = logging.getLogger(__name__)
 
 _SELECT = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
-_CONFIG_MESSAGES = ("no such table", "no such column", "syntax error", "does not exist")
-_AUTH_MESSAGES = ("authentication failed", "no password supplied", 'role "')
+_CONFIG_MESSAGES = ("no such table", "no such column", "syntax error", "does not exist", "doesn't exist",
+                    "unknown column", "ora-00942", "ora-00904", "invalid object name")
+_AUTH_MESSAGES = ("authentication failed", "no password supplied", 'role "', "access denied for user",
+                  "ora-01017", "login failed for user")
 
 
 class SqlStreamOptions(AdapterOptions):
@@ -80,6 +99,28 @@ class SqlStreamOptions(AdapterOptions):
     cursor_type: Literal["timestamp", "integer"] = "timestamp"
     overlap_seconds: float = Field(default=0, ge=0)
     report_null_cursor: bool = True
+    timezone: str | None = None
+    column_encodings: dict[str, str] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (an IANA name: Asia/Shanghai)") from None
+        return value
+
+    @field_validator("column_encodings")
+    @classmethod
+    def _known_encodings(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for column, encoding in (value or {}).items():
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ValueError(f"column {column!r}: unknown encoding {encoding!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -112,9 +153,10 @@ class SqlSourceAdapter(SourceAdapter):
         self.options: SqlOptions
         assert self.connection is not None  # requires_connection
         self.url = database_url(self.connection)
-        if self.url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ConfigurationError(f"{self._where()}: read-only access is implemented for sqlite and "
-                                     f"postgresql only, not {self.url.get_backend_name()!r}")
+        if dialect_for(self.url) is None:
+            known, backend = ", ".join(sorted(DIALECTS)), self.url.get_backend_name()
+            raise ConfigurationError(f"{self._where()}: read-only access is implemented for {known} only, "
+                                     f"not {backend!r}")
         self._engine: Engine | None = None
 
     @property
@@ -149,8 +191,13 @@ class SqlSourceAdapter(SourceAdapter):
             streaming = conn.execution_options(stream_results=True, yield_per=self.options.yield_per)
             for statement in _statements(source, opts, bound, conn.dialect.name):
                 self.rate_limiter.acquire()
-                for row in streaming.execute(statement).mappings():
-                    yield to_record(stream, row, opts)
+                result = streaming.execute(statement)
+                try:
+                    for row in result.mappings():
+                        yield to_record(stream, row, opts)
+                except DBAPIError:
+                    abandon_stream(result.cursor)
+                    raise
 
     def check(self) -> None:
         with self.connect() as conn:
@@ -177,7 +224,8 @@ class SqlSourceAdapter(SourceAdapter):
             _check_columns(found, opts, self._where(stream))
             return sa.table(opts.table, *(sa.column(name) for name in found), schema=opts.db_schema)
         assert opts.query is not None
-        probe = sa.text(f"SELECT * FROM ({opts.query}) AS creditsync_probe WHERE 1 = 0")
+        # no AS before the alias: Oracle and 达梦 refuse it, every other database accepts its absence
+        probe = sa.text(f"SELECT * FROM ({opts.query}) creditsync_probe WHERE 1 = 0")
         found = list(conn.execute(probe).keys())
         _check_columns(found, opts, self._where(stream))
         return sa.text(opts.query).columns(*(sa.column(name) for name in found)).subquery("src")
@@ -235,7 +283,7 @@ def _statements(source: sa.FromClause, opts: SqlStreamOptions, bound: Any,
 
 def _bind(bound: Any, opts: SqlStreamOptions, dialect: str) -> sa.BindParameter[Any]:
     if opts.cursor_type == "integer":
-        return sa.bindparam("cursor_from", bound, type_=sa.Integer())
+        return sa.bindparam("cursor_from", bound, type_=sa.BigInteger())
     if dialect == "sqlite":  # text timestamps: a prefix of every spelling of the instant
         text = bound.strftime("%Y-%m-%d" if bound.time() == time(0) else "%Y-%m-%d %H:%M:%S")
         return sa.bindparam("cursor_from", text, type_=sa.String())
