@@ -79,11 +79,13 @@ class PlatformSimulator:
         faults: FaultConfig | None = None,
         *,
         max_batch: int = 500,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if validator is None:
             _require_schema()
         self.app_key = app_key
         self.max_batch = max_batch
+        self.max_body_bytes = max_body_bytes  # a larger request body is answered 413
         self.store = PlatformStore(store_path)
         self.repairs = PlatformRepairs(self.store)  # the credit repair feed
         self._validator: Validator = validator or schema_validator
@@ -113,12 +115,22 @@ class PlatformSimulator:
         except ConfigurationError as exc:  # the schema's answer to a category it does not know
             raise Problem(404, f"未知的数据类别：{category}") from exc
         self.count("batches")
-        return results
+        return [self._maybe_without_id(result) for result in results]
 
     def query(self, category: str, keys: list[str]) -> list[dict[str, Any]]:
         if not keys:
             raise Problem(400, "缺少查询参数idempotency_key")
-        return [result.as_dict() for result in self.store.results_for(category, keys)]
+        results = [result.as_dict() for result in self.store.results_for(category, keys)]
+        if not self.faults.missing_id_on_query:
+            return results
+        return [self._maybe_without_id(result) for result in results]
+
+    def _maybe_without_id(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The ``missing_id_rate`` fault: an acceptance that does not name the row it created."""
+        if result["status"] == "rejected" or not self.faults.missing_id_rate or not self.dice.missing_id():
+            return result
+        self.count("missing_id")
+        return {**result, "platform_id": None}
 
     def record(self, platform_id: str) -> list[dict[str, Any]]:
         found = self.store.find(platform_id)
@@ -262,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return b""
         body = self.rfile.read(length) if length else b""
-        return body if length <= MAX_BODY_BYTES else None
+        return body if length <= self.sim.max_body_bytes else None
 
     def _envelope(
         self, status: int, msg: str, rows: list[dict[str, Any]] | None = None, retry_after: str | None = None

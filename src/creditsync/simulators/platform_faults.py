@@ -24,7 +24,9 @@ class FaultConfig:
     """Rates are per request (``fault_rate``, ``lost_ack_rate``) or per valid record (``reject_rate``).
 
     ``slow_ms`` is how late a "slow" answer comes; 0 disables that kind. ``kinds`` narrows the
-    transient faults drawn (tests use it to provoke one kind).
+    transient faults drawn (tests use it to provoke one kind). ``missing_id_rate`` (per accepted
+    record) answers ``accepted`` without the ``platform_id``, in push answers and, with
+    ``missing_id_on_query``, in query-back answers too (the record is stored all the same).
     """
 
     fault_rate: float = 0.0
@@ -33,9 +35,11 @@ class FaultConfig:
     slow_ms: int = 0
     seed: int | None = None
     kinds: tuple[str, ...] = FAULT_KINDS
+    missing_id_rate: float = 0.0
+    missing_id_on_query: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("fault_rate", "lost_ack_rate", "reject_rate"):
+        for name in ("fault_rate", "lost_ack_rate", "reject_rate", "missing_id_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigurationError(f"{name} must be between 0 and 1")
         if unknown := set(self.kinds) - set(FAULT_KINDS):
@@ -68,6 +72,10 @@ class FaultDice:
         with self._lock:
             hit = self._rng.random() < self.config.reject_rate
             return self._rng.choice(REJECTION_MESSAGES) if hit else None
+
+    def missing_id(self) -> bool:
+        with self._lock:
+            return self._rng.random() < self.config.missing_id_rate
 
     def retry_after(self) -> int:
         with self._lock:

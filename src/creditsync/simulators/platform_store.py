@@ -145,6 +145,12 @@ class PlatformStore:
         row = self._one("SELECT * FROM records WHERE platform_id = ?", (platform_id,))
         return _public_record(row) if row else None
 
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row the platform holds (tests count them per document number)."""
+        with self._lock:
+            found = self._db.execute("SELECT * FROM records ORDER BY created_at").fetchall()
+        return [_public_record(row) for row in found]
+
     def results_for(self, category: str, keys: list[str]) -> list[RecordResult]:
         marks = ",".join("?" * len(keys))
         with self._lock:
