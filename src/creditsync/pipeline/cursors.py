@@ -13,6 +13,7 @@ from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, now
 from creditsync.sources.base import SourceAdapter
 from creditsync.sources.registry import get_adapter_class, open_source
+from creditsync.store.bulk import lock_department
 from creditsync.store.models import Cursor, OutboxItem, RunStream
 from creditsync.store.states import OutboxStatus
 
@@ -28,6 +29,7 @@ def read_cursor(ctx: SyncContext, category: str) -> str | None:
 def commit_cursors(ctx: SyncContext) -> None:
     """Advance every stream of the run whose items all have an answer, then tell the source."""
     with ctx.store.transaction() as session:
+        lock_department(session, ctx.name)  # a concurrent run may be creating the same cursor row
         committed = _commit(ctx, session)
     _tell_source(ctx, committed)
 
