@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.trail import AuditEvent
@@ -17,6 +17,7 @@ from creditsync.pipeline.context import SyncContext, now
 from creditsync.pipeline.decide import Outcome
 from creditsync.pipeline.ingest import KnownRecord, SourceRow, document_number
 from creditsync.pipeline.translate import Translator
+from creditsync.privacy import mask_record
 from creditsync.publication.display_period import record_display_until
 from creditsync.publication.severity import severity_of
 from creditsync.store.bulk import insert_rows, update_rows
@@ -158,9 +159,7 @@ class ChunkWrites:
 
     def apply(self, session: Session) -> None:
         if self.supersede:
-            session.execute(update(OutboxItem).where(
-                OutboxItem.business_key.in_(self.supersede), OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.attempts == 0).values(status=str(OutboxStatus.SUPERSEDED)))
+            self._supersede_untried(session)
         insert_rows(session, Record, self.new_records)
         update_rows(session, Record, self.record_updates)
         insert_rows(session, RecordVersion, self.versions)
@@ -168,6 +167,16 @@ class ChunkWrites:
         self._apply_quarantine(session)
         self.ctx.audit.append_many(session, self.events)
         self.events = []
+
+    def _supersede_untried(self, session: Session) -> None:
+        """Items nobody tried to send are replaced by this chunk's versions; a superseded item is never
+        sent, so it keeps no full ID number (only pending items may)."""
+        untried = session.execute(select(OutboxItem.id, OutboxItem.payload).where(
+            OutboxItem.business_key.in_(self.supersede), OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.attempts == 0)).all()
+        update_rows(session, OutboxItem, [
+            {"id": item.id, "status": str(OutboxStatus.SUPERSEDED), "payload": mask_record(item.payload)}
+            for item in untried])
 
     def _apply_quarantine(self, session: Session) -> None:
         source_keys = set(self.fixed) | {row.source_key for row, _, _ in self.quarantined}
