@@ -13,7 +13,14 @@ from typing import Any
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
 from creditsync.pipeline.decide import Outcome
-from creditsync.pipeline.ingest import SourceRow, chunks, decide_chunk, known_records, translate_chunk
+from creditsync.pipeline.ingest import (
+    SourceRow,
+    chunks,
+    decide_chunk,
+    held_conflicts,
+    known_records,
+    translate_chunk,
+)
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.privacy import mask_text
 from creditsync.sources.base import RawRecord
@@ -50,7 +57,8 @@ def _preview(ctx: SyncContext, translator: Translator, rows: Iterable[RawRecord]
         decided = translate_chunk(translator, chunk)
         with ctx.store.reader() as session:
             known = known_records(session, {key for row in decided if (key := row.key)})
-        decide_chunk(decided, known, PREVIEW_RUN)
+            held = held_conflicts(session, ctx.name, translator.category, decided)
+        decide_chunk(decided, known, PREVIEW_RUN, held)
         for row in decided:
             assert row.decision is not None
             would[WOULD[row.decision.outcome]] += 1

@@ -20,8 +20,11 @@ from creditsync.pipeline.translate import Translation, Translator
 from creditsync.publication.protection import hold_back_error
 from creditsync.schema import CanonicalRecord, get_category
 from creditsync.sources.base import RawRecord
-from creditsync.store.models import OutboxItem, Record
-from creditsync.store.states import OutboxAction, RecordState
+from creditsync.store.models import OutboxItem, QuarantineItem, Record
+from creditsync.store.states import OutboxAction, QuarantineStage, RecordState
+
+CONFLICT_FIELD = "(record)"
+CONFLICT_EN = "is also used by source record"  # how a stored conflict entry is recognised
 
 
 @dataclass
@@ -99,12 +102,37 @@ def known_records(session: Session, keys: set[str]) -> dict[str, KnownRecord]:
         r.source_key, r.run_id) for r in found}
 
 
-def mark_conflicts(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: str) -> None:
+def held_conflicts(session: Session, department: str, category: str,
+                   rows: Sequence[SourceRow]) -> dict[str, FieldError]:
+    """Source hash → the reason, for rows held earlier as conflicting duplicates and still unresolved:
+    the same unchanged row read again (the cursor is inclusive) stays held, and does not win a later run."""
+    hashes = {row.source_hash for row in rows if row.key is not None}
+    if not hashes:
+        return {}
+    found = session.execute(select(QuarantineItem.source_hash, QuarantineItem.errors).where(
+        QuarantineItem.department == department, QuarantineItem.category == category,
+        QuarantineItem.resolved_at.is_(None), QuarantineItem.stage == QuarantineStage.VALIDATION,
+        QuarantineItem.source_hash.in_(hashes))).all()
+    held = {}
+    for source_hash, errors in found:
+        for error in errors or []:
+            if error.get("field") == CONFLICT_FIELD and CONFLICT_EN in str(error.get("message")):
+                zh, _, en = str(error["message"]).partition(" (")
+                held[source_hash] = FieldError(CONFLICT_FIELD, zh, en.removesuffix(")"))
+    return held
+
+
+def mark_conflicts(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: str,
+                   held: dict[str, FieldError] | None = None) -> None:
     """Two different source records with the same business key and different content, in one chunk or
-    one run: neither may silently win. Both are held in one chunk; across chunks the later one is."""
+    one run: neither may silently win. Both are held in one chunk; across chunks the later one is, and
+    it stays held when read again unchanged by a later run (``held``)."""
     claims: dict[str, SourceRow] = {}
     for row in rows:
         if (key := row.key) is None:
+            continue
+        if held and row.source_hash in held:
+            row.conflict = held[row.source_hash]
             continue
         other = claims.get(key)
         if other is not None and _differ(other, row):
@@ -123,12 +151,13 @@ def _differ(a: SourceRow, b: SourceRow) -> bool:
 
 def _conflict_error(key: str, other: str) -> FieldError:
     document = key.split(":", 2)[-1]
-    return FieldError("(record)", f"文书号{document}与源记录{other}重复且内容不同，均不予公示，请核实",
-                      f"document number {document} is also used by source record {other} with other "
+    return FieldError(CONFLICT_FIELD, f"文书号{document}与源记录{other}重复且内容不同，均不予公示，请核实",
+                      f"document number {document} {CONFLICT_EN} {other} with other "
                       "content: neither is published until the department resolves it")
 
 
-def decide_chunk(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: str) -> Counter[str]:
+def decide_chunk(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: str,
+                 held: dict[str, FieldError] | None = None) -> Counter[str]:
     """Decide every row of a chunk; a record seen twice in the chunk is decided against its first."""
     latest = {row.source_key: index for index, row in enumerate(rows)}
     outcomes: Counter[str] = Counter()
@@ -137,7 +166,7 @@ def decide_chunk(rows: list[SourceRow], known: dict[str, KnownRecord], run_id: s
             row.decision = Decision(Outcome.UNCHANGED)
             outcomes[Outcome.UNCHANGED.value] += 1
     rows = [row for row in rows if row.decision is None]
-    mark_conflicts(rows, known, run_id)
+    mark_conflicts(rows, known, run_id, held)
     decided: dict[str, Known] = {}
     for row in rows:
         key = row.key

@@ -16,7 +16,7 @@ from creditsync.audit.trail import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
-from creditsync.pipeline.ingest import chunks, decide_chunk, known_records, translate_chunk
+from creditsync.pipeline.ingest import chunks, decide_chunk, held_conflicts, known_records, translate_chunk
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.pipeline.write import ChunkWrites
 from creditsync.sources.base import RawRecord
@@ -69,7 +69,8 @@ def _ingest(ctx: SyncContext, translator: Translator, chunk: list[RawRecord]) ->
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
         known = known_records(session, {key for row in rows if (key := row.key)})
-        outcomes = decide_chunk(rows, known, ctx.run_id)
+        held = held_conflicts(session, ctx.name, translator.category, rows)
+        outcomes = decide_chunk(rows, known, ctx.run_id, held)
         writes = ChunkWrites(ctx, translator.category, translator)
         for row in rows:
             writes.add(row, known.get(row.key) if row.key else None)
