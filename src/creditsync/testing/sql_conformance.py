@@ -25,9 +25,9 @@ import sqlalchemy as sa
 
 from creditsync.departments import DepartmentConfig
 from creditsync.pipeline.runner import Gateway, sync_department
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
 from creditsync.settings import load_settings
+from creditsync.sources.registry import open_source
 from creditsync.testing.conformance import APP_KEY, DepartmentConformance, Harness
 
 MARIADB_SERVER = os.environ.get("CREDITSYNC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
