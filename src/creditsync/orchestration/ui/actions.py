@@ -48,7 +48,8 @@ def withdraw(store: Store, business_key: str, reason: str, trail: AuditTrail, ru
             OutboxItem.business_key == business_key, OutboxItem.status == OutboxStatus.PENDING,
             OutboxItem.attempts == 0).values(status=OutboxStatus.SUPERSEDED))
         item = outbox_row(business_key=business_key, department=record.department, category=record.category,
-                          action=OutboxAction.WITHDRAW, version=record.version, mapped_hash=record.mapped_hash,
+                          action=OutboxAction.WITHDRAW, version=record.version,
+                          mapped_hash=record.mapped_hash,
                           payload={}, run_id=run_id, created_at=now())
         insert_rows(session, OutboxItem, [item])
         key = str(item["idempotency_key"])
