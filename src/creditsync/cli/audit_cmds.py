@@ -11,9 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
 
 from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
 
@@ -37,6 +35,9 @@ def verify(
     archive: list[Path] = typer.Option(None, "--archive", help="Check pruned-entry archive files instead."),
 ) -> None:
     """Check the whole hash chain; exit 1 naming the first altered, removed or reordered entry."""
+    from rich.progress import Progress
+    from sqlalchemy import func, select
+
     from creditsync.audit import verify_chain
     from creditsync.store.models import AuditEntry
 
