@@ -86,7 +86,10 @@ def _print_table(views: Iterable[QuarantineView], total: int) -> None:
     """Three columns that wrap, so the list stays readable in an 80-column terminal."""
     from rich.table import Table
 
-    table = Table("id", "record", "problems", show_lines=True, expand=False)
+    table = Table(show_lines=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("record", overflow="fold")  # long values wrap; they are never cut off
+    table.add_column("problems", overflow="fold")
     shown = 0
     for view in views:
         state = "closed" if view.resolved_at else "open"
@@ -96,8 +99,8 @@ def _print_table(views: Iterable[QuarantineView], total: int) -> None:
         reasons = "\n".join(f"{p.field_label}: {p.message}" for p in view.problems)
         if view.resolved_at:
             reasons += f"\n(closed: {view.resolution})"
-        table.add_row(f"{view.id}\n{state}", escape(safe_text(record)),
-                      escape(safe_text(f"[{view.stage}] {reasons}")))
+        table.add_row(f"{view.id}\n{state}\n{view.stage}", escape(safe_text(record)),
+                      escape(safe_text(reasons)))
         shown += 1
     console.print(table)
     console.print(f"{shown} shown, {total} in quarantine history")
