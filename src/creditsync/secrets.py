@@ -32,7 +32,7 @@ from creditsync.exceptions import ConfigurationError
 
 ENV_PREFIX = settings.CONNECTION_PREFIX
 MASK = "***"
-MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and digits all over the output
+MIN_SECRET_LENGTH = 5  # shorter values would mask ordinary words and digits all over the output
 # Extra keys whose values are secrets (the names Airflow's own masker treats as sensitive).
 SECRET_EXTRA_KEYS = ("access_token", "api_key", "apikey", "appkey", "app_key", "authorization",
                      "passphrase", "passwd", "password", "private_key", "secret", "token")
