@@ -58,7 +58,7 @@ SOURCE_TOKEN = Variable("CREDITSYNC_SOURCE_TOKEN", "token the demo department sy
 SOURCE_SIM_INTERVAL_S = Variable("CREDITSYNC_SOURCE_SIM_INTERVAL_S", "demo systems: seconds between two "
                                  "changes", "20")
 HEALTH_DROP_INTERVAL_S = Variable("CREDITSYNC_HEALTH_DROP_INTERVAL_S", "demo health desk: seconds "
-                                  "between two dropped files", "the simulator's default")
+                                  "between two dropped files", "60")
 CONNECTION_PREFIX = "AIRFLOW_CONN_"  # one variable per Connection id (creditsync.secrets)
 
 VARIABLES: tuple[Variable, ...] = (

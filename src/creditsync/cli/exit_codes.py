@@ -10,9 +10,10 @@ code   meaning, and what the operator (or the scheduler calling ``creditsync``) 
        the data (or the source) is fixed
 2      usage or configuration: a wrong option, an unknown department or category, a missing or
        malformed setting or Connection, a platform appKey that was refused. Fix it, then run again
-3      incomplete, run again: the platform or a source was unreachable or answered something unusable
-       (an HTML page, garbage, 413), the store could not be written (disk full, read-only) or anything
-       unexpected stopped the run. What was not delivered stays pending; the next run continues
+3      incomplete, run again: the platform was unreachable or answered something unusable (an HTML
+       page, garbage, 413), the store could not be written (disk full, read-only) or anything
+       unexpected stopped the run. What was not delivered stays pending; the next run continues.
+       (A source that fails inside a sync is reported by the run itself: its stream failed, exit 1.)
 =====  ==========================================================================================
 
 Every failure prints one line on stderr (secrets and ID numbers masked); ``--verbose`` adds the
