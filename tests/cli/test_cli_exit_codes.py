@@ -7,12 +7,17 @@ from __future__ import annotations
 import errno
 import functools
 import gc
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from answering_server import HTML_PAGE, Answer, answering, envelope
-from cli_support import invoke, penalties, write_rows
+from cli_support import EXECUTABLE, invoke, penalties, run_cli, write_rows
 from click.testing import Result
 from pipeline_harness import APP_KEY, Harness, no_sleep
 
@@ -67,6 +72,47 @@ def test_an_unusable_platform_answer_exits_3_with_one_line_and_records_pending(
     harness.restart_platform()  # the platform is back: the same command finishes the delivery
     assert push(path).exit_code == 0
     assert harness.stats()["records"] == 3
+
+
+@pytest.fixture
+def failing_platform() -> Iterator[str]:
+    """The installed ``creditsync platform-sim`` failing every request (500, 502, 503, 429, drop)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [str(EXECUTABLE), "platform-sim", "--port", str(port), "--fault-rate", "1", "--seed", "3"]
+    simulator = subprocess.Popen(command, env={**os.environ, "CREDITSYNC_PLATFORM_APP_KEY": APP_KEY},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert simulator.poll() is None and time.monotonic() < deadline, "platform-sim did not start"
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=30)
+
+
+def test_the_installed_command_exits_3_when_every_platform_request_fails(
+    harness: Harness, tmp_path: Path, failing_platform: str
+) -> None:
+    path = write_rows(tmp_path / "handover.csv", penalties(3))
+    env = {**os.environ, "CREDITSYNC_PLATFORM_URL": failing_platform, "CREDITSYNC_RETRY_MAX_WAIT_S": "0",
+           "CREDITSYNC_PLATFORM_TIMEOUT_S": "5"}
+
+    done = run_cli("push", "--category", "penalty", "--input", str(path), env=env)
+
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    retries = [line for line in done.stderr.splitlines() if " WARNING creditsync.delivery.retry: " in line]
+    [line] = [line for line in done.stderr.splitlines() if line.strip() and line not in retries]
+    assert "run again" in line and "Traceback" not in done.stderr
+    assert retries  # each retry is logged on its own line; the failure is said once
+    assert len(harness.pending()) == 3
 
 
 def test_verbose_adds_the_traceback(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
