@@ -13,7 +13,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
+from creditsync.cli.output import (
+    EXIT_INVALID,
+    EXIT_OK,
+    console,
+    errors,
+    gateway_errors,
+    print_json,
+    safe_text,
+)
 
 app = typer.Typer(help="The tamper-evident audit trail (read-only but for prune).", no_args_is_help=True)
 
@@ -94,13 +102,16 @@ def _emit(rows: object, output: HistoryFormat) -> None:
             print_json(row)
         return
     if output is HistoryFormat.csv:
+        from creditsync.export_safety import neutralise_row
+
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
                          "details"])
         for row in rows:  # type: ignore[attr-defined]
-            writer.writerow([row["id"], row["ts"], row["event"], row["actor"], row["department"],
-                             row["category"], row["business_key"], row["run_id"],
-                             json.dumps(row["details"], ensure_ascii=False)])
+            details = safe_text(json.dumps(row["details"], ensure_ascii=False))
+            writer.writerow(neutralise_row([
+                row["id"], row["ts"], row["event"], row["actor"], row["department"], row["category"],
+                row["business_key"], row["run_id"], details]))
         return
     table = Table("id", "time (UTC)", "event", "department", "category", "record", "details")
     for row in rows:  # type: ignore[attr-defined]
