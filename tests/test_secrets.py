@@ -231,3 +231,14 @@ def test_the_log_filter_masks_message_arguments_and_traceback(monkeypatch: pytes
     written = stream.getvalue()
     assert "platform said: appKey *** is wrong" in written and "ValueError: bad key ***" in written
     assert APP_KEY not in written
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+def test_a_listener_hears_every_secret_known_now_and_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_listeners", [])
+    monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
+    heard: list[str] = []
+    secrets.add_secret_listener(heard.append)
+    secrets.register_secret("later-secret-1", "later-secret-1", "abc")
+    assert APP_KEY in heard and heard[-1] == "later-secret-1"
+    assert heard.count("later-secret-1") == 1 and "abc" not in heard

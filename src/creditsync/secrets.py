@@ -247,11 +247,24 @@ def _extra_dict(extra: Any) -> dict[str, Any]:
 # --- masking secrets in messages and logs -----------------------------------------------------------
 
 _registered: set[str] = set()
+_listeners: list[Callable[[str], Any]] = []
 
 
 def register_secret(*values: str | None) -> None:
     """Mask these values from now on (a resolver's password, the appKey a client was built with)."""
-    _registered.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
+    new = {v for v in values if v and len(v) >= MIN_SECRET_LENGTH} - _registered
+    _registered.update(new)
+    for listener in _listeners:
+        for value in sorted(new):
+            listener(value)
+
+
+def add_secret_listener(listener: Callable[[str], Any]) -> None:
+    """Tell ``listener`` every secret known now and each one registered later: the Airflow integration
+    passes its own masker (``airflow.sdk.log.mask_secret``) so task logs are masked the same way."""
+    _listeners.append(listener)
+    for value in sorted(configured_secrets()):
+        listener(value)
 
 
 def connection_secrets(connection: Connection) -> list[str]:
