@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from creditsync.settings import hash_key
 
 # Field codes whose values are personal ID numbers, for every category prefix (XK_, CF_, QZ_, ...).
 ID_NUMBER_FIELD = re.compile(r"^[A-Z]+_(XDR|FR)_ZJHM$")
@@ -57,5 +58,5 @@ def _mask_value(key: str, value: Any) -> Any:
 
 def keyed_hash(value: str) -> str:
     """HMAC-SHA256 of an ID number, for matching records without storing the number."""
-    key = os.environ.get("CREDITSYNC_HASH_KEY", "creditsync-default-key").encode()
+    key = hash_key()
     return hmac.new(key, value.strip().upper().encode(), hashlib.sha256).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,13 +60,36 @@ SOURCE_SIM_INTERVAL_S = Variable("CREDITSYNC_SOURCE_SIM_INTERVAL_S", "demo syste
                                  "changes", "20")
 HEALTH_DROP_INTERVAL_S = Variable("CREDITSYNC_HEALTH_DROP_INTERVAL_S", "demo health desk: seconds "
                                   "between two dropped files", "60")
+AUDIT_KEY = Variable("CREDITSYNC_AUDIT_KEY", "HMAC key the audit chain and its checkpoints are signed "
+                     "with (a secret; docs/audit.md)", "the `creditsync_audit` Connection's password, else "
+                     "unkeyed (development)")
+AUDIT_RETIRED_KEYS = Variable("CREDITSYNC_AUDIT_RETIRED_KEYS", "earlier audit keys, comma-separated, so "
+                              "rotated entries still verify (secrets)")
+AUDIT_KEY_CONN_ID = Variable("CREDITSYNC_AUDIT_KEY_CONN_ID", "the Connection holding the audit key",
+                             "creditsync_audit")
+AUDIT_REQUIRE_KEY = Variable("CREDITSYNC_AUDIT_REQUIRE_KEY", "1: refuse to run with an unkeyed audit "
+                             "trail", "0")
+AUDIT_CHECKPOINTS = Variable("CREDITSYNC_AUDIT_CHECKPOINTS", "the append-only log of signed audit "
+                             "checkpoints", "`$CREDITSYNC_HOME/var/audit-checkpoints.jsonl`")
+AUDIT_ARCHIVE_DIR = Variable("CREDITSYNC_AUDIT_ARCHIVE_DIR", "where `audit prune` writes archives",
+                             "`$CREDITSYNC_HOME/var/audit-archive`")
+AUDIT_MIN_KEEP_DAYS = Variable("CREDITSYNC_AUDIT_MIN_KEEP_DAYS", "the shortest retention window `audit "
+                               "prune` accepts (days)", "180")
+DISPLAY_TZ = Variable("CREDITSYNC_DISPLAY_TZ", "time zone the console shows times in", "Asia/Shanghai")
+PLATFORM_REPAIRS_PATH = Variable("CREDITSYNC_PLATFORM_REPAIRS_PATH", "the platform's credit-repair feed "
+                                 "(`repair --pull`, the daily run)", "/api/v1/repairs")
+TEST_MARIADB = Variable("CREDITSYNC_TEST_MARIADB", "tests: the MariaDB server the SQL conformance suite "
+                        "creates its databases on", "mysql+pymysql://root@127.0.0.1:3306")
 CONNECTION_PREFIX = "AIRFLOW_CONN_"  # one variable per Connection id (creditsync.secrets)
 
 VARIABLES: tuple[Variable, ...] = (
     HOME, DB_URL, ADAPTERS_DIR, MAPPINGS_DIR, PLATFORM_URL, PLATFORM_CONN_ID, PLATFORM_APP_KEY,
     RETRY_MAX_WAIT_S, PLATFORM_TIMEOUT_S, HASH_KEY, ACTOR, VERBOSE, XML_RECORD_TAG, SOURCE_TOKEN,
-    SOURCE_SIM_INTERVAL_S, HEALTH_DROP_INTERVAL_S)
-SECRET_VARIABLES: tuple[Variable, ...] = (PLATFORM_APP_KEY, HASH_KEY, SOURCE_TOKEN)
+    SOURCE_SIM_INTERVAL_S, HEALTH_DROP_INTERVAL_S, AUDIT_KEY, AUDIT_RETIRED_KEYS, AUDIT_KEY_CONN_ID,
+    AUDIT_REQUIRE_KEY, AUDIT_CHECKPOINTS, AUDIT_ARCHIVE_DIR, AUDIT_MIN_KEEP_DAYS, DISPLAY_TZ,
+    PLATFORM_REPAIRS_PATH, TEST_MARIADB)
+SECRET_VARIABLES: tuple[Variable, ...] = (PLATFORM_APP_KEY, HASH_KEY, SOURCE_TOKEN, AUDIT_KEY,
+                                          AUDIT_RETIRED_KEYS)
 DEFAULT_HASH_KEY = "creditsync-default-key"
 DEFAULT_SOURCE_TOKEN = "demo-source-token"
 
@@ -167,3 +191,14 @@ def connection_values() -> dict[str, str]:
     """Every Connection given in the environment, by variable name (for masking their secrets)."""
     return {name: value for name, value in os.environ.items()
             if name.startswith(CONNECTION_PREFIX) and value.strip()}
+
+
+def environment() -> Mapping[str, str]:
+    """The whole environment, for modules that take an injectable mapping of these variables (the
+    audit key configuration is tested with its own dict)."""
+    return os.environ
+
+
+def in_ci() -> bool:
+    """CI (which sets ``CI``) must not skip what needs a local server: it fails instead."""
+    return bool(os.environ.get("CI"))

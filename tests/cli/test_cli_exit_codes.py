@@ -108,8 +108,10 @@ def test_the_installed_command_exits_3_when_every_platform_request_fails(
     done = run_cli("push", "--category", "penalty", "--input", str(path), env=env)
 
     assert done.returncode == EXIT_INCOMPLETE, done.stderr
-    retries = [line for line in done.stderr.splitlines() if " WARNING creditsync.delivery.retry: " in line]
-    [line] = [line for line in done.stderr.splitlines() if line.strip() and line not in retries]
+    retries = [line for line in done.stderr.splitlines() if " WARNING creditsync.http: Retrying" in line]
+    lines = [line for line in done.stderr.splitlines() if line.strip() and line not in retries]
+    assert len(lines) == 1, done.stderr
+    [line] = lines
     assert "run again" in line and "Traceback" not in done.stderr
     assert retries  # each retry is logged on its own line; the failure is said once
     assert len(harness.pending()) == 3
@@ -182,11 +184,11 @@ def test_413_from_the_platform_is_incomplete(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("error", "code"), [
     (ConfigurationError("no platform address"), EXIT_USAGE),
-    (PlatformAuthError("platform answered 401", 401), EXIT_USAGE),
+    (PlatformAuthError("platform answered 401", status=401), EXIT_USAGE),
     (RetriableError("no answer from the platform"), EXIT_INCOMPLETE),
     (RateLimitedError("platform answered 429", retry_after=5), EXIT_INCOMPLETE),
     (PlatformProtocolError("platform answered 200 without a valid envelope"), EXIT_INCOMPLETE),
-    (BatchTooLargeError("platform answered 413", 413), EXIT_INCOMPLETE),
+    (BatchTooLargeError("platform answered 413", status=413), EXIT_INCOMPLETE),
     (FatalError("2 of 10 records rejected, over the threshold"), EXIT_INVALID),
     (CreditSyncError("quarantine entry 3 was already closed"), EXIT_INVALID),
     (OSError(errno.ENOSPC, "No space left on device", "/var/x"), EXIT_INCOMPLETE),
