@@ -16,14 +16,14 @@ from creditsync.mapping._values import TransformError, as_text, show
 
 # str.strip() already removes the ideographic space U+3000 and NBSP; zero-width characters and a stray
 # BOM are what copy-paste from Word/Excel leaves behind and are invisible in every review tool.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 # Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def trim(value: Any, field: str) -> str:
-    return as_text(value, field).strip().strip(_INVISIBLE).strip()
+    return as_text(value, field).strip().strip(INVISIBLE).strip()
 
 
 def fullwidth_to_halfwidth(value: Any, field: str) -> str:

@@ -24,7 +24,7 @@ from creditsync.mapping import custom
 from creditsync.mapping._values import as_text, is_empty
 from creditsync.mapping.categories import CATEGORY_NAME_PATTERN, SHARED_FIELDS, category_prefixes
 from creditsync.mapping.paths import SourcePath, resolve
-from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom, run_transforms
+from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom
 
 CURRENT_VERSION = 1
 # Each category's standard codes share a prefix (categories.py); BZ (备注) is common to all. Checked so
@@ -68,14 +68,8 @@ class FieldBase(Strict):
     transforms: list[Transform] = Field(default_factory=list)
 
     def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        """The source value; then ``default`` when it is empty, then the transforms (see plan.py)."""
         raise NotImplementedError
-
-    def evaluate(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
-        """Source value (or ``default`` when it is empty and a default was written), then transforms."""
-        value = self.read(record, ctx)
-        if is_empty(value) and "default" in self.model_fields_set:
-            value = self.default
-        return run_transforms(self.transforms, value, ctx)
 
 
 class PathField(FieldBase):

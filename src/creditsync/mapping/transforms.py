@@ -8,7 +8,7 @@ Every transform except ``default`` passes None through untouched: a missing valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -212,7 +212,7 @@ def call_custom(call: Callable[[], Any], name: str, field: str) -> Any:
         ) from exc
 
 
-_BARE: dict[str, Callable[[Any, str], Any]] = {
+BARE_FUNCTIONS: dict[str, Callable[[Any, str], Any]] = {
     "trim": trim,
     "fullwidth_to_halfwidth": fullwidth_to_halfwidth,
     "upper": lambda v, field: as_text(v, field).upper(),
@@ -232,8 +232,8 @@ _STEPS: tuple[type[Step], ...] = (
     CustomStep,
 )
 _TAGS = {step.TAG: step for step in _STEPS}
-BARE_TRANSFORMS = tuple(_BARE)
-TRANSFORM_NAMES = tuple(sorted(set(_BARE) | set(_TAGS)))
+BARE_TRANSFORMS = tuple(BARE_FUNCTIONS)
+TRANSFORM_NAMES = tuple(sorted(set(BARE_FUNCTIONS) | set(_TAGS)))
 
 
 def _transform_tag(value: Any) -> str | None:
@@ -241,7 +241,7 @@ def _transform_tag(value: Any) -> str | None:
     if isinstance(value, Step):
         return value.TAG
     if isinstance(value, str):
-        return "bare" if value in _BARE else None
+        return "bare" if value in BARE_FUNCTIONS else None
     if not isinstance(value, dict):
         return None
     names = [key for key in value if key in _TAGS]
@@ -268,18 +268,3 @@ Transform = Annotated[
         custom_error_message="unknown transform",
     ),
 ]
-
-
-def run_transforms(transforms: Sequence[BareTransform | Step], value: Any, ctx: StepContext) -> Any:
-    for transform in transforms:
-        value = _run(transform, value, ctx)
-    return value
-
-
-def _run(transform: BareTransform | Step, value: Any, ctx: StepContext) -> Any:
-    if isinstance(transform, str):
-        func = _BARE[transform]
-        return None if value is None else each(value, lambda v: func(v, ctx.field))
-    if value is None and not transform.HANDLES_NONE:
-        return None
-    return transform.apply(value, ctx)

@@ -16,14 +16,16 @@ from creditsync.schema.record import CanonicalRecord, format_decimal
 from creditsync.schema.spec import CategorySpec, KeyFields
 from creditsync.schema.validation import (
     CATEGORIES,
+    RecordValidator,
     ValidationResult,
     errors_from_validation,
     field_codes,
     field_titles,
     get_category,
+    record_validator,
     validate_record,
 )
-from creditsync.schema.values import LONG_TERM, FieldSpec
+from creditsync.schema.values import LONG_TERM, FieldSpec, shanghai_today
 
 __all__ = [
     "CATEGORIES",
@@ -32,6 +34,7 @@ __all__ = [
     "CategorySpec",
     "FieldSpec",
     "KeyFields",
+    "RecordValidator",
     "ValidationResult",
     "code_of",
     "errors_from_validation",
@@ -41,5 +44,7 @@ __all__ = [
     "get_category",
     "lookup",
     "lookup_many",
+    "record_validator",
+    "shanghai_today",
     "validate_record",
 ]

@@ -8,7 +8,7 @@ from it. The categories and their field codes are documented in ``docs/categorie
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -19,7 +19,7 @@ import yaml
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.schema import codetables
-from creditsync.schema.rules import Findings, RuleContext, RuleSpec, make_rule
+from creditsync.schema.rules import Check, Findings, RuleSpec, make_rule
 from creditsync.schema.values import KINDS, FieldSpec
 
 if TYPE_CHECKING:
@@ -76,13 +76,17 @@ class CategorySpec:
     def codes(self) -> list[str]:
         return [f.code for f in self.fields]
 
-    def check(self, values: Mapping[str, Any], failed: frozenset[str], today: date) -> Findings:
+    @cached_property
+    def checks(self) -> tuple[Check, ...]:
+        """The rules compiled against this category's fields (built on first use, then for every record)."""
+        return tuple(rule.compile(self.by_code) for rule in self.rules)
+
+    def check(self, values: Mapping[str, Any], failed: Collection[str], today: date) -> Findings:
         """Run the cross-field rules on the fields that parsed (``values``: code → value, None = unset)."""
-        present = {code: v for code, v in values.items() if v is not None}
-        ctx = RuleContext(present, failed, self.by_code, today)
+        present = {c: v for c, v in values.items() if v is not None}
         findings = Findings()
-        for rule in self.rules:
-            rule.run(ctx, findings)
+        for check in self.checks:
+            check(present, failed, today, findings)
         return findings
 
 

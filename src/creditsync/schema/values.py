@@ -7,10 +7,12 @@ it into a pydantic error and :mod:`creditsync.schema.validation` back into a ``F
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -70,49 +72,156 @@ def shanghai_today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
+FieldParser = Callable[[Any, list[FieldError]], Any]
+"""``parse(raw, warnings) -> canonical value or None``; raises :class:`FieldProblem`, appends warnings."""
+
+
 def parse_value(spec: FieldSpec, raw: Any, ctx: ParseContext) -> Any:
     """Canonical value of one field, or None when it is empty (an error if the field is required)."""
-    if isinstance(raw, str):
-        raw = raw.strip()
-    if raw is None or raw == "":
+    return field_parser(spec)(raw, ctx.warnings)
+
+
+@cache
+def field_parser(spec: FieldSpec) -> FieldParser:
+    """The parser of one field, built once: messages written out, the kind chosen, repeated values of
+    the code, date, amount and USCC kinds remembered (they recur from record to record)."""
+    if spec.kind == "text":
+        return _text_field(spec)  # the most common kind, in one function
+    parse_kind = _KINDS[spec.kind](spec)
+    empty = _empty_value(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> Any:
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if not raw:
+                return empty()
+        elif raw is None:
+            return empty()
+        return parse_kind(raw, warnings)
+
+    return _remembered(parse) if spec.kind in _REMEMBERED_KINDS else parse
+
+
+def _text_field(spec: FieldSpec) -> FieldParser:
+    """:func:`field_parser` of a text field: what the general parser and ``_text_kind`` do, inlined."""
+    empty, check = _empty_value(spec), _text_kind(spec)
+    longest = spec.max_length if spec.max_length is not None else sys.maxsize
+    shortest = spec.min_length or 0
+
+    def parse(raw: Any, warnings: list[FieldError]) -> Any:
+        if type(raw) is not str:
+            if raw is None:
+                return empty()
+            if isinstance(raw, str):
+                raw = raw.strip()
+                return check(raw, warnings) if raw else empty()
+            return check(raw, warnings)
+        text = raw.strip()
+        if not text:
+            return empty()
+        if shortest <= len(text) <= longest:
+            return text
+        return check(text, warnings)  # raises the length problem
+
+    return parse
+
+
+def _empty_value(spec: FieldSpec) -> Callable[[], None]:
+    missing = FieldProblem(f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
+
+    def empty() -> None:
         if spec.requirement == "required":
-            raise FieldProblem(f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
+            raise FieldProblem(missing.message_zh, missing.message_en)
         return None
-    return _PARSERS[spec.kind](spec, raw, ctx)
+
+    return empty
 
 
-def _text(spec: FieldSpec, raw: Any, ctx: ParseContext) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        raise FieldProblem(f"{spec.title}应为文本", f"{spec.title_en} must be text")
-    text = str(raw)
-    if spec.max_length is not None and len(text) > spec.max_length:
-        raise FieldProblem(
-            f"{spec.title}长度不能超过{spec.max_length}个字符",
-            f"{spec.title_en} must be at most {spec.max_length} characters",
-        )
-    if spec.min_length is not None and len(text) < spec.min_length:
-        raise FieldProblem(
-            f"{spec.title}长度不能少于{spec.min_length}个字符",
-            f"{spec.title_en} must be at least {spec.min_length} characters",
-        )
-    return text
+_CACHE_LIMIT = 4096  # distinct values remembered per field; then it starts again (memory stays flat)
 
 
-def _code(spec: FieldSpec, raw: Any, ctx: ParseContext) -> str:
-    try:
-        return codetables.lookup(_table(spec), raw)
-    except codetables.UnknownCodeError as exc:
-        raise _unknown_code(spec, exc) from exc
+def _remembered(parse: FieldParser) -> FieldParser:
+    """``parse`` with its outcome (value and warnings, or the problem) remembered per text value.
+
+    Only exact ``str`` inputs are remembered: 1, 1.0 and True are equal as keys but not as input."""
+    outcomes: dict[str, tuple[Any, tuple[FieldError, ...]] | FieldProblem] = {}
+
+    def parse_remembered(raw: Any, warnings: list[FieldError]) -> Any:
+        if type(raw) is not str:
+            return parse(raw, warnings)
+        outcome = outcomes.get(raw)
+        if outcome is None:
+            found: list[FieldError] = []
+            try:
+                outcome = (parse(raw, found), tuple(found))
+            except FieldProblem as problem:
+                outcome = FieldProblem(problem.message_zh, problem.message_en)  # without stack or cause
+            if len(outcomes) >= _CACHE_LIMIT:
+                outcomes.clear()
+            outcomes[raw] = outcome
+        if isinstance(outcome, FieldProblem):
+            raise FieldProblem(outcome.message_zh, outcome.message_en)  # a fresh one: no stack builds up
+        value, extra = outcome
+        if extra:
+            warnings.extend(extra)
+        return value
+
+    return parse_remembered
 
 
-def _codes(spec: FieldSpec, raw: Any, ctx: ParseContext) -> str:
-    try:
-        texts = codetables.lookup_many(_table(spec), raw)
-    except codetables.UnknownCodeError as exc:
-        raise _unknown_code(spec, exc) from exc
-    if not texts:
-        raise FieldProblem(f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
-    return codetables.join(texts)
+def _text_kind(spec: FieldSpec) -> FieldParser:
+    not_text = (f"{spec.title}应为文本", f"{spec.title_en} must be text")
+    longest, shortest = spec.max_length, spec.min_length
+    too_long = (
+        f"{spec.title}长度不能超过{longest}个字符",
+        f"{spec.title_en} must be at most {longest} characters",
+    )
+    too_short = (
+        f"{spec.title}长度不能少于{shortest}个字符",
+        f"{spec.title_en} must be at least {shortest} characters",
+    )
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        if type(raw) is str:
+            text = raw
+        elif isinstance(raw, bool) or not isinstance(raw, str | int):
+            raise FieldProblem(*not_text)
+        else:
+            text = str(raw)
+        if longest is not None and len(text) > longest:
+            raise FieldProblem(*too_long)
+        if shortest is not None and len(text) < shortest:
+            raise FieldProblem(*too_short)
+        return text
+
+    return parse
+
+
+def _code_kind(spec: FieldSpec) -> FieldParser:
+    table = _table(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        try:
+            return codetables.lookup(table, raw)
+        except codetables.UnknownCodeError as exc:
+            raise _unknown_code(spec, exc) from exc
+
+    return parse
+
+
+def _codes_kind(spec: FieldSpec) -> FieldParser:
+    table = _table(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        try:
+            texts = codetables.lookup_many(table, raw)
+        except codetables.UnknownCodeError as exc:
+            raise _unknown_code(spec, exc) from exc
+        if not texts:
+            raise FieldProblem(f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
+        return codetables.join(texts)
+
+    return parse
 
 
 def _table(spec: FieldSpec) -> str:
@@ -128,39 +237,49 @@ def _unknown_code(spec: FieldSpec, exc: codetables.UnknownCodeError) -> FieldPro
     )
 
 
-def _date(spec: FieldSpec, raw: Any, ctx: ParseContext) -> date:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
-    match = _DATE_SEPARATED.match(text) or _DATE_COMPACT.match(text)
-    try:
-        if match:
-            return date(int(match["y"]), int(match["m"]), int(match["d"]))
-    except ValueError:
-        pass
-    raise FieldProblem(
-        f"{spec.title}不是有效日期（格式YYYY/MM/DD、YYYY-MM-DD或YYYYMMDD）：{raw}",
-        f"{spec.title_en} is not a valid date (YYYY/MM/DD, YYYY-MM-DD or YYYYMMDD): {raw}",
-    )
-
-
-def _decimal(spec: FieldSpec, raw: Any, ctx: ParseContext) -> Decimal:
-    amount = _to_decimal(raw)
-    if amount is None:
-        raise FieldProblem(f"{spec.title}应为数字：{raw}", f"{spec.title_en} must be a number: {raw}")
-    if amount < 0:
-        raise FieldProblem(f"{spec.title}不能为负数", f"{spec.title_en} must not be negative")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > _AMOUNT_PLACES:
+def _date_kind(spec: FieldSpec) -> FieldParser:
+    def parse(raw: Any, warnings: list[FieldError]) -> date:
+        if isinstance(raw, datetime):
+            return raw.date()
+        if isinstance(raw, date):
+            return raw
+        text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+        match = _DATE_SEPARATED.match(text) or _DATE_COMPACT.match(text)
+        try:
+            if match:
+                return date(int(match["y"]), int(match["m"]), int(match["d"]))
+        except ValueError:
+            pass
         raise FieldProblem(
-            f"{spec.title}最多保留{_AMOUNT_PLACES}位小数（单位：万元）",
-            f"{spec.title_en} allows at most {_AMOUNT_PLACES} decimal places (unit: 10,000 yuan)",
+            f"{spec.title}不是有效日期（格式YYYY/MM/DD、YYYY-MM-DD或YYYYMMDD）：{raw}",
+            f"{spec.title_en} is not a valid date (YYYY/MM/DD, YYYY-MM-DD or YYYYMMDD): {raw}",
         )
-    if amount.adjusted() >= _AMOUNT_INTEGER_DIGITS:
-        raise FieldProblem(f"{spec.title}超出允许范围（单位：万元）", f"{spec.title_en} is too large")
-    return amount
+
+    return parse
+
+
+def _decimal_kind(spec: FieldSpec) -> FieldParser:
+    negative = (f"{spec.title}不能为负数", f"{spec.title_en} must not be negative")
+    too_precise = (
+        f"{spec.title}最多保留{_AMOUNT_PLACES}位小数（单位：万元）",
+        f"{spec.title_en} allows at most {_AMOUNT_PLACES} decimal places (unit: 10,000 yuan)",
+    )
+    too_large = (f"{spec.title}超出允许范围（单位：万元）", f"{spec.title_en} is too large")
+
+    def parse(raw: Any, warnings: list[FieldError]) -> Decimal:
+        amount = _to_decimal(raw)
+        if amount is None:
+            raise FieldProblem(f"{spec.title}应为数字：{raw}", f"{spec.title_en} must be a number: {raw}")
+        if amount < 0:
+            raise FieldProblem(*negative)
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > _AMOUNT_PLACES:
+            raise FieldProblem(*too_precise)
+        if amount.adjusted() >= _AMOUNT_INTEGER_DIGITS:
+            raise FieldProblem(*too_large)
+        return amount
+
+    return parse
 
 
 def _to_decimal(raw: Any) -> Decimal | None:
@@ -173,28 +292,40 @@ def _to_decimal(raw: Any) -> Decimal | None:
     return amount if amount is not None and amount.is_finite() else None
 
 
-def _uscc(spec: FieldSpec, raw: Any, ctx: ParseContext) -> str:
-    value = identifiers.compact(_text(spec, raw, ctx))
-    problems = identifiers.check_uscc(value, allow_placeholder=spec.allow_placeholder)
-    errors = [p for p in problems if not p.warning]
-    if errors:
-        raise FieldProblem(errors[0].message_zh, errors[0].message_en)
-    ctx.warnings.extend(FieldError(spec.code, p.message_zh, p.message_en) for p in problems)
-    return value
+def _uscc_kind(spec: FieldSpec) -> FieldParser:
+    text = _text_kind(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        value = identifiers.compact(text(raw, warnings))
+        problems = identifiers.check_uscc(value, allow_placeholder=spec.allow_placeholder)
+        if problems:
+            errors = [p for p in problems if not p.warning]
+            if errors:
+                raise FieldProblem(errors[0].message_zh, errors[0].message_en)
+            warnings.extend(FieldError(spec.code, p.message_zh, p.message_en) for p in problems)
+        return value
+
+    return parse
 
 
-def _id_number(spec: FieldSpec, raw: Any, ctx: ParseContext) -> str:
-    # Checked against its document type by the subject rule; here only normalised (x → X).
-    return identifiers.compact(_text(spec, raw, ctx))
+def _id_number_kind(spec: FieldSpec) -> FieldParser:
+    text = _text_kind(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        # Checked against its document type by the subject rule; here only normalised (x → X).
+        return identifiers.compact(text(raw, warnings))
+
+    return parse
 
 
-_PARSERS: dict[str, Callable[[FieldSpec, Any, ParseContext], Any]] = {
-    "text": _text,
-    "code": _code,
-    "codes": _codes,
-    "date": _date,
-    "decimal": _decimal,
-    "uscc": _uscc,
-    "id_number": _id_number,
+_KINDS: dict[str, Callable[[FieldSpec], FieldParser]] = {
+    "text": _text_kind,
+    "code": _code_kind,
+    "codes": _codes_kind,
+    "date": _date_kind,
+    "decimal": _decimal_kind,
+    "uscc": _uscc_kind,
+    "id_number": _id_number_kind,
 }
-KINDS = frozenset(_PARSERS)
+_REMEMBERED_KINDS = frozenset({"code", "codes", "date", "decimal", "uscc"})
+KINDS = frozenset(_KINDS)
