@@ -43,7 +43,7 @@ def test_business_key_is_category_authority_and_document_number() -> None:
 
 
 def test_payload_by_standard_code_in_standard_order() -> None:
-    payload = validate(CF_NR_FK="2E-1", CF_YXQ="2099/12/31").record.to_payload()
+    payload = validate(CF_NR_FK=Decimal("2E-1"), CF_YXQ="2099/12/31").record.to_payload()
     assert list(payload) == [c for c in field_codes("penalty") if c in payload]
     assert payload["CF_NR_FK"] == "0.2"
     assert payload["CF_JDRQ"] == "2026-03-02"
@@ -87,7 +87,7 @@ def test_amounts_in_wan_yuan(value: Any, stored: Decimal, wire: str) -> None:
     [
         ("两千元", "罚款金额（万元）应为数字：两千元"),
         ("0.2万元", "罚款金额（万元）应为数字：0.2万元"),
-        ("1,000", "罚款金额（万元）应为数字：1,000"),
+        ("1,00", "罚款金额（万元）应为数字：1,00"),  # thousands separators only in groups of three
         ("NaN", "罚款金额（万元）应为数字：NaN"),
         (True, "罚款金额（万元）应为数字：True"),
         ("-0.2", "罚款金额（万元）不能为负数"),

@@ -9,17 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from creditsync.mapping._values import TransformError, as_text, show
+from creditsync.strict_text import FULLWIDTH_TO_ASCII, has_foreign_digits, parse_amount
 
 # str.strip() already removes the ideographic space U+3000 and NBSP; zero-width characters and a stray
 # BOM are what copy-paste from Word/Excel leaves behind and are invisible in every review tool.
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-
-# Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def trim(value: Any, field: str) -> str:
@@ -28,7 +26,7 @@ def trim(value: Any, field: str) -> str:
 
 def fullwidth_to_halfwidth(value: Any, field: str) -> str:
     """全角→半角: ``９１３７０１０２ＡＢＣ`` → ``91370102ABC``; CJK characters are left alone."""
-    return as_text(value, field).translate(_FULLWIDTH)
+    return as_text(value, field).translate(FULLWIDTH_TO_ASCII)
 
 
 # ---- dates ---------------------------------------------------------------------------------------
@@ -53,7 +51,9 @@ def parse_date(value: Any, field: str, formats: Sequence[str] = ()) -> str | Non
     text = trim(value, field)
     if not text:
         return None
-    parsed = _by_formats(text, formats) or _by_builtins(text, field) or _by_isoformat(text)
+    parsed = None
+    if not has_foreign_digits(text):  # strptime would read ２ or ١ as digits: half-converted dates
+        parsed = _by_formats(text, formats) or _by_builtins(text, field) or _by_isoformat(text)
     if parsed is None:
         raise TransformError(
             f"无法识别的日期：{show(value, field)}（应为 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD）",
@@ -97,25 +97,19 @@ def _by_isoformat(text: str) -> date | None:
 
 # ---- money ---------------------------------------------------------------------------------------
 
-# ASCII digits only: Decimal() also accepts "２０００", "NaN", "1e3" and "١٢", none of which belong in
-# a fine amount unless the mapping normalises them on purpose first.
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-
-
 def yuan_to_wan(value: Any, field: str) -> Decimal | None:
-    """元 → 万元, exactly: ``2000`` → ``Decimal('0.2')``. Floats go through their shortest repr;
-    blank text counts as missing (None)."""
+    """元 → 万元, exactly: ``2000`` → ``Decimal('0.2')``, ``"1,234.5"`` → ``Decimal('0.12345')``. Text
+    follows the strict amount rule (creditsync.strict_text: ASCII digits, thousands separators only in
+    groups of three, no exponent); full-width amounts need ``fullwidth_to_halfwidth`` first. Floats go
+    through their shortest repr; blank text counts as missing (None)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise _not_a_number(value, field)
     text = str(value).strip()
     if not text:
         return None
-    if not _NUMBER.fullmatch(text):
+    amount = parse_amount(text)
+    if amount is None or not amount.is_finite():
         raise _not_a_number(value, field)
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
-        raise _not_a_number(value, field) from None
     return _plain(amount.scaleb(-4))
 
 

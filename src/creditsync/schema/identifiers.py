@@ -16,6 +16,8 @@ from operator import mul
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
+from creditsync.strict_text import halfwidth
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUES = {char: value for value, char in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)  # GB 32100-2015
@@ -36,9 +38,11 @@ class Problem:
 def compact(value: str) -> str:
     """Strip spaces and hyphens and upper-case: how USCC and ID numbers are stored.
 
-    Plain ASCII (nearly every value) takes the short road; anything else goes through stdnum, which
-    also folds Unicode dashes and spaces. For ASCII both give the same text: stdnum maps only the
-    backquote to an apostrophe there (checked by a test)."""
+    Full-width forms become ASCII first (``９１３７…`` is the same code). Plain ASCII (nearly every
+    value) then takes the short road; anything else goes through stdnum, which also folds Unicode
+    dashes and spaces. For ASCII both give the same text: stdnum maps only the backquote to an
+    apostrophe there (checked by a test)."""
+    value = halfwidth(value)
     if value.isascii():
         return value.replace(" ", "").replace("-", "").replace("`", "'").upper().strip()
     return uscc.compact(value)

@@ -18,13 +18,15 @@ from zoneinfo import ZoneInfo
 
 from creditsync.exceptions import FieldError
 from creditsync.schema import codetables, identifiers
+from creditsync.strict_text import control_character, is_identifier_field, is_number, parse_amount
 
 Kind = Literal["text", "code", "codes", "date", "decimal", "uscc", "id_number"]
 Requirement = Literal["required", "conditional", "optional"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG_TERM = date(2099, 12, 31)  # 有效期至 / 处罚有效期 value meaning 长期
-_DATE_SEPARATED = re.compile(r"^(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})$")
-_DATE_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
+# ASCII digits only (re.ASCII): a str pattern's \d also matches full-width and Arabic-Indic digits.
+_DATE_SEPARATED = re.compile(r"^(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})$", re.ASCII)
+_DATE_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$", re.ASCII)
 _AMOUNT_PLACES = 6  # decimal(18,6) 万元
 _AMOUNT_INTEGER_DIGITS = 12
 
@@ -88,13 +90,15 @@ def field_parser(spec: FieldSpec) -> FieldParser:
     if spec.kind == "text":
         return _text_field(spec)  # the most common kind, in one function
     parse_kind = _KINDS[spec.kind](spec)
-    empty = _empty_value(spec)
+    empty, refuse_control = _empty_value(spec), _control_check(spec)
 
     def parse(raw: Any, warnings: list[FieldError]) -> Any:
         if isinstance(raw, str):
             raw = raw.strip()
             if not raw:
                 return empty()
+            if not raw.isprintable():
+                refuse_control(raw)
         elif raw is None:
             return empty()
         return parse_kind(raw, warnings)
@@ -104,7 +108,7 @@ def field_parser(spec: FieldSpec) -> FieldParser:
 
 def _text_field(spec: FieldSpec) -> FieldParser:
     """:func:`field_parser` of a text field: what the general parser and ``_text_kind`` do, inlined."""
-    empty, check = _empty_value(spec), _text_kind(spec)
+    empty, check, refuse_control = _empty_value(spec), _text_kind(spec), _control_check(spec)
     longest = spec.max_length if spec.max_length is not None else sys.maxsize
     shortest = spec.min_length or 0
 
@@ -114,16 +118,44 @@ def _text_field(spec: FieldSpec) -> FieldParser:
                 return empty()
             if isinstance(raw, str):
                 raw = raw.strip()
+                if raw and not raw.isprintable():
+                    refuse_control(raw)
                 return check(raw, warnings) if raw else empty()
             return check(raw, warnings)
         text = raw.strip()
         if not text:
             return empty()
+        if not text.isprintable():
+            refuse_control(text)
         if shortest <= len(text) <= longest:
             return text
         return check(text, warnings)  # raises the length problem
 
     return parse
+
+
+def _control_check(spec: FieldSpec) -> Callable[[str], None]:
+    """Refuses NUL and other control characters (PostgreSQL cannot even store NUL); tab and line
+    breaks are legitimate in long free text (fields without a length limit)."""
+    layout_allowed = spec.kind == "text" and spec.max_length is None
+
+    def refuse(text: str) -> None:
+        found = control_character(text, layout_allowed=layout_allowed)
+        if found is not None:
+            raise FieldProblem(
+                f"{spec.title}含有控制字符{found}（不可见字符，如NUL），请在源系统中清除",
+                f"{spec.title_en} contains the control character {found}; remove it at the source",
+            )
+
+    return refuse
+
+
+def _refuse_number(spec: FieldSpec) -> FieldProblem:
+    return FieldProblem(
+        f"{spec.title}应为文本，不能是数字（数字可能已丢失位数，请按文本导出该列）",
+        f"{spec.title_en} must arrive as text, not as a number (its digits may already be lost; "
+        "export the column as text)",
+    )
 
 
 def _empty_value(spec: FieldSpec) -> Callable[[], None]:
@@ -181,9 +213,13 @@ def _text_kind(spec: FieldSpec) -> FieldParser:
         f"{spec.title_en} must be at least {shortest} characters",
     )
 
+    identifier = spec.kind in ("uscc", "id_number") or is_identifier_field(spec.code)
+
     def parse(raw: Any, warnings: list[FieldError]) -> str:
         if type(raw) is str:
             text = raw
+        elif identifier and is_number(raw):
+            raise _refuse_number(spec)
         elif isinstance(raw, bool) or not isinstance(raw, str | int):
             raise FieldProblem(*not_text)
         else:
@@ -283,6 +319,8 @@ def _decimal_kind(spec: FieldSpec) -> FieldParser:
 
 
 def _to_decimal(raw: Any) -> Decimal | None:
+    if isinstance(raw, str):
+        return parse_amount(raw)  # the strict rule: ASCII digits, thousands in groups of three
     if isinstance(raw, bool):
         return None
     try:
