@@ -46,18 +46,48 @@ def is_id_field(field_code: str) -> bool:
 
 
 def mask_record(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a canonical or raw record with ID numbers masked (by field code and in any text)."""
+    """A copy of a canonical or raw record with ID numbers masked (by field code and in any text), at
+    any depth of dicts and lists, and also where an ID number arrives as a JSON or spreadsheet number:
+    a masked number becomes masked text."""
     return {key: _mask_value(key, value) for key, value in data.items()}
 
 
 def _mask_value(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_id(value) if value and is_id_field(key) else mask_text(value)
     if isinstance(value, Mapping):
         return mask_record(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_mask_value(key, v) for v in value]
-    if isinstance(value, str):
-        return mask_id(value) if is_id_field(key) and value else mask_text(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _mask_number(key, value)
     return value
+
+
+def _mask_number(key: str, value: int | float) -> int | float | str:
+    """An ID number stored as a number (a numeric XLSX cell, a JSON number): masked like its text."""
+    digits = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if is_id_field(key):
+        return mask_id(digits)
+    masked = mask_text(digits)
+    return value if masked == digits else masked
+
+
+MASKED = re.compile(r"\*{4,}")  # what mask_id and mask_text leave of an ID number
+# A records.mapped_hash that is never a sha256: the record's stored payload is masked (it held an ID
+# number), so it cannot be resent as stored; the next read from the source counts as a change.
+REREAD_MARK = "masked:reread"
+
+
+def is_masked(payload: Any) -> bool:
+    """Whether a stored payload holds a masked ID number anywhere (dicts and lists at any depth)."""
+    if isinstance(payload, str):
+        return MASKED.search(payload) is not None
+    if isinstance(payload, Mapping):
+        return any(is_masked(value) for value in payload.values())
+    if isinstance(payload, list | tuple):
+        return any(is_masked(value) for value in payload)
+    return False
 
 
 def mask_payload(payload: Mapping[str, Any], id_fields: frozenset[str]) -> dict[str, Any]:
