@@ -168,7 +168,7 @@ def _field_tag(value: Any) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-FieldSpec = Annotated[
+FieldMapping = Annotated[
     Annotated[PathField, Tag("path")]
     | Annotated[ConstField, Tag("const")]
     | Annotated[ConcatField, Tag("concat")]
@@ -194,7 +194,7 @@ class MappingDocument(Strict):
     )
     drop: list[FieldCode] = Field(default_factory=list, description="inherited fields to remove")
     source_key: SourcePath | None = Field(default=None, description="path of the source record's own id")
-    fields: dict[FieldCode, FieldSpec] = Field(default_factory=dict, description="standard code → field")
+    fields: dict[FieldCode, FieldMapping] = Field(default_factory=dict, description="standard code → field")
 
     @model_validator(mode="after")
     def _complete(self) -> MappingDocument:

@@ -11,9 +11,9 @@ code tables are YAML data in ``codes/``. Models store code-table TEXT values (``
         quarantine(row, result.errors)
 """
 
+from creditsync.schema.category import CategorySpec, KeyFields
 from creditsync.schema.codetables import code_of, lookup, lookup_many
 from creditsync.schema.record import CanonicalRecord, format_decimal
-from creditsync.schema.spec import CategorySpec, KeyFields
 from creditsync.schema.validation import (
     CATEGORIES,
     RecordValidator,
@@ -25,14 +25,14 @@ from creditsync.schema.validation import (
     record_validator,
     validate_record,
 )
-from creditsync.schema.values import LONG_TERM, FieldSpec, shanghai_today
+from creditsync.schema.values import LONG_TERM, FieldDefinition, shanghai_today
 
 __all__ = [
     "CATEGORIES",
     "LONG_TERM",
     "CanonicalRecord",
     "CategorySpec",
-    "FieldSpec",
+    "FieldDefinition",
     "KeyFields",
     "RecordValidator",
     "ValidationResult",

@@ -23,10 +23,10 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from creditsync.privacy import is_id_field, mask_payload
-from creditsync.schema.values import FieldProblem, FieldSpec, ParseContext, parse_value
+from creditsync.schema.values import FieldDefinition, FieldProblem, ParseContext, parse_value
 
 if TYPE_CHECKING:
-    from creditsync.schema.spec import CategorySpec
+    from creditsync.schema.category import CategorySpec
 
 WIRE_PAYLOAD = "_wire_payload"  # where a record keeps its push payload once built
 CONTEXT_KEY = "creditsync"  # validation context entry holding the ParseContext
@@ -130,7 +130,7 @@ def format_decimal(value: Decimal) -> str:
 
 
 
-def _field_validator(spec: FieldSpec) -> BeforeValidator:
+def _field_validator(spec: FieldDefinition) -> BeforeValidator:
     def validate(value: Any, info: ValidationInfo) -> Any:
         try:
             return parse_value(spec, value, parse_context(info.context))
@@ -141,7 +141,7 @@ def _field_validator(spec: FieldSpec) -> BeforeValidator:
     return BeforeValidator(validate)
 
 
-def _field_definition(spec: FieldSpec) -> tuple[Any, Any]:
+def _field_definition(spec: FieldDefinition) -> tuple[Any, Any]:
     # Built at run time from data, hence the ignore: mypy only knows static annotations.
     annotation = Annotated[spec.python_type | None, _field_validator(spec)]  # type: ignore[name-defined]
     default = ... if spec.requirement == "required" else None

@@ -18,7 +18,7 @@ from typing import Any
 
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.schema import codetables, identifiers
-from creditsync.schema.values import FieldSpec
+from creditsync.schema.values import FieldDefinition
 
 
 class Findings:
@@ -41,7 +41,7 @@ class Findings:
 Values = Mapping[str, Any]  # field code -> canonical value, only fields that are set and valid
 Check = Callable[[Values, Collection[str], date, Findings], None]
 """``check(values, failed, today, out)``: one rule over one record."""
-Fields = Mapping[str, FieldSpec]
+Fields = Mapping[str, FieldDefinition]
 
 
 def not_future(fields: Fields, *, field: str) -> Check:

@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from creditsync.exceptions import ConfigurationError, FieldError
+from creditsync.schema.category import CategorySpec, load_categories
 from creditsync.schema.record import FIELD_ERROR, RULES_ERROR, WIRE_PAYLOAD, CanonicalRecord, format_decimal
 from creditsync.schema.rules import Findings
-from creditsync.schema.spec import CategorySpec, load_categories
-from creditsync.schema.values import FieldProblem, FieldSpec, field_parser, shanghai_today
+from creditsync.schema.values import FieldDefinition, FieldProblem, field_parser, shanghai_today
 
 CATEGORIES: dict[str, CategorySpec] = load_categories()
 
@@ -139,7 +139,7 @@ _WIRE: dict[str, Callable[[Any], str]] = {"date": date.isoformat, "decimal": for
 _VALIDATORS: dict[str, RecordValidator] = {}
 
 
-def _missing(spec: FieldSpec) -> FieldError:
+def _missing(spec: FieldDefinition) -> FieldError:
     return FieldError(spec.code, f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
 
 

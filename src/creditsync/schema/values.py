@@ -39,7 +39,7 @@ class FieldProblem(ValueError):
 
 
 @dataclass(frozen=True)
-class FieldSpec:
+class FieldDefinition:
     """One standard field: its code (external name), titles, kind and constraints."""
 
     code: str
@@ -78,13 +78,13 @@ FieldParser = Callable[[Any, list[FieldError]], Any]
 """``parse(raw, warnings) -> canonical value or None``; raises :class:`FieldProblem`, appends warnings."""
 
 
-def parse_value(spec: FieldSpec, raw: Any, ctx: ParseContext) -> Any:
+def parse_value(spec: FieldDefinition, raw: Any, ctx: ParseContext) -> Any:
     """Canonical value of one field, or None when it is empty (an error if the field is required)."""
     return field_parser(spec)(raw, ctx.warnings)
 
 
 @cache
-def field_parser(spec: FieldSpec) -> FieldParser:
+def field_parser(spec: FieldDefinition) -> FieldParser:
     """The parser of one field, built once: messages written out, the kind chosen, repeated values of
     the code, date, amount and USCC kinds remembered (they recur from record to record)."""
     if spec.kind == "text":
@@ -106,7 +106,7 @@ def field_parser(spec: FieldSpec) -> FieldParser:
     return _remembered(parse) if spec.kind in _REMEMBERED_KINDS else parse
 
 
-def _text_field(spec: FieldSpec) -> FieldParser:
+def _text_field(spec: FieldDefinition) -> FieldParser:
     """:func:`field_parser` of a text field: what the general parser and ``_text_kind`` do, inlined."""
     empty, check, refuse_control = _empty_value(spec), _text_kind(spec), _control_check(spec)
     longest = spec.max_length if spec.max_length is not None else sys.maxsize
@@ -134,7 +134,7 @@ def _text_field(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _control_check(spec: FieldSpec) -> Callable[[str], None]:
+def _control_check(spec: FieldDefinition) -> Callable[[str], None]:
     """Refuses NUL and other control characters (PostgreSQL cannot even store NUL); tab and line
     breaks are legitimate in long free text (fields without a length limit)."""
     layout_allowed = spec.kind == "text" and spec.max_length is None
@@ -150,7 +150,7 @@ def _control_check(spec: FieldSpec) -> Callable[[str], None]:
     return refuse
 
 
-def _refuse_number(spec: FieldSpec) -> FieldProblem:
+def _refuse_number(spec: FieldDefinition) -> FieldProblem:
     return FieldProblem(
         f"{spec.title}应为文本，不能是数字（数字可能已丢失位数，请按文本导出该列）",
         f"{spec.title_en} must arrive as text, not as a number (its digits may already be lost; "
@@ -158,7 +158,7 @@ def _refuse_number(spec: FieldSpec) -> FieldProblem:
     )
 
 
-def _empty_value(spec: FieldSpec) -> Callable[[], None]:
+def _empty_value(spec: FieldDefinition) -> Callable[[], None]:
     missing = FieldProblem(f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
 
     def empty() -> None:
@@ -201,7 +201,7 @@ def _remembered(parse: FieldParser) -> FieldParser:
     return parse_remembered
 
 
-def _text_kind(spec: FieldSpec) -> FieldParser:
+def _text_kind(spec: FieldDefinition) -> FieldParser:
     not_text = (f"{spec.title}应为文本", f"{spec.title_en} must be text")
     longest, shortest = spec.max_length, spec.min_length
     too_long = (
@@ -233,7 +233,7 @@ def _text_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _code_kind(spec: FieldSpec) -> FieldParser:
+def _code_kind(spec: FieldDefinition) -> FieldParser:
     table = _table(spec)
 
     def parse(raw: Any, warnings: list[FieldError]) -> str:
@@ -245,7 +245,7 @@ def _code_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _codes_kind(spec: FieldSpec) -> FieldParser:
+def _codes_kind(spec: FieldDefinition) -> FieldParser:
     table = _table(spec)
 
     def parse(raw: Any, warnings: list[FieldError]) -> str:
@@ -260,12 +260,12 @@ def _codes_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _table(spec: FieldSpec) -> str:
+def _table(spec: FieldDefinition) -> str:
     assert spec.table is not None, f"{spec.code} has no code table"  # guaranteed by the spec loader
     return spec.table
 
 
-def _unknown_code(spec: FieldSpec, exc: codetables.UnknownCodeError) -> FieldProblem:
+def _unknown_code(spec: FieldDefinition, exc: codetables.UnknownCodeError) -> FieldProblem:
     allowed = "、".join(exc.table.texts)
     return FieldProblem(
         f"{spec.title}取值无效：{exc.value}（可选值：{allowed}）",
@@ -273,7 +273,7 @@ def _unknown_code(spec: FieldSpec, exc: codetables.UnknownCodeError) -> FieldPro
     )
 
 
-def _date_kind(spec: FieldSpec) -> FieldParser:
+def _date_kind(spec: FieldDefinition) -> FieldParser:
     def parse(raw: Any, warnings: list[FieldError]) -> date:
         if isinstance(raw, datetime):
             return raw.date()
@@ -294,7 +294,7 @@ def _date_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _decimal_kind(spec: FieldSpec) -> FieldParser:
+def _decimal_kind(spec: FieldDefinition) -> FieldParser:
     negative = (f"{spec.title}不能为负数", f"{spec.title_en} must not be negative")
     too_precise = (
         f"{spec.title}最多保留{_AMOUNT_PLACES}位小数（单位：万元）",
@@ -330,7 +330,7 @@ def _to_decimal(raw: Any) -> Decimal | None:
     return amount if amount is not None and amount.is_finite() else None
 
 
-def _uscc_kind(spec: FieldSpec) -> FieldParser:
+def _uscc_kind(spec: FieldDefinition) -> FieldParser:
     text = _text_kind(spec)
 
     def parse(raw: Any, warnings: list[FieldError]) -> str:
@@ -346,7 +346,7 @@ def _uscc_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-def _id_number_kind(spec: FieldSpec) -> FieldParser:
+def _id_number_kind(spec: FieldDefinition) -> FieldParser:
     text = _text_kind(spec)
 
     def parse(raw: Any, warnings: list[FieldError]) -> str:
@@ -356,7 +356,7 @@ def _id_number_kind(spec: FieldSpec) -> FieldParser:
     return parse
 
 
-_KINDS: dict[str, Callable[[FieldSpec], FieldParser]] = {
+_KINDS: dict[str, Callable[[FieldDefinition], FieldParser]] = {
     "text": _text_kind,
     "code": _code_kind,
     "codes": _codes_kind,

@@ -1,4 +1,4 @@
-"""A loaded mapping and what applying it to one source record produces."""
+"""A loaded mapping (its document, digest and compiled plan) and what applying it to one record produces."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from creditsync.exceptions import FieldError
 from creditsync.mapping._values import TransformError, is_empty
 from creditsync.mapping.codes import CodeLookup, default_code_lookup
-from creditsync.mapping.document import FieldSpec, MappingDocument
+from creditsync.mapping.document import FieldMapping, MappingDocument
 from creditsync.mapping.paths import resolve
 from creditsync.mapping.plan import FieldPlan, compile_fields
 from creditsync.mapping.transforms import CodeStep
@@ -58,7 +58,7 @@ class MappingSpec:
         return self.document.source_key
 
     @property
-    def fields(self) -> Mapping[str, FieldSpec]:
+    def fields(self) -> Mapping[str, FieldMapping]:
         return self.document.fields
 
     @property

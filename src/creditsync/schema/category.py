@@ -20,7 +20,7 @@ import yaml
 from creditsync.exceptions import ConfigurationError
 from creditsync.schema import codetables
 from creditsync.schema.rules import Check, Findings, RuleSpec, make_rule
-from creditsync.schema.values import KINDS, FieldSpec
+from creditsync.schema.values import KINDS, FieldDefinition
 
 if TYPE_CHECKING:
     from creditsync.schema.record import CanonicalRecord
@@ -53,7 +53,7 @@ class CategorySpec:
     prefix: str
     title_zh: str
     title_en: str
-    fields: tuple[FieldSpec, ...]
+    fields: tuple[FieldDefinition, ...]
     keys: KeyFields
     rules: tuple[RuleSpec, ...]
     model: type[CanonicalRecord] = field(init=False, repr=False, compare=False)
@@ -69,7 +69,7 @@ class CategorySpec:
         return self.keys.authority_code, self.keys.document_number
 
     @cached_property
-    def by_code(self) -> Mapping[str, FieldSpec]:
+    def by_code(self) -> Mapping[str, FieldDefinition]:
         return {f.code: f for f in self.fields}
 
     @property
@@ -112,11 +112,11 @@ def _substitute(value: Any, prefix: str) -> Any:
     return value
 
 
-def _field(raw: Mapping[str, Any]) -> FieldSpec:
+def _field(raw: Mapping[str, Any]) -> FieldDefinition:
     kind = raw.get("kind", "text")
     if kind not in KINDS:
         raise ConfigurationError(f"field {raw.get('code')}: unknown kind {kind!r}")
-    spec = FieldSpec(
+    spec = FieldDefinition(
         code=str(raw["code"]),
         title=str(raw["title"]),
         title_en=str(raw["title_en"]),
@@ -167,7 +167,7 @@ def load_category(filename: str) -> CategorySpec:
 
 
 def _check_references(
-    filename: str, fields: tuple[FieldSpec, ...], rules: tuple[RuleSpec, ...], keys: KeyFields
+    filename: str, fields: tuple[FieldDefinition, ...], rules: tuple[RuleSpec, ...], keys: KeyFields
 ) -> None:
     codes = [f.code for f in fields]
     duplicates = {c for c in codes if codes.count(c) > 1}
@@ -179,7 +179,7 @@ def _check_references(
         )
 
 
-def _check_prefix(filename: str, prefix: str, fields: tuple[FieldSpec, ...]) -> None:
+def _check_prefix(filename: str, prefix: str, fields: tuple[FieldDefinition, ...]) -> None:
     """Field codes carry the category prefix (mappings rely on it to catch a field of the wrong category)."""
     wrong = [f.code for f in fields if not f.code.startswith(f"{prefix}_") and f.code not in SHARED_FIELDS]
     if wrong:
