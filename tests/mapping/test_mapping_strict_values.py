@@ -86,3 +86,9 @@ def test_control_character_in_a_quoted_value_is_escaped_in_the_message() -> None
     out, errors = run(["yuan_to_wan"], "20\x0000")
     assert out is None
     assert "\x00" not in errors[0].message_zh and "\\u0000" in errors[0].message_zh
+
+
+def test_identifier_constant_written_unquoted_in_the_mapping_is_its_text() -> None:
+    spec = parse_mapping({"version": 1, "category": "penalty",
+                          "fields": {"CF_CFJGDM": {"const": 113701130195098002}}}, "test")
+    assert spec.apply({}).data == {"CF_CFJGDM": "113701130195098002"}

@@ -29,6 +29,7 @@ from creditsync.mapping.transforms import (
     Step,
     StepContext,
 )
+from creditsync.strict_text import is_identifier_field
 
 Reader = Callable[[Mapping[str, Any]], Any]
 Transform = Callable[[Any], Any]
@@ -99,6 +100,10 @@ def _reader(field: FieldBase, ctx: StepContext) -> Reader:
         return lambda record: resolve(record, path)
     if isinstance(field, ConstField):
         const = field.const
+        if is_identifier_field(ctx.field) and type(const) is int:
+            # A code written unquoted in the mapping file (``{const: 113701…}``): YAML keeps integers
+            # exact, so it is the text the author wrote. Numbers in the *data* are refused (as_text).
+            const = str(const)
         return lambda record: const
     return lambda record: field.read(record, ctx)
 
