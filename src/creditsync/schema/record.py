@@ -48,6 +48,7 @@ class CanonicalRecord(BaseModel):
     spec: ClassVar[CategorySpec]
     _attribute_of: ClassVar[dict[str, str]] = {}  # standard code → attribute name, in standard order
     _id_codes: ClassVar[frozenset[str]] = frozenset()  # fields holding personal ID numbers
+    _key_attributes: ClassVar[tuple[str, str]] = ("", "")  # authority USCC, 文书号: the business key
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> Self:
@@ -84,7 +85,8 @@ class CanonicalRecord(BaseModel):
 
     def business_key(self) -> str:
         """``category:authority USCC:文书号`` — the record's identity at the platform."""
-        return f"{self.category}:{self.get(self.spec.keys.authority_code)}:{self.document_number()}"
+        authority, document_number = self._key_attributes
+        return f"{self.category}:{self.__dict__[authority]}:{self.__dict__[document_number]}"
 
     def document_number(self) -> str:
         return str(self.get(self.spec.keys.document_number))
@@ -158,4 +160,5 @@ def build_model(spec: CategorySpec) -> type[CanonicalRecord]:
     model.spec = spec
     model._attribute_of = {f.code: f.name for f in spec.fields}
     model._id_codes = frozenset(f.code for f in spec.fields if is_id_field(f.code))
+    model._key_attributes = (spec.keys.authority_code.lower(), spec.keys.document_number.lower())
     return model
