@@ -6,9 +6,10 @@ Pure functions of (value, target field) that raise :class:`TransformError`; the 
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +61,28 @@ def parse_date(value: Any, field: str, formats: Sequence[str] = ()) -> str | Non
             f"unrecognised date {show(value, field)} (expected YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)",
         )
     return parsed.isoformat()
+
+
+def offset_date(value: Any, field: str, *, years: int = 0, months: int = 0, days: int = 0) -> str | None:
+    """A date (any spelling :func:`parse_date` reads) moved by years, months and days → ``YYYY-MM-DD``.
+
+    Years and months first, keeping the day of the month where it exists and otherwise taking the
+    month's last day (2024-02-29 + 1 year → 2025-02-28, 01-31 + 1 month → 02-28/29), then days."""
+    text = parse_date(value, field)
+    if text is None:
+        return None
+    start = date.fromisoformat(text)
+    month_index = start.year * 12 + start.month - 1 + years * 12 + months
+    year, month = divmod(month_index, 12)
+    shown = show(value, field)
+    out_of_range = TransformError(f"日期超出范围：{shown}", f"date out of range: {shown}")
+    if not 1 <= year <= 9999:
+        raise out_of_range
+    moved = date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+    try:
+        return (moved + timedelta(days=days)).isoformat()
+    except OverflowError:
+        raise out_of_range from None
 
 
 def _by_formats(text: str, formats: Sequence[str]) -> date | None:

@@ -64,12 +64,12 @@ class MappingSpec:
     @property
     def code_tables(self) -> frozenset[str]:
         """Code tables the mapping needs, so a deployment can check them all before the first record."""
-        return frozenset(
-            step.code.table
+        steps = [
+            step
             for spec in self.document.fields.values()
-            for step in spec.transforms
-            if isinstance(step, CodeStep) and step.code.table is not None
-        )
+            for step in (*spec.transforms, *(spec.default_from.transforms if spec.default_from else ()))
+        ]
+        return frozenset(step.code.table for step in steps if isinstance(step, CodeStep) and step.code.table)
 
     def apply(self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None) -> MappingResult:
         """Map one source record; each field fails on its own, so one report lists every problem."""
@@ -77,7 +77,7 @@ class MappingSpec:
         errors: list[FieldError] = []
         for code, evaluate in self._plan(code_lookup or default_code_lookup):
             try:
-                value = evaluate(raw)
+                value = evaluate(raw, data)
             except TransformError as exc:
                 errors.append(FieldError(code, exc.message_zh, exc.message_en))
                 continue

@@ -60,12 +60,31 @@ ConcatPart = Annotated[
 ]
 
 
+class DefaultFrom(Strict):
+    """Another mapped field's value as this field's default (``CF_YXQ`` = ``CF_JDRQ`` + 1 year)."""
+
+    field: FieldCode = Field(description="a field of this mapping, already mapped (its transforms applied)")
+    transforms: list[Transform] = Field(
+        default_factory=list, description="applied to that value only, e.g. [{offset: {years: 1}}]"
+    )
+
+
 class FieldBase(Strict):
     SOURCE: ClassVar[str]
     default: Any = Field(
         default=None, description="used when the source is empty; then goes through transforms"
     )
+    default_from: DefaultFrom | None = Field(
+        default=None,
+        description="used when the source is empty: another field's mapped value through its own transforms",
+    )
     transforms: list[Transform] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_default(self) -> FieldBase:
+        if self.default_from is not None and "default" in self.model_fields_set:
+            raise ValueError("a field has default or default_from, not both")
+        return self
 
     def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
         """The source value; then ``default`` when it is empty, then the transforms (see plan.py)."""
@@ -205,7 +224,21 @@ class MappingDocument(Strict):
                 raise ValueError("a mapping without extends needs at least one field")
             if self.drop:
                 raise ValueError("drop only makes sense together with extends")
+            self._defaults_from_mapped_fields()
         return self
+
+    def _defaults_from_mapped_fields(self) -> None:
+        """``default_from`` names another field of the mapping that itself takes no such default (so
+        the order is simple: every other field first)."""
+        for code, spec in self.fields.items():
+            if spec.default_from is None:
+                continue
+            named = spec.default_from.field
+            other = self.fields.get(named)
+            if other is None or named == code:
+                raise ValueError(f"{code}: default_from names {named}, not another field here")
+            if other.default_from is not None:
+                raise ValueError(f"{code}: default_from names {named}, itself a default_from")
 
     @field_validator("category")
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 from creditsync.mapping._parsers import INVISIBLE as _INVISIBLE
 from creditsync.mapping._values import TransformError, each, is_empty
 from creditsync.mapping.codes import CodeLookup
-from creditsync.mapping.document import ConstField, FieldBase, PathField
+from creditsync.mapping.document import ConstField, DefaultFrom, FieldBase, PathField
 from creditsync.mapping.paths import resolve
 from creditsync.mapping.transforms import (
     BARE_FUNCTIONS,
@@ -26,6 +26,7 @@ from creditsync.mapping.transforms import (
     CustomStep,
     DateStep,
     MapStep,
+    OffsetStep,
     Step,
     StepContext,
 )
@@ -33,21 +34,24 @@ from creditsync.strict_text import is_identifier_field
 
 Reader = Callable[[Mapping[str, Any]], Any]
 Transform = Callable[[Any], Any]
-FieldPlan = Callable[[Mapping[str, Any]], Any]
-"""``evaluate(record) -> value or None``; raises :class:`TransformError` for this field only."""
+FieldPlan = Callable[[Mapping[str, Any], Mapping[str, Any]], Any]
+"""``evaluate(record, mapped) -> value or None``: ``mapped`` holds the fields evaluated before (what a
+``default_from`` reads); raises :class:`TransformError` for this field only."""
 
 # Transforms whose work is worth remembering per source value (the others are a strip or a case
 # change, cheaper than the look-up that would replace them).
 _LOOKUP_LIKE = frozenset({"date", "yuan_to_wan"})
-_LOOKUP_STEPS = (DateStep, CodeStep, MapStep)
+_LOOKUP_STEPS = (DateStep, CodeStep, MapStep, OffsetStep)
 # Results that may be handed to several records: immutable ones only (a list could be changed by one).
 _SHAREABLE = (str, int, float, Decimal, date, type(None))
 _REMEMBERED_LIMIT = 4096  # distinct source values per field; then it starts again (memory stays flat)
 
 
 def compile_fields(fields: Mapping[str, FieldBase], lookup: CodeLookup) -> tuple[tuple[str, FieldPlan], ...]:
-    """(target code, evaluate) per field, in the mapping's order."""
-    return tuple((code, compile_field(code, field, lookup)) for code, field in fields.items())
+    """(target code, evaluate) per field, in the mapping's order, except that fields taking their
+    default from another field come last (they read the others' mapped values)."""
+    order = sorted(fields, key=lambda code: fields[code].default_from is not None)
+    return tuple((code, compile_field(code, fields[code], lookup)) for code in order)
 
 
 def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
@@ -59,10 +63,12 @@ def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
     elif field.transforms == ["trim"]:
         chain = _trimmed(chain)
     read = _reader(field, ctx)
+    if field.default_from is not None:
+        return _default_from(field.default_from, read, chain, ctx)
     if "default" in field.model_fields_set:
         default = field.default
 
-        def evaluate_with_default(record: Mapping[str, Any]) -> Any:
+        def evaluate_with_default(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
             value = read(record)
             return chain(default if is_empty(value) else value)
 
@@ -70,15 +76,29 @@ def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
     if isinstance(field, PathField) and "." not in field.path:
         key = field.path  # the common case, a top-level key of a plain dict: no reader call
 
-        def evaluate_key(record: Mapping[str, Any]) -> Any:
+        def evaluate_key(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
             return chain(record.get(key) if type(record) is dict else read(record))
 
         return evaluate_key
 
-    def evaluate(record: Mapping[str, Any]) -> Any:
+    def evaluate(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
         return chain(read(record))
 
     return evaluate
+
+
+def _default_from(default_from: DefaultFrom, read: Reader, chain: Transform, ctx: StepContext) -> FieldPlan:
+    """An empty source takes another field's mapped value through ``default_from.transforms``."""
+    other = default_from.field
+    derive = _chain([_transform(t, ctx) for t in default_from.transforms])
+
+    def evaluate_with_default_from(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
+        value = read(record)
+        if is_empty(value):
+            return derive(mapped.get(other))  # a failed or missing field stays missing (None)
+        return chain(value)
+
+    return evaluate_with_default_from
 
 
 def _trimmed(chain: Transform) -> Transform:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import custom
-from creditsync.mapping._parsers import fullwidth_to_halfwidth, parse_date, trim, yuan_to_wan
+from creditsync.mapping._parsers import fullwidth_to_halfwidth, offset_date, parse_date, trim, yuan_to_wan
 from creditsync.mapping._values import TransformError, as_text, each, is_empty, show
 from creditsync.mapping.codes import CodeLookup
 
@@ -62,6 +62,31 @@ class DateStep(Step):
 
     def apply(self, value: Any, ctx: StepContext) -> Any:
         return each(value, lambda v: parse_date(v, ctx.field, self.date.formats))
+
+
+class OffsetArgs(Strict):
+    years: int = Field(default=0, description="whole years, may be negative")
+    months: int = Field(default=0, description="whole months, may be negative")
+    days: int = Field(default=0, description="days, may be negative; applied after years and months")
+
+    @model_validator(mode="after")
+    def _moves(self) -> OffsetArgs:
+        if not self.model_fields_set:
+            raise ValueError("offset needs years, months or days, e.g. {offset: {years: 1}}")
+        return self
+
+
+class OffsetStep(Step):
+    """Move a date by years, months and days → ``YYYY-MM-DD`` (a month's end day when the day is gone)."""
+
+    TAG = "offset"
+    offset: OffsetArgs
+
+    def apply(self, value: Any, ctx: StepContext) -> Any:
+        move = self.offset
+        return each(
+            value, lambda v: offset_date(v, ctx.field, years=move.years, months=move.months, days=move.days)
+        )
 
 
 class CodeArgs(Strict):
@@ -223,6 +248,7 @@ BARE_FUNCTIONS: dict[str, Callable[[Any, str], Any]] = {
 BareTransform = Literal["trim", "fullwidth_to_halfwidth", "upper", "lower", "date", "yuan_to_wan"]
 _STEPS: tuple[type[Step], ...] = (
     DateStep,
+    OffsetStep,
     CodeStep,
     MapStep,
     JoinStep,
@@ -255,6 +281,7 @@ def _transform_tag(value: Any) -> str | None:
 Transform = Annotated[
     Annotated[BareTransform, Tag("bare")]
     | Annotated[DateStep, Tag("date")]
+    | Annotated[OffsetStep, Tag("offset")]
     | Annotated[CodeStep, Tag("code")]
     | Annotated[MapStep, Tag("map")]
     | Annotated[JoinStep, Tag("join")]
