@@ -92,15 +92,30 @@ def is_masked(payload: Any) -> bool:
 
 def mask_payload(payload: Mapping[str, Any], id_fields: frozenset[str]) -> dict[str, Any]:
     """:func:`mask_record` of a flat payload whose ID number fields are known: one scan of its other
-    text for an ID number (the common answer is none), then only the ID number fields masked."""
-    texts = [value for key, value in payload.items() if type(value) is str and key not in id_fields]
-    flat = len(texts) + len(id_fields & payload.keys()) == len(payload)
-    if not flat or _ID_NUMBER_CANDIDATE.search("\n".join(texts)):
-        return mask_record(payload)  # other values than text, or an ID number inside some text
+    text for an ID number (the common answer is none), then only the ID number fields masked.
+
+    Texts that recur from record to record (a 违法行为类型, a legal basis, the authority) were scanned
+    before: a bounded set remembers the ones found clean, so mostly the record's own text is scanned."""
+    unseen = []
+    for key, value in payload.items():
+        if type(value) is not str:
+            return mask_record(payload)  # nested values: the general walk
+        if key not in id_fields and value not in _CLEAN_TEXTS:
+            unseen.append(value)
+    if unseen and _ID_NUMBER_CANDIDATE.search("\n".join(unseen)):
+        return mask_record(payload)  # an ID number inside some text
+    if len(_CLEAN_TEXTS) + len(unseen) > _CLEAN_TEXTS_KEPT:
+        _CLEAN_TEXTS.clear()
+    _CLEAN_TEXTS.update(text for text in unseen if len(text) <= _CLEAN_TEXT_LONGEST)
     masked = dict(payload)
     for key in id_fields & masked.keys():
         masked[key] = _mask_value(key, masked[key])
     return masked
+
+
+_CLEAN_TEXTS: set[str] = set()  # texts known to hold no ID number
+_CLEAN_TEXTS_KEPT = 4096
+_CLEAN_TEXT_LONGEST = 200  # longer texts (违法事实) rarely recur: not worth keeping
 
 
 def keyed_hash(value: str) -> str:

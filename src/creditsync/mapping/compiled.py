@@ -73,6 +73,13 @@ class MappingSpec:
 
     def apply(self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None) -> MappingResult:
         """Map one source record; each field fails on its own, so one report lists every problem."""
+        data, errors = self.map_fields(raw, code_lookup=code_lookup)
+        return MappingResult(data, errors, self._source_key(raw))
+
+    def map_fields(
+        self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None
+    ) -> tuple[dict[str, Any], list[FieldError]]:
+        """:meth:`apply` without the source key: (mapped fields, field errors)."""
         data: dict[str, Any] = {}
         errors: list[FieldError] = []
         for code, evaluate in self._plan(code_lookup or default_code_lookup):
@@ -83,7 +90,7 @@ class MappingSpec:
                 continue
             if value is not None:
                 data[code] = value
-        return MappingResult(data, errors, self._source_key(raw))
+        return data, errors
 
     def _plan(self, lookup: CodeLookup) -> tuple[tuple[str, FieldPlan], ...]:
         """The compiled fields for a code lookup (built on first use; a few lookups are kept)."""

@@ -41,8 +41,7 @@ class Translator:
         mapping_errors: list[FieldError] = []
         data = raw
         if self.mapping is not None:
-            result = self.mapping.apply(raw)
-            data, mapping_errors = result.data, result.errors
+            data, mapping_errors = self.mapping.map_fields(raw)
         validation = self._validator.validate(data, today=today)
         if not mapping_errors:
             return Translation(validation.record, validation.errors, "validation", data)
