@@ -297,3 +297,20 @@ def test_records_are_immutable() -> None:
     record = validate().record
     with pytest.raises(ValidationError):
         record.cf_wsh = "other"
+
+
+def test_payload_of_a_copy_with_changes_follows_the_changes() -> None:
+    record = validate().record
+    assert record.to_payload()["CF_WSH"] == "济历市监罚〔2026〕12号"
+    changed = record.model_copy(update={"cf_wsh": "济历市监罚〔2026〕13号"})
+    assert changed.to_payload()["CF_WSH"] == "济历市监罚〔2026〕13号"
+    assert record.to_payload()["CF_WSH"] == "济历市监罚〔2026〕12号"
+
+
+def test_records_from_the_validator_and_from_the_model_are_equal() -> None:
+    row = penalty_row()
+    checked = validate_record("penalty", row, today=TODAY).record
+    modelled = CATEGORIES["penalty"].model.model_validate(row)
+    checked.to_payload()
+    assert checked == modelled and checked.to_payload() == modelled.to_payload()
+    assert checked.model_dump() == modelled.model_dump()

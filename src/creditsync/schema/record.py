@@ -6,6 +6,7 @@ the external names of every payload.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
@@ -105,6 +106,13 @@ class CanonicalRecord(BaseModel):
         Full ID numbers are kept: never log this, log :meth:`masked_payload`.
         """
         return self._wire_payload.copy()
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` its payload is built anew from the changed values."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy.__dict__.pop(WIRE_PAYLOAD, None)
+        return copy
 
     @cached_property
     def _wire_payload(self) -> dict[str, Any]:
