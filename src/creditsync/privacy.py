@@ -67,6 +67,20 @@ def _mask_value(key: str, value: Any) -> Any:
     return value
 
 
+def mask_fields_and_numbers(data: Any, key: str = "") -> Any:
+    """:func:`mask_record` but for the ID numbers inside text, left to one :func:`mask_text` over the
+    serialised whole (the audit trail masks its entries' JSON text that way, once per entry)."""
+    if isinstance(data, Mapping):
+        return {k: mask_fields_and_numbers(v, k) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [mask_fields_and_numbers(v, key) for v in data]
+    if isinstance(data, str):
+        return mask_id(data) if data and is_id_field(key) else data
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return _mask_number(key, data)
+    return data
+
+
 def _mask_number(key: str, value: int | float) -> int | float | str:
     """An ID number stored as a number (a numeric XLSX cell, a JSON number): masked like its text."""
     digits = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
