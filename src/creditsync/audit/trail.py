@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from creditsync.audit.checkpoints import CheckpointLog, store_identity
 from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
 from creditsync.privacy import mask_fields_and_numbers, mask_text
+from creditsync.store.rows import printable
 from creditsync.settings import actor as settings_actor
 from creditsync.store.models import AuditEntry, AuditHead
 
@@ -221,4 +222,6 @@ def _json_safe(value: Any) -> Any:
     """Round-trip through JSON so the stored details hash exactly as they were hashed; ID numbers in
     any text are masked here, in one pass over the serialised details."""
     text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" in text:  # PostgreSQL cannot read a NUL back out of JSON: keep it visible as ␀
+        text = json.dumps(printable(value), ensure_ascii=False, default=str)
     return json.loads(mask_text(text))
