@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session
 from creditsync.audit.checkpoints import CheckpointLog, store_identity
 from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
 from creditsync.privacy import mask_fields_and_numbers, mask_text
-from creditsync.store.rows import printable
 from creditsync.settings import actor as settings_actor
 from creditsync.store.models import AuditEntry, AuditHead
+from creditsync.store.rows import printable
 
 GENESIS = "0" * 64
 logger = logging.getLogger(__name__)
