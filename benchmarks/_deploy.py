@@ -1,7 +1,7 @@
 """A throw-away deployment for the end-to-end benchmarks: a CREDITSYNC_HOME holding one department's
 YAML and its mapping, a fresh store (SQLite file, or a PostgreSQL database created and dropped), and
 ``creditsync sync DEPT`` run in its own process with its CPU time and peak RSS taken from ``wait4``.
-A helper of ``e2e_rest.py`` and ``e2e_xml.py``; not a benchmark itself.
+Shared by ``e2e_rest.py`` and ``e2e_xml.py``; not a benchmark itself.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     python benchmarks/_sims.py rest --records N [--seed S] [--invalid-share F] [--max-page-size M]
 
 Each binds a free port (port 0), prints one JSON line (its URL and what a benchmark needs to check
-the outcome), then serves until SIGTERM. :func:`start` runs one and reads that line. A helper of the
+the outcome), then serves until SIGTERM. :func:`start` runs one and reads that line. Used by the
 end-to-end benchmarks; not a benchmark itself.
 """
 
