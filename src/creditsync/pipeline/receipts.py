@@ -96,8 +96,9 @@ class _Writes:
     def acknowledge(self, item: Sent, receipt: Receipt, record: Any) -> None:
         self.items.append({"id": item.id, "status": str(OutboxStatus.ACKED),
                            "platform_id": receipt.platform_id, "acked_at": self.stamp, "last_error": None,
-                           # delivered: the full ID number is no longer needed
-                           "payload": _masked(item)})
+                           # answered: the full ID number is no longer needed, and the content is kept
+                           # once, masked, in record_versions (store.rows.stored_content)
+                           "payload": {}})
         if record is not None and (change := self._record_after_ack(item, receipt, record)):
             self.records.append(change)
         self._event("push_receipt", item, status=receipt.status, platform_id=receipt.platform_id,
@@ -122,7 +123,7 @@ class _Writes:
     def reject(self, item: Sent, receipt: Receipt, record: Any) -> None:
         masked = _masked(item)
         self.items.append({"id": item.id, "status": str(OutboxStatus.REJECTED),
-                           "platform_errors": list(receipt.errors), "payload": masked})
+                           "platform_errors": list(receipt.errors), "payload": {}})
         if record is not None and record.version == item.version and item.action == OutboxAction.UPSERT:
             self.records.append({"business_key": item.business_key, "state": str(RecordState.REJECTED)})
         self.quarantine.append(quarantine_row(

@@ -40,7 +40,7 @@ from creditsync.pipeline.receipts import Sent, apply_receipts
 from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.store.bulk import insert_rows, lock_department
 from creditsync.store.models import OutboxItem, Record
-from creditsync.store.rows import outbox_row
+from creditsync.store.rows import outbox_row, stored_content
 from creditsync.store.states import OutboxAction
 
 CHUNK = 500
@@ -233,8 +233,8 @@ def _remedy(ctx: SyncContext, record: Record, problem: str) -> Repair:
     if problem in fixed:
         return fixed[problem]
     with ctx.store.reader() as session:
-        sendable = (item := _last_acked_upsert(session, record)) is not None and not is_masked(item.payload)
-    return Repair.REQUEUE if sendable else Repair.REREAD
+        content = _acknowledged_content(session, record)
+    return Repair.REQUEUE if content is not None and not is_masked(content) else Repair.REREAD
 
 
 # -- repairs -----------------------------------------------------------------------------------------
@@ -267,9 +267,9 @@ def _apply(ctx: SyncContext, session: Session, row: Record, finding: Finding) ->
         if finding.problem == "missing":
             row.platform_id = None  # the platform does not know it: publish it as a new row
         row.state = "pending"  # until the platform acknowledges it again
-        item = _last_acked_upsert(session, row)
-        if finding.action is Repair.REQUEUE and item is not None:
-            details["idempotency_key"] = _queue(ctx, session, row, "upsert", dict(item.payload))
+        content = _acknowledged_content(session, row)
+        if finding.action is Repair.REQUEUE and content is not None:
+            details["idempotency_key"] = _queue(ctx, session, row, "upsert", content)
         else:
             row.mapped_hash = REREAD_MARK
     row.updated_at = now()
@@ -287,11 +287,12 @@ def _queue(ctx: SyncContext, session: Session, row: Record, action: str, payload
     return str(item["idempotency_key"])
 
 
-def _last_acked_upsert(session: Session, record: Record) -> OutboxItem | None:
-    return session.scalars(select(OutboxItem).where(
+def _acknowledged_content(session: Session, record: Record) -> dict[str, Any] | None:
+    """The content the platform acknowledged for the record's version (masked, as the store keeps it)."""
+    acked = session.scalar(select(OutboxItem.id).where(
         OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
-        OutboxItem.version == record.version, OutboxItem.status == "acked")
-        .order_by(OutboxItem.id.desc()).limit(1)).first()
+        OutboxItem.version == record.version, OutboxItem.status == "acked").limit(1))
+    return stored_content(session, record.business_key, record.version) if acked is not None else None
 
 
 def _audit(ctx: SyncContext, session: Session, business_key: str, category: str, finding: Finding,

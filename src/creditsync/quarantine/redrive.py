@@ -19,6 +19,7 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from creditsync.sources.cursor import compare_cursors
 from creditsync.store import Store
 from creditsync.store.bulk import insert_rows
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
-from creditsync.store.rows import outbox_row
+from creditsync.store.rows import outbox_row, stored_content
 from creditsync.store.states import OutboxAction, RecordState
 
 
@@ -130,10 +131,11 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
             OutboxItem.version == record.version, OutboxItem.status == "rejected")
             .order_by(OutboxItem.id.desc()).limit(1)).first()
-        if rejected is None or is_masked(rejected.payload):
+        content = stored_content(session, record.business_key, record.version)
+        if rejected is None or content is None or is_masked(content):
             _mark_for_reread(session, record, request, trail, outcome)
         else:
-            _requeue(session, record, rejected, request, trail, outcome)
+            _requeue(session, record, rejected, content, request, trail, outcome)
     if outcome.reread and not request.reset_cursor:  # raised inside the transaction: nothing changes
         raise ConfigurationError(
             f"{len(outcome.reread)} rejected record(s) held an ID number, masked in the store since the "
@@ -141,13 +143,13 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             "--since-cursor VALUE) to re-read it.")
 
 
-def _requeue(session: Session, record: Record, rejected: OutboxItem, request: RedriveRequest,
-             trail: AuditTrail, outcome: RedriveOutcome) -> None:
+def _requeue(session: Session, record: Record, rejected: OutboxItem, content: dict[str, Any],
+             request: RedriveRequest, trail: AuditTrail, outcome: RedriveOutcome) -> None:
     resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
         OutboxItem.business_key == record.business_key, OutboxItem.version == record.version)) or 1
     row = outbox_row(business_key=record.business_key, department=rejected.department,
                      category=rejected.category, action=OutboxAction.UPSERT, version=record.version,
-                     mapped_hash=record.mapped_hash, payload=rejected.payload, run_id=outcome.run_id,
+                     mapped_hash=record.mapped_hash, payload=content, run_id=outcome.run_id,
                      created_at=now(), resend=resend)
     insert_rows(session, OutboxItem, [row])
     item = session.scalars(select(OutboxItem).where(

@@ -13,7 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from creditsync.privacy import mask_record
+from creditsync.store.models import RecordVersion
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage
 
 
@@ -50,6 +54,14 @@ def printable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [printable(v) for v in value]
     return value
+
+
+def stored_content(session: Session, business_key: str, version: int) -> dict[str, Any] | None:
+    """A version's mapped content as the store keeps it once the platform has answered: masked (the
+    outbox item then drops its payload). Sendable again only if nothing in it was masked."""
+    found = session.scalar(select(RecordVersion.payload_masked).where(
+        RecordVersion.business_key == business_key, RecordVersion.version == version))
+    return dict(found) if found is not None else None
 
 
 def quarantine_row(*, run_id: str, department: str, category: str, source_key: str | None,
