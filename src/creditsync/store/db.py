@@ -61,7 +61,11 @@ def create_store_engine(url: str) -> Engine:
     except Exception as exc:
         raise ConfigurationError(f"CREDITSYNC_DB_URL is not a database URL: {exc}") from exc
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True, **JSON_CODEC)
+        options: dict[str, Any] = {}
+        if parsed.get_driver_name() == "psycopg2":
+            # An executemany UPDATE (a batch's receipts) goes in pages, not one round trip per row.
+            options["executemany_mode"] = "values_plus_batch"
+        return create_engine(url, pool_pre_ping=True, future=True, **JSON_CODEC, **options)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **JSON_CODEC)
