@@ -77,3 +77,11 @@ def test_two_departments_scheduled_at_the_same_time_never_share_a_gateway_run(
     with pytest.raises(ConfigurationError, match="unique per department"):
         other.ensure_run()
     gateway.store.dispose()
+
+
+def test_the_daily_expiry_dag_is_thin_and_runs_at_beijing_midnight(home: Path) -> None:
+    dag = build_dags()["display__expiry"]
+    assert [t.task_id for t in dag.tasks] == ["expire"]
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert dag.schedule == "@daily"
+    assert str(dag.timezone) == "Asia/Shanghai"  # display periods end on local days
