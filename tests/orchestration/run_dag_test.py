@@ -45,8 +45,11 @@ def main(argv: list[str]) -> int:
             run = dag.test(**options)
     else:
         run = dag.test(**options)
-    tasks = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    print(json.dumps({"run_id": run.run_id, "state": str(run.state), "tasks": tasks, "note": _note(run),
+    instances = run.get_task_instances()
+    tasks = {ti.task_id: str(ti.state) for ti in instances}
+    tries = {ti.task_id: ti.try_number for ti in instances}
+    print(json.dumps({"run_id": run.run_id, "state": str(run.state), "tasks": tasks, "tries": tries,
+                      "note": _note(run),
                       "triggering_user_name": run.triggering_user_name}, ensure_ascii=False))
     return 0
 

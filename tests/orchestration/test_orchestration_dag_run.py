@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -142,6 +143,27 @@ def test_a_partial_run_gets_a_note_and_its_logs_name_each_quarantined_record(liv
     listed = re.findall(r"\[(?:penalty|license)/\w+\] 文书号 .+ \| source key .+ \| .+", str(result["log"]))
     assert len(listed) == 2 * entries, result["log"][-3000:]
     assert not re.search(r"\d{17}[\dXx]", str(result["log"])), "an unmasked ID number in a task log"
+
+
+def test_a_run_past_the_bad_record_threshold_fails_at_once_and_says_why(
+    live: dict[str, Any], tmp_path: Path
+) -> None:
+    adapters = tmp_path / "adapters"
+    shutil.copytree(REPO / "adapters", adapters)
+    config = adapters / "market_supervision.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "bad_record_threshold: 0.3", "bad_record_threshold: 0.01"), encoding="utf-8")
+    env = dict(live["env"], CREDITSYNC_ADAPTERS_DIR=str(adapters))
+
+    result = _run_dag(env)
+
+    assert result["state"] == "failed"
+    assert result["tasks"] == {"pull": "success", "push": "success", "report": "failed"}
+    assert result["tries"]["report"] == 1  # retrying cannot help: failed at once, visible at once
+    note = str(result["note"])
+    assert note.startswith("**CreditSync** 失败 failed") and "问题 problems:" in note
+    assert "threshold 1%" in note and "/creditsync/quarantine?department=market_supervision" in note
+    assert "[penalty/validation] 文书号" in str(result["log"])
 
 
 def test_rerunning_a_cleared_run_adds_its_counts_to_the_first(live: dict[str, Any]) -> None:
