@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from creditsync.cli.main import app
 from creditsync.exceptions import RetriableError
 from creditsync.pipeline import pull, push
-from creditsync.pipeline.reconcile import MASKED, reconcile
+from creditsync.pipeline.reconcile import reconcile
+from creditsync.privacy import MASKED
 from creditsync.scaffold.sample_records import sample_records
 from creditsync.simulators import synthetic as syn
 from creditsync.simulators.platform import FaultConfig

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from creditsync.audit.checkpoints import CheckpointLog, store_identity
 from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
 from creditsync.privacy import mask_record, mask_text
+from creditsync.settings import actor as settings_actor
 from creditsync.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 def default_actor() -> str:
     """Who did it: an explicit CREDITSYNC_ACTOR, else the OS user on this host."""
-    explicit = os.environ.get("CREDITSYNC_ACTOR")
+    explicit = settings_actor()
     if explicit:
         return explicit
     try:

@@ -26,7 +26,6 @@ with the original id); this pass lets an auditor see, and settle, what is still 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +37,7 @@ from sqlalchemy.orm import Session
 from creditsync.delivery.client import PlatformClient, Receipt
 from creditsync.pipeline.context import SyncContext, content_hash, now
 from creditsync.pipeline.receipts import Sent, apply_receipts
+from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.store.bulk import insert_rows, lock_department
 from creditsync.store.models import OutboxItem, Record
 from creditsync.store.rows import outbox_row
@@ -46,8 +46,6 @@ from creditsync.store.states import OutboxAction
 CHUNK = 500
 FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
 DELIVERED = ("published", "withdrawn", "repaired")
-REREAD_MARK = "reconcile:reread"  # never a sha256: the next read of the record counts as a change
-MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
 
 
 class Repair(StrEnum):
@@ -235,7 +233,7 @@ def _remedy(ctx: SyncContext, record: Record, problem: str) -> Repair:
     if problem in fixed:
         return fixed[problem]
     with ctx.store.reader() as session:
-        sendable = (item := _last_acked_upsert(session, record)) is not None and not _masked(item.payload)
+        sendable = (item := _last_acked_upsert(session, record)) is not None and not is_masked(item.payload)
     return Repair.REQUEUE if sendable else Repair.REREAD
 
 
@@ -294,12 +292,6 @@ def _last_acked_upsert(session: Session, record: Record) -> OutboxItem | None:
         OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
         OutboxItem.version == record.version, OutboxItem.status == "acked")
         .order_by(OutboxItem.id.desc()).limit(1)).first()
-
-
-def _masked(payload: Any) -> bool:
-    if isinstance(payload, dict):
-        return any(_masked(value) for value in payload.values())
-    return isinstance(payload, str) and bool(MASKED.search(payload))
 
 
 def _audit(ctx: SyncContext, session: Session, business_key: str, category: str, finding: Finding,

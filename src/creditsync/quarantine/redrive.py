@@ -18,9 +18,7 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,15 +26,13 @@ from sqlalchemy.orm import Session
 from creditsync.audit import AuditTrail
 from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.pipeline.context import new_cli_run_id, now
+from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.sources.cursor import compare_cursors
 from creditsync.store import Store
 from creditsync.store.bulk import insert_rows
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
 from creditsync.store.rows import outbox_row
 from creditsync.store.states import OutboxAction, RecordState
-
-REREAD_MARK = "redrive:reread"  # never a sha256: the next read of the record counts as a change
-MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
 
 
 class QuarantineError(CreditSyncError):
@@ -134,7 +130,7 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
             OutboxItem.version == record.version, OutboxItem.status == "rejected")
             .order_by(OutboxItem.id.desc()).limit(1)).first()
-        if rejected is None or _holds_masked_value(rejected.payload):
+        if rejected is None or is_masked(rejected.payload):
             _mark_for_reread(session, record, request, trail, outcome)
         else:
             _requeue(session, record, rejected, request, trail, outcome)
@@ -176,14 +172,6 @@ def _mark_for_reread(session: Session, record: Record, request: RedriveRequest, 
                  reason=request.reason, version=record.version,
                  why="the stored payload is masked (it held an ID number): resent when next read")
     outcome.reread.append(record.business_key)
-
-
-def _holds_masked_value(payload: Any) -> bool:
-    if isinstance(payload, dict):
-        return any(_holds_masked_value(value) for value in payload.values())
-    if isinstance(payload, list):
-        return any(_holds_masked_value(value) for value in payload)
-    return isinstance(payload, str) and bool(MASKED.search(payload))
 
 
 def resolve(store: Store, entry_id: int, reason: str, trail: AuditTrail) -> QuarantineItem:
