@@ -38,6 +38,7 @@ def test_a_broken_department_file_fails_alone_and_says_why(home: Path) -> None:
     assert "sync__market_supervision" in dags
     broken = dags["sync__broken_dept"]
     assert [t.task_id for t in broken.tasks] == ["configuration_error"]
+    assert broken.dag_display_name == "sync__broken_dept (配置错误 configuration error)"
     assert "unknown_key" in (broken.doc_md or "")
     assert "streams" in (broken.doc_md or "")
 

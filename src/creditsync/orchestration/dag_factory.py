@@ -76,7 +76,8 @@ def department_dag(config: DepartmentConfig) -> DAG:
 
 
 def _broken_dag(dag_id: str, error: str) -> DAG:
-    with DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False,
+    with DAG(dag_id=dag_id, dag_display_name=f"{dag_id} (配置错误 configuration error)", schedule=None,
+             start_date=START, catchup=False,
              tags=["creditsync", "misconfigured"], doc_md=f"Configuration error: {error}") as dag:
         _config_error.override(task_id="configuration_error")(error)
     return dag
