@@ -123,9 +123,10 @@ def test_audit_entries_name_the_airflow_user_who_triggered_the_run_else_the_sche
 
 def test_a_partial_run_gets_a_note_and_its_logs_name_each_quarantined_record(live: dict[str, Any]) -> None:
     env = live["env"]
-    result = _run_dag(env, "--logical-date", FIRST_RUN)
+    result = _run_dag(env, "--logical-date", FIRST_RUN, "--reannotate")
 
     note = str(result["note"])
+    assert result["reannotated"] == note  # the same in the scheduler's session
     assert note.startswith("**CreditSync** 部分成功 partial"), note
     assert "[隔离记录 Quarantine](/creditsync/quarantine?department=market_supervision)" in note
     figures = _note_figures(note)
