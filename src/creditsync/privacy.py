@@ -39,6 +39,8 @@ def mask_id(value: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every resident ID number that appears in free text."""
+    if len(text) < 18 or _ID_NUMBER_CANDIDATE.search(text) is None:  # the common case, decided fast
+        return text
     return ID_NUMBER_IN_TEXT.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
 
 
@@ -63,6 +65,20 @@ def _mask_value(key: str, value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _mask_number(key, value)
     return value
+
+
+def mask_fields_and_numbers(data: Any, key: str = "") -> Any:
+    """:func:`mask_record` but for the ID numbers inside text, left to one :func:`mask_text` over the
+    serialised whole (the audit trail masks its entries' JSON text that way, once per entry)."""
+    if isinstance(data, Mapping):
+        return {k: mask_fields_and_numbers(v, k) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [mask_fields_and_numbers(v, key) for v in data]
+    if isinstance(data, str):
+        return mask_id(data) if data and is_id_field(key) else data
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return _mask_number(key, data)
+    return data
 
 
 def _mask_number(key: str, value: int | float) -> int | float | str:

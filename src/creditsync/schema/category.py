@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.privacy import is_id_field
 from creditsync.schema import codetables
 from creditsync.schema.rules import Check, Findings, RuleSpec, make_rule
 from creditsync.schema.values import KINDS, FieldDefinition
@@ -67,6 +68,11 @@ class CategorySpec:
     def key_fields(self) -> tuple[str, str]:
         """(authority USCC field, document number field): the business key."""
         return self.keys.authority_code, self.keys.document_number
+
+    @cached_property
+    def id_codes(self) -> frozenset[str]:
+        """Fields holding personal ID numbers: masked everywhere but the push payload."""
+        return frozenset(f.code for f in self.fields if is_id_field(f.code))
 
     @cached_property
     def by_code(self) -> Mapping[str, FieldDefinition]:

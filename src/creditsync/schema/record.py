@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from creditsync.privacy import is_id_field, mask_payload
+from creditsync.privacy import mask_payload
 from creditsync.schema.values import FieldDefinition, FieldProblem, ParseContext, parse_value
 
 if TYPE_CHECKING:
@@ -167,6 +167,6 @@ def build_model(spec: CategorySpec) -> type[CanonicalRecord]:
     model.category = spec.name
     model.spec = spec
     model._attribute_of = {f.code: f.name for f in spec.fields}
-    model._id_codes = frozenset(f.code for f in spec.fields if is_id_field(f.code))
+    model._id_codes = spec.id_codes
     model._key_attributes = (spec.keys.authority_code.lower(), spec.keys.document_number.lower())
     return model
