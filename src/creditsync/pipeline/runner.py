@@ -91,13 +91,12 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
 
 
 def handover_department(gateway: Gateway, name: str, category: str) -> DepartmentConfig:
-    """A file handed over by a department: its configured settings if it has any, else defaults."""
-    try:
+    """A file handed over by a department: its configured settings if it has a department file (a broken
+    one is an error, not a silent fallback), else defaults."""
+    settings: dict[str, Any] = {"name": name, "bad_record_threshold": 1.0}
+    if (gateway.settings.adapters_dir / f"{name}.yaml").exists():
         base = gateway.department(name)
-        settings: dict[str, Any] = {"name": base.name, "batch_size": base.batch_size,
-                                    "bad_record_threshold": 1.0}
-    except ConfigurationError:
-        settings = {"name": name, "bad_record_threshold": 1.0}
+        settings.update(name=base.name, batch_size=base.batch_size)
     return DepartmentConfig(department=name, source=SourceConfig(kind="template_file"),
                             streams=[StreamConfig(category=category)], **settings)
 
