@@ -55,8 +55,9 @@ test: install chromium lint
 test-fast: install
 	$(BIN)/pytest -m "not integration and not reliability and not browser"
 
+# make bench [BENCH="--only e2e_rest --args 'e2e_rest=--records 10000'"]; figures go to benchmarks/RESULTS.md
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 lock: install
 	$(UV) pip compile requirements.in --python-version 3.11 -o requirements.lock

@@ -15,6 +15,9 @@ from creditsync.store import Store, open_store
 # Airflow writes its config under AIRFLOW_HOME on first import: never the user's ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="creditsync-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# Runs end with a signed audit checkpoint: never into the checkout's var/.
+os.environ.setdefault("CREDITSYNC_AUDIT_CHECKPOINTS",
+                      str(Path(tempfile.mkdtemp(prefix="creditsync-checkpoints-")) / "audit.jsonl"))
 
 PG_ADMIN = os.environ.get("CREDITSYNC_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 

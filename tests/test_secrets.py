@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -159,3 +162,83 @@ def test_set_connection_resolver_returns_the_previous_one() -> None:
     assert set_connection_resolver(first) is None
     assert set_connection_resolver(None) is first
     assert secrets.env_var_name("a-b.c") == "AIRFLOW_CONN_A-B.C"
+
+
+# --- masking secrets in messages and logs -----------------------------------------------------------
+
+APP_KEY = "sk-live-8f3a9c2e77"
+
+
+@pytest.fixture
+def no_registered_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_registered", set())
+    for name in ("CREDITSYNC_PLATFORM_APP_KEY", "CREDITSYNC_HASH_KEY", "CREDITSYNC_SOURCE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+@pytest.mark.parametrize(("variable", "value", "secret"), [
+    ("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY, APP_KEY),
+    ("CREDITSYNC_HASH_KEY", "hash-key-0042", "hash-key-0042"),
+    ("AIRFLOW_CONN_DEPT_B", "http://reader:pa%2Fss%40word@10.1.2.3/", "pa/ss@word"),
+    ("AIRFLOW_CONN_DEPT_C", json.dumps({"host": "h", "extra": {"api_token": "tok-abcdef"}}), "tok-abcdef"),
+    ("CREDITSYNC_DB_URL", "postgresql+psycopg2://gw:db-secret-77@db/creditsync", "db-secret-77"),
+])
+def test_redact_masks_every_configured_secret_in_every_form(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, secret: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    text = f"refused {secret}; url-encoded {quote(secret, safe='')}; form {quote_plus(secret)}"
+    assert secrets.redact(text) == "refused ***; url-encoded ***; form ***"
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+def test_a_password_from_the_resolver_is_masked_once_resolved() -> None:
+    set_connection_resolver(lambda conn_id: SimpleNamespace(conn_id=conn_id, host="h",
+                                                            password="airflow-pw-1"))
+    assert secrets.redact("airflow-pw-1") == "airflow-pw-1"  # not known yet
+    get_connection("platform")
+    assert secrets.redact("the key airflow-pw-1 was refused") == "the key *** was refused"
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+def test_short_values_and_plain_text_are_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DEPT_D", "http://u:abc@h/")  # too short to mask without havoc
+    assert secrets.redact("abc 行政处罚 abcdef") == "abc 行政处罚 abcdef"
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+def test_the_log_filter_masks_message_arguments_and_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
+    stream = io.StringIO()
+    logger = logging.getLogger("creditsync.test_secrets")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        secrets.install_log_redaction(logger)
+        secrets.install_log_redaction(logger)  # twice: still one filter
+        logger.warning("platform said: appKey %s is wrong", APP_KEY)
+        try:
+            raise ValueError(f"bad key {APP_KEY}")
+        except ValueError:
+            logger.exception("push failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+    assert len(handler.filters) == 1
+    written = stream.getvalue()
+    assert "platform said: appKey *** is wrong" in written and "ValueError: bad key ***" in written
+    assert APP_KEY not in written
+
+
+@pytest.mark.usefixtures("no_registered_secrets")
+def test_a_listener_hears_every_secret_known_now_and_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_listeners", [])
+    monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", APP_KEY)
+    heard: list[str] = []
+    secrets.add_secret_listener(heard.append)
+    secrets.register_secret("later-secret-1", "later-secret-1", "abc")
+    assert APP_KEY in heard and heard[-1] == "later-secret-1"
+    assert heard.count("later-secret-1") == 1 and "abc" not in heard

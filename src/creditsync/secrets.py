@@ -10,20 +10,32 @@ from the CLI. :func:`get_connection` resolves one through a seam:
   module never imports Airflow, so the CLI and the tests run without it;
 * the Airflow integration calls ``set_connection_resolver(BaseHook.get_connection)``; whatever the
   resolver returns (our Connection or an Airflow one) is converted to a :class:`Connection`.
+
+Every configured secret (the platform appKey, Connection passwords and secret extras, the hash key, the
+demo source token) is masked in messages and logs: :func:`redact` replaces each with ``***``, and
+:class:`RedactingFilter` applies it to log records (the CLI installs it; an Airflow task can call
+:func:`install_log_redaction`). Secrets seen at run time (a resolver's passwords, the appKey a
+client was built with) are added by :func:`register_secret`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
+from creditsync import settings
 from creditsync.exceptions import ConfigurationError
 
-ENV_PREFIX = "AIRFLOW_CONN_"
+ENV_PREFIX = settings.CONNECTION_PREFIX
+MASK = "***"
+MIN_SECRET_LENGTH = 5  # shorter values would mask ordinary words and digits all over the output
+# Extra keys whose values are secrets (the names Airflow's own masker treats as sensitive).
+SECRET_EXTRA_KEYS = ("access_token", "api_key", "apikey", "appkey", "app_key", "authorization",
+                     "passphrase", "passwd", "password", "private_key", "secret", "token")
 _URL_SCHEMES = ("http", "https")
 
 Resolver = Callable[[str], Any]
@@ -102,7 +114,7 @@ def set_connection_resolver(resolver: Resolver | None) -> Resolver | None:
 
 
 def env_var_name(conn_id: str) -> str:
-    return ENV_PREFIX + conn_id.upper()
+    return settings.connection_variable(conn_id)
 
 
 def get_connection(conn_id: str) -> Connection:
@@ -120,12 +132,14 @@ def get_connection(conn_id: str) -> Connection:
         raise
     if found is None:
         raise _missing(conn_id)
-    return found if isinstance(found, Connection) else coerce_connection(found, conn_id)
+    connection = found if isinstance(found, Connection) else coerce_connection(found, conn_id)
+    register_secret(*connection_secrets(connection))
+    return connection
 
 
 def connection_from_env(conn_id: str, environ: Mapping[str, str] | None = None) -> Connection:
     name = env_var_name(conn_id)
-    value = (os.environ if environ is None else environ).get(name)
+    value = settings.connection_value(conn_id) if environ is None else environ.get(name)
     if not value or not value.strip():
         raise _missing(conn_id)
     return parse_connection(conn_id, value, source=name)
@@ -228,3 +242,111 @@ def _extra_dict(extra: Any) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise TypeError("extra must be a JSON object")
     return parsed
+
+
+# --- masking secrets in messages and logs -----------------------------------------------------------
+
+_registered: set[str] = set()
+_listeners: list[Callable[[str], Any]] = []
+
+
+def register_secret(*values: str | None) -> None:
+    """Mask these values from now on (a resolver's password, the appKey a client was built with)."""
+    new = {v for v in values if v and len(v) >= MIN_SECRET_LENGTH} - _registered
+    _registered.update(new)
+    for listener in _listeners:
+        for value in sorted(new):
+            listener(value)
+
+
+def add_secret_listener(listener: Callable[[str], Any]) -> None:
+    """Tell ``listener`` every secret known now and each one registered later: the Airflow integration
+    passes its own masker (``airflow.sdk.log.mask_secret``) so task logs are masked the same way."""
+    _listeners.append(listener)
+    for value in sorted(configured_secrets()):
+        listener(value)
+
+
+def connection_secrets(connection: Connection) -> list[str]:
+    """The password and every extra value whose key names a secret (``token``, ``api_key``, ...)."""
+    found = [connection.password] if connection.password else []
+    found += [str(value) for key, value in connection.extra.items()
+              if value and any(word in key.lower() for word in SECRET_EXTRA_KEYS)]
+    return found
+
+
+def configured_secrets() -> set[str]:
+    """Every secret known now: secret variables, the Connections in the environment, the DB URL's
+    password, and those registered at run time."""
+    found = {value for variable in settings.SECRET_VARIABLES if (value := variable.read())}
+    found |= _environment_connection_secrets(tuple(sorted(settings.connection_values().items())))
+    found.add(_url_password(settings.DB_URL.read()))
+    found |= _registered
+    return {value for value in found if value and len(value) >= MIN_SECRET_LENGTH}
+
+
+_parsed: dict[tuple[tuple[str, str], ...], set[str]] = {}
+
+
+def _environment_connection_secrets(values: tuple[tuple[str, str], ...]) -> set[str]:
+    """Parsed once per set of Connection variables (logging redacts every record)."""
+    if values not in _parsed:
+        found: set[str] = set()
+        for name, value in values:
+            try:
+                found.update(connection_secrets(parse_connection(name, value, source=name)))
+            except ConfigurationError:
+                continue  # unparsable: its own lookup says so, without quoting it
+        _parsed.clear()
+        _parsed[values] = found
+    return _parsed[values]
+
+
+def _url_password(url: str | None) -> str:
+    if not url or "://" not in url:
+        return ""
+    try:
+        return unquote(urlsplit(url).password or "")
+    except ValueError:
+        return ""
+
+
+def redact(text: str, secrets: Iterable[str] | None = None) -> str:
+    """``text`` with every configured secret (as given, URL-encoded or form-encoded) replaced by ***."""
+    values = configured_secrets() if secrets is None else set(secrets)
+    forms = {form for value in values for form in (value, quote(value, safe=""), quote_plus(value))}
+    for form in sorted(forms, key=len, reverse=True):  # a longer secret may contain a shorter one
+        if form and len(form) >= MIN_SECRET_LENGTH:
+            text = text.replace(form, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in a log record: its message, its arguments and its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = configured_secrets()
+        if not secrets:
+            return True
+        message = record.getMessage()
+        record.msg, record.args = redact(message, secrets), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, secrets)
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Put one :class:`RedactingFilter` on every handler of ``logger`` (default: the root logger).
+
+    Handlers, not the logger: a logger's own filters do not see records propagated from its children."""
+    target = logger or logging.getLogger()
+    redacting = next((f for h in target.handlers for f in h.filters if isinstance(f, RedactingFilter)),
+                     RedactingFilter())
+    for handler in target.handlers:
+        if redacting not in handler.filters:
+            handler.addFilter(redacting)
+    return redacting

@@ -98,3 +98,24 @@ def test_the_audit_benchmark_runs_small(runner: ModuleType, pg_server: str, tmp_
     for measurement in ("history --department", "trace 文书号", "verify_chain (whole trail)",
                         "append one entry", "audit prune", "verify_chain after the prune"):
         assert measurement in text  # plans at this size say little: the planner may scan tiny tables
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("e2e_rest", "--records 300 --runs 1 --store sqlite --no-peer",
+         ["creditsync sync (sqlite)", "ok: ", "published, none duplicated"]),
+        ("e2e_xml", "--records 200 --records 400", ["| 400 |", "ok: 392 published, none duplicated", "flat"]),
+        ("dag_parse", "--departments 3 --runs 1", ["| 3 | 3 | 12 |"]),
+        ("platform_ingest", "--records 1000 --runs 1 --validation none", ["| none | 1,000 | 500 |"]),
+    ],
+)
+def test_each_end_to_end_benchmark_runs_small(runner: ModuleType, tmp_path: Path, name: str, args: str,
+                                              expected: list[str]) -> None:
+    results = tmp_path / "RESULTS.md"
+    assert runner.main(["--only", name, "--args", f"{name}={args}", "--results", str(results)]) == 0
+    text = results.read_text(encoding="utf-8")
+    for fragment in expected:
+        assert fragment in text
+    assert "FAILED" not in text

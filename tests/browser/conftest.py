@@ -70,7 +70,7 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from creditsync import secrets
     from creditsync.delivery import PlatformClient, default_retry_policy
     from creditsync.exceptions import FatalError
-    from creditsync.pipeline import extract, push, report, transform
+    from creditsync.pipeline import pull, push, report
     from creditsync.pipeline.runner import Gateway
     from creditsync.simulators.departments import market_supervision as source_sim
     from creditsync.simulators.platform import PlatformSimulator
@@ -89,8 +89,7 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         gateway = Gateway.open()
         try:
             ctx = gateway.context(gateway.department(DEPARTMENT))
-            extract(ctx)
-            transform(ctx)
+            pull(ctx)
             push(ctx, PlatformClient(platform.url, "k-browser",
                                      retrying=default_retry_policy(sleep=lambda _s: None)))
             with contextlib.suppress(FatalError):  # past a bad-record threshold: failed after delivering

@@ -79,11 +79,17 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The installed ``creditsync`` in its own process (the environment is the test's)."""
+def run_cli(*args: str, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed ``creditsync`` in its own process (the environment is the test's, or ``env``)."""
     return subprocess.run([str(EXECUTABLE), *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+                          check=False, env=env)
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def json_document(output: str) -> Any:
+    """The one JSON document a ``--format json`` listing prints (not JSON lines)."""
+    return json.loads(output)

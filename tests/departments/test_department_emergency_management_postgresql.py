@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from creditsync.departments import DepartmentConfig
-from creditsync.pipeline.sources import open_source
 from creditsync.simulators.departments.emergency_management import create_database
 from creditsync.simulators.departments.emergency_management_data import BROKEN_INSPECTIONS, BROKEN_PENALTIES
+from creditsync.sources.registry import open_source
 from creditsync.testing import Harness, LiveSource
 from creditsync.testing.sql_conformance import SqlDepartmentConformance
 

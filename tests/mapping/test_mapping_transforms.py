@@ -165,7 +165,7 @@ def test_yuan_to_wan_exact(value: Any, expected: str | None) -> None:
         "２０００",
         "２０００元",
         "2000元",
-        "2,000",
+        "2,00",  # thousands separators only in groups of three ("2,000" is 0.2)
         "1e3",
         "NaN",
         "Infinity",

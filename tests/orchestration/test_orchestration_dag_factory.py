@@ -22,9 +22,10 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_every_department_file_becomes_a_dag(home: Path) -> None:
     dags = build_dags()
     expected = {f"sync__{p.stem}" for p in (home / "adapters").glob("*.yaml")}
-    assert set(dags) == expected
+    assert set(dags) == expected | {"display__expiry"}
     dag = dags["sync__market_supervision"]
     assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report"]
+    assert dag.dag_display_name == "长清区市场监督管理局"
     assert dag.max_active_runs == 1
     assert "market_supervision" in dag.tags
 
@@ -37,6 +38,7 @@ def test_a_broken_department_file_fails_alone_and_says_why(home: Path) -> None:
     assert "sync__market_supervision" in dags
     broken = dags["sync__broken_dept"]
     assert [t.task_id for t in broken.tasks] == ["configuration_error"]
+    assert broken.dag_display_name == "sync__broken_dept (配置错误 configuration error)"
     assert "unknown_key" in (broken.doc_md or "")
     assert "streams" in (broken.doc_md or "")
 
@@ -76,3 +78,11 @@ def test_two_departments_scheduled_at_the_same_time_never_share_a_gateway_run(
     with pytest.raises(ConfigurationError, match="unique per department"):
         other.ensure_run()
     gateway.store.dispose()
+
+
+def test_the_daily_expiry_dag_is_thin_and_runs_at_beijing_midnight(home: Path) -> None:
+    dag = build_dags()["display__expiry"]
+    assert [t.task_id for t in dag.tasks] == ["expire"]
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert dag.schedule == "@daily"
+    assert str(dag.timezone) == "Asia/Shanghai"  # display periods end on local days

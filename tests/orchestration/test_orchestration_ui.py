@@ -43,9 +43,9 @@ from creditsync.orchestration.ui import (
 from creditsync.orchestration.ui import app as ui_app
 from creditsync.orchestration.ui.app import READ_ACCESS, create_app
 from creditsync.orchestration.ui.store import close_stores
-from creditsync.pipeline.records import idempotency_key
 from creditsync.store import Store, open_store
 from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, SyncRun
+from creditsync.store.rows import idempotency_key
 from creditsync.store.states import RecordState
 
 REPO = Path(__file__).resolve().parents[2]

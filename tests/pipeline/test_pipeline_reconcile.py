@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 from creditsync.cli.main import app
 from creditsync.exceptions import RetriableError
 from creditsync.pipeline import pull, push
-from creditsync.pipeline.reconcile import MASKED, reconcile
+from creditsync.pipeline.reconcile import reconcile
+from creditsync.privacy import MASKED
 from creditsync.scaffold.sample_records import sample_records
 from creditsync.simulators import synthetic as syn
 from creditsync.simulators.platform import FaultConfig
-from creditsync.store.models import AuditEntry, OutboxItem, Record
+from creditsync.store.models import AuditEntry, OutboxItem, Record, RecordVersion
 
 pytestmark = pytest.mark.integration
 DEPARTMENT = "market_supervision"
@@ -55,10 +56,10 @@ def push_file(path: Path) -> None:
 
 
 def published(harness: Harness, with_id_number: bool) -> Record:
-    """A published record whose stored (acknowledged, so masked) payload held an ID number, or not."""
+    """A published record whose stored (acknowledged, so masked) content held an ID number, or not."""
     for record in harness.rows(Record, Record.state == "published"):
-        [item] = harness.rows(OutboxItem, OutboxItem.business_key == record.business_key)
-        if any(MASKED.search(str(v)) for v in item.payload.values()) == with_id_number:
+        [version] = harness.rows(RecordVersion, RecordVersion.business_key == record.business_key)
+        if any(MASKED.search(str(v)) for v in version.payload_masked.values()) == with_id_number:
             return record
     raise AssertionError("no such record")
 

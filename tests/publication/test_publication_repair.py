@@ -143,7 +143,7 @@ def test_the_repair_feed_path_is_configurable(gateway: Gateway, tmp_path: Path,
     assert record.platform_id is not None
     gateway.simulator.repairs.grant(record.platform_id, DECISION, "信用修复")
 
-    assert gateway.cli("repair", "--pull").exit_code == 1  # the default path is not there: 接口不存在
+    assert gateway.cli("repair", "--pull").exit_code == 3  # refused (接口不存在): incomplete, run again
     monkeypatch.setenv(REPAIRS_PATH_ENV, "/credit/xyxf/list")
     assert gateway.cli("repair", "--pull").exit_code == 0
     assert gateway.record(DOC).state == RecordState.REPAIRED

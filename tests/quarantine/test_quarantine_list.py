@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+from pathlib import Path
 
 import pytest
-from cli_support import invoke, json_lines
+from cli_support import invoke, json_document, penalties, run_cli, write_rows
 from pipeline_harness import Harness, leaked
+from rich.cells import cell_len as wcswidth
 
 from creditsync.quarantine.entries import chinese_part
 
@@ -28,7 +32,7 @@ EXPECTED = {
 def listed(*args: str) -> list[dict[str, object]]:
     result = invoke("quarantine", "list", "--format", "json", *args)
     assert result.exit_code == 0, result.output
-    return json_lines(result.stdout)
+    return json_document(result.stdout)
 
 
 def sync_with_one_platform_rejection(harness: Harness) -> str:
@@ -112,3 +116,52 @@ def test_closed_entries_only_with_all(harness: Harness) -> None:
     assert first["id"] not in {row["id"] for row in listed()}
     closed = next(row for row in listed("--all") if row["id"] == first["id"])
     assert closed["resolved_at"] and "已线下处理" in str(closed["resolution"])
+
+
+FORMULA_NAME = "=cmd|' /C calc'!A0"
+
+
+def quarantine_a_formula_name(harness: Harness, tmp_path: Path) -> None:
+    """A handed-over file whose subject name is a formula, on a record invalid for another reason."""
+    rows = penalties(2, invalid=[1])
+    rows[1]["CF_XDR_MC"] = FORMULA_NAME
+    path = write_rows(tmp_path / "handover.csv", rows)
+    assert invoke("push", "--category", "penalty", "--input", str(path), "--department", "handover"
+                  ).exit_code == 1
+
+
+def test_formula_injection_in_the_csv_listing_is_neutralised(harness: Harness, tmp_path: Path) -> None:
+    quarantine_a_formula_name(harness, tmp_path)
+
+    result = invoke("quarantine", "list", "--format", "csv")
+
+    assert result.exit_code == 0, result.output
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["subject_name"] == "'" + FORMULA_NAME
+    assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in row.values())
+
+
+def test_the_json_format_is_one_document(harness: Harness) -> None:
+    harness.sync()
+    result = invoke("quarantine", "list", "--format", "json")
+    document = json.loads(result.stdout)  # JSON lines would not parse as one document
+    assert isinstance(document, list) and len(document) == 6
+    lines = invoke("quarantine", "list", "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == document
+
+
+def test_the_table_is_readable_at_80_columns(harness: Harness) -> None:
+    harness.sync()
+    result = run_cli("quarantine", "list", "--department", "market_supervision",
+                     env={**os.environ, "COLUMNS": "80"})
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(wcswidth(line) for line in lines) <= 80
+    shown = "".join(line.replace("│", "").strip() for line in lines)
+    for source_id in EXPECTED:  # every entry, its 文书号 and its problem's field code, unbroken
+        assert source_id in shown
+        assert harness.document(source_id) in shown
+    for _stage, code in EXPECTED.values():
+        assert code in shown
+    assert "6 shown" in result.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import invoke, json_lines
+from cli_support import invoke, json_document, penalties, write_rows
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from pipeline_harness import Harness, leaked
@@ -84,7 +84,7 @@ def test_the_sheets_are_ready_to_filter(harness: Harness, tmp_path: Path) -> Non
 
 def test_all_adds_what_was_closed(harness: Harness, tmp_path: Path) -> None:
     harness.sync()
-    listed = json_lines(invoke("quarantine", "list", "--format", "json", "--category", "license").stdout)
+    listed = json_document(invoke("quarantine", "list", "--format", "json", "--category", "license").stdout)
     entry = next(row for row in listed if row["source_key"] == "L000012")
     assert invoke("quarantine", "resolve", str(entry["id"]), "--reason", "已撤回").exit_code == 0
 
@@ -107,3 +107,35 @@ def test_a_department_with_nothing_to_correct(harness: Harness, tmp_path: Path) 
 def test_the_output_must_be_a_workbook(harness: Harness, tmp_path: Path) -> None:
     result = invoke("quarantine", "report", "market_supervision", "--output", str(tmp_path / "r.csv"))
     assert result.exit_code == 2
+
+
+FORMULA_NAME = "=cmd|' /C calc'!A0"
+
+
+def test_formula_injection_in_the_xlsx_report_is_neutralised(harness: Harness, tmp_path: Path) -> None:
+    rows = penalties(3, invalid=[1, 2])
+    rows[1]["CF_XDR_MC"] = FORMULA_NAME
+    rows[2]["CF_XDR_MC"] = "@SUM(1+1)*cmd|' /C calc'!A0"
+    path = write_rows(tmp_path / "handover.csv", rows)
+    assert invoke("push", "--category", "penalty", "--input", str(path), "--department", "handover"
+                  ).exit_code == 1
+
+    book = report(tmp_path, department="handover")
+
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if cell.value is not None]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    names = {r["行政相对人名称"] for r in rows_of(book, "行政处罚（penalty）")}
+    assert names == {"'" + FORMULA_NAME, "'@SUM(1+1)*cmd|' /C calc'!A0"}
+    assert not any(str(cell.value).startswith(("=", "+", "-", "@")) for cell in cells)
+
+
+def test_an_unknown_department_fails_with_exit_2(harness: Harness, tmp_path: Path) -> None:
+    result = invoke("quarantine", "report", "nosuch", "--output", str(tmp_path / "r.xlsx"))
+    assert result.exit_code == 2
+    assert "unknown department 'nosuch'" in " ".join(result.output.split())
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def rows_of(book: Any, title: str) -> list[dict[str, Any]]:
+    return rows(book[title])

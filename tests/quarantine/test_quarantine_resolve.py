@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cli_support import invoke, json_lines
+from cli_support import invoke, json_document
 from pipeline_harness import Harness
 
 from creditsync.store.models import AuditEntry, QuarantineItem
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def first_open_entry() -> int:
-    rows = json_lines(invoke("quarantine", "list", "--format", "json").stdout)
+    rows = json_document(invoke("quarantine", "list", "--format", "json").stdout)
     return int(rows[0]["id"])
 
 

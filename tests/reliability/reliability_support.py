@@ -153,7 +153,7 @@ def handover_department(tmp_path: Path, name: str, batch_size: int) -> dict[str,
     folder.mkdir(exist_ok=True)
     config = {"department": name, "name": "长清区某局", "batch_size": batch_size,
               "source": {"kind": "file", "options": {"inbox": str(tmp_path / "inbox")}},
-              "streams": [{"category": "penalty"}]}
+              "streams": [{"category": "penalty", "options": {"patterns": ["*.csv"]}}]}
     (folder / f"{name}.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
     return {"CREDITSYNC_ADAPTERS_DIR": str(folder)}
 

@@ -43,7 +43,7 @@ def test_business_key_is_category_authority_and_document_number() -> None:
 
 
 def test_payload_by_standard_code_in_standard_order() -> None:
-    payload = validate(CF_NR_FK="2E-1", CF_YXQ="2099/12/31").record.to_payload()
+    payload = validate(CF_NR_FK=Decimal("2E-1"), CF_YXQ="2099/12/31").record.to_payload()
     assert list(payload) == [c for c in field_codes("penalty") if c in payload]
     assert payload["CF_NR_FK"] == "0.2"
     assert payload["CF_JDRQ"] == "2026-03-02"
@@ -87,7 +87,7 @@ def test_amounts_in_wan_yuan(value: Any, stored: Decimal, wire: str) -> None:
     [
         ("两千元", "罚款金额（万元）应为数字：两千元"),
         ("0.2万元", "罚款金额（万元）应为数字：0.2万元"),
-        ("1,000", "罚款金额（万元）应为数字：1,000"),
+        ("1,00", "罚款金额（万元）应为数字：1,00"),  # thousands separators only in groups of three
         ("NaN", "罚款金额（万元）应为数字：NaN"),
         (True, "罚款金额（万元）应为数字：True"),
         ("-0.2", "罚款金额（万元）不能为负数"),
@@ -297,3 +297,20 @@ def test_records_are_immutable() -> None:
     record = validate().record
     with pytest.raises(ValidationError):
         record.cf_wsh = "other"
+
+
+def test_payload_of_a_copy_with_changes_follows_the_changes() -> None:
+    record = validate().record
+    assert record.to_payload()["CF_WSH"] == "济历市监罚〔2026〕12号"
+    changed = record.model_copy(update={"cf_wsh": "济历市监罚〔2026〕13号"})
+    assert changed.to_payload()["CF_WSH"] == "济历市监罚〔2026〕13号"
+    assert record.to_payload()["CF_WSH"] == "济历市监罚〔2026〕12号"
+
+
+def test_records_from_the_validator_and_from_the_model_are_equal() -> None:
+    row = penalty_row()
+    checked = validate_record("penalty", row, today=TODAY).record
+    modelled = CATEGORIES["penalty"].model.model_validate(row)
+    checked.to_payload()
+    assert checked == modelled and checked.to_payload() == modelled.to_payload()
+    assert checked.model_dump() == modelled.model_dump()

@@ -3,6 +3,7 @@ defects) and its runtime edits, over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -19,7 +20,7 @@ from stdnum.cn import ric, uscc
 
 from creditsync.simulators.departments import market_supervision_data as data
 from creditsync.simulators.departments.market_supervision import RunningMarketSupervision, start_in_thread
-from creditsync.simulators.departments.market_supervision_store import DecisionStore
+from creditsync.simulators.departments.market_supervision_store import DecisionStore, QueryError, parse_since
 
 TODAY = date(2026, 5, 10)
 SUBJECT = {"party_name", "party_type", "credit_code", "reg_no", "legal_rep", "legal_rep_id_type",
@@ -233,3 +234,58 @@ def test_blocking_runner_stops_cleanly_on_sigterm() -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_invalid_share_breaks_that_share_the_same_way_for_the_same_seed() -> None:
+    first, again = (DecisionStore(4, 1000, 500, TODAY, invalid_share=0.1) for _ in range(2))
+    assert first.broken_ids == again.broken_ids
+    assert first.records("penalty") == again.records("penalty")
+    documented = set(DecisionStore(4, 1000, 500, TODAY).broken_ids)
+    assert len(first.broken_ids) == len(documented) + 100 + 50
+    assert DecisionStore(4, 1000, 500, TODAY).records("penalty")[0]["id"] == first.records("penalty")[0]["id"]
+
+
+def test_records_broken_by_the_share_are_broken_as_documented() -> None:
+    store = DecisionStore(9, 400, 400, TODAY, invalid_share=0.25)
+    checks: dict[str, Callable[[dict[str, Any]], bool]] = {
+        data.BROKEN["P000008"]: lambda i: not uscc.is_valid(i["credit_code"]),
+        data.BROKEN["P000020"]: lambda i: i["party_name"] == "",
+        data.BROKEN["L000012"]: lambda i: i["valid_to"] < i["valid_from"],
+    }
+    drawn = {rid: why for rid, why in store.broken_ids.items() if rid not in data.BROKEN}
+    assert set(drawn.values()) == set(checks)
+    for record_id, why in drawn.items():
+        assert checks[why](store.get(record_id) or {}), record_id
+
+
+def test_refused_counts_broken_and_revoked_records() -> None:
+    store = DecisionStore(2, 3000, 0, TODAY, invalid_share=0.02)
+    items = store.records("penalty")
+    expected = sum(1 for i in items if (i["id"] or "P000044") in store.broken_ids or i["status"] == "撤销")
+    assert store.refused("penalty") == expected and expected > 60
+
+
+def test_keyset_pages_over_many_records_match_a_plain_filter() -> None:
+    store = DecisionStore(5, 5000, 0, TODAY, max_page_size=1000)
+    items = store.records("penalty")
+    pivot = parse_since(items[1234]["updated_at"])
+    expected = [i for i in items if parse_since(i["updated_at"]) >= pivot]
+    first = store.page("penalty", pivot, 1, 1000)
+    second = store.page("penalty", pivot, 2, 1000)
+    assert first["total"] == len(expected) and first["total_pages"] == math.ceil(len(expected) / 1000)
+    assert first["items"] + second["items"] == expected[:2000]
+
+
+def test_page_size_is_capped_by_the_configured_maximum() -> None:
+    store = DecisionStore(5, 10, 0, TODAY, max_page_size=500)
+    assert len(store.page("penalty", None, 1, 500)["items"]) == 10
+    with pytest.raises(QueryError):
+        store.page("penalty", None, 1, 501)
+
+
+def test_an_edit_moves_the_record_to_the_end_of_the_order() -> None:
+    store = DecisionStore(5, 300, 0, TODAY)
+    store.update("P000001", status="撤销")
+    latest = parse_since(store.records("penalty")[-1]["updated_at"])
+    page = store.page("penalty", latest, 1, 100)
+    assert [i["id"] for i in page["items"]] == ["P000001"] and page["total"] == 1

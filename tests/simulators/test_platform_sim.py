@@ -28,6 +28,7 @@ from creditsync.delivery import (
 from creditsync.exceptions import ConfigurationError, RateLimitedError, RetriableError
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
 from creditsync.simulators.platform_faults import REJECTION_MESSAGES
+from creditsync.simulators.platform_store import WITHDRAWN_ZH, IncomingRecord, Problem
 
 APP_KEY = "demo-app-key"
 PLATFORM_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -333,3 +334,49 @@ def _wait_for_stats(url: str) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)  # waiting for a child process to bind, not for a retry
+
+
+def test_a_withdrawal_then_a_correction_in_one_batch_leaves_the_row_withdrawn(
+    client: PlatformClient, running: RunningSimulator
+) -> None:
+    [first] = client.push("penalty", [item(1)], "b1")
+    pid = first.platform_id
+    withdraw = PushItem("key-1-w", item(1).business_key, "withdraw", {}, platform_id=pid)
+    gone, late = client.push("penalty", [withdraw, item(1, key="key-1-v2", platform_id=pid)], "b2")
+    assert gone.status == "accepted"
+    assert late.status == "rejected" and late.errors == [WITHDRAWN_ZH]
+    assert (client.record(pid or "") or {})["status"] == "withdrawn"
+
+
+def test_a_key_repeated_inside_one_batch_answers_duplicate_and_creates_one_row(
+    sim: PlatformSimulator,
+) -> None:
+    record = IncomingRecord("k", "penalty:x:1", "upsert", None, {"CF_XDR_LB": "法人及非法人组织"})
+    first, again = sim.push("penalty", [record, record])
+    assert (first["status"], again["status"]) == ("accepted", "duplicate")
+    assert again["platform_id"] == first["platform_id"] and sim.stats()["records"] == 1
+
+
+def test_a_batch_larger_than_one_sql_lookup_remembers_every_key() -> None:
+    simulator = PlatformSimulator(validator=fake_validator, max_batch=2000)
+    records = [IncomingRecord(f"k{n}", f"penalty:x:{n}", "upsert", None, {"CF_XDR_LB": "法人"})
+               for n in range(2000)]
+    assert {r["status"] for r in simulator.push("penalty", records)} == {"accepted"}
+    assert {r["status"] for r in simulator.push("penalty", records)} == {"duplicate"}
+    assert simulator.stats()["records"] == 2000
+    simulator.close()
+
+
+def test_a_batch_that_fails_midway_writes_nothing() -> None:
+    def failing(category: str, data: Mapping[str, Any]) -> list[str]:
+        if data.get("CF_WSH") == "boom":
+            raise ConfigurationError("unknown category")
+        return []
+
+    simulator = PlatformSimulator(validator=failing)
+    records = [IncomingRecord("a", "penalty:x:1", "upsert", None, {"CF_WSH": "ok"}),
+               IncomingRecord("b", "penalty:x:2", "upsert", None, {"CF_WSH": "boom"})]
+    with pytest.raises(Problem):
+        simulator.push("penalty", records)
+    assert simulator.stats()["records"] == simulator.stats()["idempotency_keys"] == 0
+    simulator.close()

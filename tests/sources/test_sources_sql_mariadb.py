@@ -21,9 +21,9 @@ from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
 from creditsync.secrets import Connection
 from creditsync.simulators.departments.housing_construction import SourceDatabase, create_database
 from creditsync.simulators.departments.housing_construction_data import OUTSIDE_GBK
-from creditsync.sources._records import compare_cursors
 from creditsync.sources._sql_values import decode_mislabelled
 from creditsync.sources.base import RawRecord
+from creditsync.sources.cursor import compare_cursors
 from creditsync.sources.sql import SqlSourceAdapter
 from creditsync.testing.sql_conformance import mariadb_server
 

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from creditsync import secrets
 from creditsync.exceptions import ConfigurationError
-from creditsync.settings import Settings, load_settings
+from creditsync.settings import Settings, environment, load_settings
 
 UNKEYED = "sha256"  # the scheme of entries written without a key (and of every entry before keys existed)
 KEYED_PREFIX = "hmac-sha256:"
@@ -87,7 +86,7 @@ class AuditConfig:
 
 def load_audit_config(settings: Settings | None = None,
                       environ: Mapping[str, str] | None = None) -> AuditConfig:
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     settings = settings or load_settings()
     require_key = env.get("CREDITSYNC_AUDIT_REQUIRE_KEY", "0").strip().lower() in ("1", "true", "yes")
     keyring = load_keyring(env)
@@ -107,7 +106,7 @@ def load_audit_config(settings: Settings | None = None,
 
 def load_keyring(environ: Mapping[str, str] | None = None) -> AuditKeyring:
     """From CREDITSYNC_AUDIT_KEY, else the audit Connection's password, else none (development)."""
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     current = env.get("CREDITSYNC_AUDIT_KEY", "").strip()
     retired = _split(env.get("CREDITSYNC_AUDIT_RETIRED_KEYS"))
     if not current:

@@ -30,8 +30,10 @@ from sqlalchemy.orm import Session
 
 from creditsync.audit.checkpoints import CheckpointLog, store_identity
 from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
-from creditsync.privacy import mask_record, mask_text
+from creditsync.privacy import mask_fields_and_numbers, mask_text
+from creditsync.settings import actor as settings_actor
 from creditsync.store.models import AuditEntry, AuditHead
+from creditsync.store.rows import printable
 
 GENESIS = "0" * 64
 logger = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 def default_actor() -> str:
     """Who did it: an explicit CREDITSYNC_ACTOR, else the OS user on this host."""
-    explicit = os.environ.get("CREDITSYNC_ACTOR")
+    explicit = settings_actor()
     if explicit:
         return explicit
     try:
@@ -173,7 +175,7 @@ class AuditTrail:
             "category": item.category,
             "business_key": item.business_key,
             "run_id": item.run_id,
-            "details": _json_safe(mask_record(item.details)),
+            "details": _json_safe(mask_fields_and_numbers(item.details)),
         }
 
 
@@ -217,6 +219,9 @@ def _insert_head_if_missing(session: Session) -> None:
 
 
 def _json_safe(value: Any) -> Any:
-    """Round-trip through JSON so the stored details hash exactly as they were hashed."""
+    """Round-trip through JSON so the stored details hash exactly as they were hashed; ID numbers in
+    any text are masked here, in one pass over the serialised details."""
     text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" in text:  # PostgreSQL cannot read a NUL back out of JSON: keep it visible as ␀
+        text = json.dumps(printable(value), ensure_ascii=False, default=str)
     return json.loads(mask_text(text))

@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
 
-from creditsync.cli.output import EXIT_INVALID, EXIT_OK, console, errors, gateway_errors, print_json
+from creditsync.cli.output import (
+    EXIT_INVALID,
+    EXIT_OK,
+    console,
+    errors,
+    gateway_errors,
+    print_json,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     from creditsync.audit.keys import AuditConfig
@@ -43,6 +49,9 @@ def verify(
 ) -> None:
     """Check the keyed chain, its anchors and archives, its checkpoints and the tables it describes;
     exit 1 naming the first altered, removed or reordered entry and every other discrepancy."""
+    from rich.progress import Progress
+    from sqlalchemy import func, select
+
     from creditsync.audit import verify_trail
     from creditsync.store.models import AuditEntry
 
@@ -136,13 +145,16 @@ def _emit(rows: object, output: HistoryFormat) -> None:
             print_json(row)
         return
     if output is HistoryFormat.csv:
+        from creditsync.export_safety import neutralise_row
+
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
                          "details"])
         for row in rows:  # type: ignore[attr-defined]
-            writer.writerow([row["id"], row["ts"], row["event"], row["actor"], row["department"],
-                             row["category"], row["business_key"], row["run_id"],
-                             json.dumps(row["details"], ensure_ascii=False)])
+            details = safe_text(json.dumps(row["details"], ensure_ascii=False))
+            writer.writerow(neutralise_row([
+                row["id"], row["ts"], row["event"], row["actor"], row["department"], row["category"],
+                row["business_key"], row["run_id"], details]))
         return
     table = Table("id", "time (UTC)", "event", "department", "category", "record", "details")
     for row in rows:  # type: ignore[attr-defined]

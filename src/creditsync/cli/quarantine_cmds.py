@@ -4,18 +4,21 @@ re-drive it once fixed, or close an entry by hand. ``creditsync quarantine`` alo
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from sqlalchemy import func, select
 
-from creditsync.cli.output import EXIT_OK, console, gateway_errors, print_json
-from creditsync.exceptions import ConfigurationError
+from creditsync.cli.output import EXIT_OK, console, gateway_errors, print_json, safe_text
+
+if TYPE_CHECKING:
+    from creditsync.pipeline.runner import Gateway
+    from creditsync.quarantine import QuarantineView
 
 app = typer.Typer(help="Records that could not be published: list, report, re-drive, resolve.",
                   invoke_without_command=True)
@@ -23,8 +26,9 @@ app = typer.Typer(help="Records that could not be published: list, report, re-dr
 
 class ListFormat(StrEnum):
     table = "table"
-    json = "json"
-    csv = "csv"
+    json = "json"  # one JSON document: a list of entries
+    jsonl = "jsonl"  # one entry per line, for streaming into other tools
+    csv = "csv"  # one row per problem, every field neutralised for spreadsheets
 
 
 DEPARTMENT = typer.Option(None, "--department", "-d", help="Only this department.")
@@ -37,7 +41,7 @@ CSV_COLUMNS = ("id", "department", "category", "stage", "source_key", "document_
                "field", "field_title", "message", "created_at", "resolved_at", "resolution")
 
 
-def _gateway():  # type: ignore[no-untyped-def]
+def _gateway() -> Gateway:
     from creditsync.pipeline.runner import Gateway
 
     return Gateway.open()
@@ -55,6 +59,8 @@ def _default(ctx: typer.Context, department: str = DEPARTMENT, category: str = C
 def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str = STAGE,
              include_resolved: bool = ALL, output: ListFormat = FORMAT, limit: int = LIMIT) -> None:
     """Invalid and rejected records with every reason, ours and the platform's (ID numbers masked)."""
+    from sqlalchemy import func, select
+
     from creditsync.quarantine import Describer, QuarantineFilter, entries
     from creditsync.store.models import QuarantineItem
 
@@ -65,6 +71,9 @@ def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str 
             views = list(entries(session, filters, Describer(gateway.settings)))
             total = session.scalar(select(func.count()).select_from(QuarantineItem)) or 0
     if output is ListFormat.json:
+        sys.stdout.write(safe_text(json.dumps([view.as_dict() for view in views], ensure_ascii=False,
+                                              indent=2, default=str)) + "\n")
+    elif output is ListFormat.jsonl:
         for view in views:
             print_json(view.as_dict())
     elif output is ListFormat.csv:
@@ -73,36 +82,44 @@ def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str 
         _print_table(views, total)
 
 
-def _print_table(views: Iterable[object], total: int) -> None:
-    from creditsync.quarantine import QuarantineView
+def _print_table(views: Iterable[QuarantineView], total: int) -> None:
+    """Three columns that wrap, so the list stays readable in an 80-column terminal."""
+    from rich.table import Table
 
-    table = Table("id", "department", "category", "source key", "文书号", "stage", "reasons", "state",
-                  show_lines=True)
+    table = Table(show_lines=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("record", overflow="fold")  # long values wrap; they are never cut off
+    table.add_column("problems", overflow="fold")
     shown = 0
     for view in views:
-        assert isinstance(view, QuarantineView)
+        state = "closed" if view.resolved_at else "open"
+        record = "\n".join(part for part in (f"{view.department} · {view.category}",
+                                               f"source {view.source_key}" if view.source_key else "",
+                                               view.document_no or "", view.subject_name or "") if part)
         reasons = "\n".join(f"{p.field_label}: {p.message}" for p in view.problems)
-        state = f"closed: {view.resolution}" if view.resolved_at else "open"
-        table.add_row(str(view.id), view.department, view.category, view.source_key or "",
-                      view.document_no or "", view.stage, escape(reasons), escape(state))
+        if view.resolved_at:
+            reasons += f"\n(closed: {view.resolution})"
+        table.add_row(f"{view.id}\n{state}\n{view.stage}", escape(safe_text(record)),
+                      escape(safe_text(reasons)))
         shown += 1
     console.print(table)
     console.print(f"{shown} shown, {total} in quarantine history")
 
 
-def _write_csv(views: Iterable[object]) -> None:
-    from creditsync.quarantine import QuarantineView
+def _write_csv(views: Iterable[QuarantineView]) -> None:
+    """One row per problem; department data cannot become a formula in a spreadsheet."""
+    from creditsync.export_safety import neutralise_row
 
     writer = csv.writer(sys.stdout)
     writer.writerow(CSV_COLUMNS)
     for view in views:
-        assert isinstance(view, QuarantineView)
         data = view.as_dict()
         for problem in data["errors"] or [{}]:
-            writer.writerow([data["id"], data["department"], data["category"], data["stage"],
-                             data["source_key"], data["document_no"], data["subject_name"],
-                             problem.get("field"), problem.get("title"), problem.get("message"),
-                             data["created_at"], data["resolved_at"], data["resolution"]])
+            writer.writerow(neutralise_row(
+                [data["id"], data["department"], data["category"], data["stage"],
+                 data["source_key"], data["document_no"], data["subject_name"],
+                 problem.get("field"), problem.get("title"), safe_text(str(problem.get("message") or "")),
+                 data["created_at"], data["resolved_at"], data["resolution"]]))
 
 
 @app.command("report")
@@ -120,22 +137,41 @@ def report_cmd(
         gateway = _gateway()
         name = _department_name(gateway, department)
         with gateway.store.reader() as session:
-            summary = write_report(session, department, name, output, describer=Describer(gateway.settings),
-                                   include_resolved=include_resolved)
+            _check_known(session, department, configured=name is not None)
+            summary = write_report(session, department, name or department, output,
+                                   describer=Describer(gateway.settings), include_resolved=include_resolved)
     counts = ", ".join(f"{c}: {summary.records[c]} records, {summary.problems[c]} problems"
                        for c in summary.records) or "nothing to correct"
     console.print(f"wrote {output} ({counts})")
 
 
-def _department_name(gateway: object, department: str) -> str:
-    """The configured Chinese name; a department without a file (handed-over files only) keeps its id."""
-    from creditsync.pipeline.runner import Gateway
+def _check_known(session: object, department: str, configured: bool) -> None:
+    """A department neither configured nor ever seen in the store is a typo: say so (exit 2) rather
+    than write an empty report that reads as "nothing to correct"."""
+    from sqlalchemy import exists, select
+    from sqlalchemy.orm import Session
 
-    assert isinstance(gateway, Gateway)
+    from creditsync.exceptions import ConfigurationError
+    from creditsync.store.models import QuarantineItem, Record
+
+    assert isinstance(session, Session)
+    if configured:
+        return
+    seen = session.scalar(select(exists().where(Record.department == department))) or session.scalar(
+        select(exists().where(QuarantineItem.department == department)))
+    if not seen:
+        raise ConfigurationError(f"unknown department {department!r}: not configured and nothing of it "
+                                 "in the store (see `creditsync departments`)")
+
+
+def _department_name(gateway: Gateway, department: str) -> str | None:
+    """The configured Chinese name; ``None`` for a department without a file (handed-over files only)."""
+    from creditsync.exceptions import ConfigurationError
+
     try:
         return gateway.department(department).name
     except ConfigurationError:
-        return department
+        return None
 
 
 @app.command("redrive")
@@ -176,14 +212,13 @@ def redrive_cmd(
     raise typer.Exit(EXIT_OK)
 
 
-def _categories(gateway: object, department: str, asked: list[str] | None, *,
+def _categories(gateway: Gateway, department: str, asked: list[str] | None, *,
                 needs_source: bool) -> list[str]:
     """The department's streams (checked); a department without a source file (handed-over files only)
     can have its platform rejections re-queued, but has no cursor to reset."""
-    from creditsync.pipeline.runner import Gateway
+    from creditsync.exceptions import ConfigurationError
     from creditsync.schema import CATEGORIES
 
-    assert isinstance(gateway, Gateway)
     try:
         streams = [s.category for s in gateway.department(department).streams]
     except ConfigurationError:

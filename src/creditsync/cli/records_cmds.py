@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,9 +17,9 @@ from creditsync.cli.output import (
     gateway_errors,
     print_json,
 )
-from creditsync.exceptions import FieldError
-from creditsync.pipeline.handover import department_of_mapping, read_template_file
-from creditsync.privacy import mask_record, mask_text
+
+if TYPE_CHECKING:
+    from creditsync.exceptions import FieldError
 
 
 class Format(StrEnum):
@@ -50,6 +50,7 @@ def validate(
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Check canonical records against the municipal schema. Exit 0 all valid, 1 any invalid."""
+    from creditsync.pipeline.handover import read_template_file
     from creditsync.schema import validate_record
 
     invalid = 0
@@ -65,6 +66,8 @@ def validate(
 
 
 def _unreadable(reason: str) -> list[FieldError]:
+    from creditsync.exceptions import FieldError
+
     return [FieldError("(record)", f"记录无法读取：{reason}", f"record is unreadable: {reason}")]
 
 
@@ -81,6 +84,8 @@ def _print_result(output: Format, index: int, key: str, problems: list[FieldErro
 
 def _shown(problems: list[FieldError]) -> list[dict[str, str]]:
     """Messages may quote the bad value, e.g. an ID number typed into a date column: mask it."""
+    from creditsync.privacy import mask_text
+
     return [{"field": e.field, "message": mask_text(e.message)} for e in problems]
 
 
@@ -92,6 +97,7 @@ def map_sample(
 ) -> None:
     """Dry-run a mapping on a raw source sample: the mapped records (ID numbers masked) and errors."""
     from creditsync.mapping import load_mapping
+    from creditsync.pipeline.handover import department_of_mapping, read_template_file
     from creditsync.schema import validate_record
 
     bad = 0
@@ -113,6 +119,8 @@ def map_sample(
 
 
 def _print_mapped(output: Format, index: int, mapped: dict[str, object], problems: list[FieldError]) -> None:
+    from creditsync.privacy import mask_record
+
     shown = mask_record(mapped)
     if output is Format.json:
         print_json({"index": index, "valid": not problems, "record": shown, "errors": _shown(problems)})
@@ -135,8 +143,9 @@ def push_file_cmd(
 
     Exit 0 every valid record acknowledged, 1 some rejected or quarantined, 3 delivery incomplete."""
     from creditsync.pipeline.runner import Gateway, push_file
+    from creditsync.settings import PLATFORM_URL
 
-    if not os.environ.get("CREDITSYNC_PLATFORM_URL"):
+    if not PLATFORM_URL.read():
         errors.print("[yellow]CREDITSYNC_PLATFORM_URL is not set: using the platform Connection[/yellow]")
     code = EXIT_OK
     with gateway_errors():

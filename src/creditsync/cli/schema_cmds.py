@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from creditsync.cli.output import EXIT_USAGE, console, errors, print_json
-from creditsync.schema import CATEGORIES, CategorySpec, FieldSpec, get_category
+from creditsync.schema import CATEGORIES, CategorySpec, FieldDefinition, get_category
 
 app = typer.Typer()
 REGENERATE = "creditsync schema --format markdown > docs/schema.md"
@@ -48,13 +48,13 @@ def describe(spec: CategorySpec) -> dict[str, Any]:
             "fields": [describe_field(f) for f in spec.fields]}
 
 
-def describe_field(spec: FieldSpec) -> dict[str, Any]:
+def describe_field(spec: FieldDefinition) -> dict[str, Any]:
     return {"code": spec.code, "name": spec.title, "name_en": spec.title_en,
             "required": spec.requirement == "required", "requirement": spec.requirement,
             "type": field_type(spec)}
 
 
-def field_type(spec: FieldSpec) -> str:
+def field_type(spec: FieldDefinition) -> str:
     """The reference's notation: ``C(n)`` for text of at most n characters, the code table by name."""
     if spec.kind == "text":
         return f"C({spec.max_length})" if spec.max_length else "text"

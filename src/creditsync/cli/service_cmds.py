@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
@@ -49,11 +48,12 @@ def platform_sim(
     seed: int = typer.Option(None, "--seed", help="Make the faults repeatable."),
 ) -> None:
     """Start the municipal platform simulator (the reference push protocol, docs/platform-protocol.md)."""
+    from creditsync.settings import PLATFORM_APP_KEY
     from creditsync.simulators.platform import FaultConfig, run_platform_simulator
 
     faults = FaultConfig(fault_rate=fault_rate, lost_ack_rate=lost_ack_rate, reject_rate=reject_rate,
                          slow_ms=slow_ms, seed=seed)
-    app_key = os.environ.get("CREDITSYNC_PLATFORM_APP_KEY", "demo-app-key")
+    app_key = PLATFORM_APP_KEY.read() or "demo-app-key"
     run_platform_simulator(host, port, str(store) if store else None, faults, app_key)
 
 
@@ -66,13 +66,14 @@ def source_sim(
                                  help="Where database- and file-based systems keep their data."),
 ) -> None:
     """Start a demo department's own system (synthetic but realistic records), until stopped."""
+    from creditsync.settings import source_token
     from creditsync.simulators.departments import SimulatorOptions, simulator
 
     try:
         run = simulator(department)
     except KeyError as exc:
         raise typer.BadParameter(str(exc.args[0])) from exc
-    token = os.environ.get("CREDITSYNC_SOURCE_TOKEN", "demo-source-token")
+    token = source_token()
     run(SimulatorOptions(host=host, port=port, seed=seed, token=token, workdir=workdir / department))
 
 

@@ -24,11 +24,11 @@ Public API::
 from creditsync.mapping import legacy as _legacy  # noqa: F401  (registers the presets' custom sources)
 from creditsync.mapping._values import TransformError
 from creditsync.mapping.codes import CodeLookup, default_code_lookup
+from creditsync.mapping.compiled import MappingResult, MappingSpec
 from creditsync.mapping.custom import custom_source, custom_transform
 from creditsync.mapping.document import CURRENT_VERSION, MappingDocument
 from creditsync.mapping.json_schema import mapping_json_schema, write_json_schema
 from creditsync.mapping.loader import available_presets, load_mapping, load_preset, parse_mapping
-from creditsync.mapping.spec import MappingResult, MappingSpec
 from creditsync.mapping.transforms import TRANSFORM_NAMES
 
 __all__ = [

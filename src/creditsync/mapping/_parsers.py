@@ -6,29 +6,28 @@ Pure functions of (value, target field) that raise :class:`TransformError`; the 
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from creditsync.mapping._values import TransformError, as_text, show
+from creditsync.strict_text import FULLWIDTH_TO_ASCII, has_foreign_digits, parse_amount
 
 # str.strip() already removes the ideographic space U+3000 and NBSP; zero-width characters and a stray
 # BOM are what copy-paste from Word/Excel leaves behind and are invisible in every review tool.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-
-# Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def trim(value: Any, field: str) -> str:
-    return as_text(value, field).strip().strip(_INVISIBLE).strip()
+    return as_text(value, field).strip().strip(INVISIBLE).strip()
 
 
 def fullwidth_to_halfwidth(value: Any, field: str) -> str:
     """全角→半角: ``９１３７０１０２ＡＢＣ`` → ``91370102ABC``; CJK characters are left alone."""
-    return as_text(value, field).translate(_FULLWIDTH)
+    return as_text(value, field).translate(FULLWIDTH_TO_ASCII)
 
 
 # ---- dates ---------------------------------------------------------------------------------------
@@ -53,13 +52,37 @@ def parse_date(value: Any, field: str, formats: Sequence[str] = ()) -> str | Non
     text = trim(value, field)
     if not text:
         return None
-    parsed = _by_formats(text, formats) or _by_builtins(text, field) or _by_isoformat(text)
+    parsed = None
+    if not has_foreign_digits(text):  # strptime would read ２ or ١ as digits: half-converted dates
+        parsed = _by_formats(text, formats) or _by_builtins(text, field) or _by_isoformat(text)
     if parsed is None:
         raise TransformError(
             f"无法识别的日期：{show(value, field)}（应为 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD）",
             f"unrecognised date {show(value, field)} (expected YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD)",
         )
     return parsed.isoformat()
+
+
+def offset_date(value: Any, field: str, *, years: int = 0, months: int = 0, days: int = 0) -> str | None:
+    """A date (any spelling :func:`parse_date` reads) moved by years, months and days → ``YYYY-MM-DD``.
+
+    Years and months first, keeping the day of the month where it exists and otherwise taking the
+    month's last day (2024-02-29 + 1 year → 2025-02-28, 01-31 + 1 month → 02-28/29), then days."""
+    text = parse_date(value, field)
+    if text is None:
+        return None
+    start = date.fromisoformat(text)
+    month_index = start.year * 12 + start.month - 1 + years * 12 + months
+    year, month = divmod(month_index, 12)
+    shown = show(value, field)
+    out_of_range = TransformError(f"日期超出范围：{shown}", f"date out of range: {shown}")
+    if not 1 <= year <= 9999:
+        raise out_of_range
+    moved = date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+    try:
+        return (moved + timedelta(days=days)).isoformat()
+    except OverflowError:
+        raise out_of_range from None
 
 
 def _by_formats(text: str, formats: Sequence[str]) -> date | None:
@@ -97,25 +120,19 @@ def _by_isoformat(text: str) -> date | None:
 
 # ---- money ---------------------------------------------------------------------------------------
 
-# ASCII digits only: Decimal() also accepts "２０００", "NaN", "1e3" and "١٢", none of which belong in
-# a fine amount unless the mapping normalises them on purpose first.
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-
-
 def yuan_to_wan(value: Any, field: str) -> Decimal | None:
-    """元 → 万元, exactly: ``2000`` → ``Decimal('0.2')``. Floats go through their shortest repr;
-    blank text counts as missing (None)."""
+    """元 → 万元, exactly: ``2000`` → ``Decimal('0.2')``, ``"1,234.5"`` → ``Decimal('0.12345')``. Text
+    follows the strict amount rule (creditsync.strict_text: ASCII digits, thousands separators only in
+    groups of three, no exponent); full-width amounts need ``fullwidth_to_halfwidth`` first. Floats go
+    through their shortest repr; blank text counts as missing (None)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise _not_a_number(value, field)
     text = str(value).strip()
     if not text:
         return None
-    if not _NUMBER.fullmatch(text):
+    amount = parse_amount(text)
+    if amount is None or not amount.is_finite():
         raise _not_a_number(value, field)
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
-        raise _not_a_number(value, field) from None
     return _plain(amount.scaleb(-4))
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from creditsync.privacy import ID_NUMBER_FIELD, mask_id, mask_text
+from creditsync.strict_text import is_identifier_field
 
 # Longest excerpt of a bad value quoted in an error message: enough to recognise it, short enough that a
 # 4000-character 违法事实 does not flood the quarantine report.
@@ -44,17 +45,26 @@ def show(value: Any, field: str) -> str:
     text = mask_text(text)
     if len(text) > _SHOWN_CHARS:
         text = text[:_SHOWN_CHARS] + "…"
+    if not text.isprintable():  # a NUL quoted into a message would break the store and the report
+        text = "".join(c if c.isprintable() or c == " " else f"\\u{ord(c):04x}" for c in text)
     return f"'{text}'"
 
 
 def as_text(value: Any, field: str) -> str:
-    """Scalars become text (an ID exported as a number is still an ID); containers are an error."""
+    """Scalars become text; containers are an error, and so is a number for an identifier field: an
+    ID number or USCC exported as a number may already have lost digits (370113199001010000)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise TransformError(
             f"应为文本，实际为 {type(value).__name__}：{show(value, field)}",
             f"expected text, got {type(value).__name__}: {show(value, field)}",
+        )
+    if is_identifier_field(field):
+        raise TransformError(
+            f"证照号码类字段应为文本，实际为数字 {show(value, field)}（数字可能已丢失位数，请按文本导出）",
+            f"an identifier must arrive as text, not as the number {show(value, field)} "
+            "(its digits may already be lost; export the column as text)",
         )
     return str(value)
 

@@ -24,7 +24,7 @@ from creditsync.mapping import custom
 from creditsync.mapping._values import as_text, is_empty
 from creditsync.mapping.categories import CATEGORY_NAME_PATTERN, SHARED_FIELDS, category_prefixes
 from creditsync.mapping.paths import SourcePath, resolve
-from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom, run_transforms
+from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom
 
 CURRENT_VERSION = 1
 # Each category's standard codes share a prefix (categories.py); BZ (备注) is common to all. Checked so
@@ -60,22 +60,35 @@ ConcatPart = Annotated[
 ]
 
 
+class DefaultFrom(Strict):
+    """Another mapped field's value as this field's default (``CF_YXQ`` = ``CF_JDRQ`` + 1 year)."""
+
+    field: FieldCode = Field(description="a field of this mapping, already mapped (its transforms applied)")
+    transforms: list[Transform] = Field(
+        default_factory=list, description="applied to that value only, e.g. [{offset: {years: 1}}]"
+    )
+
+
 class FieldBase(Strict):
     SOURCE: ClassVar[str]
     default: Any = Field(
         default=None, description="used when the source is empty; then goes through transforms"
     )
+    default_from: DefaultFrom | None = Field(
+        default=None,
+        description="used when the source is empty: another field's mapped value through its own transforms",
+    )
     transforms: list[Transform] = Field(default_factory=list)
 
-    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
-        raise NotImplementedError
+    @model_validator(mode="after")
+    def _one_default(self) -> FieldBase:
+        if self.default_from is not None and "default" in self.model_fields_set:
+            raise ValueError("a field has default or default_from, not both")
+        return self
 
-    def evaluate(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
-        """Source value (or ``default`` when it is empty and a default was written), then transforms."""
-        value = self.read(record, ctx)
-        if is_empty(value) and "default" in self.model_fields_set:
-            value = self.default
-        return run_transforms(self.transforms, value, ctx)
+    def read(self, record: Mapping[str, Any], ctx: StepContext) -> Any:
+        """The source value; then ``default`` when it is empty, then the transforms (see plan.py)."""
+        raise NotImplementedError
 
 
 class PathField(FieldBase):
@@ -174,7 +187,7 @@ def _field_tag(value: Any) -> str | None:
     return names[0] if len(names) == 1 else None
 
 
-FieldSpec = Annotated[
+FieldMapping = Annotated[
     Annotated[PathField, Tag("path")]
     | Annotated[ConstField, Tag("const")]
     | Annotated[ConcatField, Tag("concat")]
@@ -200,7 +213,7 @@ class MappingDocument(Strict):
     )
     drop: list[FieldCode] = Field(default_factory=list, description="inherited fields to remove")
     source_key: SourcePath | None = Field(default=None, description="path of the source record's own id")
-    fields: dict[FieldCode, FieldSpec] = Field(default_factory=dict, description="standard code → field")
+    fields: dict[FieldCode, FieldMapping] = Field(default_factory=dict, description="standard code → field")
 
     @model_validator(mode="after")
     def _complete(self) -> MappingDocument:
@@ -211,7 +224,21 @@ class MappingDocument(Strict):
                 raise ValueError("a mapping without extends needs at least one field")
             if self.drop:
                 raise ValueError("drop only makes sense together with extends")
+            self._defaults_from_mapped_fields()
         return self
+
+    def _defaults_from_mapped_fields(self) -> None:
+        """``default_from`` names another field of the mapping that itself takes no such default (so
+        the order is simple: every other field first)."""
+        for code, spec in self.fields.items():
+            if spec.default_from is None:
+                continue
+            named = spec.default_from.field
+            other = self.fields.get(named)
+            if other is None or named == code:
+                raise ValueError(f"{code}: default_from names {named}, not another field here")
+            if other.default_from is not None:
+                raise ValueError(f"{code}: default_from names {named}, itself a default_from")
 
     @field_validator("category")
     @classmethod

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping._yaml import YamlDocument, read_yaml
+from creditsync.mapping.compiled import MappingSpec
 from creditsync.mapping.document import CURRENT_VERSION, FIELD_CODE_PATTERN, MappingDocument
 from creditsync.mapping.paths import PATH_PATTERN
-from creditsync.mapping.spec import MappingSpec
 from creditsync.mapping.transforms import BARE_TRANSFORMS, TRANSFORM_NAMES
 
 Raw = dict[str, Any]

@@ -8,7 +8,7 @@ Every transform except ``default`` passes None through untouched: a missing valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import custom
-from creditsync.mapping._parsers import fullwidth_to_halfwidth, parse_date, trim, yuan_to_wan
+from creditsync.mapping._parsers import fullwidth_to_halfwidth, offset_date, parse_date, trim, yuan_to_wan
 from creditsync.mapping._values import TransformError, as_text, each, is_empty, show
 from creditsync.mapping.codes import CodeLookup
 
@@ -62,6 +62,31 @@ class DateStep(Step):
 
     def apply(self, value: Any, ctx: StepContext) -> Any:
         return each(value, lambda v: parse_date(v, ctx.field, self.date.formats))
+
+
+class OffsetArgs(Strict):
+    years: int = Field(default=0, description="whole years, may be negative")
+    months: int = Field(default=0, description="whole months, may be negative")
+    days: int = Field(default=0, description="days, may be negative; applied after years and months")
+
+    @model_validator(mode="after")
+    def _moves(self) -> OffsetArgs:
+        if not self.model_fields_set:
+            raise ValueError("offset needs years, months or days, e.g. {offset: {years: 1}}")
+        return self
+
+
+class OffsetStep(Step):
+    """Move a date by years, months and days → ``YYYY-MM-DD`` (a month's end day when the day is gone)."""
+
+    TAG = "offset"
+    offset: OffsetArgs
+
+    def apply(self, value: Any, ctx: StepContext) -> Any:
+        move = self.offset
+        return each(
+            value, lambda v: offset_date(v, ctx.field, years=move.years, months=move.months, days=move.days)
+        )
 
 
 class CodeArgs(Strict):
@@ -212,7 +237,7 @@ def call_custom(call: Callable[[], Any], name: str, field: str) -> Any:
         ) from exc
 
 
-_BARE: dict[str, Callable[[Any, str], Any]] = {
+BARE_FUNCTIONS: dict[str, Callable[[Any, str], Any]] = {
     "trim": trim,
     "fullwidth_to_halfwidth": fullwidth_to_halfwidth,
     "upper": lambda v, field: as_text(v, field).upper(),
@@ -223,6 +248,7 @@ _BARE: dict[str, Callable[[Any, str], Any]] = {
 BareTransform = Literal["trim", "fullwidth_to_halfwidth", "upper", "lower", "date", "yuan_to_wan"]
 _STEPS: tuple[type[Step], ...] = (
     DateStep,
+    OffsetStep,
     CodeStep,
     MapStep,
     JoinStep,
@@ -232,8 +258,8 @@ _STEPS: tuple[type[Step], ...] = (
     CustomStep,
 )
 _TAGS = {step.TAG: step for step in _STEPS}
-BARE_TRANSFORMS = tuple(_BARE)
-TRANSFORM_NAMES = tuple(sorted(set(_BARE) | set(_TAGS)))
+BARE_TRANSFORMS = tuple(BARE_FUNCTIONS)
+TRANSFORM_NAMES = tuple(sorted(set(BARE_FUNCTIONS) | set(_TAGS)))
 
 
 def _transform_tag(value: Any) -> str | None:
@@ -241,7 +267,7 @@ def _transform_tag(value: Any) -> str | None:
     if isinstance(value, Step):
         return value.TAG
     if isinstance(value, str):
-        return "bare" if value in _BARE else None
+        return "bare" if value in BARE_FUNCTIONS else None
     if not isinstance(value, dict):
         return None
     names = [key for key in value if key in _TAGS]
@@ -255,6 +281,7 @@ def _transform_tag(value: Any) -> str | None:
 Transform = Annotated[
     Annotated[BareTransform, Tag("bare")]
     | Annotated[DateStep, Tag("date")]
+    | Annotated[OffsetStep, Tag("offset")]
     | Annotated[CodeStep, Tag("code")]
     | Annotated[MapStep, Tag("map")]
     | Annotated[JoinStep, Tag("join")]
@@ -268,18 +295,3 @@ Transform = Annotated[
         custom_error_message="unknown transform",
     ),
 ]
-
-
-def run_transforms(transforms: Sequence[BareTransform | Step], value: Any, ctx: StepContext) -> Any:
-    for transform in transforms:
-        value = _run(transform, value, ctx)
-    return value
-
-
-def _run(transform: BareTransform | Step, value: Any, ctx: StepContext) -> Any:
-    if isinstance(transform, str):
-        func = _BARE[transform]
-        return None if value is None else each(value, lambda v: func(v, ctx.field))
-    if value is None and not transform.HANDLES_NONE:
-        return None
-    return transform.apply(value, ctx)

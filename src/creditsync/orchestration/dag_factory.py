@@ -1,13 +1,19 @@
-"""One DAG per configured department, id ``sync__<department>``: pull → push → report.
+"""One DAG per configured department, id ``sync__<department>`` shown under the department's Chinese
+name: pull → push → report; and the daily ``display__expiry`` (creditsync.orchestration.expiry_dag).
 
 Parsing reads only the YAML files beside the DAGs (no network, no database). Tasks pass counts through
-XCom, never records; each is safe to retry because every step is idempotent in the gateway store.
+XCom, never records; each is safe to retry because every step is idempotent in the gateway store. Audit
+entries of a run name the Airflow user who triggered it, else ``scheduler`` (orchestration.actors); the
+pull and report logs list the run's quarantined records, and a run that was not clean gets a note in
+the grid (orchestration.listeners).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +30,9 @@ START = datetime(2026, 1, 1)
 
 def build_dags(home: Path | None = None) -> dict[str, DAG]:
     """Every department file becomes a DAG; a broken file becomes a DAG that fails saying why,
-    so one department's mistake never hides the others."""
+    so one department's mistake never hides the others. Plus the daily publication DAG."""
+    from creditsync.orchestration.expiry_dag import DAG_ID, expiry_dag
+
     if home is not None:
         os.environ.setdefault("CREDITSYNC_HOME", str(home))
     adapters_dir = load_settings().adapters_dir
@@ -38,6 +46,7 @@ def build_dags(home: Path | None = None) -> dict[str, DAG]:
             continue
         if config.enabled:
             dags[dag_id] = department_dag(config)
+    dags[DAG_ID] = expiry_dag()
     return dags
 
 
@@ -52,7 +61,8 @@ def _default_args(config: DepartmentConfig | None = None) -> dict[str, Any]:
 def department_dag(config: DepartmentConfig) -> DAG:
     name = config.department
     with DAG(
-        dag_id=f"sync__{name}", schedule=config.schedule, start_date=START, catchup=False,
+        dag_id=f"sync__{name}", dag_display_name=config.name, schedule=config.schedule, start_date=START,
+        catchup=False,
         max_active_runs=1,  # runs of one department share its cursors: one at a time
         default_args=_default_args(config), tags=["creditsync", name],
         doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
@@ -66,7 +76,8 @@ def department_dag(config: DepartmentConfig) -> DAG:
 
 
 def _broken_dag(dag_id: str, error: str) -> DAG:
-    with DAG(dag_id=dag_id, schedule=None, start_date=START, catchup=False,
+    with DAG(dag_id=dag_id, dag_display_name=f"{dag_id} (配置错误 configuration error)", schedule=None,
+             start_date=START, catchup=False,
              tags=["creditsync", "misconfigured"], doc_md=f"Configuration error: {error}") as dag:
         _config_error.override(task_id="configuration_error")(error)
     return dag
@@ -79,9 +90,13 @@ def _config_error(error: str) -> None:
 
 @task
 def _pull(department: str) -> dict[str, Any]:
+    from creditsync.orchestration.quarantine_log import log_run_quarantine
     from creditsync.pipeline import pull
 
-    return pull(_context(department))
+    ctx = _context(department)
+    counts = pull(ctx)
+    log_run_quarantine(ctx, log)
+    return counts
 
 
 @task
@@ -95,22 +110,48 @@ def _push(department: str) -> dict[str, Any]:
 
 @task
 def _report(department: str) -> dict[str, Any]:
+    from creditsync.orchestration.quarantine_log import log_run_quarantine
     from creditsync.pipeline import report
 
-    return report(_context(department))
+    ctx = _context(department)
+    log_run_quarantine(ctx, log)  # before the threshold may fail the task: the log names the records
+    with fail_without_retry():  # past the threshold a retry finds the same records: fail at once
+        summary = report(ctx)
+    log.info("%s run %s: %s", department, ctx.run_id, summary.get("status"))
+    return summary
 
 
 def _context(department: str) -> Any:
     """Built inside the task, so parsing the DAG file never opens the store."""
+    from creditsync.audit import AuditTrail
+    from creditsync.orchestration.actors import run_actor
     from creditsync.orchestration.connections import use_airflow_connections
     from creditsync.pipeline.runner import Gateway
 
     use_airflow_connections()
     airflow_context = get_current_context()
     gateway = Gateway.open()
-    run_id = gateway_run_id(department, airflow_context["dag_run"].run_id)
+    dag_run = airflow_context["dag_run"]
+    run_id = gateway_run_id(department, dag_run.run_id)
     try_number = int(getattr(airflow_context["ti"], "try_number", 1) or 1)
-    return gateway.context(gateway.department(department), run_id, trigger="airflow", try_number=try_number)
+    ctx = gateway.context(gateway.department(department), run_id, trigger="airflow", try_number=try_number)
+    ctx.audit = AuditTrail(actor=run_actor(dag_run))
+    log.info("gateway run %s, try %d, acting for %s", run_id, try_number, ctx.audit.actor)
+    return ctx
+
+
+@contextmanager
+def fail_without_retry() -> Iterator[None]:
+    """A FatalError or ConfigurationError means retrying cannot help (creditsync.exceptions): the task
+    fails at once, so the grid shows the failure now rather than after every retry's wait."""
+    from creditsync.exceptions import FatalError
+
+    try:
+        yield
+    except (FatalError, ConfigurationError) as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
 
 
 def gateway_run_id(department: str, dag_run_id: str) -> str:

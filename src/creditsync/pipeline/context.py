@@ -31,12 +31,17 @@ class SyncContext:
         return self.department.department
 
     def ensure_run(self) -> None:
-        """Create the run row once; retried or re-run steps find it and carry on."""
+        """Create the run row once; retried or re-run steps find it and carry on. A finished run that
+        runs again (cleared in Airflow) is running once more: its counts stay and the re-run's add up."""
         with self.store.transaction() as session:
             if (existing := session.get(SyncRun, self.run_id)) is not None:
                 if existing.department != self.name:
                     raise ConfigurationError(f"run id {self.run_id!r} belongs to {existing.department}, "
                                              f"not {self.name}: run ids must be unique per department")
+                if existing.finished_at is not None:
+                    existing.status, existing.finished_at = "running", None
+                    self.audit.append(session, "run_resumed", department=self.name, run_id=self.run_id,
+                                      trigger=self.trigger, try_number=self.try_number)
                 return
             session.add(
                 SyncRun(id=self.run_id, department=self.name, trigger=self.trigger,

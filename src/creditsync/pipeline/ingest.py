@@ -21,6 +21,7 @@ from creditsync.publication.protection import hold_back_error
 from creditsync.schema import CanonicalRecord, get_category
 from creditsync.sources.base import RawRecord
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
+from creditsync.store.rows import printable
 from creditsync.store.states import OutboxAction, QuarantineStage, RecordState
 
 CONFLICT_FIELD = "(record)"
@@ -45,7 +46,7 @@ class SourceRow:
 
     @property
     def source_key(self) -> str:
-        return str(self.raw.key)[:200]
+        return printable(str(self.raw.key))[:200]
 
     def candidate(self) -> Candidate:
         valid = self.record is not None and self.conflict is None

@@ -52,12 +52,15 @@ class Answer:
 def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
     ctx.ensure_run()
     counts: Counter[str] = Counter(batches=0, acked=0, rejected=0)
+    probed = False
     try:
         with ThreadPoolExecutor(max_workers=ctx.department.push_concurrency,
                                 thread_name_prefix=f"push-{ctx.name}") as pool:
             while items := _next_round(ctx):
                 items = settle_orphan_withdrawals(ctx, client, items)
                 batches = _cut(ctx, items)
+                if not probed:  # one batch alone first: a refused appKey costs one request, not N
+                    batches, probed = batches[:1], True
                 for batch in batches:
                     _mark_attempt(ctx, batch)
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from creditsync.audit.trail import AuditEvent
 from creditsync.delivery.client import Receipt
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.privacy import mask_record, mask_text
+from creditsync.privacy import mask_payload, mask_text
 from creditsync.publication.withdrawal import state_after_withdrawal
-from creditsync.publication.working_days import working_days_taken
+from creditsync.publication.working_days import local_date, working_days_between
+from creditsync.schema import get_category
 from creditsync.store.bulk import insert_rows, update_rows
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
 from creditsync.store.rows import quarantine_row
@@ -95,8 +96,9 @@ class _Writes:
     def acknowledge(self, item: Sent, receipt: Receipt, record: Any) -> None:
         self.items.append({"id": item.id, "status": str(OutboxStatus.ACKED),
                            "platform_id": receipt.platform_id, "acked_at": self.stamp, "last_error": None,
-                           # delivered: the full ID number is no longer needed
-                           "payload": mask_record(item.payload)})
+                           # answered: the full ID number is no longer needed, and the content is kept
+                           # once, masked, in record_versions (store.rows.stored_content)
+                           "payload": {}})
         if record is not None and (change := self._record_after_ack(item, receipt, record)):
             self.records.append(change)
         self._event("push_receipt", item, status=receipt.status, platform_id=receipt.platform_id,
@@ -115,13 +117,13 @@ class _Writes:
         elif record.version == item.version and record.state == RecordState.PENDING:
             change["state"], change["published_at"] = str(RecordState.PUBLISHED), self.stamp
             if record.decision_date is not None:  # 7 working days from the decision (§8.1)
-                change["published_within_days"] = _working_days(record.decision_date, self.stamp)
+                change["published_within_days"] = _working_days(record.decision_date, local_date(self.stamp))
         return change
 
     def reject(self, item: Sent, receipt: Receipt, record: Any) -> None:
-        masked = mask_record(item.payload)
+        masked = _masked(item)
         self.items.append({"id": item.id, "status": str(OutboxStatus.REJECTED),
-                           "platform_errors": list(receipt.errors), "payload": masked})
+                           "platform_errors": list(receipt.errors), "payload": {}})
         if record is not None and record.version == item.version and item.action == OutboxAction.UPSERT:
             self.records.append({"business_key": item.business_key, "state": str(RecordState.REJECTED)})
         self.quarantine.append(quarantine_row(
@@ -145,7 +147,12 @@ class _Writes:
         self.ctx.audit.append_many(session, self.events)
 
 
-@lru_cache(maxsize=4096)
-def _working_days(decided: date, acknowledged: datetime) -> int:
-    """Cached: a first sync acknowledges years of decisions at once, and their dates repeat."""
-    return working_days_taken(decided, acknowledged)
+@lru_cache(maxsize=8192)
+def _working_days(decided: date, acknowledged: date) -> int:
+    """Cached: a first sync acknowledges years of decisions on one day, and their dates repeat."""
+    return working_days_between(decided, acknowledged)
+
+
+def _masked(item: Sent) -> dict[str, Any]:
+    """The payload with its ID numbers masked: the category's ID fields by name, the rest scanned."""
+    return mask_payload(item.payload, get_category(item.category).id_codes) if item.payload else {}

@@ -26,7 +26,6 @@ with the original id); this pass lets an auditor see, and settle, what is still 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,16 +37,15 @@ from sqlalchemy.orm import Session
 from creditsync.delivery.client import PlatformClient, Receipt
 from creditsync.pipeline.context import SyncContext, content_hash, now
 from creditsync.pipeline.receipts import Sent, apply_receipts
+from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.store.bulk import insert_rows, lock_department
 from creditsync.store.models import OutboxItem, Record
-from creditsync.store.rows import outbox_row
+from creditsync.store.rows import outbox_row, stored_content
 from creditsync.store.states import OutboxAction
 
 CHUNK = 500
 FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
 DELIVERED = ("published", "withdrawn", "repaired")
-REREAD_MARK = "reconcile:reread"  # never a sha256: the next read of the record counts as a change
-MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
 
 
 class Repair(StrEnum):
@@ -235,8 +233,8 @@ def _remedy(ctx: SyncContext, record: Record, problem: str) -> Repair:
     if problem in fixed:
         return fixed[problem]
     with ctx.store.reader() as session:
-        sendable = (item := _last_acked_upsert(session, record)) is not None and not _masked(item.payload)
-    return Repair.REQUEUE if sendable else Repair.REREAD
+        content = _acknowledged_content(session, record)
+    return Repair.REQUEUE if content is not None and not is_masked(content) else Repair.REREAD
 
 
 # -- repairs -----------------------------------------------------------------------------------------
@@ -269,9 +267,9 @@ def _apply(ctx: SyncContext, session: Session, row: Record, finding: Finding) ->
         if finding.problem == "missing":
             row.platform_id = None  # the platform does not know it: publish it as a new row
         row.state = "pending"  # until the platform acknowledges it again
-        item = _last_acked_upsert(session, row)
-        if finding.action is Repair.REQUEUE and item is not None:
-            details["idempotency_key"] = _queue(ctx, session, row, "upsert", dict(item.payload))
+        content = _acknowledged_content(session, row)
+        if finding.action is Repair.REQUEUE and content is not None:
+            details["idempotency_key"] = _queue(ctx, session, row, "upsert", content)
         else:
             row.mapped_hash = REREAD_MARK
     row.updated_at = now()
@@ -289,17 +287,12 @@ def _queue(ctx: SyncContext, session: Session, row: Record, action: str, payload
     return str(item["idempotency_key"])
 
 
-def _last_acked_upsert(session: Session, record: Record) -> OutboxItem | None:
-    return session.scalars(select(OutboxItem).where(
+def _acknowledged_content(session: Session, record: Record) -> dict[str, Any] | None:
+    """The content the platform acknowledged for the record's version (masked, as the store keeps it)."""
+    acked = session.scalar(select(OutboxItem.id).where(
         OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
-        OutboxItem.version == record.version, OutboxItem.status == "acked")
-        .order_by(OutboxItem.id.desc()).limit(1)).first()
-
-
-def _masked(payload: Any) -> bool:
-    if isinstance(payload, dict):
-        return any(_masked(value) for value in payload.values())
-    return isinstance(payload, str) and bool(MASKED.search(payload))
+        OutboxItem.version == record.version, OutboxItem.status == "acked").limit(1))
+    return stored_content(session, record.business_key, record.version) if acked is not None else None
 
 
 def _audit(ctx: SyncContext, session: Session, business_key: str, category: str, finding: Finding,

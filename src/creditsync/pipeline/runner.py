@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from creditsync.pipeline.handover import read_template_file
 from creditsync.pipeline.pull import pull
 from creditsync.pipeline.push import push
 from creditsync.pipeline.report import report, summarise
-from creditsync.secrets import get_connection
+from creditsync.secrets import get_connection, register_secret
 from creditsync.settings import Settings, load_settings
 from creditsync.store import Store, open_store
 
@@ -47,9 +46,9 @@ class Gateway:
 
 
 def platform_client(settings: Settings) -> PlatformClient:
-    """Address: CREDITSYNC_PLATFORM_URL, else the platform Connection; appKey: the Connection's
-    password, else CREDITSYNC_PLATFORM_APP_KEY. Never from a file in the repository."""
-    url, app_key = settings.platform_url, os.environ.get("CREDITSYNC_PLATFORM_APP_KEY")
+    """Address: CREDITSYNC_PLATFORM_URL, else the platform Connection's host. appKey:
+    CREDITSYNC_PLATFORM_APP_KEY, else the Connection's password. Never from a file in the repository."""
+    url, app_key = settings.platform_url, settings.platform_app_key
     if not url or not app_key:
         try:
             connection = get_connection(settings.platform_conn_id)
@@ -65,33 +64,20 @@ def platform_client(settings: Settings) -> PlatformClient:
         raise ConfigurationError("no platform appKey: set CREDITSYNC_PLATFORM_APP_KEY or the password "
                                  f"of the Connection {settings.platform_conn_id!r}")
     assert url is not None
-    return PlatformClient(url, app_key, **_client_options())
+    register_secret(app_key)  # masked in every message and log from now on
+    return PlatformClient(url, app_key, **_client_options(settings))
 
 
-def _client_options() -> dict[str, Any]:
+def _client_options(settings: Settings) -> dict[str, Any]:
     """Operator settings (README): CREDITSYNC_RETRY_MAX_WAIT_S caps every retry wait, Retry-After
     included (default 30 s); CREDITSYNC_PLATFORM_TIMEOUT_S is how long to wait for an answer (default
     30 s). The reliability suite sets both low so its thousands of injected faults cost little time."""
     options: dict[str, Any] = {}
-    if (wait := _seconds("CREDITSYNC_RETRY_MAX_WAIT_S")) is not None:
+    if (wait := settings.retry_max_wait_s) is not None:
         options["retrying"] = default_retry_policy(max_wait=wait)
-    if timeout := _seconds("CREDITSYNC_PLATFORM_TIMEOUT_S"):
+    if timeout := settings.platform_timeout_s:
         options["timeout"] = (min(5.0, timeout), timeout)
     return options
-
-
-def _seconds(name: str) -> float | None:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-        valid = 0 <= seconds < float("inf")
-    except ValueError:
-        valid = False
-    if not valid:
-        raise ConfigurationError(f"{name} must be a number of seconds, not {value!r}")
-    return seconds
 
 
 def sync_department(gateway: Gateway, name: str, categories: list[str] | None = None,
@@ -105,13 +91,12 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
 
 
 def handover_department(gateway: Gateway, name: str, category: str) -> DepartmentConfig:
-    """A file handed over by a department: its configured settings if it has any, else defaults."""
-    try:
+    """A file handed over by a department: its configured settings if it has a department file (a broken
+    one is an error, not a silent fallback), else defaults."""
+    settings: dict[str, Any] = {"name": name, "bad_record_threshold": 1.0}
+    if (gateway.settings.adapters_dir / f"{name}.yaml").exists():
         base = gateway.department(name)
-        settings: dict[str, Any] = {"name": base.name, "batch_size": base.batch_size,
-                                    "bad_record_threshold": 1.0}
-    except ConfigurationError:
-        settings = {"name": name, "bad_record_threshold": 1.0}
+        settings.update(name=base.name, batch_size=base.batch_size)
     return DepartmentConfig(department=name, source=SourceConfig(kind="template_file"),
                             streams=[StreamConfig(category=category)], **settings)
 

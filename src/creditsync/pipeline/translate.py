@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
 from typing import Any
 
 from creditsync.departments import RevokedRule
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.pipeline.context import SyncContext
-from creditsync.schema import CanonicalRecord, validate_record
+from creditsync.schema import CanonicalRecord, RecordValidator, record_validator, shanghai_today
 
 
 @dataclass
@@ -34,18 +37,27 @@ class Translator:
     def mapping_digest(self) -> str | None:
         return self.mapping.digest if self.mapping else None
 
-    def translate(self, raw: dict[str, Any]) -> Translation:
+    def translate(self, raw: dict[str, Any], *, today: date | None = None) -> Translation:
         mapping_errors: list[FieldError] = []
         data = raw
         if self.mapping is not None:
-            result = self.mapping.apply(raw)
-            data, mapping_errors = result.data, list(result.errors)
-        validation = validate_record(self.category, data)
+            data, mapping_errors = self.mapping.map_fields(raw)
+        validation = self._validator.validate(data, today=today)
+        if not mapping_errors:
+            return Translation(validation.record, validation.errors, "validation", data)
         failed = {e.field for e in mapping_errors}
         # A field whose transform failed would also be reported as "missing": say it once.
         errors = mapping_errors + [e for e in validation.errors if e.field not in failed]
-        stage = "mapping" if mapping_errors else "validation"
-        return Translation(validation.record if not errors else None, errors, stage, data)
+        return Translation(None, errors, "mapping", data)
+
+    def translate_many(self, raws: Iterable[dict[str, Any]]) -> list[Translation]:
+        """:meth:`translate` of a chunk, with one reference date for all of it."""
+        today = shanghai_today()
+        return [self.translate(raw, today=today) for raw in raws]
+
+    @cached_property
+    def _validator(self) -> RecordValidator:
+        return record_validator(self.category)
 
 
 def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) -> Translator:

@@ -9,7 +9,6 @@ newest repair it applied as a cursor, so each pull asks only for what is new.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -23,6 +22,7 @@ from creditsync.delivery.errors import PlatformProtocolError
 from creditsync.exceptions import ConfigurationError
 from creditsync.publication.repair import RepairDecision, RepairOutcome, RepairSource, record_repair
 from creditsync.publication.withdrawal import now
+from creditsync.settings import PLATFORM_REPAIRS_PATH
 from creditsync.store import Store
 from creditsync.store.models import Cursor, Record
 
@@ -55,7 +55,7 @@ class PullReport:
 
 
 def repairs_path() -> str:
-    path = os.environ.get(REPAIRS_PATH_ENV, DEFAULT_REPAIRS_PATH).strip()
+    path = PLATFORM_REPAIRS_PATH.read() or DEFAULT_REPAIRS_PATH
     if not path.startswith("/"):
         raise ConfigurationError(f"{REPAIRS_PATH_ENV} must be a path starting with '/'", value=path)
     return path

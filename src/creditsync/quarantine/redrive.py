@@ -18,7 +18,6 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,15 +27,13 @@ from sqlalchemy.orm import Session
 from creditsync.audit import AuditTrail
 from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.pipeline.context import new_cli_run_id, now
+from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.sources.cursor import compare_cursors
 from creditsync.store import Store
 from creditsync.store.bulk import insert_rows
 from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
-from creditsync.store.rows import outbox_row
+from creditsync.store.rows import outbox_row, stored_content
 from creditsync.store.states import OutboxAction, RecordState
-
-REREAD_MARK = "redrive:reread"  # never a sha256: the next read of the record counts as a change
-MASKED = re.compile(r"\*{4,}")  # what privacy.mask_id / mask_text leave of an ID number
 
 
 class QuarantineError(CreditSyncError):
@@ -134,10 +131,11 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
             OutboxItem.version == record.version, OutboxItem.status == "rejected")
             .order_by(OutboxItem.id.desc()).limit(1)).first()
-        if rejected is None or _holds_masked_value(rejected.payload):
+        content = stored_content(session, record.business_key, record.version)
+        if rejected is None or content is None or is_masked(content):
             _mark_for_reread(session, record, request, trail, outcome)
         else:
-            _requeue(session, record, rejected, request, trail, outcome)
+            _requeue(session, record, rejected, content, request, trail, outcome)
     if outcome.reread and not request.reset_cursor:  # raised inside the transaction: nothing changes
         raise ConfigurationError(
             f"{len(outcome.reread)} rejected record(s) held an ID number, masked in the store since the "
@@ -145,13 +143,13 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             "--since-cursor VALUE) to re-read it.")
 
 
-def _requeue(session: Session, record: Record, rejected: OutboxItem, request: RedriveRequest,
-             trail: AuditTrail, outcome: RedriveOutcome) -> None:
+def _requeue(session: Session, record: Record, rejected: OutboxItem, content: dict[str, Any],
+             request: RedriveRequest, trail: AuditTrail, outcome: RedriveOutcome) -> None:
     resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
         OutboxItem.business_key == record.business_key, OutboxItem.version == record.version)) or 1
     row = outbox_row(business_key=record.business_key, department=rejected.department,
                      category=rejected.category, action=OutboxAction.UPSERT, version=record.version,
-                     mapped_hash=record.mapped_hash, payload=rejected.payload, run_id=outcome.run_id,
+                     mapped_hash=record.mapped_hash, payload=content, run_id=outcome.run_id,
                      created_at=now(), resend=resend)
     insert_rows(session, OutboxItem, [row])
     item = session.scalars(select(OutboxItem).where(
@@ -176,14 +174,6 @@ def _mark_for_reread(session: Session, record: Record, request: RedriveRequest, 
                  reason=request.reason, version=record.version,
                  why="the stored payload is masked (it held an ID number): resent when next read")
     outcome.reread.append(record.business_key)
-
-
-def _holds_masked_value(payload: Any) -> bool:
-    if isinstance(payload, dict):
-        return any(_holds_masked_value(value) for value in payload.values())
-    if isinstance(payload, list):
-        return any(_holds_masked_value(value) for value in payload)
-    return isinstance(payload, str) and bool(MASKED.search(payload))
 
 
 def resolve(store: Store, entry_id: int, reason: str, trail: AuditTrail) -> QuarantineItem:

@@ -3,7 +3,8 @@
 A 说明 sheet first (what the report is, how to fix and resubmit), then one sheet per category with one
 row per problem. openpyxl's write-only mode streams rows to disk, so a department with a large
 quarantine never sits in memory. ID numbers appear only masked (the stored entries are masked, and every
-cell passes ``mask_text`` again).
+cell passes ``mask_text`` again). Department data never becomes a formula: every text cell is written
+through :mod:`creditsync.export_safety` (a leading apostrophe on formula signs, string type).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from sqlalchemy.orm import Session
 
+from creditsync.export_safety import text_cell_value
 from creditsync.privacy import mask_text
 from creditsync.quarantine.entries import Describer, QuarantineFilter, QuarantineView, entries, utc
 from creditsync.schema import CATEGORIES
@@ -92,7 +94,7 @@ def _category_sheet(book: Workbook, category: str, columns: list[tuple[str, int]
     sheet.freeze_panes = "A2"
     header = []
     for name, _width in columns:
-        cell = WriteOnlyCell(sheet, value=name)
+        cell = _cell(sheet, name)
         cell.font, cell.fill, cell.border = HEADER_FONT, HEADER_FILL, HEADER_BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center")
         header.append(cell)
@@ -119,13 +121,18 @@ def _row(sheet: WriteOnlyWorksheet, view: QuarantineView, index: int, number: in
     cells = []
     for name, _width in columns:
         value = values[name]
-        cell = WriteOnlyCell(sheet, value=mask_text(value) if isinstance(value, str) else value)
+        cell = _cell(sheet, mask_text(value) if isinstance(value, str) else value)
         if name == "首次发现时间":
             cell.number_format = "yyyy-mm-dd hh:mm:ss"
         elif name in WRAPPED:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         cells.append(cell)
     return cells
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Any) -> WriteOnlyCell:
+    """Every cell of the report: text is data (never a formula), whoever wrote it."""
+    return text_cell_value(WriteOnlyCell(sheet), value)
 
 
 def _resolution(view: QuarantineView) -> str:
@@ -138,25 +145,26 @@ def _resolution(view: QuarantineView) -> str:
 def _write_guide(sheet: WriteOnlyWorksheet, department: str, department_name: str, summary: ReportSummary,
                  include_resolved: bool) -> None:
     sheet.column_dimensions["A"].width = 120
-    title = WriteOnlyCell(sheet, value=f"{department_name} 双公示数据退回更正报告")
+    title = _cell(sheet, f"{department_name} 双公示数据退回更正报告")
     title.font = Font(bold=True, size=14)
     sheet.append([title])
     generated = datetime.now(UTC).astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
     scope = "全部问题（含已关闭）" if include_resolved else "待更正的问题"
-    sheet.append([f"部门标识：{department}    生成时间：{generated}    范围：{scope}"])
+    sheet.append([_cell(sheet, f"部门标识：{department}    生成时间：{generated}    范围：{scope}")])
     totals = "；".join(f"{_sheet_title(c)} {summary.records[c]} 条记录、{summary.problems[c]} 个问题"
                       for c in summary.records) or "当前没有需要更正的记录。"
-    sheet.append([f"统计：{totals}"])
+    sheet.append([_cell(sheet, f"统计：{totals}")])
     sheet.append([])
     for line in GUIDE:
-        cell = WriteOnlyCell(sheet, value=line)
+        cell = _cell(sheet, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if line == GUIDE[0]:
             cell.font = Font(bold=True)
         sheet.append([cell])
     sheet.append([])
-    sheet.append(["各列说明：序号；源记录标识＝本单位系统中的记录编号；决定文书号；行政相对人名称；"
-                  "问题字段＝国家标准字段代码及中文名称；问题说明；环节；首次发现时间（北京时间）。"])
+    sheet.append([_cell(sheet, "各列说明：序号；源记录标识＝本单位系统中的记录编号；决定文书号；"
+                        "行政相对人名称；问题字段＝国家标准字段代码及中文名称；问题说明；环节；"
+                        "首次发现时间（北京时间）。")])
 
 
 def _sheet_title(category: str) -> str:

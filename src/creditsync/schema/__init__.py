@@ -11,27 +11,30 @@ code tables are YAML data in ``codes/``. Models store code-table TEXT values (``
         quarantine(row, result.errors)
 """
 
+from creditsync.schema.category import CategorySpec, KeyFields
 from creditsync.schema.codetables import code_of, lookup, lookup_many
 from creditsync.schema.record import CanonicalRecord, format_decimal
-from creditsync.schema.spec import CategorySpec, KeyFields
 from creditsync.schema.validation import (
     CATEGORIES,
+    RecordValidator,
     ValidationResult,
     errors_from_validation,
     field_codes,
     field_titles,
     get_category,
+    record_validator,
     validate_record,
 )
-from creditsync.schema.values import LONG_TERM, FieldSpec
+from creditsync.schema.values import LONG_TERM, FieldDefinition, shanghai_today
 
 __all__ = [
     "CATEGORIES",
     "LONG_TERM",
     "CanonicalRecord",
     "CategorySpec",
-    "FieldSpec",
+    "FieldDefinition",
     "KeyFields",
+    "RecordValidator",
     "ValidationResult",
     "code_of",
     "errors_from_validation",
@@ -41,5 +44,7 @@ __all__ = [
     "get_category",
     "lookup",
     "lookup_many",
+    "record_validator",
+    "shanghai_today",
     "validate_record",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -55,10 +55,19 @@ class CodeTable:
         """The entry whose text, alias or code is ``value`` (codes may lose leading zeros in Excel)."""
         key = _as_key(value)
         for candidate in self._candidates(key):
-            for entry in self.entries:
-                if candidate == entry.text or candidate in entry.aliases or candidate in entry.codes:
-                    return entry
+            entry = self._index.get(candidate)
+            if entry is not None:
+                return entry
         raise UnknownCodeError(self, key)
+
+    @cached_property
+    def _index(self) -> dict[str, CodeEntry]:
+        """Text, alias or code → entry; the first entry naming a key wins, as in a scan in table order."""
+        index: dict[str, CodeEntry] = {}
+        for entry in self.entries:
+            for key in (entry.text, *entry.aliases, *entry.codes):
+                index.setdefault(key, entry)
+        return index
 
     def _candidates(self, key: str) -> list[str]:
         if self.code_width and key.isdigit() and len(key) < self.code_width:
@@ -129,6 +138,13 @@ def tags_of(table_name: str, texts: Iterable[str]) -> frozenset[str]:
     """Union of the tags of canonical texts (e.g. ``{"fine"}`` when 罚款 is among them)."""
     tbl = table(table_name)
     return frozenset().union(*(tbl.find(text).tags for text in texts))
+
+
+@lru_cache(maxsize=1024)
+def tags_of_joined(table_name: str, value: str) -> frozenset[str]:
+    """:func:`tags_of` the texts of a ``;``-joined canonical value; a few distinct values recur in every
+    record, so the answer is remembered."""
+    return tags_of(table_name, split_multi(value))
 
 
 def attribute(table_name: str, value: Any, key: str) -> Any:

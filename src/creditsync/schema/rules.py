@@ -1,26 +1,34 @@
 """Cross-field rules (reference §6), named in the category YAML so new categories reuse them as data.
 
 A rule reads the fields that parsed and reports into :class:`Findings`. Fields that failed to parse are
-in ``RuleContext.failed``: rules skip them so one bad value yields one error, not two.
+in ``failed``: rules skip them so one bad value yields one error, not two.
+
+Each rule is a factory: given the category's fields and the rule's parameters from the YAML, it returns
+the :data:`Check` run for every record, with its field titles and messages already written out.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.schema import codetables, identifiers
-from creditsync.schema.values import FieldSpec
+from creditsync.schema.values import FieldDefinition
 
 
-@dataclass
 class Findings:
-    errors: list[FieldError] = field(default_factory=list)
-    warnings: list[FieldError] = field(default_factory=list)
+    """The errors and warnings the rules found in one record."""
+
+    __slots__ = ("errors", "warnings")
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.warnings: list[FieldError] = []
 
     def error(self, code: str, zh: str, en: str) -> None:
         self.errors.append(FieldError(code, zh, en))
@@ -30,48 +38,42 @@ class Findings:
         target.append(FieldError(code, problem.message_zh, problem.message_en))
 
 
-@dataclass(frozen=True)
-class RuleContext:
-    values: Mapping[str, Any]  # field code -> canonical value, only fields that are set and valid
-    failed: frozenset[str]
-    fields: Mapping[str, FieldSpec]
-    today: date
-
-    def has(self, code: str) -> bool:
-        return code in self.values
-
-    def unknown(self, code: str) -> bool:
-        """True when the field was given but is invalid: its presence is known, its value is not."""
-        return code in self.failed
+Values = Mapping[str, Any]  # field code -> canonical value, only fields that are set and valid
+Check = Callable[[Values, Collection[str], date, Findings], None]
+"""``check(values, failed, today, out)``: one rule over one record."""
+Fields = Mapping[str, FieldDefinition]
 
 
-RuleFn = Callable[..., None]
-
-
-def not_future(ctx: RuleContext, out: Findings, *, field: str) -> None:
+def not_future(fields: Fields, *, field: str) -> Check:
     """Decision dates may not be after today (Asia/Shanghai)."""
-    value = ctx.values.get(field)
-    if isinstance(value, date) and value > ctx.today:
-        spec = ctx.fields[field]
-        out.error(field, f"{spec.title}不能大于当前日期", f"{spec.title_en} must not be in the future")
+    spec = fields[field]
+    zh, en = f"{spec.title}不能大于当前日期", f"{spec.title_en} must not be in the future"
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        value = values.get(field)
+        if isinstance(value, date) and value > today:
+            out.error(field, zh, en)
+
+    return check
 
 
-def date_order(ctx: RuleContext, out: Findings, *, start: str, end: str, severity: str = "error") -> None:
+def date_order(fields: Fields, *, start: str, end: str, severity: str = "error") -> Check:
     """``start`` ≤ ``end``; the error is reported on ``end``."""
-    first, last = ctx.values.get(start), ctx.values.get(end)
-    if isinstance(first, date) and isinstance(last, date) and last < first:
-        s, e = ctx.fields[start], ctx.fields[end]
-        problem = identifiers.Problem(
-            f"{e.title}不能早于{s.title}",
-            f"{e.title_en} must not be before {s.title_en}",
-            severity == "warning",
-        )
-        out.add(end, problem)
+    s, e = fields[start], fields[end]
+    problem = identifiers.Problem(
+        f"{e.title}不能早于{s.title}", f"{e.title_en} must not be before {s.title_en}", severity == "warning"
+    )
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        first, last = values.get(start), values.get(end)
+        if isinstance(first, date) and isinstance(last, date) and last < first:
+            out.add(end, problem)
+
+    return check
 
 
 def required_if_tag(
-    ctx: RuleContext,
-    out: Findings,
+    fields: Fields,
     *,
     field: str,
     source: str,
@@ -79,24 +81,27 @@ def required_if_tag(
     when_zh: str,
     when_en: str,
     severity: str = "error",
-) -> None:
+) -> Check:
     """``field`` is required when a code in the multi-value ``source`` carries ``tag``."""
-    value, spec = ctx.values.get(source), ctx.fields[source]
-    if not isinstance(value, str) or ctx.has(field) or ctx.unknown(field) or spec.table is None:
-        return
-    if tag in codetables.tags_of(spec.table, codetables.split_multi(value)):
-        target = ctx.fields[field]
-        problem = identifiers.Problem(
-            f"{when_zh}时，{target.title}不能为空",
-            f"{target.title_en} is required when {when_en}",
-            severity == "warning",
-        )
-        out.add(field, problem)
+    table, target = fields[source].table, fields[field]
+    problem = identifiers.Problem(
+        f"{when_zh}时，{target.title}不能为空",
+        f"{target.title_en} is required when {when_en}",
+        severity == "warning",
+    )
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        value = values.get(source)
+        if not isinstance(value, str) or field in values or field in failed or table is None:
+            return
+        if tag in codetables.tags_of_joined(table, value):
+            out.add(field, problem)
+
+    return check
 
 
 def subject(
-    ctx: RuleContext,
-    out: Findings,
+    fields: Fields,
     *,
     type_field: str,
     by_type: Mapping[str, Mapping[str, Sequence[str]]],
@@ -105,81 +110,109 @@ def subject(
     placeholder_requires: str,
     id_pairs: Sequence[Sequence[str]],
     placeholder_severity: str = "error",
-) -> None:
+) -> Check:
     """§6: required/empty fields by 行政相对人类别, the 个体工商户 placeholder, ID numbers by 证件类型.
 
     ``placeholder_severity`` is how a placeholder USCC without ``placeholder_requires`` is reported
     (``warning`` in the lighter variant for inspections and commitments)."""
-    subject_type = ctx.values.get(type_field)
-    if isinstance(subject_type, str):
-        _required_and_empty(ctx, out, subject_type, by_type.get(subject_type, {}))
-        placeholder = _Placeholder(uscc_field, placeholder_types, placeholder_requires, placeholder_severity)
-        placeholder.check(ctx, out, subject_type)
-    for type_code, number_code in id_pairs:
-        _id_number(ctx, out, type_code, number_code)
+    by_subject_type = {kind: _required_and_empty(fields, kind, rules) for kind, rules in by_type.items()}
+    placeholder = _placeholder(
+        fields, uscc_field, placeholder_types, placeholder_requires, placeholder_severity
+    )
+    id_checks = [_id_number(fields, type_code, number_code) for type_code, number_code in id_pairs]
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        subject_type = values.get(type_field)
+        if isinstance(subject_type, str):
+            required_and_empty = by_subject_type.get(subject_type)
+            if required_and_empty is not None:
+                required_and_empty(values, failed, today, out)
+            if values.get(uscc_field) == identifiers.USCC_PLACEHOLDER:
+                placeholder(values, failed, subject_type, out)
+        for id_check in id_checks:
+            id_check(values, failed, today, out)
+
+    return check
 
 
-def _required_and_empty(
-    ctx: RuleContext, out: Findings, subject_type: str, rules: Mapping[str, Sequence[str]]
-) -> None:
-    for code in rules.get("required", ()):
-        if not ctx.has(code) and not ctx.unknown(code):
-            t = ctx.fields[code]
-            out.error(
-                code,
-                f"行政相对人类别为{subject_type}时，{t.title}不能为空",
-                f"{t.title_en} is required when the subject type is {subject_type}",
-            )
-    for code in rules.get("empty", ()):
-        if ctx.has(code) or ctx.unknown(code):
-            t = ctx.fields[code]
-            out.error(
-                code,
-                f"行政相对人类别为{subject_type}时，{t.title}应为空",
-                f"{t.title_en} must be empty when the subject type is {subject_type}",
-            )
+def _required_and_empty(fields: Fields, subject_type: str, rules: Mapping[str, Sequence[str]]) -> Check:
+    required = [
+        (
+            code,
+            f"行政相对人类别为{subject_type}时，{fields[code].title}不能为空",
+            f"{fields[code].title_en} is required when the subject type is {subject_type}",
+        )
+        for code in rules.get("required", ())
+    ]
+    empty = [
+        (
+            code,
+            f"行政相对人类别为{subject_type}时，{fields[code].title}应为空",
+            f"{fields[code].title_en} must be empty when the subject type is {subject_type}",
+        )
+        for code in rules.get("empty", ())
+    ]
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        for code, zh, en in required:
+            if code not in values and code not in failed:
+                out.error(code, zh, en)
+        for code, zh, en in empty:
+            if code in values or code in failed:
+                out.error(code, zh, en)
+
+    return check
 
 
-@dataclass(frozen=True)
-class _Placeholder:
+def _placeholder(
+    fields: Fields, uscc_field: str, allowed: Sequence[str], requires: str, severity: str
+) -> Callable[[Values, Collection[str], str, Findings], None]:
     """The 个体工商户 placeholder USCC: only for ``allowed`` types, and then ``requires`` is needed."""
+    placeholder = identifiers.USCC_PLACEHOLDER
+    wrong_type = (
+        f"统一社会信用代码占位符{placeholder}仅适用于个体工商户",
+        f"the placeholder {placeholder} is only allowed for 个体工商户",
+    )
+    t = fields[requires]
+    missing = identifiers.Problem(
+        f"统一社会信用代码为占位符时，{t.title}不能为空",
+        f"{t.title_en} is required when the unified social credit code is the placeholder",
+        severity == "warning",
+    )
 
-    uscc_field: str
-    allowed: Sequence[str]
-    requires: str
-    severity: str
+    def check(values: Values, failed: Collection[str], subject_type: str, out: Findings) -> None:
+        if subject_type not in allowed:
+            out.error(uscc_field, *wrong_type)
+        elif requires not in values and requires not in failed:
+            out.add(requires, missing)
 
-    def check(self, ctx: RuleContext, out: Findings, subject_type: str) -> None:
-        if ctx.values.get(self.uscc_field) != identifiers.USCC_PLACEHOLDER:
+    return check
+
+
+def _id_number(fields: Fields, type_code: str, number_code: str) -> Check:
+    table = fields[type_code].table
+
+    def check(values: Values, failed: Collection[str], today: date, out: Findings) -> None:
+        id_type, number = values.get(type_code), values.get(number_code)
+        if not isinstance(id_type, str) or not isinstance(number, str) or table is None:
             return
-        if subject_type not in self.allowed:
-            out.error(
-                self.uscc_field,
-                f"统一社会信用代码占位符{identifiers.USCC_PLACEHOLDER}仅适用于个体工商户",
-                f"the placeholder {identifiers.USCC_PLACEHOLDER} is only allowed for 个体工商户",
-            )
-        elif not ctx.has(self.requires) and not ctx.unknown(self.requires):
-            t = ctx.fields[self.requires]
-            problem = identifiers.Problem(
-                f"统一社会信用代码为占位符时，{t.title}不能为空",
-                f"{t.title_en} is required when the unified social credit code is the placeholder",
-                self.severity == "warning",
-            )
-            out.add(self.requires, problem)
+        check_name = _check_name(table, id_type)
+        if check_name:
+            for problem in identifiers.ID_CHECKS[check_name](number):
+                out.add(number_code, problem)
+
+    return check
 
 
-def _id_number(ctx: RuleContext, out: Findings, type_code: str, number_code: str) -> None:
-    id_type, number = ctx.values.get(type_code), ctx.values.get(number_code)
-    table = ctx.fields[type_code].table
-    if not isinstance(id_type, str) or not isinstance(number, str) or table is None:
-        return
-    check_name = codetables.attribute(table, id_type, "check")
-    if check_name:
-        for problem in identifiers.ID_CHECKS[check_name](number):
-            out.add(number_code, problem)
+@lru_cache(maxsize=256)
+def _check_name(table: str, id_type: str) -> str | None:
+    """The identifier check of a document type (``check:`` in the code table), remembered."""
+    name = codetables.attribute(table, id_type, "check")
+    return None if name is None else str(name)
 
 
-RULES: dict[str, RuleFn] = {
+RuleFactory = Callable[..., Check]
+RULES: dict[str, RuleFactory] = {
     "not_future": not_future,
     "date_order": date_order,
     "required_if_tag": required_if_tag,
@@ -194,8 +227,9 @@ class RuleSpec:
     name: str
     params: Mapping[str, Any]
 
-    def run(self, ctx: RuleContext, out: Findings) -> None:
-        RULES[self.name](ctx, out, **self.params)
+    def compile(self, fields: Fields) -> Check:
+        """The check for one category's fields (its field references were verified when it loaded)."""
+        return RULES[self.name](fields, **self.params)
 
 
 def make_rule(raw: Mapping[str, Any]) -> RuleSpec:
@@ -206,7 +240,7 @@ def make_rule(raw: Mapping[str, Any]) -> RuleSpec:
     if fn is None:
         raise ConfigurationError(f"unknown schema rule {name!r}")
     try:
-        inspect.signature(fn).bind(None, None, **params)
+        inspect.signature(fn).bind(None, **params)
     except TypeError as exc:
         raise ConfigurationError(f"schema rule {name!r} has wrong parameters: {exc}") from exc
     return RuleSpec(name, params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from creditsync.exceptions import ConfigurationError, FieldError
-from creditsync.schema.record import CONTEXT_KEY, FIELD_ERROR, RULES_ERROR, CanonicalRecord
-from creditsync.schema.spec import CategorySpec, load_categories
-from creditsync.schema.values import FieldProblem, ParseContext, parse_value, shanghai_today
+from creditsync.schema.category import CategorySpec, load_categories
+from creditsync.schema.record import FIELD_ERROR, RULES_ERROR, WIRE_PAYLOAD, CanonicalRecord, format_decimal
+from creditsync.schema.rules import Findings
+from creditsync.schema.values import FieldDefinition, FieldProblem, field_parser, shanghai_today
 
 CATEGORIES: dict[str, CategorySpec] = load_categories()
 
@@ -51,52 +52,100 @@ def field_titles(category: str) -> dict[str, str]:
 
 def validate_record(category: str, data: Mapping[str, Any], *, today: date | None = None) -> ValidationResult:
     """Validate one record given by standard codes; strings as from CSV ("" = missing) or native values."""
-    spec = get_category(category)
-    known, errors = _known_fields(spec, data)
-    ctx = ParseContext(today=today or shanghai_today())
-    try:
-        record = spec.model.model_validate(known, context={CONTEXT_KEY: ctx})
-    except ValidationError as exc:
-        errors += errors_from_validation(exc, spec)
-        if not any(e["type"] == RULES_ERROR for e in exc.errors()):
-            errors += _rules_on_valid_fields(spec, known, ctx)  # pydantic skipped them: fields failed
-        return ValidationResult(None, _in_field_order(spec, errors), ctx.warnings)
-    return ValidationResult(None if errors else record, _in_field_order(spec, errors), ctx.warnings)
+    return record_validator(category).validate(data, today=today)
 
 
-def _known_fields(spec: CategorySpec, data: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """Input keyed by standard code (attribute names accepted too); unknown keys are errors."""
-    known: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    for key, value in data.items():
-        code = str(key).strip().upper()
-        if code in spec.by_code:
-            known[code] = value
-        else:
-            errors.append(_unknown_field(str(key), spec))
-    return known, errors
+def record_validator(category: str) -> RecordValidator:
+    """The compiled validator of a category (built once per category)."""
+    validator = _VALIDATORS.get(category)
+    if validator is None:
+        validator = _VALIDATORS[category] = RecordValidator(get_category(category))
+    return validator
+
+
+class RecordValidator:
+    """A category's fields and rules, compiled once: each field's parser with its messages written
+    out, the rules, and a record built from the checked values without a second validation pass.
+
+    The pydantic model (``spec.model``) runs the same parsers and rules; this path only skips what the
+    result does not need (pydantic re-checking the types the parsers return)."""
+
+    def __init__(self, spec: CategorySpec) -> None:
+        self.spec = spec
+        self._parsers = tuple((f.code, f.name, field_parser(f)) for f in spec.fields)
+        self._names = tuple(f.name for f in spec.fields)
+        self._name_of = {f.code: f.name for f in spec.fields}
+        self._required = {f.code: _missing(f) for f in spec.fields if f.requirement == "required"}
+        self._wire = tuple((f.code, _WIRE[f.kind]) for f in spec.fields if f.kind in _WIRE)
+        self._known = frozenset(spec.by_code)
+
+    def validate(self, data: Mapping[str, Any], *, today: date | None = None) -> ValidationResult:
+        known, errors = self._known_fields(data)
+        if not self._required.keys() <= known.keys():
+            errors += [missing for code, missing in self._required.items() if code not in known]
+        warnings: list[FieldError] = []
+        values: dict[str, Any] = {}  # code → canonical value, set fields only, in standard order
+        attributes = dict.fromkeys(self._names)
+        failed: set[str] = set()
+        for code, name, parse in self._parsers:
+            raw = known.get(code, _ABSENT)
+            if raw is _ABSENT:
+                continue
+            try:
+                value = parse(raw, warnings)
+            except FieldProblem as problem:
+                errors.append(FieldError(code, problem.message_zh, problem.message_en))
+                failed.add(code)
+                continue
+            if value is not None:
+                values[code] = attributes[name] = value
+        findings = Findings()
+        reference_day = today or shanghai_today()
+        for check in self.spec.checks:
+            check(values, failed, reference_day, findings)
+        warnings += findings.warnings
+        if errors or findings.errors:
+            errors += findings.errors
+            return ValidationResult(None, _in_field_order(self.spec, errors), warnings)
+        attributes[WIRE_PAYLOAD] = self._payload(values)
+        fields_set = set(map(self._name_of.__getitem__, known))
+        return ValidationResult(self.spec.model.from_checked(attributes, fields_set), [], warnings)
+
+    def _payload(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The push payload, straight from the parsed values (what ``to_payload`` would rebuild)."""
+        payload = values.copy()
+        for code, to_wire in self._wire:
+            if code in payload:
+                payload[code] = to_wire(payload[code])
+        return payload
+
+    def _known_fields(self, data: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[FieldError]]:
+        """Input keyed by standard code (attribute names accepted too); unknown keys are errors."""
+        if self._known.issuperset(data.keys()):
+            return data, []  # the usual case: every key a standard code
+        known: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for key, value in data.items():
+            code = str(key).strip().upper()
+            if code in self._known:
+                known[code] = value
+            else:
+                errors.append(_unknown_field(str(key), self.spec))
+        return known, errors
+
+
+_ABSENT = object()
+_WIRE: dict[str, Callable[[Any], str]] = {"date": date.isoformat, "decimal": format_decimal}
+_VALIDATORS: dict[str, RecordValidator] = {}
+
+
+def _missing(spec: FieldDefinition) -> FieldError:
+    return FieldError(spec.code, f"{spec.title}不能为空", f"{spec.title_en} must not be empty")
 
 
 def _unknown_field(key: str, spec: CategorySpec) -> FieldError:
     zh = f"未知字段：{key}（{spec.title_zh}）"
     return FieldError(key, zh, f"unknown field {key} in category {spec.name}")
-
-
-def _rules_on_valid_fields(
-    spec: CategorySpec, known: Mapping[str, Any], ctx: ParseContext
-) -> list[FieldError]:
-    """Cross-field rules over the fields that parse, so a record's errors are reported all at once."""
-    values: dict[str, Any] = {}
-    failed: set[str] = set()
-    scratch = ParseContext(today=ctx.today)  # warnings of these fields were already collected
-    for code, raw in known.items():
-        try:
-            values[code] = parse_value(spec.by_code[code], raw, scratch)
-        except FieldProblem:
-            failed.add(code)
-    findings = spec.check(values, frozenset(failed), ctx.today)
-    ctx.warnings.extend(findings.warnings)
-    return findings.errors
 
 
 def errors_from_validation(exc: ValidationError, spec: CategorySpec) -> list[FieldError]:

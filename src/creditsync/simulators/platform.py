@@ -36,7 +36,7 @@ from creditsync.simulators.platform_store import (
     IncomingRecord,
     PlatformStore,
     Problem,
-    apply_record,
+    apply_batch,
     parse_push,
 )
 
@@ -109,9 +109,8 @@ class PlatformSimulator:
         if len(records) > self.max_batch:
             raise Problem(413, f"单批记录数超过上限{self.max_batch}条")
         check = self._checker(category)
-        try:
-            with self.store.batch() as store:  # all or nothing: an unknown category rolls back
-                results = [apply_record(store, category, record, check).as_dict() for record in records]
+        try:  # all or nothing: an unknown category rolls the batch back
+            results = [result.as_dict() for result in apply_batch(self.store, category, records, check)]
         except ConfigurationError as exc:  # the schema's answer to a category it does not know
             raise Problem(404, f"未知的数据类别：{category}") from exc
         self.count("batches")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -41,7 +40,7 @@ from pydantic import Field, model_validator
 
 from creditsync import http
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
-from creditsync.settings import load_settings
+from creditsync.settings import load_settings, xml_record_tag
 from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
 from creditsync.sources._records import dig, to_record
 from creditsync.sources._xml_stream import (
@@ -237,7 +236,7 @@ def read_xml_file(path: Path, record_tag: str | None = None, *, namespaces: Mapp
     Without ``record_tag`` (or ``$CREDITSYNC_XML_RECORD_TAG``, a tag as in the ``record_tag``
     option) the record element is the first child element of the root whose tag repeats."""
     where = str(path)
-    record_tag = record_tag or os.environ.get(RECORD_TAG_ENV) or None
+    record_tag = record_tag or xml_record_tag()
     if record_tag:
         tag = resolve_tag(record_tag, namespaces or {})
     else:

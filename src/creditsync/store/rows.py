@@ -13,7 +13,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from creditsync.privacy import mask_record
+from creditsync.store.models import RecordVersion
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage
 
 
@@ -37,14 +41,38 @@ def outbox_row(*, business_key: str, department: str, category: str, action: Out
     }
 
 
+NUL_SHOWN = "\u2400"  # ␀: what a NUL byte of a bad record looks like where the store keeps it
+
+
+def printable(value: Any) -> Any:
+    """NUL bytes replaced by ␀ at any depth: PostgreSQL refuses them in text and cannot read them back
+    from JSON, and a quarantined record must be kept (and shown) whatever bytes it came with."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_SHOWN) if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value
+
+
+def stored_content(session: Session, business_key: str, version: int) -> dict[str, Any] | None:
+    """A version's mapped content as the store keeps it once the platform has answered: masked (the
+    outbox item then drops its payload). Sendable again only if nothing in it was masked."""
+    found = session.scalar(select(RecordVersion.payload_masked).where(
+        RecordVersion.business_key == business_key, RecordVersion.version == version))
+    return dict(found) if found is not None else None
+
+
 def quarantine_row(*, run_id: str, department: str, category: str, source_key: str | None,
                    business_key: str | None, stage: QuarantineStage, errors: Sequence[Mapping[str, Any]],
                    raw: Mapping[str, Any], source_hash: str | None, created_at: datetime) -> dict[str, Any]:
     """An open quarantine entry; the record and every message are masked (a message may quote the bad
     value, such as an ID number typed into a date column)."""
     return {
-        "run_id": run_id, "department": department, "category": category, "source_key": source_key,
-        "business_key": business_key, "stage": str(stage), "errors": [mask_record(dict(e)) for e in errors],
-        "raw_masked": mask_record(dict(raw)), "source_hash": source_hash, "created_at": created_at,
+        "run_id": run_id, "department": department, "category": category, "source_key": printable(source_key),
+        "business_key": business_key, "stage": str(stage),
+        "errors": [printable(mask_record(dict(e))) for e in errors],
+        "raw_masked": printable(mask_record(dict(raw))), "source_hash": source_hash, "created_at": created_at,
         "resolved_at": None, "resolution": None,
     }

@@ -13,7 +13,6 @@ every record exactly once (lost = 0, duplicated = 0). MySQL/MariaDB and PostgreS
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,12 +24,12 @@ import sqlalchemy as sa
 
 from creditsync.departments import DepartmentConfig
 from creditsync.pipeline.runner import Gateway, sync_department
-from creditsync.pipeline.sources import open_source
 from creditsync.pipeline.translate import translator_for
-from creditsync.settings import load_settings
+from creditsync.settings import TEST_MARIADB, in_ci, load_settings
+from creditsync.sources.registry import open_source
 from creditsync.testing.conformance import APP_KEY, DepartmentConformance, Harness
 
-MARIADB_SERVER = os.environ.get("CREDITSYNC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+MARIADB_SERVER = TEST_MARIADB.read() or TEST_MARIADB.default
 
 
 def mariadb_server() -> str:
@@ -41,7 +40,7 @@ def mariadb_server() -> str:
             pass
         engine.dispose()
     except Exception as exc:  # any driver or network failure means: no server here
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"MariaDB at {MARIADB_SERVER} is required in CI: {exc}")
         pytest.skip(f"MariaDB is not running here ({MARIADB_SERVER})")
     return MARIADB_SERVER

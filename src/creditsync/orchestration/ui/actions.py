@@ -15,9 +15,10 @@ from sqlalchemy import update
 from creditsync.audit import AuditTrail
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import now
-from creditsync.pipeline.records import idempotency_key
 from creditsync.store import Store
+from creditsync.store.bulk import insert_rows
 from creditsync.store.models import OutboxItem, Record
+from creditsync.store.rows import outbox_row
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 WITHDRAWABLE = frozenset({RecordState.PUBLISHED})
@@ -42,15 +43,16 @@ def withdraw(store: Store, business_key: str, reason: str, trail: AuditTrail, ru
         if record.state not in WITHDRAWABLE:
             raise ConfigurationError(f"{business_key} is {record.state}: only a published record can be "
                                   f"withdrawn 只有已公示的记录可以终止公示")
-        key = idempotency_key(business_key, OutboxAction.WITHDRAW, record.version, record.mapped_hash)
         # an upsert nobody tried yet would publish the record again after the withdrawal
         session.execute(update(OutboxItem).where(
             OutboxItem.business_key == business_key, OutboxItem.status == OutboxStatus.PENDING,
             OutboxItem.attempts == 0).values(status=OutboxStatus.SUPERSEDED))
-        session.add(OutboxItem(
-            idempotency_key=key, business_key=business_key, department=record.department,
-            category=record.category, action=OutboxAction.WITHDRAW, version=record.version, payload={},
-            run_id=run_id, status=OutboxStatus.PENDING, created_at=now(), platform_errors=[]))
+        item = outbox_row(business_key=business_key, department=record.department, category=record.category,
+                          action=OutboxAction.WITHDRAW, version=record.version,
+                          mapped_hash=record.mapped_hash,
+                          payload={}, run_id=run_id, created_at=now())
+        insert_rows(session, OutboxItem, [item])
+        key = str(item["idempotency_key"])
         record.state, record.updated_at = RecordState.WITHDRAWING, now()
         entry = trail.append(session, "withdrawal_queued", department=record.department,
                              category=record.category, business_key=business_key, run_id=run_id,

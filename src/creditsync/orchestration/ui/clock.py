@@ -3,18 +3,18 @@ the store and the JSON API keep UTC. Date filters are local days, as the pages s
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.settings import DISPLAY_TZ
 
 DEFAULT_ZONE = "Asia/Shanghai"
 ZONE_NAMES = {"Asia/Shanghai": ("北京时间", "Beijing time")}
 
 
 def display_zone() -> ZoneInfo:
-    name = os.environ.get("CREDITSYNC_DISPLAY_TZ") or DEFAULT_ZONE
+    name = DISPLAY_TZ.read() or DEFAULT_ZONE
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -1,6 +1,7 @@
 """What ``plugins/creditsync_plugin.py`` registers with Airflow: the console's app and its menu entries
 under Browse that frame it inside the Airflow UI (external views with a ``url_route``). The entries are
-named 信用同步·… so that they never collide with Airflow's own (its audit log is 审计日志 too)."""
+named 信用同步·… so that they never collide with Airflow's own (its audit log is 审计日志 too); and the
+listener that gives a department's run that was not clean a note in the grid."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
+from creditsync.orchestration import listeners
 from creditsync.orchestration.ui import URL_PREFIX
 
 Scope = MutableMapping[str, Any]
@@ -58,3 +60,4 @@ class CreditSyncPlugin(AirflowPlugin):
     name = "creditsync"
     fastapi_apps = [{"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "CreditSync"}]  # noqa: RUF012
     external_views = external_views()
+    listeners = [listeners]  # noqa: RUF012 - notes on runs that were not clean (orchestration.listeners)

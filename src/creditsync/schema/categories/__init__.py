@@ -1,1 +1,1 @@
-"""Field lists and rules of each category, kept as YAML data (see spec.py)."""
+"""Field lists and rules of each category, kept as YAML data (see category.py)."""

@@ -21,7 +21,6 @@ Tables, column names and the deliberately broken rows are documented in
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from creditsync.settings import SOURCE_SIM_INTERVAL_S, simulator_interval
 from creditsync.simulators.departments import SimulatorOptions
 from creditsync.simulators.departments import emergency_management_data as data
 
@@ -172,7 +172,7 @@ def run_simulator(options: SimulatorOptions, *, interval_s: float | None = None,
                   stop: threading.Event | None = None) -> None:
     """Create the database in ``options.workdir`` and edit it every ``interval_s`` until SIGTERM/SIGINT
     (or until ``stop`` is set)."""
-    interval = interval_s or float(os.environ.get("CREDITSYNC_SOURCE_SIM_INTERVAL_S", DEFAULT_INTERVAL_S))
+    interval = interval_s or simulator_interval(SOURCE_SIM_INTERVAL_S, float(DEFAULT_INTERVAL_S))
     options.workdir.mkdir(parents=True, exist_ok=True)
     database = create_database(sqlite_url(options.workdir), options.seed)
     stop = stop or _stop_on_signals()

@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from creditsync.settings import HEALTH_DROP_INTERVAL_S, simulator_interval
 from creditsync.simulators.departments import SimulatorOptions
 from creditsync.simulators.departments.health_data import (
     DropFile,
@@ -138,7 +139,7 @@ def run_health_simulator(workdir: Path, seed: int = 7, interval_s: float | None 
                          stop: threading.Event | None = None) -> HealthDesk:
     """Drop the initial files, then one file every ``interval_s`` until ``stop`` (default: SIGTERM/SIGINT)."""
     interval = interval_s if interval_s is not None else float(
-        os.environ.get("CREDITSYNC_HEALTH_DROP_INTERVAL_S", DEFAULT_INTERVAL_S))
+        simulator_interval(HEALTH_DROP_INTERVAL_S, float(DEFAULT_INTERVAL_S)))
     desk = HealthDesk(workdir, seed)
     stop = stop or _stop_on_signals()
     paths = desk.drop_initial()

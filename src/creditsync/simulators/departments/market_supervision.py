@@ -35,7 +35,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from creditsync.simulators.departments._serving import RunningServer, TokenServer
-from creditsync.simulators.departments.market_supervision_store import DecisionStore, QueryError, parse_since
+from creditsync.simulators.departments.market_supervision_store import (
+    MAX_PAGE_SIZE,
+    DecisionStore,
+    QueryError,
+    parse_since,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -197,21 +202,27 @@ def start_in_thread(
     penalties: int = 60,
     licenses: int = 40,
     today: date | None = None,
+    invalid_share: float = 0.0,
+    max_page_size: int = MAX_PAGE_SIZE,
 ) -> RunningMarketSupervision:
     """Serve on ``host:port`` (0 = any free port). ``count`` splits 60/40 into penalties/licences;
-    without ``token`` a random one is made (read it from ``.token``)."""
+    without ``token`` a random one is made (read it from ``.token``). ``invalid_share`` breaks that share
+    of the records on top of the documented defects; ``max_page_size`` raises the page-size limit."""
     if count is not None:
         penalties = round(count * 0.6)
         licenses = count - penalties
-    store = DecisionStore(seed, penalties, licenses, today)
+    store = DecisionStore(seed, penalties, licenses, today, invalid_share=invalid_share,
+                          max_page_size=max_page_size)
     return RunningMarketSupervision(_Server((host, port), _Handler, store, token), DEPARTMENT)
 
 
 def run_market_supervision_simulator(
-    host: str, port: int, token: str, seed: int = 7, *, penalties: int = 60, licenses: int = 40
+    host: str, port: int, token: str, seed: int = 7, *, penalties: int = 60, licenses: int = 40,
+    invalid_share: float = 0.0, max_page_size: int = MAX_PAGE_SIZE,
 ) -> None:
-    """Serve until SIGTERM or SIGINT (for the CLI); prints the URL once it is listening."""
-    server = _Server((host, port), _Handler, DecisionStore(seed, penalties, licenses), token)
+    """Serve until SIGTERM or SIGINT (for the CLI and benchmarks); prints the URL once it is listening."""
+    store = DecisionStore(seed, penalties, licenses, invalid_share=invalid_share, max_page_size=max_page_size)
+    server = _Server((host, port), _Handler, store, token)
     signal.signal(signal.SIGTERM, _interrupt)
     bound_host, bound_port = server.server_address[:2]
     print(f"{DEPARTMENT} simulator listening on http://{bound_host!s}:{bound_port}", flush=True)

@@ -293,3 +293,28 @@ def _break(record: dict[str, Any]) -> None:
     elif record_id == "L000024":
         number = record["id_no"]
         record["id_no"] = number[:-1] + ("0" if number[-1] != "0" else "1")
+
+
+def break_share(
+    records: dict[str, dict[str, dict[str, Any]]], rng: random.Random, share: float
+) -> dict[str, str]:
+    """Break ``share`` of each kind's records (beyond :data:`BROKEN`) with defects a gateway must refuse;
+    returns id → what is wrong. Chosen by ``rng``, so the same seed breaks the same records."""
+    broken: dict[str, str] = {}
+    for kind, by_id in records.items():
+        candidates = sorted(rid for rid in by_id if rid not in BROKEN)
+        for rid in rng.sample(candidates, round(share * len(candidates))):
+            broken[rid] = _break_one(kind, by_id[rid], rng)
+    return broken
+
+
+def _break_one(kind: str, record: dict[str, Any], rng: random.Random) -> str:
+    code = record.get("credit_code")
+    if rng.random() < 0.5 and code and code != syn.USCC_PLACEHOLDER:
+        record["credit_code"] = syn.corrupt_check_digit(code)
+        return BROKEN["P000008"]
+    if kind == "license" and rng.random() < 0.5:
+        record["valid_to"] = (date.fromisoformat(record["valid_from"]) - timedelta(days=30)).isoformat()
+        return BROKEN["L000012"]
+    record["party_name"] = ""
+    return BROKEN["P000020"]

@@ -3,11 +3,16 @@
 Independent of HTTP so tests (and the demo) can change records directly: :meth:`DecisionStore.update`
 bumps ``updated_at`` the way the real system does when a decision is corrected or revoked, so the
 next incremental read picks the change up.
+
+Built to serve 100,000+ records fast (benchmarks): each kind keeps its records in (updated_at, id)
+order, re-sorted only after an edit, so a page with ``updated_since`` is a binary search and a slice.
+``invalid_share`` breaks that share of the records (drawn from the seed, on top of the documented
+defects), so a benchmark knows how many of them a gateway must refuse.
 """
 
 from __future__ import annotations
 
-import copy
+import bisect
 import math
 import random
 import re
@@ -38,43 +43,70 @@ class DecisionStore:
         licenses: int = 40,
         today: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        *,
+        invalid_share: float = 0.0,
+        max_page_size: int = MAX_PAGE_SIZE,
     ) -> None:
+        if not 0.0 <= invalid_share <= 1.0:
+            raise ValueError("invalid_share must be between 0 and 1")
         self._clock = clock or (lambda: datetime.now(data.CST))
         self.today = today or self._clock().astimezone(data.CST).date()  # the department's today
+        self.max_page_size = max_page_size
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._faults: deque[str] = deque()
         self._records: dict[str, dict[str, dict[str, Any]]] = {}
         self._next: dict[str, int] = {}
+        self._moments: dict[str, datetime] = {}  # id → parsed updated_at
+        self._order: dict[str, list[tuple[datetime, str]]] = {}  # per kind, sorted; rebuilt when stale
+        self._stale: set[str] = set(KINDS)
+        self._broken = {rid: why for rid, why in data.BROKEN.items()}
         for kind, count in (("penalty", penalties), ("license", licenses)):
             self._records[kind] = {r["id"]: r for r in data.generate(kind, self._rng, count, self.today)}
             self._next[kind] = count + 1
+            self._moments.update((rid, _moment(r)) for rid, r in self._records[kind].items())
+        if invalid_share:
+            # Its own generator: the same seed serves the same records whatever the share.
+            breaker = random.Random(f"{seed}:invalid")
+            self._broken.update(data.break_share(self._records, breaker, invalid_share))
+        self._latest = max(self._moments.values(), default=None)
 
     # -- reading ---------------------------------------------------------------------------------
 
     @property
     def broken_ids(self) -> dict[str, str]:
         """The deliberately broken records present in this store: id → what is wrong with it."""
-        return {rid: why for rid, why in data.BROKEN.items() if self._find(rid) is not None}
+        return {rid: why for rid, why in self._broken.items() if self._find(rid) is not None}
+
+    def refused(self, kind: str) -> int:
+        """How many records of ``kind`` a gateway must not publish: broken, or revoked (撤销/注销) before
+        they were ever published (a benchmark's count check on a first sync)."""
+        revoked = {"penalty": "撤销", "license": "注销"}[kind]
+        with self._lock:
+            return sum(1 for rid, r in self._records[kind].items()
+                       if rid in self._broken or r.get("status") == revoked)
 
     def page(self, kind: str, since: datetime | None, page: int, page_size: int) -> dict[str, Any]:
         """One page of ``kind`` with ``updated_at >= since`` (inclusive), sorted by (updated_at, id)."""
         if kind not in KINDS:
             raise QueryError(f"type must be one of {', '.join(KINDS)}")
-        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise QueryError(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+        if page < 1 or not 1 <= page_size <= self.max_page_size:
+            raise QueryError(f"page must be >= 1 and page_size between 1 and {self.max_page_size}")
         with self._lock:
-            matching = [r for r in self._sorted(kind) if since is None or _moment(r) >= since]
-            chunk = matching[(page - 1) * page_size : page * page_size]
-            items = [served(r) for r in chunk]
-        total = len(matching)
+            order = self._sorted(kind)
+            first = bisect.bisect_left(order, (since,)) if since is not None else 0  # (since,) < (since, id)
+            start = first + (page - 1) * page_size
+            records = self._records[kind]
+            items = [served(records[rid]) for _, rid in order[start : start + page_size]]
+        total = len(order) - first
         return {"items": items, "page": page, "page_size": page_size,
                 "total_pages": math.ceil(total / page_size), "total": total}
 
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Every record of ``kind`` as served (sorted by updated_at, id)."""
         with self._lock:
-            return [served(r) for r in self._sorted(kind)]
+            records = self._records[kind]
+            return [served(records[rid]) for _, rid in self._sorted(kind)]
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -95,6 +127,7 @@ class DecisionStore:
             stamp = fields.pop("updated_at", None) or self._bump()
             record.update(created_at=stamp, updated_at=stamp, **fields)
             self._records[kind][record["id"]] = record
+            self._moved(kind, record)
             return served(record)
 
     def update(self, record_id: str, **fields: Any) -> dict[str, Any]:
@@ -106,6 +139,7 @@ class DecisionStore:
                 raise KeyError(record_id)
             record.update(fields)
             record["updated_at"] = fields.get("updated_at") or self._bump()
+            self._moved(self._kind_of(record_id), record)
             return served(record)
 
     # -- faults ----------------------------------------------------------------------------------
@@ -129,21 +163,32 @@ class DecisionStore:
                 return records[record_id]
         return None
 
-    def _sorted(self, kind: str) -> list[dict[str, Any]]:
-        return sorted(self._records[kind].values(), key=lambda r: (_moment(r), r["id"]))
+    def _kind_of(self, record_id: str) -> str:
+        return next(kind for kind, records in self._records.items() if record_id in records)
+
+    def _sorted(self, kind: str) -> list[tuple[datetime, str]]:
+        """(updated_at, id) of every record of ``kind``, in order; call with the lock held."""
+        if kind in self._stale:
+            self._order[kind] = sorted((self._moments[rid], rid) for rid in self._records[kind])
+            self._stale.discard(kind)
+        return self._order[kind]
+
+    def _moved(self, kind: str, record: dict[str, Any]) -> None:
+        moment = self._moments[record["id"]] = _moment(record)
+        self._latest = moment if self._latest is None else max(self._latest, moment)
+        self._stale.add(kind)
 
     def _bump(self) -> str:
         """Now, but strictly after every stored ``updated_at`` (a clock step back must not hide edits)."""
-        latest = max((_moment(r) for rs in self._records.values() for r in rs.values()), default=None)
         now = self._clock().astimezone(data.CST).replace(microsecond=0)
-        if latest is not None and now <= latest:
-            now = latest + timedelta(seconds=1)
+        if self._latest is not None and now <= self._latest:
+            now = self._latest + timedelta(seconds=1)
         return data.timestamp(now)
 
 
 def served(record: dict[str, Any]) -> dict[str, Any]:
     """The record as the API serves it (a copy; the documented null-id defect applied)."""
-    item = copy.deepcopy(record)
+    item = {key: list(value) if isinstance(value, list) else value for key, value in record.items()}
     if item["id"] in data.NULL_ID:
         item["id"] = None
     return item

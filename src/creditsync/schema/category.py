@@ -8,7 +8,7 @@ from it. The categories and their field codes are documented in ``docs/categorie
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.privacy import is_id_field
 from creditsync.schema import codetables
-from creditsync.schema.rules import Findings, RuleContext, RuleSpec, make_rule
-from creditsync.schema.values import KINDS, FieldSpec
+from creditsync.schema.rules import Check, Findings, RuleSpec, make_rule
+from creditsync.schema.values import KINDS, FieldDefinition
 
 if TYPE_CHECKING:
     from creditsync.schema.record import CanonicalRecord
@@ -53,7 +54,7 @@ class CategorySpec:
     prefix: str
     title_zh: str
     title_en: str
-    fields: tuple[FieldSpec, ...]
+    fields: tuple[FieldDefinition, ...]
     keys: KeyFields
     rules: tuple[RuleSpec, ...]
     model: type[CanonicalRecord] = field(init=False, repr=False, compare=False)
@@ -69,20 +70,29 @@ class CategorySpec:
         return self.keys.authority_code, self.keys.document_number
 
     @cached_property
-    def by_code(self) -> Mapping[str, FieldSpec]:
+    def id_codes(self) -> frozenset[str]:
+        """Fields holding personal ID numbers: masked everywhere but the push payload."""
+        return frozenset(f.code for f in self.fields if is_id_field(f.code))
+
+    @cached_property
+    def by_code(self) -> Mapping[str, FieldDefinition]:
         return {f.code: f for f in self.fields}
 
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.fields]
 
-    def check(self, values: Mapping[str, Any], failed: frozenset[str], today: date) -> Findings:
+    @cached_property
+    def checks(self) -> tuple[Check, ...]:
+        """The rules compiled against this category's fields (built on first use, then for every record)."""
+        return tuple(rule.compile(self.by_code) for rule in self.rules)
+
+    def check(self, values: Mapping[str, Any], failed: Collection[str], today: date) -> Findings:
         """Run the cross-field rules on the fields that parsed (``values``: code → value, None = unset)."""
-        present = {code: v for code, v in values.items() if v is not None}
-        ctx = RuleContext(present, failed, self.by_code, today)
+        present = {c: v for c, v in values.items() if v is not None}
         findings = Findings()
-        for rule in self.rules:
-            rule.run(ctx, findings)
+        for check in self.checks:
+            check(present, failed, today, findings)
         return findings
 
 
@@ -108,11 +118,11 @@ def _substitute(value: Any, prefix: str) -> Any:
     return value
 
 
-def _field(raw: Mapping[str, Any]) -> FieldSpec:
+def _field(raw: Mapping[str, Any]) -> FieldDefinition:
     kind = raw.get("kind", "text")
     if kind not in KINDS:
         raise ConfigurationError(f"field {raw.get('code')}: unknown kind {kind!r}")
-    spec = FieldSpec(
+    spec = FieldDefinition(
         code=str(raw["code"]),
         title=str(raw["title"]),
         title_en=str(raw["title_en"]),
@@ -163,7 +173,7 @@ def load_category(filename: str) -> CategorySpec:
 
 
 def _check_references(
-    filename: str, fields: tuple[FieldSpec, ...], rules: tuple[RuleSpec, ...], keys: KeyFields
+    filename: str, fields: tuple[FieldDefinition, ...], rules: tuple[RuleSpec, ...], keys: KeyFields
 ) -> None:
     codes = [f.code for f in fields]
     duplicates = {c for c in codes if codes.count(c) > 1}
@@ -175,7 +185,7 @@ def _check_references(
         )
 
 
-def _check_prefix(filename: str, prefix: str, fields: tuple[FieldSpec, ...]) -> None:
+def _check_prefix(filename: str, prefix: str, fields: tuple[FieldDefinition, ...]) -> None:
     """Field codes carry the category prefix (mappings rely on it to catch a field of the wrong category)."""
     wrong = [f.code for f in fields if not f.code.startswith(f"{prefix}_") and f.code not in SHARED_FIELDS]
     if wrong:

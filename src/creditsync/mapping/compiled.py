@@ -1,4 +1,4 @@
-"""A loaded mapping and what applying it to one source record produces."""
+"""A loaded mapping (its document, digest and compiled plan) and what applying it to one record produces."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 from creditsync.exceptions import FieldError
 from creditsync.mapping._values import TransformError, is_empty
 from creditsync.mapping.codes import CodeLookup, default_code_lookup
-from creditsync.mapping.document import FieldSpec, MappingDocument
+from creditsync.mapping.document import FieldMapping, MappingDocument
 from creditsync.mapping.paths import resolve
-from creditsync.mapping.transforms import CodeStep, StepContext
+from creditsync.mapping.plan import FieldPlan, compile_fields
+from creditsync.mapping.transforms import CodeStep
+
+_PLANS_KEPT = 8  # tests pass their own lookups; a deployment uses one
 
 
 @dataclass
@@ -37,6 +40,9 @@ class MappingSpec:
     digest: str  # sha256 of the canonical resolved content: what the audit trail records
     source_name: str
     presets: tuple[str, ...] = ()  # presets this mapping was built on, nearest first
+    _plans: dict[CodeLookup, tuple[tuple[str, FieldPlan], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def version(self) -> int:
@@ -52,32 +58,48 @@ class MappingSpec:
         return self.document.source_key
 
     @property
-    def fields(self) -> Mapping[str, FieldSpec]:
+    def fields(self) -> Mapping[str, FieldMapping]:
         return self.document.fields
 
     @property
     def code_tables(self) -> frozenset[str]:
         """Code tables the mapping needs, so a deployment can check them all before the first record."""
-        return frozenset(
-            step.code.table
+        steps = [
+            step
             for spec in self.document.fields.values()
-            for step in spec.transforms
-            if isinstance(step, CodeStep) and step.code.table is not None
-        )
+            for step in (*spec.transforms, *(spec.default_from.transforms if spec.default_from else ()))
+        ]
+        return frozenset(step.code.table for step in steps if isinstance(step, CodeStep) and step.code.table)
 
     def apply(self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None) -> MappingResult:
         """Map one source record; each field fails on its own, so one report lists every problem."""
-        lookup = code_lookup or default_code_lookup
-        result = MappingResult(source_key=self._source_key(raw))
-        for code, spec in self.document.fields.items():
+        data, errors = self.map_fields(raw, code_lookup=code_lookup)
+        return MappingResult(data, errors, self._source_key(raw))
+
+    def map_fields(
+        self, raw: Mapping[str, Any], *, code_lookup: CodeLookup | None = None
+    ) -> tuple[dict[str, Any], list[FieldError]]:
+        """:meth:`apply` without the source key: (mapped fields, field errors)."""
+        data: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        for code, evaluate in self._plan(code_lookup or default_code_lookup):
             try:
-                value = spec.evaluate(raw, StepContext(code, lookup))
+                value = evaluate(raw, data)
             except TransformError as exc:
-                result.errors.append(FieldError(code, exc.message_zh, exc.message_en))
+                errors.append(FieldError(code, exc.message_zh, exc.message_en))
                 continue
             if value is not None:
-                result.data[code] = value
-        return result
+                data[code] = value
+        return data, errors
+
+    def _plan(self, lookup: CodeLookup) -> tuple[tuple[str, FieldPlan], ...]:
+        """The compiled fields for a code lookup (built on first use; a few lookups are kept)."""
+        plan = self._plans.get(lookup)
+        if plan is None:
+            if len(self._plans) >= _PLANS_KEPT:
+                self._plans.clear()
+            plan = self._plans[lookup] = compile_fields(self.document.fields, lookup)
+        return plan
 
     def _source_key(self, raw: Mapping[str, Any]) -> str | None:
         if self.document.source_key is None:
