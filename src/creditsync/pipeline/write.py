@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit.trail import AuditEvent
@@ -17,7 +17,6 @@ from creditsync.pipeline.context import SyncContext, now
 from creditsync.pipeline.decide import Outcome
 from creditsync.pipeline.ingest import KnownRecord, SourceRow, document_number
 from creditsync.pipeline.translate import Translator
-from creditsync.privacy import mask_record
 from creditsync.publication.display_period import record_display_until
 from creditsync.publication.severity import severity_of
 from creditsync.store.bulk import insert_rows, update_rows
@@ -169,14 +168,12 @@ class ChunkWrites:
         self.events = []
 
     def _supersede_untried(self, session: Session) -> None:
-        """Items nobody tried to send are replaced by this chunk's versions; a superseded item is never
-        sent, so it keeps no full ID number (only pending items may)."""
-        untried = session.execute(select(OutboxItem.id, OutboxItem.payload).where(
+        """Items nobody tried to send are replaced by this chunk's versions. A superseded item is never
+        sent, so like an answered one it keeps no payload (only pending items hold full ID numbers; the
+        content stays, masked, in record_versions)."""
+        session.execute(update(OutboxItem).where(
             OutboxItem.business_key.in_(self.supersede), OutboxItem.status == OutboxStatus.PENDING,
-            OutboxItem.attempts == 0)).all()
-        update_rows(session, OutboxItem, [
-            {"id": item.id, "status": str(OutboxStatus.SUPERSEDED), "payload": mask_record(item.payload)}
-            for item in untried])
+            OutboxItem.attempts == 0).values(status=str(OutboxStatus.SUPERSEDED), payload={}))
 
     def _apply_quarantine(self, session: Session) -> None:
         source_keys = set(self.fixed) | {row.source_key for row, _, _ in self.quarantined}
