@@ -140,8 +140,7 @@ def test_full_id_numbers_rest_only_in_pending_outbox_items_after_a_killed_push_a
     assert id_numbers_at_rest(harness, numbers) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="creditsync.privacy.mask_record leaves int values as they are: an "
-                   "ID number given as a JSON number stays unmasked (its fix is under way separately)")
+@BOTH_STORES
 def test_an_id_number_given_as_a_json_number_is_masked_in_the_quarantine(harness: Harness) -> None:
     person = harness.valid_penalty(party_type="01")
     number = int(person["id_no"]) if person["id_no"].isdigit() else 370102199001011237
