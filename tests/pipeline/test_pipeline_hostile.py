@@ -140,6 +140,25 @@ def test_full_id_numbers_rest_only_in_pending_outbox_items_after_a_killed_push_a
     assert id_numbers_at_rest(harness, numbers) == {}
 
 
+def test_an_untried_correction_superseded_by_a_credit_repair_keeps_no_full_id_number(
+    harness: Harness,
+) -> None:
+    numbers = harness.id_numbers()
+    person = natural_persons(harness, 1)[0]
+    harness.sync()
+    harness.source.update(person["id"], facts=person["facts"] + "（更正）")
+    pull(harness.context())  # the correction waits, untried, with the full ID number
+    assert [item.payload["CF_XDR_ZJHM"] for item in harness.pending()] == [person["id_no"]]
+
+    with harness.gateway.store.transaction() as session:
+        record = find_record(session, person["decision_no"], lock=True)
+        record_repair(session, record, RepairDecision("济信修〔2026〕2号", "信用修复"), run_id="repair",
+                      audit=harness.context().audit)
+
+    assert harness.count(OutboxItem, OutboxItem.status == "superseded") == 1
+    assert id_numbers_at_rest(harness, numbers) == {}
+
+
 @BOTH_STORES
 def test_an_id_number_given_as_a_json_number_is_masked_in_the_quarantine(harness: Harness) -> None:
     person = harness.valid_penalty(party_type="01")

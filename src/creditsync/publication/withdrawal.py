@@ -107,11 +107,12 @@ def _acknowledged_withdrawal(session: Session, key: str) -> OutboxItem | None:
 
 
 def supersede_untried(session: Session, key: str) -> None:
-    """An upsert nobody has tried to send need not be sent at all."""
+    """An upsert nobody has tried to send need not be sent at all (nor keep its payload: only pending
+    items may hold full ID numbers)."""
     session.execute(update(OutboxItem)
                     .where(OutboxItem.business_key == key, OutboxItem.status == OutboxStatus.PENDING,
                            OutboxItem.action == OutboxAction.UPSERT, OutboxItem.attempts == 0)
-                    .values(status=OutboxStatus.SUPERSEDED))
+                    .values(status=OutboxStatus.SUPERSEDED, payload={}))
 
 
 def _may_have_reached_platform(session: Session, key: str) -> bool:
