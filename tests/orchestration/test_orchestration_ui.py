@@ -132,7 +132,7 @@ def test_revoked_before_publication_counts_records_only_the_audit_trail_knows(st
 
 
 def test_run_history_reads_the_report_totals_and_links_the_airflow_run(store: Store) -> None:
-    counts = {"records": {"new": 5, "changed": 2, "unchanged": 10, "quarantined": 3, "revoked": 1,
+    counts = {"records": {"read": 22, "new": 5, "changed": 2, "unchanged": 10, "quarantined": 3, "revoked": 1,
                           "withdrawal_queued": 1}, "outbox": {"acked": 7, "rejected": 1}, "quarantined": 3}
     with store.transaction() as s:
         s.add(SyncRun(id="sync__health/scheduled__2026-03-02T00:00:00+00:00", department="health",

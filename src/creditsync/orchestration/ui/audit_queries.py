@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
-from creditsync.audit import verify_chain
+from creditsync.audit import verify_trail
+from creditsync.audit.keys import load_audit_config
 from creditsync.orchestration.ui.clock import day_end, day_start, iso, utc
+from creditsync.orchestration.ui.labels import EVENTS
 from creditsync.privacy import mask_record, mask_text
 from creditsync.store import Store
 from creditsync.store.models import AuditEntry
@@ -22,13 +24,7 @@ from creditsync.store.models import AuditEntry
 PAGE_SIZE = 100
 EXPORT_CHUNK = 1000
 # Offered as suggestions in the event filter; any other event name typed in works as well.
-KNOWN_EVENTS = (
-    "run_started", "source_read", "source_failed", "stream_transformed", "record_version",
-    "record_quarantined", "push_attempt", "push_receipt", "push_rejected", "push_failed",
-    "cursor_advanced", "withdrawal_queued", "revoked_unpublished", "republish_blocked",
-    "run_finished", "manual_redrive", "quarantine_resolved", "reconciliation",
-    "reconciled", "audit_pruned",
-)
+KNOWN_EVENTS = tuple(EVENTS)
 
 
 @dataclass(frozen=True)
@@ -127,10 +123,13 @@ def entry_row(entry: AuditEntry) -> dict[str, Any]:
 
 
 def chain_status(store: Store) -> dict[str, Any]:
-    """Verify the whole hash chain now (it streams every entry, hence only on request)."""
+    """Verify the whole trail now, as ``creditsync audit verify`` does: the keyed chain, its anchors,
+    checkpoints and the tables it describes (it streams every entry, hence only on request)."""
     started = time.monotonic()
     with store.reader() as session:
-        result = verify_chain(session)
-    return {"ok": result.ok, "checked": result.checked, "problem": result.problem,
+        report = verify_trail(session, load_audit_config())
+    result = report.chain
+    problem = result.problem or ("; ".join(report.problems[:3]) if report.problems else None)
+    return {"ok": report.ok, "checked": result.checked, "problem": problem,
             "entry_id": result.entry_id, "checked_at": iso(datetime.now(UTC)),
             "seconds": round(time.monotonic() - started, 3)}

@@ -16,13 +16,14 @@ ACTIONS = {"upsert": "公示", "withdraw": "终止公示"}
 RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",
                 "incomplete": "推送未完成"}
 EVENTS = {
-    "run_started": "运行开始", "source_read": "读取来源", "source_failed": "来源读取失败",
-    "stream_transformed": "转换完成", "record_version": "记录新版本", "record_quarantined": "记录隔离",
+    "run_started": "运行开始", "run_resumed": "运行续跑", "source_read": "读取来源",
+    "source_failed": "来源读取失败", "record_version": "记录新版本", "record_quarantined": "记录隔离",
     "push_attempt": "推送尝试", "push_receipt": "推送回执", "push_rejected": "推送被退回",
     "push_failed": "推送失败", "cursor_advanced": "游标推进", "withdrawal_queued": "撤回排队",
     "revoked_unpublished": "撤销（未公示）", "republish_blocked": "禁止重新公示", "run_finished": "运行结束",
     "manual_redrive": "人工重推", "quarantine_resolved": "隔离已处理", "reconciliation": "对账",
-    "reconciled": "对账修正", "audit_pruned": "审计归档",
+    "reconciled": "对账修正", "audit_pruned": "审计归档", "display_ended": "公示结束",
+    "credit_repair": "信用修复", "credit_repair_unmatched": "信用修复（未匹配）",
 }
 
 

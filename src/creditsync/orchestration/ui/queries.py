@@ -172,7 +172,7 @@ def run_row(run: SyncRun) -> dict[str, Any]:
         "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
         "duration_s": round(seconds) if seconds is not None else None,
         "airflow_run_id": airflow_run_id(run.department, run.id) if run.trigger == "airflow" else None,
-        "read": sum(records.values()), "published": int(outbox.get(OutboxStatus.ACKED, 0)),
+        "read": records.get("read", 0), "published": int(outbox.get(OutboxStatus.ACKED, 0)),
         "new": records.get("new", 0), "corrected": records.get("changed", 0),
         "withdrawn": records.get("withdrawal_queued", 0), "revoked": records.get("revoked", 0),
         "quarantined": int(counts.get("quarantined", records.get("quarantined", 0))),
