@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,6 +108,8 @@ def upgrade(url: str) -> None:
     engine = create_store_engine(url)
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":  # two workers starting on a new store take turns
+                connection.execute(text("SELECT pg_advisory_xact_lock(7301, 0)"))
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

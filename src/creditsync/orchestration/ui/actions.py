@@ -46,7 +46,7 @@ def withdraw(store: Store, business_key: str, reason: str, trail: AuditTrail, ru
         # an upsert nobody tried yet would publish the record again after the withdrawal
         session.execute(update(OutboxItem).where(
             OutboxItem.business_key == business_key, OutboxItem.status == OutboxStatus.PENDING,
-            OutboxItem.attempts == 0).values(status=OutboxStatus.SUPERSEDED))
+            OutboxItem.attempts == 0).values(status=OutboxStatus.SUPERSEDED, payload={}))
         item = outbox_row(business_key=business_key, department=record.department, category=record.category,
                           action=OutboxAction.WITHDRAW, version=record.version,
                           mapped_hash=record.mapped_hash,
