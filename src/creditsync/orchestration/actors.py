@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from creditsync.settings import actor as settings_actor
+
 SCHEDULER = "scheduler"
 ACTOR_ENV = "CREDITSYNC_ACTOR"  # read by creditsync.audit.trail.default_actor
 
@@ -29,7 +31,7 @@ def acting_as(actor: str) -> Iterator[None]:
     """For library calls that build their own AuditTrail (the daily publication run): every entry they
     write inside the block names ``actor``. The variable is restored afterwards, since ``dag.test()``
     runs tasks in the calling process."""
-    before = os.environ.get(ACTOR_ENV)
+    before = settings_actor()
     os.environ[ACTOR_ENV] = actor
     try:
         yield
