@@ -3,6 +3,7 @@ quarantined and why, and that running it again (or retrying any step of the same
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,18 @@ def test_each_broken_record_is_quarantined_with_a_reason_naming_its_field(harnes
         assert words in item.errors[0]["message"], (record_id, item.errors)
         assert item.resolved_at is None
     assert quarantine[harness.document("P000008")].source_key == "P000008"
+
+
+def test_an_unreadable_record_is_reported_with_its_place_in_the_source_and_its_subject(
+    harness: Harness,
+) -> None:
+    harness.sync()
+
+    item = harness.quarantine_by_document()[harness.document("P000044")]  # it has no usable id
+    [error] = item.errors
+    assert item.stage == "source" and re.search(r"page \d+, item \d+", error["message"]), error
+    subject = harness.source.store.get("P000044") or {}
+    assert f"行政相对人：{subject.get('party_name')}" in error["message"], error
 
 
 def test_a_broken_record_saved_again_keeps_one_open_entry_with_its_newest_reasons(harness: Harness) -> None:

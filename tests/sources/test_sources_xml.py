@@ -101,7 +101,7 @@ def test_cursor_filter_is_inclusive_and_the_feed_need_not_be_sorted(tmp_path: Pa
     records = read_all(file_adapter(write(tmp_path, DOC)), cursor="2026-05-02 10:00:00")
     assert [(r.key, r.cursor) for r in records] == [
         ("r1", "2026-05-02 10:00:00"), ("r3", "2026-05-03 08:00:00"), ("r4", None)]
-    assert records[-1].error == "item has no usable 'ts' (got nothing)"
+    assert records[-1].error == "item has no usable 'ts' (got nothing) (record 4 of the feed)"
     # The pipeline commits the highest cursor, whatever the order records came in.
     assert max_cursor(None, records) == "2026-05-03 08:00:00"
     assert max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"

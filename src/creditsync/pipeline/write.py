@@ -19,6 +19,7 @@ from creditsync.pipeline.ingest import KnownRecord, SourceRow, document_number
 from creditsync.pipeline.translate import Translator
 from creditsync.publication.display_period import record_display_until
 from creditsync.publication.severity import severity_of
+from creditsync.schema import get_category
 from creditsync.store.bulk import insert_rows, update_rows
 from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVersion
 from creditsync.store.rows import outbox_row, quarantine_row
@@ -64,8 +65,9 @@ class ChunkWrites:
 
     def _quarantine(self, row: SourceRow) -> None:
         if row.translation is None:
-            # The adapter's reason is quoted once (it may already be bilingual, as the file source's is).
-            unreadable = f"源记录无法读取：{row.raw.error}"
+            # The adapter's reason is quoted once (it may already be bilingual, as the file source's is),
+            # with the subject, if the mapping finds one, so the department knows which decision it is.
+            unreadable = f"源记录无法读取：{row.raw.error}{self._subject_of(row)}"
             error = FieldError("(record)", unreadable, "the source record is unreadable")
             self.quarantined.append((row, QuarantineStage.SOURCE, [error]))
         elif row.conflict is not None:
@@ -73,6 +75,13 @@ class ChunkWrites:
         else:
             stage = QuarantineStage(row.translation.stage)
             self.quarantined.append((row, stage, list(row.translation.errors)))
+
+    def _subject_of(self, row: SourceRow) -> str:
+        if self.translator.mapping is None or not isinstance(row.raw.data, dict):
+            return ""
+        field = get_category(self.category).keys.subject_name
+        subject = self.translator.mapping.apply(row.raw.data).data.get(field)
+        return f"（行政相对人：{subject}）" if isinstance(subject, str) and subject.strip() else ""
 
     def _revoked_unpublished(self, row: SourceRow, known: KnownRecord | None) -> None:
         assert row.key is not None and row.decision is not None

@@ -88,6 +88,8 @@ def mapping_yaml(name: str, category: str, kind: str, constants: dict[str, str])
              "# own field name; see docs/mapping-language.md. Check: python -m creditsync.mapping check FILE",
              "# Replace every 待替换为本部门统一社会信用代码 with the department's own 统一社会信用代码:",
              "# until then every record fails validation on that field.",
+             "# Edited after go-live? Stored records are not re-mapped until the stream is re-read:",
+             "# creditsync quarantine redrive DEPARTMENT --from-start --reason ... (mapping-language.md §10)",
              "version: 1", f"category: {category}"]
     if kind != "file":
         lines.append("source_key: id")

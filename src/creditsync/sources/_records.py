@@ -24,22 +24,26 @@ def dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def to_record(stream: str, item: Any, key_field: str, cursor_field: str | None) -> RawRecord:
-    """A RawRecord, or a flagged one (``error`` set, ``cursor`` None) when the item is malformed.
+def to_record(stream: str, item: Any, key_field: str, cursor_field: str | None,
+              position: str | None = None) -> RawRecord:
+    """A RawRecord, or a flagged one (``error`` set, ``cursor`` None) when the item is malformed; its
+    reason names ``position`` (page and item, record number) so the department can find it.
 
     A malformed item is the department's problem, not a reason to stop the stream: the pipeline
     quarantines it and reports it back, and the rest of the page still flows.
     """
+    at = f" ({position})" if position else ""
     if not isinstance(item, dict):
-        return _bad(stream, {"value": item}, f"item is {type(item).__name__}, not an object")
+        return _bad(stream, {"value": item}, f"item is {type(item).__name__}, not an object{at}")
     key = dig(item, key_field)
     if not _usable(key):
-        return _bad(stream, item, f"item has no usable {key_field!r} (got {_short(key)})")
+        return _bad(stream, item, f"item has no usable {key_field!r} (got {_short(key)}){at}")
     cursor = None
     if cursor_field:
         value = dig(item, cursor_field)
         if not _usable(value):
-            return _bad(stream, item, f"item has no usable {cursor_field!r} (got {_short(value)})", str(key))
+            return _bad(stream, item, f"item has no usable {cursor_field!r} (got {_short(value)}){at}",
+                        str(key))
         cursor = str(value)
     return RawRecord(stream=stream, key=str(key), data=item, cursor=cursor)
 

@@ -122,8 +122,9 @@ class RestSourceAdapter(HttpSourceAdapter):
         for number, items in enumerate(pages, start=1):
             if number > opts.max_pages:  # a source that never says "last page" must not spin forever
                 raise FatalError(f"{where}: more than {opts.max_pages} pages, stopping")
-            for item in items:
-                record = to_record(stream, item, opts.key_field, opts.cursor_field)
+            for index, item in enumerate(items, start=1):
+                record = to_record(stream, item, opts.key_field, opts.cursor_field,
+                                   f"page {number}, item {index}")
                 if state.accept(record, where):
                     yield record
 

@@ -184,11 +184,11 @@ class XmlSourceAdapter(HttpSourceAdapter):
     def _records(self, stream: str, opts: XmlStreamOptions, cursor: str | None,
                  reader: GuardedReader) -> Iterator[RawRecord]:
         tag = resolve_tag(opts.record_tag, opts.namespaces)
-        for item in iter_records(reader, tag, attributes=opts.attributes):
+        for number, item in enumerate(iter_records(reader, tag, attributes=opts.attributes), start=1):
             value = dig(item, opts.cursor_field) if opts.cursor_field else None
             if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
                 continue  # already synced; records without a usable cursor are flagged by to_record
-            yield to_record(stream, item, opts.key_field, opts.cursor_field)
+            yield to_record(stream, item, opts.key_field, opts.cursor_field, f"record {number} of the feed")
 
     def _ledger_path(self, stream: str, opts: XmlStreamOptions) -> Path:
         return self._processed(opts) / f".creditsync-read-{stream}.json"
