@@ -8,17 +8,16 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from airflow_api_server import stop_group, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 DEPARTMENT = "market_supervision"
@@ -100,31 +99,8 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
             simulator.close()
 
 
-def _wait_healthy(server: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"airflow api-server exited {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)  # waiting for a server to start, not a retry
-    pytest.fail(f"airflow api-server not healthy after 180 s:\n{log.read_text()[-4000:]}")
 
 
-def _stop_group(server: subprocess.Popen[bytes]) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="session")
@@ -145,11 +121,11 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     try:
         with pytest.MonkeyPatch.context() as monkeypatch:  # while the api-server starts
             _sync_once(gateway_url, monkeypatch)
-        _wait_healthy(server, base, log)
+        wait_healthy(server, base, log)
         yield {"base": base, "gateway_url": gateway_url, "log": log,
                "tokens": {user: _token(base, user) for user in USERS}}
     finally:
-        _stop_group(server)
+        stop_group(server)
 
 
 def _token(base: str, user: str) -> str:

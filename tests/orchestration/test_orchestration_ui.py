@@ -8,11 +8,9 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +22,7 @@ import requests
 from airflow.api_fastapi.app import create_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
+from airflow_api_server import stop_group, wait_healthy
 from fastapi.testclient import TestClient
 from lxml import html
 from openpyxl import load_workbook
@@ -479,31 +478,8 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
                 for n in ("id_no", "legal_rep_id_no") if r.get(n)}
 
 
-def _wait_healthy(server: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"airflow api-server exited {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)  # waiting for a server to start, not a retry
-    pytest.fail(f"airflow api-server not healthy after 120 s:\n{log.read_text()[-4000:]}")
 
 
-def _stop_group(server: subprocess.Popen[bytes]) -> None:
-    """The api-server and every worker it started: its whole process group."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(server.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            server.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
 
 
 @pytest.fixture(scope="module")
@@ -522,11 +498,11 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     try:
         with pytest.MonkeyPatch.context() as monkeypatch:  # while the api-server starts
             id_numbers = _sync_once(gateway_url, monkeypatch)
-        _wait_healthy(server, base, log)
+        wait_healthy(server, base, log)
         yield {"base": base, "gateway_url": gateway_url, "id_numbers": id_numbers,
                "tokens": {user: _token(base, user) for user in PASSWORDS}}
     finally:
-        _stop_group(server)
+        stop_group(server)
 
 
 def _token(base: str, user: str) -> str:
