@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from airflow_api_server import stop_group, wait_healthy
+from airflow_api_server import airflow_env, free_port, stop_group, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 DEPARTMENT = "market_supervision"
@@ -43,25 +42,6 @@ def _require_browser() -> None:
         pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _airflow_env(home: Path, gateway_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CREDITSYNC_"))}
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{r}" for u, (_, r) in USERS.items()),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-        "CREDITSYNC_HOME": str(REPO), "CREDITSYNC_DB_URL": gateway_url,
-    })
-    return env
 
 
 def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,7 +90,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     home = tmp_path_factory.mktemp("console-airflow")
     gateway_url = f"sqlite:///{home / 'gateway.db'}"
     (home / "passwords.json").write_text(json.dumps({u: p for u, (p, _) in USERS.items()}), encoding="utf-8")
-    env = _airflow_env(home, gateway_url)
+    env = airflow_env(home, gateway_url, ",".join(f"{u}:{r}" for u, (_, r) in USERS.items()))
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     base, log = f"http://127.0.0.1:{(port := free_port())}", home / "api-server.log"

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tracemalloc
@@ -22,7 +21,7 @@ import requests
 from airflow.api_fastapi.app import create_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
-from airflow_api_server import stop_group, wait_healthy
+from airflow_api_server import airflow_env, free_port, stop_group, wait_healthy
 from fastapi.testclient import TestClient
 from lxml import html
 from openpyxl import load_workbook
@@ -422,24 +421,6 @@ PAGES = ["/creditsync/", "/creditsync/quarantine", "/creditsync/record", "/credi
          "/creditsync/api/audit", "/creditsync/api/audit/verify"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _airflow_env(home: Path, gateway_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CREDITSYNC_"))}
-    env.update({
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,auditor:viewer,operator:op",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-        "CREDITSYNC_HOME": str(REPO), "CREDITSYNC_DB_URL": gateway_url,
-    })
-    return env
 
 
 def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
@@ -487,10 +468,10 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     home = tmp_path_factory.mktemp("airflow-ui")
     gateway_url = f"sqlite:///{home / 'gateway.db'}"
     (home / "passwords.json").write_text(json.dumps(PASSWORDS), encoding="utf-8")
-    env = _airflow_env(home, gateway_url)
+    env = airflow_env(home, gateway_url, "admin:admin,auditor:viewer,operator:op")
     airflow = str(Path(sys.executable).with_name("airflow"))
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    base, log = f"http://127.0.0.1:{(port := _free_port())}", home / "api-server.log"
+    base, log = f"http://127.0.0.1:{(port := free_port())}", home / "api-server.log"
     with log.open("wb") as out:
         server = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(port),
                                    "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
