@@ -205,3 +205,15 @@ def test_reconcile_streams_in_chunks_and_an_unknown_department_is_a_usage_error(
 
     result = CliRunner().invoke(app, ["reconcile", "no_such_department"])
     assert result.exit_code == 2 and "unknown department" in result.output
+
+
+def test_delivered_records_are_read_back_in_batches_not_one_request_each(harness: Harness) -> None:
+    harness.sync()
+    delivered = len(harness.expected_published())
+    before = harness.stats()["requests"]
+
+    report = reconcile(harness.context(), harness.client, ["license", "penalty"], repair=False)
+
+    assert report.delivered.checked == report.delivered.matching == delivered
+    # per category: one query-back of the in-flight keys at most, one read of ≤ 50 copies per chunk
+    assert harness.stats()["requests"] - before <= 2 * (delivered // 50 + 2) < delivered

@@ -138,6 +138,17 @@ class PlatformClient:
             found.update(_receipts_by_key(rows))
         return found
 
+    def records(self, platform_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The platform's current copies of many records (§3.4), by platform id; unknown ids are absent.
+        One request per QUERY_CHUNK ids, instead of one per record."""
+        ids = list(dict.fromkeys(platform_ids))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), QUERY_CHUNK):
+            chunk = ids[start : start + QUERY_CHUNK]
+            rows = self._call("GET", "/api/v1/records", params={"platform_id": chunk})
+            found.update((str(row.get("platform_id")), row) for row in rows)
+        return found
+
     def record(self, platform_id: str) -> dict[str, Any] | None:
         """The platform's current copy of one record (data, status), or None if it does not know it."""
         try:

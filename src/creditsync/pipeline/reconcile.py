@@ -45,7 +45,7 @@ from creditsync.store.states import OutboxAction
 
 CHUNK = 500
 FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
-DELIVERED = ("published", "withdrawn", "repaired")
+DELIVERED = ("published", "withdrawn", "repaired", "expired")
 
 
 class Repair(StrEnum):
@@ -106,8 +106,10 @@ def reconcile(ctx: SyncContext, client: PlatformClient, categories: list[str], *
     for category in categories:
         _settle_in_flight(ctx, client, category, report)
         report.awaiting_reread += _awaiting_reread(ctx, category)
-        for record in _delivered(ctx, category):
-            _check_record(ctx, client, record, report)
+        for chunk in _delivered(ctx, category):
+            copies = client.records([r.platform_id for r in chunk if r.platform_id])
+            for record in chunk:
+                _check_record(ctx, client, record, report, copies.get(record.platform_id or ""))
     if repair:
         with ctx.store.transaction() as session:
             ctx.audit.append(session, "reconciliation", department=ctx.name, run_id=ctx.run_id,
@@ -161,8 +163,9 @@ def _answer_lost(ctx: SyncContext, item: OutboxItem, receipt: Receipt, report: R
 
 # -- 2. delivered ------------------------------------------------------------------------------------
 
-def _delivered(ctx: SyncContext, category: str) -> Iterator[Record]:
-    """Records the platform has answered for, a chunk at a time (keyset pagination by business key)."""
+def _delivered(ctx: SyncContext, category: str) -> Iterator[list[Record]]:
+    """Records the platform has answered for, a chunk at a time (keyset pagination by business key):
+    their platform copies are then read back with one request per chunk of ids."""
     after = ""
     while True:
         with ctx.store.reader() as session:
@@ -171,7 +174,7 @@ def _delivered(ctx: SyncContext, category: str) -> Iterator[Record]:
                 Record.business_key > after).order_by(Record.business_key).limit(CHUNK)))
         if not chunk:
             return
-        yield from chunk
+        yield chunk
         after = chunk[-1].business_key
 
 
@@ -182,9 +185,9 @@ def _awaiting_reread(ctx: SyncContext, category: str) -> int:
             Record.mapped_hash == REREAD_MARK)) or 0
 
 
-def _check_record(ctx: SyncContext, client: PlatformClient, record: Record, report: ReconcileReport) -> None:
+def _check_record(ctx: SyncContext, client: PlatformClient, record: Record, report: ReconcileReport,
+                  copy: dict[str, Any] | None) -> None:
     report.delivered.checked += 1
-    copy = client.record(record.platform_id) if record.platform_id else None
     problem = _problem(record, copy)
     if problem is None:
         report.delivered.matching += 1

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 Validator = Callable[[str, Mapping[str, Any]], Sequence[str]]
 
 _RECORD = re.compile(r"^/api/v1/records/([0-9a-f]{32})$")
+RECORDS_PER_QUERY = 200  # platform ids one read of many copies may name
 _CATEGORY_RECORDS = re.compile(r"^/api/v1/([a-z][a-z0-9_]*)/records$")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 NO_HEADERS: Mapping[str, str] = {}
@@ -130,6 +131,12 @@ class PlatformSimulator:
             return result
         self.count("missing_id")
         return {**result, "platform_id": None}
+
+    def records(self, platform_ids: list[str]) -> list[dict[str, Any]]:
+        """The copies of many records at once (§3.4); ids the platform does not know are left out."""
+        if not platform_ids or len(platform_ids) > RECORDS_PER_QUERY:
+            raise Problem(400, f"platform_id须为1至{RECORDS_PER_QUERY}个")
+        return [found for pid in dict.fromkeys(platform_ids) if (found := self.store.find(pid)) is not None]
 
     def record(self, platform_id: str) -> list[dict[str, Any]]:
         found = self.store.find(platform_id)
@@ -230,6 +237,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _get(self, path: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         if match := _RECORD.match(path):
             return self.sim.record(match.group(1))
+        if path == "/api/v1/records":
+            return self.sim.records(query.get("platform_id", []))
         if match := _CATEGORY_RECORDS.match(path):
             return self.sim.query(match.group(1), query.get("idempotency_key", []))
         if path == self.sim.repairs.path:
