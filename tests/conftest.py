@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from creditsync.store import Store, open_store
+from creditsync.store.db import upgrade
 
 # Airflow writes its config under AIRFLOW_HOME on first import: never the user's ~/airflow.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="creditsync-airflow-"))
@@ -41,15 +43,13 @@ def pg_server() -> str:
     return PG_ADMIN
 
 
-@pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
+def _pg_database(pg_server: str, template: str | None = None) -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     name = f"creditsync_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield pg_server.rsplit("/", 1)[0] + f"/{name}"
     finally:
@@ -58,9 +58,51 @@ def pg_url(pg_server: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """A PostgreSQL database at the current schema, copied for each test (``creditsync db-upgrade`` once
+    per session instead of once per test)."""
+    for url in _pg_database(pg_server):
+        upgrade(url)
+        yield url.rsplit("/", 1)[1]
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'gateway.db'}"
+def pg_url(pg_server: str, pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL gateway store at the current schema, dropped afterwards."""
+    yield from _pg_database(pg_server, pg_template)
+
+
+@pytest.fixture
+def empty_pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (never upgraded), dropped afterwards."""
+    yield from _pg_database(pg_server)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def migrated_sqlite(path: Path, template: Path) -> str:
+    """A SQLite gateway store at ``path``, at the current schema (a copy of the session's template)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite gateway store at the current schema."""
+    return migrated_sqlite(tmp_path / "gateway.db", sqlite_template)
+
+
+@pytest.fixture
+def new_store_url(tmp_path: Path, sqlite_template: Path):  # type: ignore[no-untyped-def]
+    """``new_store_url(path)``: a SQLite gateway store at the current schema at ``path``."""
+    return lambda path: migrated_sqlite(Path(path), sqlite_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

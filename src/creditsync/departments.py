@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from creditsync.exceptions import ConfigurationError
+from creditsync.exceptions import ConfigurationError, CreditSyncError
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 # libyaml's loader when PyYAML has it: the DAG file parses every department file, and the pure-Python
@@ -58,6 +58,16 @@ class StreamConfig(BaseModel):
     revoked_when: RevokedRule | None = None
 
 
+class PublicationConfig(BaseModel):
+    """The department's publication rules (creditsync.publication): the severity of penalties whose
+    mapping gives none (轻微/一般/严重), and hold-back rules per category (besides minors, which are
+    always held back): ``{penalty: [{field: CF_SFSM, values: [是], reason: 涉及国家秘密不予公示}]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    severity_default: str | None = None
+    hold_back: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+
 class DepartmentConfig(BaseModel):
     """Everything the gateway needs to sync one department; no secrets (those are Connections)."""
 
@@ -76,6 +86,7 @@ class DepartmentConfig(BaseModel):
     # a batch also closes at this many bytes of payload, below the platform's request limit.
     push_concurrency: int = Field(default=2, ge=1, le=16)
     push_batch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
+    publication: PublicationConfig = Field(default_factory=PublicationConfig)
 
     @field_validator("department")
     @classmethod
@@ -109,7 +120,21 @@ def load_department_file(path: Path) -> DepartmentConfig:
     if config.department != path.stem:
         raise ConfigurationError(f"{path}: department {config.department!r} must match the file name")
     _check_source_options(path, config)
+    _check_publication(path, config)
     return config
+
+
+def _check_publication(path: Path, config: DepartmentConfig) -> None:
+    from creditsync.publication.protection import parse_hold_back_rules
+    from creditsync.publication.severity import parse_severity
+
+    rules = config.publication
+    try:
+        parse_hold_back_rules(rules.hold_back, source=str(path))
+        if rules.severity_default is not None:
+            parse_severity(rules.severity_default)
+    except (CreditSyncError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: publication: {exc}") from None
 
 
 def _check_source_options(path: Path, config: DepartmentConfig) -> None:

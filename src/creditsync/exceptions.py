@@ -4,6 +4,7 @@
     ├── ConfigurationError      fix the configuration; retrying will not help
     ├── RetriableError          transient: retry later (transport failure, 429, 5xx)
     │   └── RateLimitedError    the peer asked us to wait ``retry_after`` seconds
+    │   └── IllegalTransition   the record's state does not allow what was asked (withdraw twice, …)
     ├── FatalError              stop this run; a person must look (auth refused, protocol broken)
     └── SkippableRecordError    this record is bad: quarantine it, carry on with the rest
 
@@ -20,21 +21,51 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of one record."""
+    """One problem with one field of one record: a reason kept as data (``field``, ``kind``, ``zh``,
+    ``en``), shown from its parts wherever it appears."""
 
     field: str
     message_zh: str
     message_en: str
+    kind: str = "invalid"  # invalid | conflict | unreadable | held_back | platform | tampered | …
 
     @property
     def message(self) -> str:
         return f"{self.message_zh} ({self.message_en})"
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message}
+        return {"field": self.field, "kind": self.kind, "zh": self.message_zh, "en": self.message_en}
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> FieldError:
+        """A reason as the store keeps it; entries written before reasons were data hold one
+        ``message`` text, ``中文 (English)``."""
+        if "zh" in stored or "en" in stored:
+            return cls(str(stored.get("field", "")), str(stored.get("zh", "")), str(stored.get("en", "")),
+                       str(stored.get("kind") or "invalid"))
+        message = str(stored.get("message", ""))
+        zh, en = split_message(message)
+        return cls(str(stored.get("field", "")), zh, en)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """``中文说明 (English explanation)`` → both parts: the bracket that closes the message is matched back
+    to its opening one, so brackets inside either part do not confuse it."""
+    text = message.rstrip()
+    if not text.endswith(")"):
+        return text, text
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            head = text[:index].rstrip()
+            if head and index > 0 and text[index - 1] == " ":
+                return head, text[index + 1:-1]
+            return text, text
+    return text, text
 
 
 class CreditSyncError(Exception):
@@ -54,6 +85,10 @@ class CreditSyncError(Exception):
 
 class ConfigurationError(CreditSyncError):
     """The configuration (department YAML, mapping, connection, environment) is wrong."""
+
+
+class IllegalTransition(ConfigurationError):
+    """What was asked is not allowed from the record's state (creditsync.lifecycle.transitions)."""
 
 
 class RetriableError(CreditSyncError):

@@ -12,13 +12,16 @@ language (``yuan_to_wan``, ``date``) and the schema (decimal, date and identifie
 - Identifier fields (ID numbers, USCCs, registration and organisation codes) must arrive as text: a
   number from XLSX or JSON may already have lost digits (``370113199001010000``), so it is refused.
 - Control characters (NUL and the rest of C0/C1, DEL) are refused; tab and line breaks only in long
-  free-text fields.
+  free-text fields. Markup (an HTML tag, a ``javascript:`` URL) is refused in every text field: the
+  platform publishes the text, and its pages may not escape it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 # Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
 FULLWIDTH_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -60,6 +63,20 @@ def control_character(text: str, *, layout_allowed: bool = False) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
+# Markup in a text field is never part of a decision, and the platform's public pages may not escape it:
+# an HTML tag (<img …>, </a>, <!-- …), or a script URL (javascript:, vbscript:, data:text/html).
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>|\b(?:java|vb)script\s*:|\bdata\s*:\s*text/html",
+                     re.IGNORECASE)
+
+
+def markup(text: str) -> str | None:
+    """The first piece of markup in ``text`` (shortened), or None; decided fast for ordinary text."""
+    if "<" not in text and ":" not in text and "\uff1a" not in text:
+        return None
+    found = _MARKUP.search(text)
+    return None if found is None else found.group()[:40]
+
+
 def is_identifier_field(code: str) -> bool:
     return IDENTIFIER_FIELD.match(code) is not None
 
@@ -67,3 +84,18 @@ def is_identifier_field(code: str) -> bool:
 def is_number(value: object) -> bool:
     """A number as JSON or a spreadsheet delivers it (bool is no number here)."""
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+NUL_SHOWN = "\u2400"  # ␀: what a NUL byte of a bad record looks like where the store keeps it
+
+
+def printable(value: Any) -> Any:
+    """NUL bytes replaced by ␀ at any depth: PostgreSQL refuses them in text and cannot read them back
+    from JSON, and a quarantined record must be kept (and shown) whatever bytes it came with."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_SHOWN) if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
-from creditsync.audit import AuditEvent, AuditTrail, verify_chain
+from creditsync.audit import AuditTrail, EntryDraft, verify_chain
 from creditsync.store import Store, open_store
+from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import AuditEntry, AuditHead, Record
 from creditsync.store.states import RecordState
 
@@ -18,7 +19,7 @@ NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def _events(count: int, prefix: str = "k") -> list[AuditEvent]:
-    return [AuditEvent("record_version", department="health", category="penalty",
+    return [EntryDraft("record_version", department="health", category="penalty",
                        business_key=f"penalty:{prefix}:{n}", run_id="r1", details={"n": n})
             for n in range(count)]
 
@@ -65,9 +66,10 @@ def test_bulk_append_is_one_insert_statement(store: Store) -> None:
 
 
 def test_bulk_append_with_pending_orm_objects(store: Store) -> None:
-    """Records added but not yet flushed commit with the entries that describe them."""
+    """Records added but not yet flushed commit with the entries that describe them (the lifecycle's
+    writes, done here by hand)."""
     trail = AuditTrail(actor="tester")
-    with store.transaction() as session:
+    with store.transaction() as session, lifecycle_writes():
         for n in range(3):
             session.add(Record(business_key=f"penalty:P:{n}", department="health", category="penalty",
                                document_no=f"D{n}", subject_name="某公司", mapped_hash="h",
@@ -85,7 +87,7 @@ def test_bulk_append_with_pending_orm_objects(store: Store) -> None:
 
 def test_bulk_append_masks_id_numbers(store: Store) -> None:
     with store.transaction() as session:
-        AuditTrail(actor="tester").append_many(session, [AuditEvent(
+        AuditTrail(actor="tester").append_many(session, [EntryDraft(
             "note", details={"CF_XDR_ZJHM": "11010519491231002X", "text": "证件 11010519491231002X"})])
     details = _entries(store)[0].details
     assert "11010519491231002X" not in str(details)

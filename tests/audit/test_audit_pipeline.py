@@ -40,10 +40,10 @@ def test_a_keyed_sync_checkpoints_and_verifies(harness: Harness, monkeypatch: py
     assert [p.entry_id for p in points] == [last]  # written by the run's end, after its commit
 
     with store.transaction() as session:
-        described = ["record_version", "record_quarantined"]
+        described = ["versions_stored", "record_quarantined"]
         session.execute(delete(AuditEntry).where(AuditEntry.event.in_(described)))
     with store.reader() as session:
         broken = verify_trail(session, config)
     assert not broken.ok
-    assert any("has no record_version entry" in p for p in broken.problems)
+    assert any("has no entry binding its version" in p for p in broken.problems)
     assert any(p.startswith("quarantine row") for p in broken.problems)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from audit_support import check, populate, problems
+from fabricate import insider
 from sqlalchemy import delete, select, update
 
 from creditsync.audit import AuditTrail
@@ -41,7 +42,7 @@ def _plain_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 def _rechain(store: Store, from_id: int, *, scheme: str | None = None) -> None:
     """Recompute every hash from ``from_id`` on, as an intruder without the key can, and move the head."""
-    with store.transaction() as session:
+    with insider(store) as session:
         entries = list(session.scalars(select(AuditEntry).where(AuditEntry.id >= from_id - 1)
                                        .order_by(AuditEntry.id)))
         prev = entries[0].hash if from_id > 1 else "0" * 64
@@ -63,14 +64,14 @@ def test_an_untouched_store_verifies(store: Store, keyed: str) -> None:
 def test_deleting_every_entry_and_the_head_is_caught(store: Store) -> None:
     """Once: 'intact: 0 entries verified' with 1,000 records in the store."""
     populate(store, 1000)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(delete(AuditEntry))
         session.execute(delete(AuditHead))
     report = check(store)
     assert not report.ok
     found = problems(report)
-    assert "record penalty:X:0 (version 1) has no record_version entry" in found
-    assert "was acknowledged but the trail has no push_receipt" in found
+    assert "record penalty:X:0 (version 1) has no entry binding its version" in found
+    assert "was acknowledged but the trail has no entry binding its receipt" in found
     assert "quarantine row 1 (health bad-0) has no entry" in found
     assert "which is not in the trail (removed)" in found
     assert "the head names nothing (the head is missing)" in found
@@ -80,12 +81,12 @@ def test_deleting_every_entry_is_caught_by_the_tables_alone(store: Store, tmp_pa
     """Even with no checkpoint log at all, 1,000 records with no entries fail."""
     populate(store, 1000)
     (tmp_path / "checkpoints" / "audit.jsonl").unlink()
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(delete(AuditEntry))
         session.execute(delete(AuditHead))
     report = check(store)
     assert not report.ok and report.chain.checked == 0
-    assert "has no record_version entry" in problems(report)
+    assert "has no entry binding its version" in problems(report)
 
 
 def test_cutting_the_tail_and_moving_the_head_back_is_caught(store: Store, keyed: str) -> None:
@@ -94,7 +95,7 @@ def test_cutting_the_tail_and_moving_the_head_back_is_caught(store: Store, keyed
         last = session.scalar(select(AuditHead.last_id)) or 0
         keep = session.get(AuditEntry, last - 1)
         assert keep is not None
-    with store.transaction() as session:  # only run_finished goes: no table row points at it
+    with insider(store) as session:  # only run_finished goes: no table row points at it
         session.execute(delete(AuditEntry).where(AuditEntry.id > keep.id))
         session.execute(update(AuditHead).values(last_id=keep.id, last_hash=keep.hash))
     report = check(store)
@@ -105,17 +106,17 @@ def test_cutting_the_tail_and_moving_the_head_back_is_caught(store: Store, keyed
 
 def test_recomputing_the_plain_chain_after_an_edit_is_caught(store: Store, keyed: str) -> None:
     populate(store, 20)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(update(AuditEntry).where(AuditEntry.id == 5).values(details={"version": 2}))
     _rechain(store, 5)
     report = check(store)
     assert not report.ok and report.chain.entry_id == 5
-    assert "entry 5 (push_receipt) was altered" in problems(report)
+    assert "entry 5 (receipts_stored) was altered" in problems(report)
 
 
 def test_rewriting_the_tail_as_unkeyed_is_caught(store: Store, keyed: str) -> None:
     populate(store, 20)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(update(AuditEntry).where(AuditEntry.id == 5).values(details={"version": 2}))
     _rechain(store, 5, scheme="sha256")
     report = check(store)
@@ -134,7 +135,7 @@ def test_rewriting_the_whole_chain_as_unkeyed_is_caught(store: Store, keyed: str
 
 def test_recomputing_the_chain_is_caught_by_checkpoints_even_unkeyed(store: Store) -> None:
     populate(store, 20)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(update(AuditEntry).where(AuditEntry.id == 5).values(details={"version": 2}))
     _rechain(store, 5)
     report = check(store)
@@ -180,33 +181,33 @@ def test_a_deleted_archive_fails_verify(store: Store, tmp_path: Path,
 
 def test_a_record_with_no_entries_fails_verify(store: Store) -> None:
     populate(store, 3)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.add(Record(business_key="penalty:X:slipped-in", department="health", category="penalty",
                            document_no="D", subject_name="某公司", mapped_hash="h",
                            state=RecordState.PUBLISHED, first_seen_at=NOW, updated_at=NOW))
     found = problems(check(store))
-    assert "record penalty:X:slipped-in (version 1) has no record_version entry" in found
+    assert "record penalty:X:slipped-in (version 1) has no entry binding its version" in found
 
 
 def test_a_record_version_without_its_entry_fails_verify(store: Store) -> None:
     populate(store, 3)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.execute(update(Record).where(Record.business_key == "penalty:X:1").values(version=2))
-    assert "record penalty:X:1 (version 2) has no record_version entry" in problems(check(store))
+    assert "record penalty:X:1 (version 2) has no entry binding its version" in problems(check(store))
 
 
 def test_an_acked_push_without_a_receipt_fails_verify(store: Store) -> None:
     populate(store, 3)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.add(OutboxItem(idempotency_key="forged", business_key="penalty:X:1", department="health",
-                               category="penalty", action="upsert", version=1, payload={}, run_id="r",
+                               category="penalty", action="upsert", version=1, run_id="r",
                                status=OutboxStatus.ACKED, created_at=NOW, acked_at=NOW))
-    assert "(penalty:X:1 v1) was acknowledged but the trail has no push_receipt" in problems(check(store))
+    assert "(penalty:X:1 v1) was acknowledged but the trail has no entry binding its receipt" in problems(check(store))
 
 
 def test_a_quarantine_row_without_an_entry_fails_verify(store: Store) -> None:
     populate(store, 3)
-    with store.transaction() as session:
+    with insider(store) as session:
         session.add(QuarantineItem(run_id="run-1", department="health", category="penalty",
                                    source_key="never-audited", stage=QuarantineStage.VALIDATION, errors=[],
                                    raw_masked={}, created_at=NOW))
@@ -215,10 +216,10 @@ def test_a_quarantine_row_without_an_entry_fails_verify(store: Store) -> None:
 
 def test_the_first_few_discrepancies_are_named(store: Store) -> None:
     populate(store, 20)
-    with store.transaction() as session:
-        session.execute(delete(AuditEntry).where(AuditEntry.event == "record_version"))
+    with insider(store) as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.event == "versions_stored"))
     found = check(store).problems
-    assert sum("has no record_version entry" in p for p in found) == 5
+    assert sum("has no entry binding its version" in p for p in found) == 5
     assert "… and more of the same kind" in found
 
 
@@ -229,7 +230,7 @@ def test_existing_unkeyed_entries_still_verify_after_a_key_is_configured(
     populate(store, 5, run_id="run-2", start=100)
     report = check(store)
     assert report.ok, problems(report)
-    assert report.chain.schemes["sha256"] == 2 * 5 + 3 and len(report.chain.schemes) == 2
+    assert report.chain.schemes["sha256"] == 6 and len(report.chain.schemes) == 2  # one run's entries
     assert any("unkeyed entries written before the key was configured" in n for n in report.notes)
 
 

@@ -12,6 +12,7 @@ from pipeline_harness import Harness, leaked, no_sleep
 from schema_factories import LEGAL_REP_ID, PERSON_ID
 
 from creditsync.delivery import PlatformClient
+from creditsync.exceptions import FieldError
 from creditsync.pipeline import runner
 from creditsync.store.models import QuarantineItem, Record
 
@@ -87,7 +88,7 @@ def test_platform_rejections_exit_1(harness: Harness, tmp_path: Path) -> None:
     assert push_file(path) == 1
     [item] = harness.rows(QuarantineItem)
     assert item.stage == "platform"
-    assert item.errors[0]["message"] == "处罚决定日期格式不正确，应为yyyy-MM-dd"
+    assert FieldError.from_stored(item.errors[0]).message_zh == "处罚决定日期格式不正确，应为yyyy-MM-dd"
     assert push_file(path) == 1  # unchanged, so not sent again, and still reported
     assert harness.stats()["idempotency_keys"] == 3
 

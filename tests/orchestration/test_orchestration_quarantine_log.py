@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from creditsync.lifecycle.rows import quarantine_row
 from creditsync.orchestration.quarantine_log import log_run_quarantine, run_quarantine_lines
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.runner import Gateway
 from creditsync.settings import load_settings
 from creditsync.store.bulk import insert_rows
 from creditsync.store.models import AuditEntry, QuarantineItem, SyncRun
-from creditsync.store.rows import quarantine_row
 from creditsync.store.states import QuarantineStage
 
 REPO = Path(__file__).resolve().parents[2]

@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select, update
 from creditsync.audit import AuditTrail
 from creditsync.departments import DepartmentConfig
 from creditsync.exceptions import ConfigurationError
+from creditsync.lifecycle.rows import idempotency_key
 from creditsync.orchestration.ui import (
     actions,
     audit_queries,
@@ -43,7 +44,6 @@ from creditsync.orchestration.ui.app import READ_ACCESS, create_app
 from creditsync.orchestration.ui.store import close_stores
 from creditsync.store import Store, open_store
 from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, SyncRun
-from creditsync.store.rows import idempotency_key
 from creditsync.store.states import RecordState
 
 REPO = Path(__file__).resolve().parents[2]

@@ -38,6 +38,16 @@ READABLE_TABLES = ("quarantine", "record_versions", "audit_log", "records", "syn
                    "cursors")
 
 
+def opened(item: OutboxItem) -> dict[str, Any]:
+    """An outbox item's payload, decrypted as the push step does (lifecycle.seal)."""
+    from creditsync.lifecycle.rows import outbox_identity
+    from creditsync.lifecycle.seal import sealer
+
+    identity = {name: getattr(item, name) for name in
+                ("idempotency_key", "business_key", "department", "category", "action", "version")}
+    return sealer().decrypt(item.sealed, outbox_identity(identity))
+
+
 def no_sleep() -> Retrying:
     """The platform client's production policy, with the sleeping taken out."""
     return default_retry_policy(sleep=lambda _seconds: None)
@@ -186,6 +196,10 @@ class Harness:
 
     def pending(self) -> list[OutboxItem]:
         return self.rows(OutboxItem, OutboxItem.status == "pending")
+
+    def pending_payloads(self) -> list[dict[str, Any]]:
+        """The pending items' payloads, opened from their seals (at rest they are encrypted)."""
+        return [opened(item) for item in self.pending()]
 
     def chain_ok(self) -> bool:
         with self.gateway.store.reader() as session:

@@ -10,7 +10,7 @@ from pipeline_harness import Harness
 from creditsync.pipeline import pull, push, report
 from creditsync.sources.base import RawRecord
 from creditsync.store.models import AuditEntry, QuarantineItem
-from creditsync.store.rows import NUL_SHOWN
+from creditsync.strict_text import NUL_SHOWN
 
 BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pipeline_harness import KINDS, Harness
 
-from creditsync.exceptions import FatalError, RetriableError
+from creditsync.exceptions import FatalError, FieldError, RetriableError
 from creditsync.pipeline import pull, push, report
 from creditsync.simulators.platform import FaultConfig
 from creditsync.sources import rest
@@ -134,7 +134,7 @@ def test_platform_rejections_are_quarantined_and_not_resent_unless_changed(harne
     assert record.state == "rejected" and record.platform_id is None
     [item] = harness.rows(QuarantineItem, QuarantineItem.stage == "platform")
     assert item.business_key == record.business_key and item.source_key == target["id"]
-    assert item.errors == [{"field": "(platform)", "message": REJECTION}]
+    assert item.errors == [{"field": "(platform)", "kind": "platform", "zh": REJECTION, "en": "rejected by the platform"}]
     assert target["decision_no"] not in harness.published_documents()
     keys = harness.stats()["idempotency_keys"]
 
@@ -162,7 +162,7 @@ def test_random_platform_rejections_carry_the_platform_message(harness: Harness)
 
     rejected = harness.rows(QuarantineItem, QuarantineItem.stage == "platform")
     assert result["pushed"]["rejected"] == len(rejected) == harness.stats()["rejected"] > 0
-    assert all(len(q.errors) == 1 and any("\u4e00" <= ch <= "\u9fff" for ch in q.errors[0]["message"])
+    assert all(len(q.errors) == 1 and any("\u4e00" <= ch <= "\u9fff" for ch in FieldError.from_stored(q.errors[0]).message)
                for q in rejected)
     stats = harness.stats()
     assert stats["records"] == len(harness.expected_published()) - len(rejected)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pipeline_harness import KINDS, READABLE_TABLES, Harness, leaked
+from pipeline_harness import KINDS, READABLE_TABLES, Harness, leaked, opened
 
-from creditsync.exceptions import RetriableError
+from creditsync.exceptions import FieldError, RetriableError
+from creditsync.lifecycle import ChangeSet
 from creditsync.pipeline import pull, push, report
-from creditsync.pipeline.write import ChunkWrites
 from creditsync.sources import rest
 from creditsync.sources.rest import RestSourceAdapter
 from creditsync.store.models import (
@@ -73,7 +73,7 @@ def test_each_broken_record_is_quarantined_with_a_reason_naming_its_field(harnes
         item = quarantine[document]
         assert item.stage == stage, record_id
         assert [e["field"] for e in item.errors] == [field], (record_id, item.errors)
-        assert words in item.errors[0]["message"], (record_id, item.errors)
+        assert words in FieldError.from_stored(item.errors[0]).message, (record_id, item.errors)
         assert item.resolved_at is None
     assert quarantine[harness.document("P000008")].source_key == "P000008"
 
@@ -85,9 +85,9 @@ def test_an_unreadable_record_is_reported_with_its_place_in_the_source_and_its_s
 
     item = harness.quarantine_by_document()[harness.document("P000044")]  # it has no usable id
     [error] = item.errors
-    assert item.stage == "source" and re.search(r"page \d+, item \d+", error["message"]), error
+    assert item.stage == "source" and re.search(r"page \d+, item \d+", FieldError.from_stored(error).message), error
     subject = harness.source.store.get("P000044") or {}
-    assert f"行政相对人：{subject.get('party_name')}" in error["message"], error
+    assert f"行政相对人：{subject.get('party_name')}" in FieldError.from_stored(error).message, error
 
 
 def test_a_broken_record_saved_again_keeps_one_open_entry_with_its_newest_reasons(harness: Harness) -> None:
@@ -191,20 +191,20 @@ def test_a_pull_that_died_midway_resumes_without_processing_a_row_twice(
     harness.use_department_file(tmp_path, batch_size=10)
     run_id = "manual__pull-crash"
     calls = {"n": 0}
-    real = ChunkWrites.apply
+    real = ChangeSet.apply
 
-    def dies_on_the_3rd_chunk(self: ChunkWrites, session: Any) -> None:
+    def dies_on_the_3rd_chunk(self: ChangeSet, session: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("worker killed")
         real(self, session)
 
-    monkeypatch.setattr(ChunkWrites, "apply", dies_on_the_3rd_chunk)
+    monkeypatch.setattr(ChangeSet, "apply", dies_on_the_3rd_chunk)
     with pytest.raises(RuntimeError):
         pull(harness.context(run_id))
     assert harness.count(OutboxItem) + harness.count(QuarantineItem) <= 20  # two chunks committed
 
-    monkeypatch.setattr(ChunkWrites, "apply", real)
+    monkeypatch.setattr(ChangeSet, "apply", real)
     counts = pull(harness.context(run_id))
     push(harness.context(run_id), harness.client)
 
@@ -246,8 +246,8 @@ def test_no_full_id_number_is_kept_outside_the_undelivered_outbox(harness: Harne
 
     for table in READABLE_TABLES:
         assert leaked(numbers, harness.table_text(table)) == [], table
-    acked = "\n".join(repr(item.payload) for item in harness.rows(OutboxItem, OutboxItem.status == "acked"))
+    acked = "\n".join(repr(item.sealed) for item in harness.rows(OutboxItem, OutboxItem.status == "acked"))
     assert leaked(numbers, acked) == []
     waiting = harness.pending()
     assert len(waiting) == 1
-    assert waiting[0].payload["CF_XDR_ZJHM"] == person["id_no"]  # only here, until acknowledged
+    assert opened(waiting[0])["CF_XDR_ZJHM"] == person["id_no"]  # only here, until acknowledged

@@ -15,13 +15,13 @@ import yaml
 from pipeline_harness import DEPARTMENT, REPO, Harness, leaked
 from sqlalchemy import inspect, text
 
-from creditsync.exceptions import RetriableError
+from creditsync.exceptions import FieldError, RetriableError
+from creditsync.lifecycle.transitions import Outcome
 from creditsync.pipeline import pull, push
-from creditsync.pipeline.decide import Outcome
 from creditsync.pipeline.dry_run import WOULD, dry_run
 from creditsync.pipeline.push import TOO_LARGE
 from creditsync.pipeline.runner import Gateway, sync_department
-from creditsync.publication.repair import RepairDecision, find_record, record_repair
+from creditsync.publication.repair import RepairDecision, repair
 from creditsync.simulators.platform import FaultConfig
 from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record
 
@@ -73,7 +73,7 @@ def test_an_oversized_batch_is_split_and_a_record_too_large_alone_never_blocks_t
     assert refused.state == "rejected"
     entry = harness.rows(QuarantineItem, QuarantineItem.business_key == refused.business_key)
     assert len(entry) == 1 and entry[0].stage == "platform"
-    assert entry[0].errors == [{"field": "(platform)", "message": TOO_LARGE}]
+    assert [FieldError.from_stored(e).message_zh for e in entry[0].errors] == [TOO_LARGE]
     assert "413" in TOO_LARGE
     assert harness.pending() == []
 
@@ -88,12 +88,13 @@ def test_an_oversized_batch_is_split_and_a_record_too_large_alone_never_blocks_t
 
 
 def id_numbers_at_rest(harness: Harness, numbers: set[str]) -> dict[str, list[str]]:
-    """Every table of the store, outbox items that are still pending excepted: the ID numbers in it."""
+    """Every table of the store, pending outbox items included (their payloads are sealed): the ID
+    numbers in it."""
     with harness.gateway.store.reader() as session:
         tables = inspect(session.get_bind()).get_table_names()
         found: dict[str, list[str]] = {}
         for table in tables:
-            query = f"SELECT * FROM {table}" + (" WHERE status != 'pending'" if table == "outbox" else "")
+            query = f"SELECT * FROM {table}"
             content = "\n".join(repr(tuple(row)) for row in session.execute(text(query)))
             if hit := leaked(numbers, content):
                 found[table] = hit
@@ -106,7 +107,7 @@ def natural_persons(harness: Harness, count: int) -> list[dict[str, Any]]:
 
 
 @BOTH_STORES
-def test_full_id_numbers_rest_only_in_pending_outbox_items_after_a_killed_push_and_a_full_sync(
+def test_no_full_id_number_rests_in_any_table_after_a_killed_push_and_a_full_sync(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     numbers = harness.id_numbers()
@@ -128,11 +129,11 @@ def test_full_id_numbers_rest_only_in_pending_outbox_items_after_a_killed_push_a
         raise KeyboardInterrupt("worker killed")
 
     with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
-        patched.setattr(importlib.import_module("creditsync.pipeline.push"), "apply_receipts", killed)
+        patched.setattr(importlib.import_module("creditsync.pipeline.push"), "apply_answers", killed)
         push(harness.context(), harness.client)
     assert harness.count(OutboxItem, OutboxItem.status == "superseded") == 1
-    waiting = {item.payload["CF_XDR_ZJHM"] for item in harness.pending()}
-    assert waiting == {corrected["id_no"], replaced["id_no"]}  # sent, unanswered: still needed
+    waiting = {payload["CF_XDR_ZJHM"] for payload in harness.pending_payloads()}
+    assert waiting == {corrected["id_no"], replaced["id_no"]}  # sent, unanswered: still needed (sealed)
     assert id_numbers_at_rest(harness, numbers) == {}
 
     harness.sync()
@@ -148,12 +149,10 @@ def test_an_untried_correction_superseded_by_a_credit_repair_keeps_no_full_id_nu
     harness.sync()
     harness.source.update(person["id"], facts=person["facts"] + "（更正）")
     pull(harness.context())  # the correction waits, untried, with the full ID number
-    assert [item.payload["CF_XDR_ZJHM"] for item in harness.pending()] == [person["id_no"]]
+    assert [payload["CF_XDR_ZJHM"] for payload in harness.pending_payloads()] == [person["id_no"]]
 
-    with harness.gateway.store.transaction() as session:
-        record = find_record(session, person["decision_no"], lock=True)
-        record_repair(session, record, RepairDecision("济信修〔2026〕2号", "信用修复"), run_id="repair",
-                      audit=harness.context().audit)
+    repair(harness.gateway.store, harness.context().scope, person["decision_no"],
+           RepairDecision("济信修〔2026〕2号", "信用修复"))
 
     assert harness.count(OutboxItem, OutboxItem.status == "superseded") == 1
     assert id_numbers_at_rest(harness, numbers) == {}
@@ -292,7 +291,7 @@ def test_two_rows_with_one_document_number_in_one_page_are_both_quarantined_nami
         entries = harness.rows(QuarantineItem, QuarantineItem.source_key == this["id"],
                                QuarantineItem.resolved_at.is_(None))
         assert len(entries) == 1, this["id"]
-        message = entries[0].errors[0]["message"]
+        message = FieldError.from_stored(entries[0].errors[0]).message
         assert other["id"] in message and first["decision_no"] in message
     events = harness.rows(AuditEntry, AuditEntry.event == "record_quarantined")
     assert {e.details["source_key"] for e in events} >= {first["id"], second["id"]}
@@ -313,10 +312,10 @@ def test_a_later_row_reusing_a_document_number_in_another_page_is_quarantined_an
     on_platform = harness.simulator.store.find(str(record.platform_id))
     assert on_platform is not None and on_platform["data"]["CF_SY"] == earlier["facts"]
     entries = harness.rows(QuarantineItem, QuarantineItem.source_key == later["id"])
-    assert len(entries) == 1 and earlier["id"] in entries[0].errors[0]["message"]
+    assert len(entries) == 1 and earlier["id"] in FieldError.from_stored(entries[0].errors[0]).message
     audited = [e for e in harness.rows(AuditEntry, AuditEntry.event == "record_quarantined")
                if e.details["source_key"] == later["id"]]
-    assert len(audited) == 1 and earlier["id"] in audited[0].details["errors"][0]["message"]
+    assert len(audited) == 1 and earlier["id"] in FieldError.from_stored(audited[0].details["errors"][0]).message
 
     harness.sync()  # the next run re-reads the newest record (the cursor is inclusive): still held
     again = harness.record(earlier["decision_no"])
@@ -342,10 +341,8 @@ def dry_run_agrees_with_the_sync(harness: Harness, outcome: Outcome) -> None:
 def test_dry_run_agrees_with_the_sync_on_a_repaired_record_whose_content_changed(harness: Harness) -> None:
     target = harness.valid_penalty(4)
     harness.sync()
-    with harness.gateway.store.transaction() as session:
-        record = find_record(session, target["decision_no"], lock=True)
-        record_repair(session, record, RepairDecision("济信修〔2026〕1号", "信用修复"), run_id="repair",
-                      audit=harness.context().audit)
+    repair(harness.gateway.store, harness.context().scope, target["decision_no"],
+           RepairDecision("济信修〔2026〕1号", "信用修复"))
     harness.source.update(target["id"], facts=target["facts"] + "（更正）")
 
     dry_run_agrees_with_the_sync(harness, Outcome.BLOCKED)

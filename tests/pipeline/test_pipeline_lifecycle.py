@@ -54,7 +54,8 @@ def test_a_correction_updates_the_platform_row_in_place(harness: Harness) -> Non
     assert versions[-1].payload_masked["CF_SY"] == facts
     with harness.gateway.store.reader() as session:
         story = trace(session, target["decision_no"])
-        assert [e.details.get("version") for e in story.entries if e.event == "record_version"] == [1, 2]
+        bound = {e.id: e for e in story.entries if e.event == "versions_stored"}
+        assert [bound[v.audit_entry_id].details["count"] >= 1 for v in story.versions] == [True, True]
 
 
 @BOTH_STORES
@@ -102,9 +103,9 @@ def test_audit_trace_tells_the_story_of_a_corrected_then_revoked_record(harness:
     assert lines[0].startswith("push v1 upsert: acked")
     assert lines[1].startswith("push v2 upsert: acked")
     assert lines[2].startswith("push v2 withdraw: acked")
-    events = re.findall(r"│ (record_version|withdrawal_queued|push_receipt) ", out)
-    assert events == ["record_version", "push_receipt", "record_version", "push_receipt",
-                      "withdrawal_queued", "push_receipt"]
+    events = re.findall(r"│ (versions_stored|withdrawal_queued|receipts_stored) ", out)
+    assert events == ["versions_stored", "receipts_stored", "versions_stored", "receipts_stored",
+                      "withdrawal_queued", "receipts_stored"]
     assert leaked(harness.id_numbers(), result.output) == []
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import fabricate
 import pytest
 from pipeline_harness import Harness
 from typer.testing import CliRunner
@@ -117,11 +118,9 @@ def _edit_there(harness: Harness, record: Record) -> None:
 
 
 def _forget_id(harness: Harness, record: Record) -> None:
-    """The gateway holds a wrong platform id; the platform has the row under the right one."""
-    with harness.gateway.store.transaction() as session:
-        row = session.get(Record, record.business_key)
-        assert row is not None
-        row.platform_id = "0" * 32
+    """The gateway holds a wrong platform id (as the gateway wrote it: sealed); the platform has the row
+    under the right one."""
+    fabricate.reseal(harness.gateway.store, record.business_key, platform_id="0" * 32)
 
 
 Tamper = Callable[[Harness, Record], None]

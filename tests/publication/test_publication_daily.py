@@ -11,8 +11,8 @@ import pytest
 from publication_support import DEPARTMENT, Gateway
 from schema_factories import penalty_row
 
+from creditsync.pipeline.daily import daily_run
 from creditsync.pipeline.runner import Gateway as GatewayHandle
-from creditsync.publication.daily import daily_run
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from creditsync.exceptions import FieldError
 from creditsync.mapping import load_mapping
 from creditsync.pipeline.runner import Gateway, sync_department
 from creditsync.pipeline.translate import Translator
@@ -216,9 +217,9 @@ def check_quarantine(found: dict[str, list[dict[str, str]]]) -> None:
                       f"penalty_{DAY}_02.csv#4": {"CF_XDR_SHXYM"}, f"penalty_{DAY}_02.csv#7": {"CF_NR_FK"},
                       f"penalty_{DAY}_02.csv#9": {"(record)"}, f"penalty_{DAY}_03.xlsx#4": {"CF_JDRQ"},
                       f"penalty_{DAY}_04.csv": {"(record)"}}
-    shifted = found[f"penalty_{DAY}_02.csv#9"][0]["message"]
+    shifted = FieldError.from_stored(found[f"penalty_{DAY}_02.csv#9"][0]).message
     assert "row 9 has 21 values but the header has 20 columns" in shifted
-    assert "missing required columns: 决定文书号" in found[f"penalty_{DAY}_04.csv"][0]["message"]
+    assert "missing required columns: 决定文书号" in FieldError.from_stored(found[f"penalty_{DAY}_04.csv"][0]).message
 
 
 def check_folders(desk: HealthDesk) -> None:

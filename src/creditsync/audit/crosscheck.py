@@ -1,8 +1,11 @@
 """The trail against what it describes: a store whose records, acknowledgements and quarantine rows
 have no entries lost its trail (deleted, cut, or replaced by a shorter one), however well the rest chains.
 
-- every record has a ``record_version`` entry for its current version;
-- every acknowledged outbox item has a ``push_receipt`` entry naming its idempotency key;
+- every record's current version is bound to the trail: by the ``versions_stored`` entry its version row
+  names (whose Merkle root covers it: ``creditsync audit verify --deep`` recomputes it), or, for
+  versions written before chunk binding, a ``record_version`` entry of its own;
+- every acknowledged outbox item is bound the same way: its ``receipts_stored`` entry, or an older
+  ``push_receipt`` entry naming its idempotency key;
 - every quarantine row has an entry of the same run and department naming its record (business key or
   the department's source id).
 
@@ -20,6 +23,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from creditsync.audit.events import AuditEvent
 from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
 from creditsync.store.states import OutboxStatus
 
@@ -43,23 +47,27 @@ def cross_check(session: Session, *, since: datetime | None = None, shown: int =
 
 
 def _records_without_versions(since: datetime | None) -> Select[str, int]:
-    entry = exists().where(AuditEntry.business_key == Record.business_key,
-                           AuditEntry.event == "record_version",
-                           AuditEntry.details["version"].as_integer() == Record.version)
+    chunk = exists().where(AuditEntry.id == RecordVersion.audit_entry_id,
+                           AuditEntry.event == AuditEvent.VERSIONS_STORED)
+    own = exists().where(AuditEntry.business_key == Record.business_key,
+                         AuditEntry.event == AuditEvent.RECORD_VERSION,
+                         AuditEntry.details["version"].as_integer() == Record.version)
     written = func.coalesce(RecordVersion.created_at, Record.first_seen_at)
     query = (select(Record.business_key, Record.version)
              .outerjoin(RecordVersion, and_(RecordVersion.business_key == Record.business_key,
                                             RecordVersion.version == Record.version))
-             .where(~entry).order_by(Record.business_key))
+             .where(~chunk, ~own).order_by(Record.business_key))
     return query.where(written >= since) if since else query
 
 
 def _acks_without_receipts(since: datetime | None) -> Select[int, str, int]:
-    entry = exists().where(AuditEntry.business_key == OutboxItem.business_key,
-                           AuditEntry.event == "push_receipt",
-                           AuditEntry.details["idempotency_key"].as_string() == OutboxItem.idempotency_key)
+    batch = exists().where(AuditEntry.id == OutboxItem.receipt_entry_id,
+                           AuditEntry.event == AuditEvent.RECEIPTS_STORED)
+    own = exists().where(AuditEntry.business_key == OutboxItem.business_key,
+                         AuditEntry.event == AuditEvent.PUSH_RECEIPT,
+                         AuditEntry.details["idempotency_key"].as_string() == OutboxItem.idempotency_key)
     query = (select(OutboxItem.id, OutboxItem.business_key, OutboxItem.version)
-             .where(OutboxItem.status == OutboxStatus.ACKED, ~entry).order_by(OutboxItem.id))
+             .where(OutboxItem.status == OutboxStatus.ACKED, ~batch, ~own).order_by(OutboxItem.id))
     return query.where(OutboxItem.acked_at >= since) if since else query
 
 
@@ -80,12 +88,12 @@ def _quarantine_without_entries(
 
 
 def _record(row: Any) -> str:
-    return f"record {row.business_key} (version {row.version}) has no record_version entry in the trail"
+    return f"record {row.business_key} (version {row.version}) has no entry binding its version in the trail"
 
 
 def _ack(row: Any) -> str:
     return (f"outbox item {row.id} ({row.business_key} v{row.version}) was acknowledged "
-            "but the trail has no push_receipt for it")
+            "but the trail has no entry binding its receipt")
 
 
 def _quarantined(row: Any) -> str:

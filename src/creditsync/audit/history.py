@@ -71,8 +71,13 @@ def trace(session: Session, key: str) -> Trace:
     result.quarantine = list(session.scalars(select(QuarantineItem).where(or_(
         QuarantineItem.business_key.in_(keys), QuarantineItem.source_key.in_(source_keys)))
         .order_by(QuarantineItem.id)))
+    # Versions and answers are bound to the trail a chunk or a batch at a time (one entry each, whose
+    # Merkle root covers the rows): those entries belong to the record's story too.
+    bound = {v.audit_entry_id for v in result.versions} | {o.receipt_entry_id for o in result.outbox}
+    bound.discard(None)
     result.entries = list(session.scalars(select(AuditEntry).where(or_(
-        AuditEntry.business_key.in_(keys), _source_key_entry(source_keys))).order_by(AuditEntry.id)))
+        AuditEntry.business_key.in_(keys), _source_key_entry(source_keys), AuditEntry.id.in_(bound)))
+        .order_by(AuditEntry.id)))
     return result
 
 

@@ -29,11 +29,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from creditsync.audit.checkpoints import CheckpointLog, store_identity
+from creditsync.audit.events import AuditEvent
 from creditsync.audit.keys import UNKEYED, AuditConfig, AuditKeyring, load_audit_config, load_keyring
 from creditsync.privacy import mask_fields_and_numbers, mask_text
 from creditsync.settings import actor as settings_actor
 from creditsync.store.models import AuditEntry, AuditHead
-from creditsync.store.rows import printable
+from creditsync.strict_text import printable
 
 GENESIS = "0" * 64
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def canonical_ts(ts: datetime) -> str:
 HASHED_FIELDS = ("id", "ts", "event", "actor", "department", "category", "business_key", "run_id",
                  "details")
 # Once these commit, the head goes to the checkpoint log outside the store (creditsync.audit.checkpoints).
-CHECKPOINT_EVENTS = frozenset({"run_finished", "audit_pruned"})
+CHECKPOINT_EVENTS = frozenset({AuditEvent.RUN_FINISHED, AuditEvent.AUDIT_PRUNED})
 _PENDING_CHECKPOINT = "creditsync.audit.pending_checkpoint"
 
 
@@ -88,10 +89,10 @@ def row_hash(prev_hash: str, row: Mapping[str, Any], key: bytes | None) -> str:
 
 
 @dataclass(frozen=True)
-class AuditEvent:
+class EntryDraft:
     """One entry to append; ``details`` are masked and made JSON-safe on the way in."""
 
-    event: str
+    event: AuditEvent
     department: str | None = None
     category: str | None = None
     business_key: str | None = None
@@ -117,7 +118,7 @@ class AuditTrail:
     def append(
         self,
         session: Session,
-        event: str,
+        event: AuditEvent,
         *,
         department: str | None = None,
         category: str | None = None,
@@ -126,11 +127,11 @@ class AuditTrail:
         actor: str | None = None,
         **details: Any,
     ) -> AuditEntry:
-        rows = self.append_many(session, [AuditEvent(event, department, category, business_key, run_id,
+        rows = self.append_many(session, [EntryDraft(event, department, category, business_key, run_id,
                                                      actor, details)])
         return AuditEntry(**rows[0])
 
-    def append_many(self, session: Session, events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+    def append_many(self, session: Session, events: Sequence[EntryDraft]) -> list[dict[str, Any]]:
         """Append ``events`` in order: one head lock, one multi-row INSERT, one head update.
 
         Returns the rows as written (ids and hashes included)."""
@@ -164,12 +165,12 @@ class AuditTrail:
             sa_event.listen(session, "after_commit", _write_pending_checkpoint)
             sa_event.listen(session, "after_rollback", _drop_pending_checkpoint)
 
-    def _row(self, item: AuditEvent, entry_id: int, scheme: str) -> dict[str, Any]:
+    def _row(self, item: EntryDraft, entry_id: int, scheme: str) -> dict[str, Any]:
         return {
             "id": entry_id,
             "scheme": scheme,
             "ts": datetime.now(UTC),
-            "event": item.event,
+            "event": str(item.event),
             "actor": item.actor or self.actor,
             "department": item.department,
             "category": item.category,

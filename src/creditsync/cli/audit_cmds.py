@@ -46,6 +46,8 @@ def _gateway():  # type: ignore[no-untyped-def]
 @app.command("verify")
 def verify(
     archive: list[Path] = typer.Option(None, "--archive", help="Check pruned-entry archive files instead."),
+    deep: bool = typer.Option(False, "--deep", help="Also check every record, version, outbox item and "
+                              "cursor row against its seal and its audit entry (reads every row)."),
 ) -> None:
     """Check the keyed chain, its anchors and archives, its checkpoints and the tables it describes;
     exit 1 naming the first altered, removed or reordered entry and every other discrepancy."""
@@ -53,6 +55,8 @@ def verify(
     from sqlalchemy import func, select
 
     from creditsync.audit import verify_trail
+    from creditsync.lifecycle.seal import sealer
+    from creditsync.lifecycle.verify import deep_check
     from creditsync.store.models import AuditEntry
 
     if archive:
@@ -64,6 +68,12 @@ def verify(
             total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
             bar = progress.add_task("verifying audit trail", total=total)
             report = verify_trail(session, config, progress=lambda n: progress.update(bar, completed=n))
+            if deep:
+                progress.update(bar, description="checking every row against its seal and entry")
+                rows = deep_check(session, sealer(config.keyring))
+                report.problems += rows.lines()
+                report.notes.append("deep: " + ", ".join(f"{n} {what}" for what, n in rows.checked.items())
+                                    + " checked against their seals and entries")
     result = report.chain
     if report.ok:
         console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
@@ -183,6 +193,7 @@ def trace_cmd(
 
 def _print_trace(story: object) -> None:
     from creditsync.audit.history import Trace, utc
+    from creditsync.exceptions import FieldError
 
     assert isinstance(story, Trace)
     for record in story.records:
@@ -199,7 +210,7 @@ def _print_trace(story: object) -> None:
                       f"{'  platform id ' + item.platform_id if item.platform_id else ''}"
                       f"{'  errors ' + '; '.join(item.platform_errors) if item.platform_errors else ''}")
     for q in story.quarantine:
-        reasons = "; ".join(f"{e['field']}: {e['message']}" for e in q.errors)
+        reasons = "; ".join(str(FieldError.from_stored(e)) for e in q.errors)
         console.print(f"[red]quarantine[/red] #{q.id} ({q.stage}) {reasons}"
                       f"{'  [resolved: ' + q.resolution + ']' if q.resolution else ''}")
     table = Table("id", "time (UTC)", "event", "actor", "run", "details", title="audit trail")

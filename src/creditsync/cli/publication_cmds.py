@@ -34,23 +34,22 @@ def expire_cmd(
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Withdraw every record whose display period is over (终止公示, reason 公示期满), audited."""
-    from creditsync.publication.daily import deliver_withdrawals
-    from creditsync.publication.expiry import expire, settle_withdrawals
+    from creditsync.pipeline.daily import deliver_withdrawals, severity_defaults
+    from creditsync.publication.expiry import expire
     from creditsync.schema.values import shanghai_today
 
     day = _day(today, "--today") or shanghai_today()
     with gateway_errors():
         gateway = _gateway()
         try:
-            report = expire(gateway.store, day, dry_run=dry_run)
+            report = expire(gateway.store, day, dry_run=dry_run, severity_defaults=severity_defaults(gateway))
             if deliver and not dry_run:
                 deliver_withdrawals(gateway, report.departments)
-                report.settled += settle_withdrawals(gateway.store)
         finally:
             gateway.store.dispose()
     if output is Format.json:
         print_json({"today": report.today, "run_id": report.run_id, "dry_run": report.dry_run,
-                    "periods_filled": report.periods_filled, "settled": report.settled,
+                    "periods_filled": report.periods_filled, "tampered": report.tampered,
                     "expired": [vars(r) for r in report.expired]})
         return
     table = Table("business key", "文书号", "last display day", "action",
@@ -59,8 +58,10 @@ def expire_cmd(
         table.add_row(row.business_key, row.document_no, row.display_until.isoformat(),
                       "withdrawal queued" if row.queued else "ended (never on the platform)")
     console.print(table)
-    console.print(f"{len(report.expired)} record(s) past their display period; {len(report.settled)} "
-                  f"withdrawal(s) confirmed; {report.periods_filled} display period(s) computed")
+    console.print(f"{len(report.expired)} record(s) past their display period; "
+                  f"{report.periods_filled} display period(s) computed"
+                  + (f"; {report.tampered} record(s) altered outside the gateway left alone (see the "
+                     "quarantine)" if report.tampered else ""))
 
 
 @app.command("repair")
@@ -94,20 +95,17 @@ def repair_cmd(
 def _repair_one(gateway: Gateway, target: str, decision_no: str | None, reason: str | None,
                 decided_on: date | None, deliver: bool, output: Format) -> None:
     from creditsync.audit import AuditTrail
-    from creditsync.pipeline.context import now
-    from creditsync.publication.daily import deliver_withdrawals
-    from creditsync.publication.expiry import settle_withdrawals
-    from creditsync.publication.repair import RepairDecision, find_record, record_repair
+    from creditsync.lifecycle import RunScope, now
+    from creditsync.lifecycle.withdrawals import find_record
+    from creditsync.pipeline.daily import deliver_withdrawals
+    from creditsync.publication.repair import RepairDecision, repair
 
     decision = RepairDecision(decision_no or "", reason or "", decided_on)
-    run_id = f"repair__{now().strftime('%Y%m%dT%H%M%S%f')}"
-    with gateway.store.transaction() as session:
-        record = find_record(session, target, lock=True)
-        department = record.department
-        outcome = record_repair(session, record, decision, run_id=run_id, audit=AuditTrail())
+    scope = RunScope("(repair)", f"repair__{now().strftime('%Y%m%dT%H%M%S%f')}", AuditTrail())
+    outcome = repair(gateway.store, scope, target, decision)
     if deliver:  # also what an earlier run of this command queued and could not deliver
-        deliver_withdrawals(gateway, [department])
-        settle_withdrawals(gateway.store)
+        with gateway.store.reader() as session:
+            deliver_withdrawals(gateway, [find_record(session, outcome.business_key).department])
     if output is Format.json:
         print_json(vars(outcome))
         return

@@ -1,5 +1,5 @@
 """``display__expiry``: once a day (midnight, Beijing time) the publication rules' run
-(creditsync.publication.daily): the platform's repair decisions, records past their display period
+(creditsync.pipeline.daily): the platform's repair decisions, records past their display period
 withdrawn (终止公示, 公示期满), the withdrawals delivered and settled. The DAG only picks the day and the
 actor; the work is the library's, as ``creditsync expire`` does it."""
 
@@ -35,7 +35,7 @@ def _expire() -> dict[str, Any]:
     from creditsync.orchestration.actors import acting_as, run_actor
     from creditsync.orchestration.connections import use_airflow_connections
     from creditsync.pipeline.runner import Gateway
-    from creditsync.publication.daily import daily_run
+    from creditsync.pipeline.daily import daily_run
 
     use_airflow_connections()
     context = get_current_context()
@@ -52,7 +52,8 @@ def _expire() -> dict[str, Any]:
     summary = {"today": today.isoformat(), "actor": actor, "repairs_received": report.repairs.received,
                "repairs_applied": len(report.repairs.applied), "expired": len(report.expiry.expired),
                "withdrawals_queued": sum(r.queued for r in report.expiry.expired),
-               "settled": len(report.settled), "periods_filled": report.expiry.periods_filled}
+               "delivered": report.delivered, "periods_filled": report.expiry.periods_filled,
+               "tampered": report.expiry.tampered}
     log.info("display expiry as of %s: %s", today, summary)
     return summary
 

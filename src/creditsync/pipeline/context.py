@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from creditsync.audit import AuditTrail
+from creditsync.audit import AuditEvent, AuditTrail
 from creditsync.departments import DepartmentConfig
 from creditsync.exceptions import ConfigurationError
+from creditsync.lifecycle.changes import RunScope
 from creditsync.settings import Settings
 from creditsync.store import Store
 from creditsync.store.models import SyncRun
@@ -30,6 +29,11 @@ class SyncContext:
     def name(self) -> str:
         return self.department.department
 
+    @property
+    def scope(self) -> RunScope:
+        """What the record lifecycle needs of this run."""
+        return RunScope(self.name, self.run_id, self.audit, self.try_number)
+
     def ensure_run(self) -> None:
         """Create the run row once; retried or re-run steps find it and carry on. A finished run that
         runs again (cleared in Airflow) is running once more: its counts stay and the re-run's add up."""
@@ -40,25 +44,19 @@ class SyncContext:
                                              f"not {self.name}: run ids must be unique per department")
                 if existing.finished_at is not None:
                     existing.status, existing.finished_at = "running", None
-                    self.audit.append(session, "run_resumed", department=self.name, run_id=self.run_id,
+                    self.audit.append(session, AuditEvent.RUN_RESUMED, department=self.name, run_id=self.run_id,
                                       trigger=self.trigger, try_number=self.try_number)
                 return
             session.add(
                 SyncRun(id=self.run_id, department=self.name, trigger=self.trigger,
                         status="running", started_at=now(), counts={})
             )
-            self.audit.append(session, "run_started", department=self.name, run_id=self.run_id,
+            self.audit.append(session, AuditEvent.RUN_STARTED, department=self.name, run_id=self.run_id,
                               trigger=self.trigger, try_number=self.try_number)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def content_hash(data: Any) -> str:
-    """A stable sha256 of JSON-able content (key order and non-ASCII spelling do not matter)."""
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def new_cli_run_id(department: str) -> str:

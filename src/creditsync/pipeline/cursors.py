@@ -1,5 +1,6 @@
 """A stream's stored cursor: read at the start of a pull, committed once the platform has answered for
-everything the run queued from that stream (never earlier, so nothing read is ever skipped)."""
+everything the run queued from that stream (never earlier, so nothing read is ever skipped). The cursor
+row itself is the lifecycle's (sealed: creditsync.lifecycle.cursors)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from creditsync.audit.trail import AuditEvent
+from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import ConfigurationError
-from creditsync.pipeline.context import SyncContext, now
+from creditsync.lifecycle import ChangeSet
+from creditsync.lifecycle import cursors as lifecycle_cursors
+from creditsync.pipeline.context import SyncContext
 from creditsync.sources.base import SourceAdapter
 from creditsync.sources.registry import get_adapter_class, open_source
 from creditsync.store.bulk import lock_department
-from creditsync.store.models import Cursor, OutboxItem, RunStream
+from creditsync.store.models import OutboxItem, RunStream
 from creditsync.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -22,8 +25,7 @@ log = logging.getLogger(__name__)
 
 def read_cursor(ctx: SyncContext, category: str) -> str | None:
     with ctx.store.reader() as session:
-        row = session.get(Cursor, (ctx.name, category))
-        return row.value if row else None
+        return lifecycle_cursors.read_cursor(session, ctx.scope.sealer, ctx.name, category)
 
 
 def commit_cursors(ctx: SyncContext) -> None:
@@ -45,28 +47,19 @@ def _commit(ctx: SyncContext, session: Session) -> list[tuple[str, str]]:
             OutboxItem.run_id == ctx.run_id, OutboxItem.status == OutboxStatus.PENDING)
         .group_by(OutboxItem.category)).all())
     committed: list[tuple[str, str]] = []
-    events: list[AuditEvent] = []
+    changes = ChangeSet(ctx.scope)
     for stream in streams:
         if waiting.get(stream.category):
             continue
         stream.cursor_committed = True
         if stream.cursor_to is not None and stream.cursor_to != stream.cursor_from:
-            _advance(ctx, session, stream)
-            events.append(AuditEvent("cursor_advanced", department=ctx.name, category=stream.category,
-                                     run_id=ctx.run_id, details={"cursor_from": stream.cursor_from,
-                                                                 "cursor_to": stream.cursor_to}))
+            lifecycle_cursors.set_cursor(changes, stream.category, stream.cursor_to,
+                                         event=AuditEvent.CURSOR_ADVANCED, cursor_from=stream.cursor_from,
+                                         cursor_to=stream.cursor_to)
         if value := stream.cursor_to or stream.cursor_from:  # unchanged too: the hook must be re-runnable
             committed.append((stream.category, value))
-    ctx.audit.append_many(session, events)
+    changes.apply(session)
     return committed
-
-
-def _advance(ctx: SyncContext, session: Session, stream: RunStream) -> None:
-    cursor = session.get(Cursor, (ctx.name, stream.category))
-    if cursor is None:
-        cursor = Cursor(department=ctx.name, category=stream.category)
-        session.add(cursor)
-    cursor.value, cursor.updated_at, cursor.run_id = stream.cursor_to, now(), ctx.run_id
 
 
 def _tell_source(ctx: SyncContext, committed: list[tuple[str, str]]) -> None:

@@ -1,8 +1,8 @@
 """``creditsync sync DEPT --dry-run``: what a sync would do, computed without writing anything.
 
 It reads the source after the stored cursor, maps, validates and decides every record with the sync's
-own decision function (:func:`creditsync.pipeline.decide.decide`), against what the store holds; no
-run, no outbox, no cursor and no audit entry is written."""
+own transition table (:func:`creditsync.lifecycle.decide_chunk`), against what the store holds; no run,
+no outbox, no cursor and no audit entry is written."""
 
 from __future__ import annotations
 
@@ -10,17 +10,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from creditsync.lifecycle import Outcome, SourceItem, decide_chunk
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
-from creditsync.pipeline.decide import Outcome
-from creditsync.pipeline.ingest import (
-    SourceRow,
-    chunks,
-    decide_chunk,
-    held_conflicts,
-    known_records,
-    translate_chunk,
-)
+from creditsync.pipeline.ingest import chunks, translate_chunk
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.privacy import mask_text
 from creditsync.sources.base import RawRecord
@@ -33,6 +26,7 @@ WOULD = {
     Outcome.STILL_REJECTED: "still_rejected", Outcome.QUARANTINED: "quarantine",
     Outcome.BLOCKED: "blocked_repaired", Outcome.REVOKED: "skip_revoked",
     Outcome.WITHDRAWAL_QUEUED: "withdraw", Outcome.PROTECTED: "hold_back",
+    Outcome.REPLACED: "withdraw_replaced", Outcome.TAMPERED: "refuse_tampered",
 }
 
 
@@ -54,21 +48,17 @@ def _preview(ctx: SyncContext, translator: Translator, rows: Iterable[RawRecord]
     would: Counter[str] = Counter()
     problems: list[dict[str, Any]] = []
     for chunk in chunks(rows, ctx.department.batch_size):
-        decided = translate_chunk(translator, chunk)
+        items = translate_chunk(translator, chunk)
         with ctx.store.reader() as session:
-            known = known_records(session, {key for row in decided if (key := row.key)})
-            held = held_conflicts(session, ctx.name, translator.category, decided)
-        decide_chunk(decided, known, PREVIEW_RUN, held)
-        for row in decided:
-            assert row.decision is not None
-            would[WOULD[row.decision.outcome]] += 1
-            if row.decision.outcome is Outcome.QUARANTINED and len(problems) < SHOWN_PROBLEMS:
-                problems.append({"source_key": row.raw.key, "errors": _errors(row)})
+            decision = decide_chunk(session, ctx.scope.sealer, ctx.name, translator.category, PREVIEW_RUN, items)
+        for item in decision.items:
+            assert item.step is not None
+            would[WOULD[item.step.outcome]] += 1
+            if item.step.outcome is Outcome.QUARANTINED and len(problems) < SHOWN_PROBLEMS:
+                problems.append({"source_key": item.source_key, "errors": _errors(item)})
     return {"cursor": cursor, "would": dict(would), "problems": problems}
 
 
-def _errors(row: SourceRow) -> list[dict[str, str]]:
-    if row.translation is None:
-        return [{"field": "(record)", "message": mask_text(str(row.raw.error))}]
-    errors = [row.conflict] if row.conflict else row.translation.errors
+def _errors(item: SourceItem) -> list[dict[str, str]]:
+    errors = [item.conflict] if item.conflict else item.problems
     return [{"field": e.field, "message": mask_text(e.message)} for e in errors]

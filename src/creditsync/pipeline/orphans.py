@@ -12,13 +12,15 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from creditsync.audit.trail import AuditEvent
 from creditsync.delivery.client import PlatformClient
-from creditsync.pipeline.context import SyncContext, now
-from creditsync.pipeline.receipts import Sent
-from creditsync.store.bulk import lock_department, update_rows
-from creditsync.store.models import OutboxItem, Record
-from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
+from creditsync.lifecycle import ChangeSet
+from creditsync.lifecycle.receipts import Sent
+from creditsync.lifecycle.stored import load_records
+from creditsync.lifecycle.withdrawals import adopt_platform_ids, settle_never_received
+from creditsync.pipeline.context import SyncContext
+from creditsync.store.bulk import lock_department
+from creditsync.store.models import OutboxItem
+from creditsync.store.states import OutboxAction, OutboxStatus
 
 
 def settle_orphan_withdrawals(ctx: SyncContext, client: PlatformClient, items: list[Sent]) -> list[Sent]:
@@ -55,15 +57,13 @@ def _tried_upserts(ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:
 
 
 def _store(ctx: SyncContext, orphans: list[Sent], found_ids: dict[str, str]) -> None:
-    stamp = now()
     never = [item for item in orphans if item.business_key not in found_ids]
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
-        update_rows(session, Record, [{"business_key": k, "platform_id": v} for k, v in found_ids.items()])
-        superseded = str(OutboxStatus.SUPERSEDED)
-        update_rows(session, OutboxItem, [{"id": i.id, "status": superseded} for i in never])
-        update_rows(session, Record, [{"business_key": i.business_key, "state": str(RecordState.REVOKED),
-                                       "updated_at": stamp} for i in never])
-        ctx.audit.append_many(session, [AuditEvent(
-            "revoked_unpublished", department=ctx.name, category=i.category, business_key=i.business_key,
-            run_id=ctx.run_id, details={"reason": "the platform never received the record"}) for i in never])
+        changes = ChangeSet(ctx.scope)
+        stored = load_records(session, ctx.scope.sealer, {item.business_key for item in orphans})
+        adopt_platform_ids(changes, stored, found_ids)
+        changes.item_updates += [{"id": item.id, "status": str(OutboxStatus.SUPERSEDED), "sealed": None}
+                                 for item in never]
+        settle_never_received(changes, stored, [item.business_key for item in never])
+        changes.apply(session)

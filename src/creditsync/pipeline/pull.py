@@ -12,13 +12,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from creditsync.audit.trail import AuditEvent
+from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
-from creditsync.pipeline.ingest import chunks, decide_chunk, held_conflicts, known_records, translate_chunk
+from creditsync.pipeline.ingest import chunks, ingest_chunk, translate_chunk
 from creditsync.pipeline.translate import Translator, translator_for
-from creditsync.pipeline.write import ChunkWrites
 from creditsync.sources.base import RawRecord
 from creditsync.sources.cursor import max_cursor
 from creditsync.sources.registry import open_source
@@ -47,7 +46,12 @@ def pull(ctx: SyncContext, records: Iterable[RawRecord] | None = None, categorie
 def _pull_stream(ctx: SyncContext, translator: Translator,
                  records: Iterable[RawRecord] | None) -> dict[str, Any]:
     category = translator.category
-    cursor = read_cursor(ctx, category)
+    try:
+        cursor = read_cursor(ctx, category)
+    except FatalError as exc:  # the cursor row was altered outside the gateway: this stream waits
+        _start_stream(ctx, category, None)
+        _record_failure(ctx, category, exc)
+        return {READ: 0, "error": str(exc)}
     _start_stream(ctx, category, cursor)
     totals: Counter[str] = Counter()
     cursor_to: str | None = None
@@ -65,16 +69,10 @@ def _pull_stream(ctx: SyncContext, translator: Translator,
 
 def _ingest(ctx: SyncContext, translator: Translator, chunk: list[RawRecord]) -> Counter[str]:
     """Translate outside the transaction (CPU), then decide and write the chunk in one transaction."""
-    rows = translate_chunk(translator, chunk)
+    items = translate_chunk(translator, chunk)
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
-        known = known_records(session, {key for row in rows if (key := row.key)})
-        held = held_conflicts(session, ctx.name, translator.category, rows)
-        outcomes = decide_chunk(rows, known, ctx.run_id, held)
-        writes = ChunkWrites(ctx, translator.category, translator)
-        for row in rows:
-            writes.add(row, known.get(row.key) if row.key else None)
-        writes.apply(session)
+        outcomes = ingest_chunk(session, ctx.scope, translator, items)
         outcomes[READ] = len(chunk)
         stream = session.get(RunStream, (ctx.run_id, translator.category))
         assert stream is not None
@@ -105,9 +103,8 @@ def _finish_stream(ctx: SyncContext, category: str, totals: Counter[str], cursor
         stream = session.get(RunStream, (ctx.run_id, category))
         assert stream is not None
         stream.cursor_to, stream.pulled = cursor_to or cursor, True
-        ctx.audit.append_many(session, [AuditEvent(
-            "source_read", department=ctx.name, category=category, run_id=ctx.run_id,
-            details={"counts": dict(totals), "cursor_from": cursor, "cursor_to": stream.cursor_to})])
+        ctx.audit.append(session, AuditEvent.SOURCE_READ, department=ctx.name, category=category,
+                         run_id=ctx.run_id, counts=dict(totals), cursor_from=cursor, cursor_to=stream.cursor_to)
     return {READ: 0, **totals, "cursor_from": cursor, "cursor_to": cursor_to or cursor}
 
 
@@ -116,6 +113,5 @@ def _record_failure(ctx: SyncContext, category: str, exc: Exception) -> None:
         stream = session.get(RunStream, (ctx.run_id, category))
         assert stream is not None
         stream.error = str(exc)[:2000]
-        ctx.audit.append_many(session, [AuditEvent(
-            "source_failed", department=ctx.name, category=category, run_id=ctx.run_id,
-            details={"error": str(exc)[:2000], "kind": type(exc).__name__})])
+        ctx.audit.append(session, AuditEvent.SOURCE_FAILED, department=ctx.name, category=category,
+                         run_id=ctx.run_id, error=str(exc)[:2000], kind=type(exc).__name__)

@@ -18,18 +18,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from creditsync.audit.trail import AuditEvent
 from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
 from creditsync.delivery.errors import BatchTooLargeError
 from creditsync.exceptions import CreditSyncError, RetriableError
+from creditsync.lifecycle import ChangeSet
+from creditsync.lifecycle.receipts import Sent, apply_answers, mark_attempts, record_failure, refuse
+from creditsync.lifecycle.rows import outbox_identity
+from creditsync.lifecycle.seal import SealError
+from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import commit_cursors
 from creditsync.pipeline.orphans import settle_orphan_withdrawals
-from creditsync.pipeline.receipts import Sent, apply_receipts
 from creditsync.store.bulk import lock_department
-from creditsync.store.models import OutboxItem, Record, SyncRun
+from creditsync.store.models import OutboxItem, SyncRun
 from creditsync.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -71,17 +75,53 @@ def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
 
 
 def _next_round(ctx: SyncContext) -> list[Sent]:
+    """The oldest pending items, each opened from its seal and given the platform row it targets from
+    its (sealed) record. An item that does not open, or whose record was altered, is never sent: it is
+    refused, quarantined and alarmed, and the round goes on with the rest."""
     size = ctx.department.batch_size * ctx.department.push_concurrency
-    with ctx.store.reader() as session:
-        rows = session.execute(
-            select(OutboxItem.id, OutboxItem.idempotency_key, OutboxItem.business_key, OutboxItem.category,
-                   OutboxItem.action, OutboxItem.version, OutboxItem.payload, OutboxItem.attempts,
-                   Record.platform_id)
-            .outerjoin(Record, Record.business_key == OutboxItem.business_key)
-            .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)
-            .order_by(OutboxItem.id).limit(size)).all()
-    return _one_per_record(Sent(r.id, r.idempotency_key, r.business_key, r.category, r.action, r.version,
-                                r.payload, r.platform_id, r.attempts + 1) for r in rows)
+    while True:
+        with ctx.store.reader() as session:
+            rows = [dict(r._mapping) for r in session.execute(
+                select(*OutboxItem.__table__.columns)
+                .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)
+                .order_by(OutboxItem.id).limit(size))]
+            stored = load_records(session, ctx.scope.sealer, {row["business_key"] for row in rows})
+        sendable, refused = _open(ctx, rows, stored.rows, stored.tampered)
+        if not refused and not stored.tampered:
+            return _one_per_record(sendable)
+        _refuse(ctx, refused, [stored.tampered[k] for k in stored.tampered])
+
+
+def _open(ctx: SyncContext, rows: list[dict[str, Any]], records: dict[str, dict[str, Any]],
+          tampered: dict[str, dict[str, Any]]) -> tuple[list[Sent], list[tuple[dict[str, Any], str]]]:
+    sealer = ctx.scope.sealer
+    sendable: list[Sent] = []
+    refused: list[tuple[dict[str, Any], str]] = []
+    for row in rows:
+        if row["business_key"] in tampered:
+            refused.append((row, "its record was changed outside the gateway"))
+            continue
+        try:
+            payload = sealer.decrypt(row["sealed"], outbox_identity(row))
+        except SealError as exc:
+            refused.append((row, str(exc)))
+            continue
+        record = records.get(row["business_key"])
+        sendable.append(Sent(row["id"], row["idempotency_key"], row["business_key"], row["category"],
+                             row["action"], row["version"], payload,
+                             record["platform_id"] if record else None, row["attempts"] + 1, row["created_at"]))
+    return sendable, refused
+
+
+def _refuse(ctx: SyncContext, refused: list[tuple[dict[str, Any], str]],
+            tampered_records: list[dict[str, Any]]) -> None:
+    with ctx.store.transaction() as session:
+        lock_department(session, ctx.name)
+        changes = ChangeSet(ctx.scope)
+        raise_tamper_alarm(session, changes, tampered_records, where="push")
+        for row, why in refused:
+            refuse(changes, [row], why=why)
+        changes.apply(session)
 
 
 def _one_per_record(items: Iterable[Sent]) -> list[Sent]:
@@ -123,13 +163,9 @@ def _size(payload: dict[str, Any]) -> int:
 def _mark_attempt(ctx: SyncContext, batch: Batch) -> None:
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
-        session.execute(update(OutboxItem).where(OutboxItem.id.in_([i.id for i in batch.items]))
-                        .values(attempts=OutboxItem.attempts + 1))
-        ctx.audit.append_many(session, [AuditEvent(
-            "push_attempt", department=ctx.name, category=batch.category, run_id=ctx.run_id,
-            details={"batch_id": batch.batch_id, "size": len(batch.items),
-                     "keys": [i.business_key for i in batch.items], "try_number": ctx.try_number,
-                     "attempt": max(i.attempts for i in batch.items)})])
+        changes = ChangeSet(ctx.scope)
+        mark_attempts(session, changes, batch.items, batch_id=batch.batch_id, category=batch.category)
+        changes.apply(session)
 
 
 def _send(client: PlatformClient, batch: Batch) -> Answer:
@@ -170,9 +206,11 @@ def _collect(ctx: SyncContext, client: PlatformClient, futures: list[tuple[Batch
         answer = future.result()
         with ctx.store.transaction() as session:
             lock_department(session, ctx.name)
-            applied = apply_receipts(ctx, session, batch.items, answer.receipts, batch.batch_id)
+            changes = ChangeSet(ctx.scope)
+            applied = apply_answers(session, changes, batch.items, answer.receipts, batch_id=batch.batch_id)
             if answer.error is not None:
-                _record_failure(ctx, session, batch, answer.error)
+                _record_failure(ctx, session, changes, batch, answer.error)
+            changes.apply(session)
         counts["batches"] += 1
         counts["acked"] += applied.acked
         counts["rejected"] += applied.rejected
@@ -196,16 +234,16 @@ def _ask_again(ctx: SyncContext, client: PlatformClient, unanswered: list[tuple[
         found = client.query(category, [item.idempotency_key for item in items])
         with ctx.store.transaction() as session:
             lock_department(session, ctx.name)
-            left += len(apply_receipts(ctx, session, items, found, f"{ctx.run_id}#query-back").unanswered)
+            changes = ChangeSet(ctx.scope)
+            left += len(apply_answers(session, changes, items, found,
+                                      batch_id=f"{ctx.run_id}#query-back").unanswered)
+            changes.apply(session)
     return left
 
 
-def _record_failure(ctx: SyncContext, session: Any, batch: Batch, exc: CreditSyncError) -> None:
-    session.execute(update(OutboxItem).where(OutboxItem.id.in_([i.id for i in batch.items]))
-                    .values(last_error=str(exc)[:2000]))
+def _record_failure(ctx: SyncContext, session: Session, changes: ChangeSet, batch: Batch,
+                    exc: CreditSyncError) -> None:
+    record_failure(session, changes, batch.items, batch_id=batch.batch_id, category=batch.category, error=exc)
     run = session.get(SyncRun, ctx.run_id)
     if run is not None:
         run.status = "incomplete"  # the next run (or a retry of this one) continues the delivery
-    ctx.audit.append_many(session, [AuditEvent(
-        "push_failed", department=ctx.name, category=batch.category, run_id=ctx.run_id,
-        details={"batch_id": batch.batch_id, "error": str(exc)[:2000], "kind": type(exc).__name__})])

@@ -34,14 +34,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from creditsync.audit.events import AuditEvent
 from creditsync.delivery.client import PlatformClient, Receipt
-from creditsync.pipeline.context import SyncContext, content_hash, now
-from creditsync.pipeline.receipts import Sent, apply_receipts
-from creditsync.privacy import REREAD_MARK, is_masked
-from creditsync.store.bulk import insert_rows, lock_department
+from creditsync.hashing import content_hash
+from creditsync.lifecycle import ChangeSet
+from creditsync.lifecycle.receipts import Sent, apply_answers
+from creditsync.lifecycle.resend import resend_current, sendable_content
+from creditsync.lifecycle.stored import load_records
+from creditsync.lifecycle.withdrawals import adopt_platform_ids, repair_record, withdraw_again
+from creditsync.pipeline.context import SyncContext
+from creditsync.privacy import REREAD_MARK
+from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem, Record
-from creditsync.store.rows import outbox_row, stored_content
-from creditsync.store.states import OutboxAction
 
 CHUNK = 500
 FINDINGS_KEPT = 1000  # the counts cover everything; this many findings are kept to show
@@ -112,7 +116,7 @@ def reconcile(ctx: SyncContext, client: PlatformClient, categories: list[str], *
                 _check_record(ctx, client, record, report, copies.get(record.platform_id or ""))
     if repair:
         with ctx.store.transaction() as session:
-            ctx.audit.append(session, "reconciliation", department=ctx.name, run_id=ctx.run_id,
+            ctx.audit.append(session, AuditEvent.RECONCILIATION, department=ctx.name, run_id=ctx.run_id,
                              categories=categories, in_flight=vars(report.in_flight),
                              delivered=vars(report.delivered), awaiting_reread=report.awaiting_reread,
                              consistent=report.consistent)
@@ -148,16 +152,18 @@ def _answer_lost(ctx: SyncContext, item: OutboxItem, receipt: Receipt, report: R
         report.note(report.in_flight, finding, repaired=False)
         return
     sent = Sent(item.id, item.idempotency_key, item.business_key, item.category, item.action, item.version,
-                item.payload, attempts=item.attempts)
+                attempts=item.attempts, created_at=item.created_at)
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
-        answers = {item.idempotency_key: receipt}
-        applied = apply_receipts(ctx, session, [sent], answers, f"{ctx.run_id}#reconcile")
+        changes = ChangeSet(ctx.scope)
+        applied = apply_answers(session, changes, [sent], {item.idempotency_key: receipt},
+                                batch_id=f"{ctx.run_id}#reconcile")
         if not applied.acked + applied.rejected:  # a push answered it meanwhile
             report.in_flight.matching += 1
             return
-        _audit(ctx, session, item.business_key, item.category, finding, idempotency_key=item.idempotency_key,
+        _audit(changes, item.business_key, item.category, finding, idempotency_key=item.idempotency_key,
                status=receipt.status, attempts=item.attempts)
+        changes.apply(session)
     report.note(report.in_flight, finding, repaired=True)
 
 
@@ -236,8 +242,8 @@ def _remedy(ctx: SyncContext, record: Record, problem: str) -> Repair:
     if problem in fixed:
         return fixed[problem]
     with ctx.store.reader() as session:
-        content = _acknowledged_content(session, record)
-    return Repair.REQUEUE if content is not None and not is_masked(content) else Repair.REREAD
+        content = _acknowledged_content(ctx, session, record)
+    return Repair.REQUEUE if content is not None else Repair.REREAD
 
 
 # -- repairs -----------------------------------------------------------------------------------------
@@ -247,59 +253,51 @@ def _repair(ctx: SyncContext, record: Record, report: ReconcileReport, finding: 
         report.note(report.delivered, finding, repaired=False)
         return
     with ctx.store.transaction() as session:
-        row = session.get(Record, record.business_key, with_for_update=True)
-        if row is None or (row.state, row.platform_id) != (record.state, record.platform_id):
-            report.delivered.matching += 1  # changed meanwhile (a sync ran): the next check sees it
+        lock_department(session, ctx.name)
+        changes = ChangeSet(ctx.scope)
+        stored = load_records(session, ctx.scope.sealer, {record.business_key}, lock=True)
+        row = stored.rows.get(record.business_key)
+        if row is None or (row["state"], row["platform_id"]) != (record.state, record.platform_id):
+            report.delivered.matching += 1  # changed meanwhile (a sync ran), or altered: the next check sees it
             return
-        details = _apply(ctx, session, row, finding)
-        _audit(ctx, session, row.business_key, row.category, finding, **details)
+        details = _apply(session, changes, stored, row, finding)
+        _audit(changes, row["business_key"], row["category"], finding, **details)
+        changes.apply(session)
     report.note(report.delivered, finding, repaired=finding.action is not Repair.REREAD)
 
 
-def _apply(ctx: SyncContext, session: Session, row: Record, finding: Finding) -> dict[str, Any]:
+def _apply(session: Session, changes: ChangeSet, stored: Any, row: dict[str, Any],
+           finding: Finding) -> dict[str, Any]:
     """Change the record (and queue what must go again); the audit details of the change."""
-    details: dict[str, Any] = {"state_before": row.state, "platform_id_before": row.platform_id}
+    key = row["business_key"]
+    details: dict[str, Any] = {"state_before": row["state"], "platform_id_before": row["platform_id"]}
     if finding.action is Repair.ADOPT_ID:
-        row.platform_id = finding.platform_id
+        adopt_platform_ids(changes, stored, {key: str(finding.platform_id)})
     elif finding.action is Repair.NEVER_REPUBLISH:
-        row.state = "repaired"
+        repair_record(changes, stored, key, decision_no=None, platform_acted=True, found_by="reconciliation")
     elif finding.action is Repair.REQUEUE_WITHDRAWAL:
-        row.state = "withdrawing"
-        details["idempotency_key"] = _queue(ctx, session, row, "withdraw", {})
+        details["idempotency_key"] = withdraw_again(changes, stored, key)
     else:
-        if finding.problem == "missing":
-            row.platform_id = None  # the platform does not know it: publish it as a new row
-        row.state = "pending"  # until the platform acknowledges it again
-        content = _acknowledged_content(session, row)
-        if finding.action is Repair.REQUEUE and content is not None:
-            details["idempotency_key"] = _queue(ctx, session, row, "upsert", content)
-        else:
-            row.mapped_hash = REREAD_MARK
-    row.updated_at = now()
+        missing = finding.problem == "missing"
+        details["idempotency_key"] = resend_current(session, changes, stored, key, reason="reconciliation",
+                                                    new_row=missing)
+        if details["idempotency_key"] is None:  # sent again once re-read; not on display meanwhile
+            row = changes.record(key) or row
+            changes.write_record({**row, "state": "pending", **({"platform_id": None} if missing else {})})
     return details
 
 
-def _queue(ctx: SyncContext, session: Session, row: Record, action: str, payload: dict[str, Any]) -> str:
-    """A deliberate resend: the record's outbox items so far make its key one the platform never saw."""
-    resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
-        OutboxItem.business_key == row.business_key)) or 1
-    item = outbox_row(business_key=row.business_key, department=row.department, category=row.category,
-                      action=OutboxAction(action), version=row.version, mapped_hash=row.mapped_hash,
-                      payload=payload, run_id=ctx.run_id, created_at=now(), resend=resend)
-    insert_rows(session, OutboxItem, [item])
-    return str(item["idempotency_key"])
-
-
-def _acknowledged_content(session: Session, record: Record) -> dict[str, Any] | None:
-    """The content the platform acknowledged for the record's version (masked, as the store keeps it)."""
+def _acknowledged_content(ctx: SyncContext, session: Session, record: Record) -> dict[str, Any] | None:
+    """The content the platform acknowledged for the record's version, if it can be sent again."""
     acked = session.scalar(select(OutboxItem.id).where(
         OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
         OutboxItem.version == record.version, OutboxItem.status == "acked").limit(1))
-    return stored_content(session, record.business_key, record.version) if acked is not None else None
+    if acked is None:
+        return None
+    row = {column: getattr(record, column) for column in ("business_key", "version", "mapped_hash")}
+    return sendable_content(session, ChangeSet(ctx.scope), row)
 
 
-def _audit(ctx: SyncContext, session: Session, business_key: str, category: str, finding: Finding,
-           **details: Any) -> None:
-    ctx.audit.append(session, "reconciled", department=ctx.name, category=category,
-                     business_key=business_key, run_id=ctx.run_id, problem=finding.problem,
-                     action=finding.action, platform_id=finding.platform_id, **details)
+def _audit(changes: ChangeSet, business_key: str, category: str, finding: Finding, **details: Any) -> None:
+    changes.event(AuditEvent.RECONCILED, category=category, business_key=business_key, problem=finding.problem,
+                  action=str(finding.action), platform_id=finding.platform_id, **details)

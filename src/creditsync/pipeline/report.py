@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError
 from creditsync.pipeline.context import SyncContext, now
-from creditsync.pipeline.decide import Outcome
+from creditsync.lifecycle.transitions import Outcome
 from creditsync.store.models import OutboxItem, QuarantineItem, RunStream, SyncRun
 from creditsync.store.states import OutboxStatus
 
@@ -52,7 +53,7 @@ def report(ctx: SyncContext) -> dict[str, Any]:
         run = session.get(SyncRun, ctx.run_id)
         if run is not None:
             run.status, run.finished_at, run.counts = status, now(), summary
-        ctx.audit.append(session, "run_finished", department=ctx.name, run_id=ctx.run_id,
+        ctx.audit.append(session, AuditEvent.RUN_FINISHED, department=ctx.name, run_id=ctx.run_id,
                          status=status, summary=summary)
     if problems:
         delivered = " (valid records were delivered; see the quarantine)" if _read_any(summary) else ""

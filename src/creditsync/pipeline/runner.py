@@ -101,6 +101,14 @@ def handover_department(gateway: Gateway, name: str, category: str) -> Departmen
                             streams=[StreamConfig(category=category)], **settings)
 
 
+def delivery_department(gateway: Gateway, name: str, category: str) -> DepartmentConfig:
+    """Whose outbox a withdrawal goes out with: the department's own configuration (its batch sizes and
+    concurrency), or the hand-over defaults for a department that only hands over files."""
+    if (gateway.settings.adapters_dir / f"{name}.yaml").exists():
+        return gateway.department(name)
+    return handover_department(gateway, name, category)
+
+
 def push_file(gateway: Gateway, path: Path, category: str, department: str) -> dict[str, Any]:
     """Validate → store → outbox → push → receipts → audit, for one handed-over template file."""
     ctx = gateway.context(handover_department(gateway, department, category))

@@ -12,6 +12,7 @@ from creditsync.departments import RevokedRule
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.pipeline.context import SyncContext
+from creditsync.publication.protection import HoldBackRule, parse_hold_back_rules
 from creditsync.schema import CanonicalRecord, RecordValidator, record_validator, shanghai_today
 
 
@@ -29,6 +30,8 @@ class Translator:
     mapping: MappingSpec | None  # None: rows already carry the standard field codes
     adapter: str
     revoked_when: RevokedRule | None = None
+    hold_back: tuple[HoldBackRule, ...] = ()  # the department's rules for this category (minors: always)
+    severity_default: str | None = None  # of penalties whose mapping gives no severity
 
     def is_revoked(self, raw: dict[str, Any]) -> bool:
         return self.revoked_when is not None and self.revoked_when.matches(raw)
@@ -70,4 +73,6 @@ def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) 
     mapping = load_mapping(path)
     if mapping.category != category:
         raise ConfigurationError(f"{path} maps category {mapping.category!r}, stream is {category!r}")
-    return Translator(category, mapping, ctx.department.source.kind, stream.revoked_when)
+    rules = ctx.department.publication
+    return Translator(category, mapping, ctx.department.source.kind, stream.revoked_when,
+                      parse_hold_back_rules(rules.hold_back).get(category, ()), rules.severity_default)

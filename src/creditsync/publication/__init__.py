@@ -19,7 +19,7 @@ from creditsync.publication.protection import (
     parse_hold_back_rules,
 )
 from creditsync.publication.severity import Severity, SeverityRule, parse_severity, severity_of
-from creditsync.publication.working_days import (
+from creditsync.working_days import (
     PUBLICATION_LIMIT_WORKING_DAYS,
     WITHDRAWAL_LIMIT_WORKING_DAYS,
     add_working_days,

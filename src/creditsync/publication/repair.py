@@ -12,18 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from creditsync.audit import AuditTrail
+from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import ConfigurationError
-from creditsync.publication.withdrawal import WithdrawReason, now, queue_withdrawal, supersede_untried
-from creditsync.store.models import Record
+from creditsync.lifecycle import ChangeSet, RunScope
+from creditsync.lifecycle.operations import run
+from creditsync.lifecycle.withdrawals import find_record, load_one, repair_record
+from creditsync.schema.values import shanghai_today
+from creditsync.store import Store
 from creditsync.store.states import RecordState
-
-OFF_DISPLAY_ALREADY = (RecordState.WITHDRAWN, RecordState.REVOKED, RecordState.EXPIRED)
 
 
 class RepairSource(StrEnum):
@@ -43,6 +42,9 @@ class RepairDecision:
             raise ConfigurationError("a credit repair needs the repair decision's number (--decision-no)")
         if not self.reason.strip():
             raise ConfigurationError("a credit repair needs a reason (--reason)")
+        if self.decided_on is not None and self.decided_on > shanghai_today():
+            raise ConfigurationError(f"the repair decision's date {self.decided_on} is in the future: a repair "
+                                     "takes effect once decided 修复决定日期不能晚于今天")
 
 
 @dataclass(frozen=True)
@@ -54,42 +56,28 @@ class RepairOutcome:
     already_repaired: bool  # the same decision was recorded before: nothing changed
 
 
-def find_record(session: Session, key_or_document_no: str, *, lock: bool = False) -> Record:
-    """A record by its business key, else by its 文书号 (which must then name exactly one record)."""
-    text = key_or_document_no.strip()
-    query = select(Record).where(or_(Record.business_key == text, Record.document_no == text))
-    rows = list(session.scalars(query.with_for_update() if lock else query))
-    exact = [row for row in rows if row.business_key == text]
-    if exact:
-        return exact[0]
-    if not rows:
-        raise ConfigurationError(f"no record with business key or 文书号 {text!r}")
-    if len(rows) > 1:
-        keys = ", ".join(sorted(row.business_key for row in rows))
-        raise ConfigurationError(f"文书号 {text!r} names {len(rows)} records ({keys}): give the business key")
-    return rows[0]
+def record_repair(session: Session, changes: ChangeSet, key: str, decision: RepairDecision) -> RepairOutcome:
+    """Apply one repair decision to the record ``key`` (locked and checked against its seal)."""
+    stored, row = load_one(session, changes, key)
+    previous = row["state"]
+    if previous == RecordState.REPAIRED and row["repair_decision_no"] == decision.decision_no:
+        return RepairOutcome(key, row["document_no"], previous, False, True)
+    done = repair_record(changes, stored, key, decision_no=decision.decision_no[:128],
+                         platform_acted=decision.source is RepairSource.PLATFORM)
+    queued = bool(done and done.queued)
+    changes.event(AuditEvent.CREDIT_REPAIR, department=row["department"], category=row["category"],
+                  business_key=key,
+                  withdrawal_queued=queued, decision_no=decision.decision_no, reason=decision.reason,
+                  source=decision.source.value, decided_on=decision.decided_on, previous_state=previous)
+    return RepairOutcome(key, row["document_no"], previous, queued, False)
 
 
-def record_repair(session: Session, record: Record, decision: RepairDecision, *, run_id: str,
-                  audit: AuditTrail) -> RepairOutcome:
-    """Apply one repair decision to ``record`` (locked by the caller) inside the caller's transaction."""
-    previous = record.state
-    if previous == RecordState.REPAIRED and record.repair_decision_no == decision.decision_no:
-        return RepairOutcome(record.business_key, record.document_no, previous, False, True)
-    record.repair_decision_no = decision.decision_no[:128]
-    details: dict[str, Any] = {"decision_no": decision.decision_no, "reason": decision.reason,
-               "source": decision.source.value, "decided_on": decision.decided_on, "previous_state": previous}
-    queued = False
-    if decision.source is RepairSource.PLATFORM or previous in OFF_DISPLAY_ALREADY or previous in (
-            RecordState.WITHDRAWING, RecordState.REPAIRED):
-        # Nothing (more) to withdraw: the platform acted itself, the record is off display already,
-        # or a withdrawal is already queued.
-        supersede_untried(session, record.business_key)
-        record.state, record.withdraw_reason, record.updated_at = (
-            RecordState.REPAIRED, WithdrawReason.REPAIRED.value, now())
-    else:
-        queued = queue_withdrawal(session, record, WithdrawReason.REPAIRED, run_id=run_id, audit=audit,
-                                  state_while_queued=RecordState.REPAIRED, decision_no=decision.decision_no)
-    audit.append(session, "credit_repair", department=record.department, category=record.category,
-                 business_key=record.business_key, run_id=run_id, withdrawal_queued=queued, **details)
-    return RepairOutcome(record.business_key, record.document_no, previous, queued, False)
+def repair(store: Store, scope: RunScope, key_or_document_no: str, decision: RepairDecision) -> RepairOutcome:
+    """``creditsync repair``: one decision, one transaction (a record altered outside the gateway is refused
+    and alarmed)."""
+    def plan(session: Session, changes: ChangeSet) -> RepairOutcome:
+        return record_repair(session, changes, find_record(session, key_or_document_no).business_key, decision)
+
+    with store.reader() as session:
+        department = find_record(session, key_or_document_no).department
+    return run(store, RunScope(department, scope.run_id, scope.audit), plan)

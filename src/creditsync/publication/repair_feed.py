@@ -17,14 +17,18 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
+from creditsync.audit.events import AuditEvent
 from creditsync.delivery import PlatformClient
 from creditsync.delivery.errors import PlatformProtocolError
 from creditsync.exceptions import ConfigurationError
+from creditsync.lifecycle import ChangeSet, RunScope, now
+from creditsync.lifecycle.cursors import read_cursor, set_cursor
+from creditsync.lifecycle.stored import raise_tamper_alarm
+from creditsync.lifecycle.withdrawals import TamperedRecord
 from creditsync.publication.repair import RepairDecision, RepairOutcome, RepairSource, record_repair
-from creditsync.publication.withdrawal import now
 from creditsync.settings import PLATFORM_REPAIRS_PATH
 from creditsync.store import Store
-from creditsync.store.models import Cursor, Record
+from creditsync.store.models import Record
 
 DEFAULT_REPAIRS_PATH = "/api/v1/repairs"
 REPAIRS_PATH_ENV = "CREDITSYNC_PLATFORM_REPAIRS_PATH"
@@ -84,31 +88,35 @@ def pull_repairs(store: Store, client: RepairFeedClient, *, audit: AuditTrail | 
                  path: str | None = None) -> PullReport:
     """Apply every repair granted since the last pull; the cursor moves with the repairs it covers."""
     audit = audit or AuditTrail()
-    run_id = f"repairs__{now().strftime('%Y%m%dT%H%M%S%f')}"
+    scope = RunScope(CURSOR_DEPARTMENT, f"repairs__{now().strftime('%Y%m%dT%H%M%S%f')}", audit)
     with store.reader() as session:
-        cursor = session.get(Cursor, (CURSOR_DEPARTMENT, CURSOR_CATEGORY))
-        since = cursor.value if cursor else None
+        since = read_cursor(session, scope.sealer, CURSOR_DEPARTMENT, CURSOR_CATEGORY)
     notices = sorted(client.repairs(since, path), key=lambda n: n.repaired_at)
     report = PullReport(since=since, received=len(notices))
     with store.transaction() as session:
+        changes = ChangeSet(scope)
         for notice in notices:
-            record = _match(session, notice)
-            if record is None:
+            key = _match(session, notice)
+            if key is None:
                 report.unmatched.append(notice)
-                audit.append(session, "credit_repair_unmatched", category=notice.category,
-                              business_key=notice.business_key, run_id=run_id,
-                              platform_id=notice.platform_id, decision_no=notice.decision_no)
+                changes.event(AuditEvent.CREDIT_REPAIR_UNMATCHED, category=notice.category,
+                              business_key=notice.business_key, platform_id=notice.platform_id,
+                              decision_no=notice.decision_no)
                 continue
-            decision = RepairDecision(notice.decision_no, notice.reason, notice.decided_on,
-                                      RepairSource.PLATFORM)
-            report.applied.append(record_repair(session, record, decision, run_id=run_id, audit=audit))
+            try:
+                decision = RepairDecision(notice.decision_no, notice.reason, notice.decided_on,
+                                          RepairSource.PLATFORM)
+                report.applied.append(record_repair(session, changes, key, decision))
+            except TamperedRecord as exc:  # altered in the store: alarmed, left for a person
+                raise_tamper_alarm(session, changes, [exc.row], where="repair feed")
         if notices:
             report.cursor = notices[-1].repaired_at.isoformat()
-            _advance(session, report.cursor, run_id)
+            set_cursor(changes, CURSOR_CATEGORY, report.cursor[:64], event=None)
+        changes.apply(session)
     return report
 
 
-def _match(session: Session, notice: RepairNotice) -> Record | None:
+def _match(session: Session, notice: RepairNotice) -> str | None:
     conditions = []
     if notice.platform_id:
         conditions.append(Record.platform_id == notice.platform_id)
@@ -116,12 +124,4 @@ def _match(session: Session, notice: RepairNotice) -> Record | None:
         conditions.append(Record.business_key == notice.business_key)
     if not conditions:
         return None
-    return session.scalars(select(Record).where(or_(*conditions)).with_for_update().limit(1)).first()
-
-
-def _advance(session: Session, value: str, run_id: str) -> None:
-    cursor = session.get(Cursor, (CURSOR_DEPARTMENT, CURSOR_CATEGORY))
-    if cursor is None:
-        cursor = Cursor(department=CURSOR_DEPARTMENT, category=CURSOR_CATEGORY)
-        session.add(cursor)
-    cursor.value, cursor.updated_at, cursor.run_id = value[:64], now(), run_id
+    return session.scalars(select(Record.business_key).where(or_(*conditions)).limit(1)).first()

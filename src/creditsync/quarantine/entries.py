@@ -17,14 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.departments import load_department
-from creditsync.exceptions import CreditSyncError
+from creditsync.exceptions import CreditSyncError, FieldError, split_message
 from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.privacy import mask_text
 from creditsync.schema import CATEGORIES, field_titles, get_category
 from creditsync.settings import Settings
 from creditsync.store.models import QuarantineItem, Record
 
-STAGES_ZH = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台"}
+STAGES_ZH = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台",
+             "protected": "保护", "tampered": "篡改"}
 PSEUDO_FIELDS = {"(record)": "整条记录", "(platform)": "平台校验"}
 
 
@@ -33,7 +34,9 @@ class Problem:
     field: str  # a standard field code, or (record) / (platform)
     title: str  # the field's Chinese name
     message_zh: str
-    message: str  # as stored: Chinese (English), masked
+    message: str  # Chinese (English), masked
+    message_en: str = ""
+    kind: str = "invalid"
 
     @property
     def field_label(self) -> str:
@@ -67,8 +70,8 @@ class QuarantineView:
                 "created_at": utc(self.created_at).isoformat(), "run_id": self.run_id,
                 "resolved_at": utc(self.resolved_at).isoformat() if self.resolved_at else None,
                 "resolution": self.resolution,
-                "errors": [{"field": p.field, "title": p.title, "message": p.message,
-                            "message_zh": p.message_zh} for p in self.problems]}
+                "errors": [{"field": p.field, "kind": p.kind, "title": p.title, "message": p.message,
+                            "message_zh": p.message_zh, "message_en": p.message_en} for p in self.problems]}
 
 
 @dataclass
@@ -155,18 +158,8 @@ class Describer:
 
 
 def chinese_part(message: str) -> str:
-    """``中文说明 (English explanation)`` → ``中文说明``: the bracket that closes the message is matched
-    back to its opening one, so brackets inside either part do not confuse it."""
-    text = message.rstrip()
-    if not text.endswith(")"):
-        return text
-    depth = 0
-    for index in range(len(text) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[index], 0)
-        if depth == 0:
-            head = text[:index].rstrip()
-            return head if head and index > 0 and text[index - 1] == " " else text
-    return text
+    """``中文说明 (English explanation)`` → ``中文说明``."""
+    return split_message(message)[0]
 
 
 def utc(moment: datetime) -> datetime:
@@ -174,10 +167,11 @@ def utc(moment: datetime) -> datetime:
 
 
 def _problem(error: dict[str, Any], titles: dict[str, str]) -> Problem:
-    code = str(error.get("field", ""))
-    message = mask_text(str(error.get("message", "")))
-    title = titles.get(code) or PSEUDO_FIELDS.get(code, "")
-    return Problem(code, title, chinese_part(message), message)
+    reason = FieldError.from_stored(error)
+    zh, en = mask_text(reason.message_zh), mask_text(reason.message_en)
+    title = titles.get(reason.field) or PSEUDO_FIELDS.get(reason.field, "")
+    message = zh if zh == en else f"{zh} ({en})"
+    return Problem(reason.field, title, zh, message, en, reason.kind)
 
 
 def _titles(category: str) -> dict[str, str]:

@@ -19,25 +19,26 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
-from creditsync.exceptions import ConfigurationError, CreditSyncError
-from creditsync.pipeline.context import new_cli_run_id, now
-from creditsync.privacy import REREAD_MARK, is_masked
+from creditsync.audit.events import AuditEvent
+from creditsync.exceptions import ConfigurationError
+from creditsync.lifecycle import ChangeSet, RunScope, now
+from creditsync.lifecycle.cursors import read_cursor, set_cursor
+from creditsync.lifecycle.operations import resolve as resolve_entries
+from creditsync.lifecycle.quarantine import QuarantineError, mark_retried
+from creditsync.lifecycle.resend import resend_current
+from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.sources.cursor import compare_cursors
 from creditsync.store import Store
-from creditsync.store.bulk import insert_rows
-from creditsync.store.models import Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
-from creditsync.store.rows import outbox_row, stored_content
-from creditsync.store.states import OutboxAction, RecordState
+from creditsync.store.bulk import lock_department
+from creditsync.store.models import QuarantineItem, Record, RunStream, SyncRun
+from creditsync.store.states import QuarantineStage, RecordState
 
-
-class QuarantineError(CreditSyncError):
-    """A quarantine action that cannot be done as asked (already resolved, ...)."""
+__all__ = ["QuarantineError", "RedriveOutcome", "RedriveRequest", "redrive", "resolve"]
 
 
 @dataclass
@@ -46,6 +47,7 @@ class CursorReset:
     before: str | None
     after: str | None
     cancelled_runs: list[str] = field(default_factory=list)
+    waiting: int = 0  # open quarantine entries now waiting for the re-read
 
 
 @dataclass
@@ -70,32 +72,29 @@ def redrive(store: Store, request: RedriveRequest, trail: AuditTrail) -> Redrive
     if not request.reset_cursor and not request.platform_rejected:
         raise ConfigurationError("say what to re-drive: --since-cursor VALUE, --from-start, "
                                  "or --platform-rejected")
-    run_id = new_cli_run_id(request.department).replace("cli__", "redrive__", 1)
+    run_id = f"redrive__{request.department}__{now().strftime('%Y%m%dT%H%M%S%f')}"
     outcome = RedriveOutcome(run_id=run_id)
+    scope = RunScope(request.department, run_id, trail)
     with store.transaction() as session:
+        lock_department(session, request.department)
+        changes = ChangeSet(scope)
         if request.reset_cursor:
-            outcome.cursors = [_reset_cursor(session, request, category, trail, outcome.run_id)
+            outcome.cursors = [_reset_cursor(session, changes, request, category)
                                for category in request.categories]
         if request.platform_rejected:
-            _requeue_rejected(session, request, trail, outcome)
+            _requeue_rejected(session, changes, request, outcome)
+        changes.apply(session)
     return outcome
 
 
-def _reset_cursor(session: Session, request: RedriveRequest, category: str, trail: AuditTrail,
-                  run_id: str) -> CursorReset:
-    name = request.department
-    cancelled = _cancel_pending_advances(session, name, category)
-    cursor = session.get(Cursor, (name, category), with_for_update=True)
-    before = cursor.value if cursor else None
+def _reset_cursor(session: Session, changes: ChangeSet, request: RedriveRequest, category: str) -> CursorReset:
+    cancelled = _cancel_pending_advances(session, request.department, category)
+    before = read_cursor(session, changes.scope.sealer, request.department, category)
     _refuse_forward(category, before, request.cursor)
-    if cursor is None:
-        cursor = Cursor(department=name, category=category)
-        session.add(cursor)
-    cursor.value, cursor.updated_at, cursor.run_id = request.cursor, now(), run_id
-    trail.append(session, "manual_redrive", department=name, category=category, run_id=run_id,
-                 mode="cursor_reset", reason=request.reason, cursor_from=before, cursor_to=request.cursor,
-                 cancelled_runs=cancelled)
-    return CursorReset(category, before, request.cursor, cancelled)
+    set_cursor(changes, category, request.cursor, event=AuditEvent.MANUAL_REDRIVE, mode="cursor_reset",
+               reason=request.reason, cursor_from=before, cursor_to=request.cursor, cancelled_runs=cancelled)
+    waiting = mark_retried(session, changes, request.department, [category])
+    return CursorReset(category, before, request.cursor, cancelled, waiting)
 
 
 def _refuse_forward(category: str, before: str | None, after: str | None) -> None:
@@ -121,21 +120,33 @@ def _cancel_pending_advances(session: Session, department: str, category: str) -
     return sorted(stream.run_id for stream in streams)
 
 
-def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTrail,
+def _requeue_rejected(session: Session, changes: ChangeSet, request: RedriveRequest,
                       outcome: RedriveOutcome) -> None:
-    records = session.scalars(select(Record).where(
+    keys = set(session.scalars(select(Record.business_key).where(
         Record.department == request.department, Record.category.in_(request.categories),
-        Record.state == "rejected").order_by(Record.business_key).with_for_update()).all()
-    for record in records:
-        rejected = session.scalars(select(OutboxItem).where(
-            OutboxItem.business_key == record.business_key, OutboxItem.action == "upsert",
-            OutboxItem.version == record.version, OutboxItem.status == "rejected")
-            .order_by(OutboxItem.id.desc()).limit(1)).first()
-        content = stored_content(session, record.business_key, record.version)
-        if rejected is None or content is None or is_masked(content):
-            _mark_for_reread(session, record, request, trail, outcome)
-        else:
-            _requeue(session, record, rejected, content, request, trail, outcome)
+        Record.state == RecordState.REJECTED)))
+    stored = load_records(session, changes.scope.sealer, keys, lock=True)
+    raise_tamper_alarm(session, changes, stored.tampered.values(), where="redrive")
+    for key in sorted(stored.rows):
+        row = stored.rows[key]
+        item_key = resend_current(session, changes, stored, key, reason="re-drive")
+        if item_key is None:
+            outcome.reread.append(key)
+            changes.event(AuditEvent.MANUAL_REDRIVE, category=row["category"], business_key=key,
+                          mode="source_reread", reason=request.reason, version=row["version"],
+                          why="the stored payload is masked (it held an ID number): resent when next read")
+            continue
+        outcome.requeued.append(key)
+        entries = session.scalars(select(QuarantineItem.id).where(
+            QuarantineItem.business_key == key, QuarantineItem.stage == QuarantineStage.PLATFORM,
+            QuarantineItem.resolved_at.is_(None))).all()
+        resolution = f"re-driven to the platform ({changes.scope.actor})"
+        changes.quarantine_updates += [{"id": entry, "resolved_at": changes.stamp, "resolution": resolution,
+                                        "retried_at": changes.stamp, "retry_outcome": "requeued"}
+                                       for entry in entries]
+        changes.event(AuditEvent.MANUAL_REDRIVE, category=row["category"], business_key=key,
+                      mode="platform_requeue", reason=request.reason, version=row["version"],
+                      idempotency_key=item_key)
     if outcome.reread and not request.reset_cursor:  # raised inside the transaction: nothing changes
         raise ConfigurationError(
             f"{len(outcome.reread)} rejected record(s) held an ID number, masked in the store since the "
@@ -143,51 +154,14 @@ def _requeue_rejected(session: Session, request: RedriveRequest, trail: AuditTra
             "--since-cursor VALUE) to re-read it.")
 
 
-def _requeue(session: Session, record: Record, rejected: OutboxItem, content: dict[str, Any],
-             request: RedriveRequest, trail: AuditTrail, outcome: RedriveOutcome) -> None:
-    resend = session.scalar(select(func.count()).select_from(OutboxItem).where(
-        OutboxItem.business_key == record.business_key, OutboxItem.version == record.version)) or 1
-    row = outbox_row(business_key=record.business_key, department=rejected.department,
-                     category=rejected.category, action=OutboxAction.UPSERT, version=record.version,
-                     mapped_hash=record.mapped_hash, payload=content, run_id=outcome.run_id,
-                     created_at=now(), resend=resend)
-    insert_rows(session, OutboxItem, [row])
-    item = session.scalars(select(OutboxItem).where(
-        OutboxItem.idempotency_key == row["idempotency_key"])).one()
-    record.state, record.updated_at = str(RecordState.PENDING), now()
-    resolution = f"re-driven to the platform as outbox item {item.id} ({trail.actor})"
-    session.execute(update(QuarantineItem).where(
-        QuarantineItem.business_key == record.business_key, QuarantineItem.stage == "platform",
-        QuarantineItem.resolved_at.is_(None)).values(resolved_at=now(), resolution=resolution[:200]))
-    trail.append(session, "manual_redrive", department=record.department, category=record.category,
-                 business_key=record.business_key, run_id=outcome.run_id, mode="platform_requeue",
-                 reason=request.reason, version=record.version, redrive=resend,
-                 replaces=rejected.idempotency_key, idempotency_key=item.idempotency_key)
-    outcome.requeued.append(record.business_key)
-
-
-def _mark_for_reread(session: Session, record: Record, request: RedriveRequest, trail: AuditTrail,
-                     outcome: RedriveOutcome) -> None:
-    record.mapped_hash, record.updated_at = REREAD_MARK, now()
-    trail.append(session, "manual_redrive", department=record.department, category=record.category,
-                 business_key=record.business_key, run_id=outcome.run_id, mode="source_reread",
-                 reason=request.reason, version=record.version,
-                 why="the stored payload is masked (it held an ID number): resent when next read")
-    outcome.reread.append(record.business_key)
-
-
 def resolve(store: Store, entry_id: int, reason: str, trail: AuditTrail) -> QuarantineItem:
     """Close one entry by hand (the record was withdrawn, handed over on paper, ...)."""
-    if not reason.strip():
-        raise ConfigurationError("--reason is required: say why the entry is closed")
-    with store.transaction() as session:
-        item = session.get(QuarantineItem, entry_id, with_for_update=True)
-        if item is None:
-            raise ConfigurationError(f"no quarantine entry {entry_id}")
-        if item.resolved_at is not None:
-            raise QuarantineError(f"quarantine entry {entry_id} was already closed: {item.resolution}")
-        item.resolved_at, item.resolution = now(), f"closed by {trail.actor}: {reason}"[:200]
-        trail.append(session, "quarantine_resolved", department=item.department, category=item.category,
-                     business_key=item.business_key, run_id=item.run_id, quarantine_id=item.id,
-                     source_key=item.source_key, stage=item.stage, reason=reason)
-        return item
+    with store.reader() as session:
+        item = session.get(QuarantineItem, entry_id)
+        department = item.department if item is not None else "(quarantine)"
+    resolve_entries(store, RunScope(department, f"resolve__{now().strftime('%Y%m%dT%H%M%S%f')}", trail),
+                    [entry_id], reason)
+    with store.reader() as session:
+        found = session.get(QuarantineItem, entry_id)
+        assert found is not None
+        return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -166,6 +166,8 @@ def load_category(filename: str) -> CategorySpec:
     except (KeyError, TypeError) as exc:
         raise ConfigurationError(f"schema file {filename} is malformed: {exc!r}") from exc
     _check_references(filename, fields, rules, keys)
+    # The business key's 文书号 is always read in its canonical form: one decision, one record.
+    fields = tuple(replace(f, kind="document_no") if f.code == keys.document_number else f for f in fields)
     _check_prefix(filename, prefix, fields)
     return CategorySpec(
         str(raw["name"]), prefix, str(raw["title_zh"]), str(raw["title_en"]), fields, keys, rules

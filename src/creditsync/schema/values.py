@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from creditsync.exceptions import FieldError
 from creditsync.schema import codetables, identifiers
-from creditsync.strict_text import control_character, is_identifier_field, is_number, parse_amount
+from creditsync.schema.document_no import canonical_document_no
+from creditsync.strict_text import control_character, is_identifier_field, is_number, markup, parse_amount
 
-Kind = Literal["text", "code", "codes", "date", "decimal", "uscc", "id_number"]
+Kind = Literal["text", "code", "codes", "date", "decimal", "uscc", "id_number", "document_no"]
 Requirement = Literal["required", "conditional", "optional"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONG_TERM = date(2099, 12, 31)  # 有效期至 / 处罚有效期 value meaning 长期
@@ -127,9 +128,9 @@ def _text_field(spec: FieldDefinition) -> FieldParser:
             return empty()
         if not text.isprintable():
             refuse_control(text)
-        if shortest <= len(text) <= longest:
+        if shortest <= len(text) <= longest and not ("<" in text or ":" in text or "\uff1a" in text):
             return text
-        return check(text, warnings)  # raises the length problem
+        return check(text, warnings)  # raises the length or markup problem
 
     return parse
 
@@ -228,7 +229,22 @@ def _text_kind(spec: FieldDefinition) -> FieldParser:
             raise FieldProblem(*too_long)
         if shortest is not None and len(text) < shortest:
             raise FieldProblem(*too_short)
+        if (found := markup(text)) is not None:
+            raise FieldProblem(f"{spec.title}含有网页标记或脚本“{found}”，不予公示，请在源系统中删除",
+                               f"{spec.title_en} contains markup or a script ({found!r}); remove it at "
+                               "the source")
         return text
+
+    return parse
+
+
+def _document_no_kind(spec: FieldDefinition) -> FieldParser:
+    """A 文书号: text, in its canonical form (schema.document_no), so every written variant of one
+    number is one record."""
+    text = _text_kind(spec)
+
+    def parse(raw: Any, warnings: list[FieldError]) -> str:
+        return canonical_document_no(text(raw, warnings))
 
     return parse
 
@@ -358,6 +374,7 @@ def _id_number_kind(spec: FieldDefinition) -> FieldParser:
 
 _KINDS: dict[str, Callable[[FieldDefinition], FieldParser]] = {
     "text": _text_kind,
+    "document_no": _document_no_kind,
     "code": _code_kind,
     "codes": _codes_kind,
     "date": _date_kind,
@@ -365,5 +382,5 @@ _KINDS: dict[str, Callable[[FieldDefinition], FieldParser]] = {
     "uscc": _uscc_kind,
     "id_number": _id_number_kind,
 }
-_REMEMBERED_KINDS = frozenset({"code", "codes", "date", "decimal", "uscc"})
+_REMEMBERED_KINDS = frozenset({"code", "codes", "date", "decimal", "uscc", "document_no"})
 KINDS = frozenset(_KINDS)

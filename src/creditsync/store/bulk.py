@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 # pg_advisory_xact_lock(int, int): the first number names the gateway, the second the department.
@@ -35,6 +37,20 @@ def update_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]])
                      .where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
                      .values({c: bindparam(c) for c in columns if c not in keys}))
         session.connection().execute(statement, params)
+
+
+def upsert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT, or UPDATE on a primary-key conflict (PostgreSQL and SQLite both say ON CONFLICT)."""
+    if not rows:
+        return
+    table = model.__table__
+    keys = [column.name for column in table.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    for row in rows:
+        statement = make(table).values(dict(row))
+        values = {name: statement.excluded[name] for name in row if name not in keys}
+        session.execute(statement.on_conflict_do_update(index_elements=keys, set_=values))
 
 
 def lock_department(session: Session, department: str) -> None:

@@ -16,9 +16,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.store import guard
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "creditsync_read_only"  # an execution option: sessions that never write
+# The schema revision this code needs (the newest migration; a test keeps the two equal). Runs only
+# check it: upgrading is `creditsync db-upgrade`'s job, done once per deployment, not by every task.
+SCHEMA_REVISION = "0006_lifecycle"
+UPGRADE_HINT = "run `creditsync db-upgrade` (make demo and the deployment's init step do)"
 
 
 def _encode_json(value: Any) -> str:
@@ -65,11 +70,14 @@ def create_store_engine(url: str) -> Engine:
         if parsed.get_driver_name() == "psycopg2":
             # An executemany UPDATE (a batch's receipts) goes in pages, not one round trip per row.
             options["executemany_mode"] = "values_plus_batch"
-        return create_engine(url, pool_pre_ping=True, future=True, **JSON_CODEC, **options)
+        engine = create_engine(url, pool_pre_ping=True, future=True, **JSON_CODEC, **options)
+        guard.install(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **JSON_CODEC)
     _serialise_sqlite_writers(engine)
+    guard.install(engine)
     return engine
 
 
@@ -107,8 +115,8 @@ def upgrade(url: str) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     engine = create_store_engine(url)
     try:
-        with engine.begin() as connection:
-            if engine.dialect.name == "postgresql":  # two workers starting on a new store take turns
+        with engine.begin() as connection, guard.lifecycle_writes():
+            if engine.dialect.name == "postgresql":  # two upgrades of a new store take turns
                 connection.execute(text("SELECT pg_advisory_xact_lock(7301, 0)"))
             config = alembic_config(url)
             config.attributes["connection"] = connection
@@ -117,10 +125,39 @@ def upgrade(url: str) -> None:
         engine.dispose()
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
+def schema_revision(engine: Engine) -> str | None:
+    """The store's schema revision; None for a store never upgraded (no tables yet)."""
+    with engine.connect() as connection:
+        try:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # no alembic_version table: a new, empty store
+            connection.rollback()
+            return None
+
+
+def check_schema(engine: Engine) -> None:
+    """Stop with what to do when the store is not at the schema this code needs."""
+    found = schema_revision(engine)
+    if found == SCHEMA_REVISION:
+        return
+    if found is None:
+        raise ConfigurationError(f"the gateway store is not initialised: {UPGRADE_HINT}")
+    raise ConfigurationError(f"the gateway store is at schema {found}, this gateway needs "
+                             f"{SCHEMA_REVISION}: {UPGRADE_HINT}")
+
+
+def open_store(url: str, *, migrate: bool = False, check: bool = True) -> Store:
+    """A store handle. ``migrate``: upgrade first (``creditsync db-upgrade``, tests); otherwise the schema
+    must already be current (``check``; the console checks on its own and says so on the page)."""
     if migrate:
         upgrade(url)
     engine = create_store_engine(url)
+    if check and not migrate:
+        try:
+            check_schema(engine)
+        except ConfigurationError:
+            engine.dispose()
+            raise
     readers = engine.execution_options(**{READ_ONLY: True})
     return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
                  read_sessions=sessionmaker(readers, expire_on_commit=False))

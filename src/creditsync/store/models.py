@@ -57,7 +57,7 @@ class Record(Base):
     decision_date: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(default=1)
     mapped_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # states.RecordState
+    state: Mapped[str] = mapped_column(String(24), default="pending", index=True)  # states.RecordState
     platform_id: Mapped[str | None] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -68,10 +68,13 @@ class Record(Base):
     # from the decision (or the withdrawal's cause) to the platform's acknowledgement.
     severity: Mapped[str | None] = mapped_column(String(8))
     display_until: Mapped[date | None] = mapped_column(Date, index=True)
-    withdraw_reason: Mapped[str | None] = mapped_column(String(32))
+    withdraw_reason: Mapped[str | None] = mapped_column(String(32))  # states.WithdrawCause
     repair_decision_no: Mapped[str | None] = mapped_column(String(128))
     published_within_days: Mapped[int | None] = mapped_column(Integer)
     withdrawn_within_days: Mapped[int | None] = mapped_column(Integer)
+    seal: Mapped[str | None] = mapped_column(String(64))  # lifecycle.seal: HMAC over the row
+    # a department's own record id → the record it currently names (a changed 文书号 keeps the id)
+    __table_args__ = (Index("ix_records_source_link", "department", "category", "source_key"),)
 
 
 class RecordVersion(Base):
@@ -89,12 +92,15 @@ class RecordVersion(Base):
     adapter: Mapped[str] = mapped_column(String(64))
     payload_masked: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the versions_stored entry whose Merkle root binds this version, and the row's seal
+    audit_entry_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    seal: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (UniqueConstraint("business_key", "version"),)
 
 
 class OutboxItem(Base):
-    """One push owed to the platform. The payload is the only place a full ID number is kept,
-    and only until the platform acknowledges it."""
+    """One push owed to the platform. Its payload is sealed (encrypted, bound to the item's identity:
+    lifecycle.seal), the only place a full ID number is kept, and only until the platform answers."""
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -104,7 +110,9 @@ class OutboxItem(Base):
     category: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(16))  # upsert | withdraw
     version: Mapped[int] = mapped_column()
-    payload: Mapped[dict[str, Any]] = mapped_column()
+    sealed: Mapped[str | None] = mapped_column(Text)
+    # plain JSON payloads of items written before payloads were sealed (db-upgrade seals them)
+    legacy_payload: Mapped[dict[str, Any] | None] = mapped_column("payload", nullable=True)
     run_id: Mapped[str] = mapped_column(String(250))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # states.OutboxStatus
     attempts: Mapped[int] = mapped_column(default=0)
@@ -113,6 +121,7 @@ class OutboxItem(Base):
     platform_errors: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    receipt_entry_id: Mapped[int | None] = mapped_column(Integer, index=True)  # receipts_stored entry
     __table_args__ = (Index("ix_outbox_pending", "department", "status", "id"),
                       Index("ix_outbox_run", "run_id", "status"))
 
@@ -128,12 +137,15 @@ class QuarantineItem(Base):
     source_key: Mapped[str | None] = mapped_column(String(200))
     business_key: Mapped[str | None] = mapped_column(String(250))
     stage: Mapped[str] = mapped_column(String(16))  # states.QuarantineStage
-    errors: Mapped[list[Any]] = mapped_column()  # [{"field": ..., "message": ...}]
+    errors: Mapped[list[Any]] = mapped_column()  # [{"field", "kind", "zh", "en"}] (older: "message")
     raw_masked: Mapped[dict[str, Any]] = mapped_column()
     source_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str | None] = mapped_column(String(200))
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # read again, still bad
+    retried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # re-driven
+    retry_outcome: Mapped[str | None] = mapped_column(String(32))  # what the re-read found
     # re-reading a fixed record closes its open entries by source id, an unchanged bad one is known by
     # its content hash (pipeline.write)
     __table_args__ = (Index("ix_quarantine_source_key", "department", "category", "source_key"),
@@ -147,6 +159,7 @@ class Cursor(Base):
     value: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(String(250))
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

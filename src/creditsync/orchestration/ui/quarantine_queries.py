@@ -58,15 +58,10 @@ def quarantine_rows(store: Store, query: QuarantineQuery, limit: int = LIMIT) ->
 
 def _row(view: QuarantineView) -> dict[str, Any]:
     row = view.as_dict()
-    row["problems"] = [{"field": p.field, "title": p.title, "message_zh": p.message_zh,
-                        "message_en": english_part(p.message, p.message_zh)} for p in view.problems]
+    row["problems"] = [{"field": p.field, "kind": p.kind, "title": p.title, "message_zh": p.message_zh,
+                        "message_en": "" if p.message_en == p.message_zh else p.message_en}
+                       for p in view.problems]
     return row
-
-
-def english_part(message: str, chinese: str) -> str:
-    """``中文 (English)`` → ``English``; a message with one language only has no English part."""
-    rest = message[len(chinese):].strip() if message.startswith(chinese) else ""
-    return rest[1:-1] if rest.startswith("(") and rest.endswith(")") else rest
 
 
 def _add_sightings(session: Any, rows: list[dict[str, Any]]) -> None:
@@ -79,7 +74,8 @@ def _add_sightings(session: Any, rows: list[dict[str, Any]]) -> None:
         for chunk in (source_keys[i:i + 500] for i in range(0, len(source_keys), 500)):
             for d, c, s, first, last in session.execute(
                     select(QuarantineItem.department, QuarantineItem.category, QuarantineItem.source_key,
-                           func.min(QuarantineItem.created_at), func.max(QuarantineItem.created_at))
+                           func.min(QuarantineItem.created_at),
+                           func.max(func.coalesce(QuarantineItem.last_seen_at, QuarantineItem.created_at)))
                     .where(QuarantineItem.department == department, QuarantineItem.source_key.in_(chunk))
                     .group_by(QuarantineItem.department, QuarantineItem.category,
                               QuarantineItem.source_key)):

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from creditsync.publication import working_days
-from creditsync.publication.working_days import (
+from creditsync import working_days
+from creditsync.working_days import (
     PUBLICATION_LIMIT_WORKING_DAYS,
     WITHDRAWAL_LIMIT_WORKING_DAYS,
     add_working_days,

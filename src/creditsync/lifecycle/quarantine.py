@@ -1,0 +1,131 @@
+"""Quarantine entries over a record's life: opened when a record cannot be published, seen again while it
+stays bad, closed when a fixed version arrives (or by hand), and marked when a re-drive re-reads it.
+
+An entry keeps the department's row (masked) and its reasons as data (``{field, kind, zh, en}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from creditsync.audit.events import AuditEvent
+from creditsync.exceptions import ConfigurationError, FieldError
+from creditsync.lifecycle.changes import ChangeSet
+from creditsync.lifecycle.rows import quarantine_row
+from creditsync.store.models import QuarantineItem
+from creditsync.store.states import QuarantineStage
+
+if TYPE_CHECKING:
+    from creditsync.lifecycle.source import SourceItem
+
+RETRY_PENDING = "pending"  # re-driven: waits for the record to be read again
+RETRY_STILL_INVALID = "still_invalid"
+RETRY_FIXED = "fixed"
+
+
+class QuarantineError(ConfigurationError):
+    """A quarantine action that cannot be done as asked (already resolved, ...)."""
+
+
+def plan_quarantine(session: Session, changes: ChangeSet, category: str,
+                    quarantined: Sequence[tuple[SourceItem, QuarantineStage, list[FieldError]]],
+                    fixed: dict[str, str]) -> None:
+    """Open entries for a chunk's bad records (once per content: the same bad row read again only
+    updates its entry), and close the entries of records that came back fixed."""
+    department = changes.scope.department
+    source_keys = set(fixed) | {item.source_key for item, _, _ in quarantined}
+    if not source_keys:
+        return
+    hashes = {item.source_hash for item, _, _ in quarantined}
+    open_entries = session.execute(select(
+        QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash, QuarantineItem.retry_outcome)
+        .where(QuarantineItem.department == department, QuarantineItem.category == category,
+               QuarantineItem.resolved_at.is_(None),
+               or_(QuarantineItem.source_key.in_(source_keys), QuarantineItem.source_hash.in_(hashes)))).all()
+    by_hash = {entry.source_hash: entry for entry in open_entries}
+    closing = dict(fixed)
+    for item, stage, errors in quarantined:
+        seen = by_hash.get(item.source_hash)
+        if seen is not None:  # the same unchanged bad row, re-read through the cursor overlap
+            _seen_again(changes, category, seen, item)
+            continue
+        closing[item.source_key] = "superseded: a newer version of the source record"
+        _open(changes, category, item, stage, errors)
+    for entry in open_entries:
+        if entry.source_key in closing and entry.source_hash not in hashes:
+            resolution = closing[entry.source_key]
+            update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp, "resolution": resolution[:200]}
+            if entry.retry_outcome == RETRY_PENDING:
+                update["retry_outcome"] = RETRY_FIXED
+                changes.event(AuditEvent.QUARANTINE_RETRIED, category=category, quarantine_id=entry.id,
+                              source_key=entry.source_key, outcome=RETRY_FIXED, resolution=resolution)
+            changes.quarantine_updates.append(update)
+
+
+def _seen_again(changes: ChangeSet, category: str, entry: Any, item: SourceItem) -> None:
+    update: dict[str, Any] = {"id": entry.id, "last_seen_at": changes.stamp}
+    if entry.retry_outcome == RETRY_PENDING:
+        update["retry_outcome"] = RETRY_STILL_INVALID
+        changes.event(AuditEvent.QUARANTINE_RETRIED, category=category, business_key=item.key,
+                      quarantine_id=entry.id, source_key=item.source_key, outcome=RETRY_STILL_INVALID)
+    changes.quarantine_updates.append(update)
+
+
+def _open(changes: ChangeSet, category: str, item: SourceItem, stage: QuarantineStage,
+          errors: list[FieldError]) -> None:
+    reasons = [error.as_dict() for error in errors]
+    changes.quarantine.append(quarantine_row(
+        run_id=changes.scope.run_id, department=changes.scope.department, category=category,
+        source_key=item.source_key, business_key=item.key if stage is QuarantineStage.PROTECTED else None,
+        stage=stage, errors=reasons, raw=item.data, source_hash=item.source_hash, created_at=changes.stamp))
+    changes.event(AuditEvent.RECORD_QUARANTINED, category=category,
+                  business_key=item.key if stage is QuarantineStage.PROTECTED else None,
+                  stage=str(stage), errors=reasons, source_hash=item.source_hash,
+                  source_key=item.source_key, **item.trace)
+
+
+def open_platform_rejection(changes: ChangeSet, *, category: str, business_key: str, source_key: str | None,
+                            messages: Sequence[str], masked_payload: dict[str, Any]) -> None:
+    """The platform refused an item: its messages (Chinese, the platform's own words) as reasons."""
+    reasons = [FieldError("(platform)", message, "rejected by the platform", kind="platform").as_dict()
+               for message in messages]
+    changes.quarantine.append(quarantine_row(
+        run_id=changes.scope.run_id, department=changes.scope.department, category=category,
+        source_key=source_key, business_key=business_key, stage=QuarantineStage.PLATFORM, errors=reasons,
+        raw=masked_payload, source_hash=None, created_at=changes.stamp))
+
+
+def resolve_entries(session: Session, changes: ChangeSet, entry_ids: Sequence[int], reason: str) -> list[int]:
+    """Close entries by hand (the record was withdrawn, handed over on paper, ...), each audited."""
+    if not reason.strip():
+        raise ConfigurationError("a reason is required: say why the entry is closed 请填写处理说明")
+    items = session.scalars(select(QuarantineItem).where(QuarantineItem.id.in_(entry_ids))
+                            .with_for_update()).all()
+    found = {item.id: item for item in items}
+    for entry_id in entry_ids:
+        item = found.get(entry_id)
+        if item is None:
+            raise ConfigurationError(f"no quarantine entry {entry_id}")
+        if item.resolved_at is not None:
+            raise QuarantineError(f"quarantine entry {entry_id} was already closed: {item.resolution}")
+        changes.quarantine_updates.append({"id": item.id, "resolved_at": changes.stamp,
+                                           "resolution": f"closed by {changes.scope.actor}: {reason}"[:200]})
+        changes.event(AuditEvent.QUARANTINE_RESOLVED, category=item.category, business_key=item.business_key,
+                      quarantine_id=item.id, source_key=item.source_key, stage=item.stage, reason=reason)
+    return list(entry_ids)
+
+
+def mark_retried(session: Session, changes: ChangeSet, department: str, categories: Sequence[str]) -> int:
+    """A re-drive re-reads these streams: their open entries wait to see what the re-read finds."""
+    entries = session.execute(select(QuarantineItem.id).where(
+        QuarantineItem.department == department, QuarantineItem.category.in_(categories),
+        QuarantineItem.resolved_at.is_(None),
+        QuarantineItem.stage.in_([QuarantineStage.SOURCE, QuarantineStage.MAPPING,
+                                  QuarantineStage.VALIDATION]))).scalars().all()
+    changes.quarantine_updates += [{"id": entry_id, "retried_at": changes.stamp, "retry_outcome": RETRY_PENDING}
+                                   for entry_id in entries]
+    return len(entries)
