@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from creditsync.store.db import upgrade
+
 REPO = Path(__file__).resolve().parent.parent
 PG_SERVER = os.environ.get("CREDITSYNC_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
@@ -48,10 +50,12 @@ def write_home(home: Path, department: str, adapter_yaml: str, category: str,
 
 @contextlib.contextmanager
 def fresh_store(kind: str, home: Path) -> Iterator[str]:
-    """The store URL of a new, empty store; a PostgreSQL database is dropped afterwards."""
+    """The URL of a new store at the current schema; a PostgreSQL database is dropped afterwards."""
     if kind == "sqlite":
         (home / "var").mkdir(exist_ok=True)
-        yield f"sqlite:///{home / 'var' / 'creditsync.db'}"
+        url = f"sqlite:///{home / 'var' / 'creditsync.db'}"
+        upgrade(url)  # creditsync db-upgrade, as the deployment's init step runs it
+        yield url
         return
     import psycopg2  # only the PostgreSQL runs need it
 
@@ -62,7 +66,9 @@ def fresh_store(kind: str, home: Path) -> Iterator[str]:
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        upgrade(url)
+        yield url
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

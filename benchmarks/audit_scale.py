@@ -199,7 +199,7 @@ def appends(store: Store, total: int, count: int = 200) -> list[Row]:
 
 def measure(total: int, admin_url: str, keep: bool) -> list[Row]:
     with fresh_database(admin_url, keep) as url, tempfile.TemporaryDirectory() as folder:
-        store = open_store(url)
+        store = open_store(url, migrate=True)
         try:
             generator, rows = load(store, total, Path(folder))
             rows += queries(store, generator, total)

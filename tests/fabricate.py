@@ -46,7 +46,7 @@ def outbox_row(business_key: str, *, payload: dict[str, Any] | None = None, **co
 
 
 def write(store: Store, *, records: Iterable[dict[str, Any]] = (), outbox: Iterable[dict[str, Any]] = ()) -> None:
-    with store.transaction() as session, lifecycle_writes():
+    with lifecycle_writes(), store.transaction() as session:
         if rows := list(records):
             session.execute(insert(Record.__table__), rows)
         if rows := list(outbox):
@@ -57,7 +57,7 @@ def reseal(store: Store, business_key: str, **columns: Any) -> None:
     """Change a stored record as if the gateway had (sealed again): a state a test starts from."""
     from sqlalchemy import select, update
 
-    with store.transaction() as session, lifecycle_writes():
+    with lifecycle_writes(), store.transaction() as session:
         found = session.execute(select(*Record.__table__.columns).where(Record.business_key == business_key)).one()
         row = {**dict(found._mapping), **columns}
         row["seal"] = record_seal(sealer(), row)

@@ -31,6 +31,9 @@ class FieldError:
 
     @property
     def message(self) -> str:
+        """Both languages (one, when the other is not given: the platform writes Chinese only)."""
+        if not self.message_en or self.message_en == self.message_zh:
+            return self.message_zh
         return f"{self.message_zh} ({self.message_en})"
 
     def as_dict(self) -> dict[str, str]:

@@ -69,7 +69,7 @@ def test_bulk_append_with_pending_orm_objects(store: Store) -> None:
     """Records added but not yet flushed commit with the entries that describe them (the lifecycle's
     writes, done here by hand)."""
     trail = AuditTrail(actor="tester")
-    with store.transaction() as session, lifecycle_writes():
+    with lifecycle_writes(), store.transaction() as session:
         for n in range(3):
             session.add(Record(business_key=f"penalty:P:{n}", department="health", category="penalty",
                                document_no=f"D{n}", subject_name="某公司", mapped_hash="h",

@@ -18,6 +18,8 @@ import pytest
 import requests
 from airflow_api_server import airflow_env, free_port, stop_group, wait_healthy
 
+from creditsync.store.db import upgrade
+
 REPO = Path(__file__).resolve().parents[2]
 DEPARTMENT = "market_supervision"
 # user → (password, SimpleAuthManager role)
@@ -89,6 +91,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     _require_browser()
     home = tmp_path_factory.mktemp("console-airflow")
     gateway_url = f"sqlite:///{home / 'gateway.db'}"
+    upgrade(gateway_url)  # what make demo and the deployment's init step do
     (home / "passwords.json").write_text(json.dumps({u: p for u, (p, _) in USERS.items()}), encoding="utf-8")
     env = airflow_env(home, gateway_url, ",".join(f"{u}:{r}" for u, (_, r) in USERS.items()))
     airflow = str(Path(sys.executable).with_name("airflow"))

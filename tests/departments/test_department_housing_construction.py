@@ -10,6 +10,7 @@ import pytest
 
 from creditsync.departments import DepartmentConfig
 from creditsync.pipeline.runner import sync_department
+from creditsync.schema.document_no import canonical_document_no
 from creditsync.simulators.departments.housing_construction import SourceDatabase, create_database
 from creditsync.simulators.departments.housing_construction_data import (
     BROKEN_LICENCES,
@@ -70,10 +71,10 @@ def check_text_on_the_platform(harness: Harness) -> None:
                  for record in (store.find(pid) for pid in ids) if record}
     cases = {row["ajbh"]: row for row in _source(harness).rows("xzcf")}
     units = {row["dwid"]: row for row in _source(harness).rows("dwxx", order="dwid")}
-    first = published[cases["ZJCF-0001"]["cfjdswh"]]
+    first = published[canonical_document_no(cases["ZJCF-0001"]["cfjdswh"])]  # 第 dropped (GB/T 9704)
     assert first["CF_XDR_MC"] == units[cases["ZJCF-0001"]["dwid"]]["dwmc"]  # GBK bytes in latin1
     assert first["CF_WFXW"] == cases["ZJCF-0001"]["wfxw"]  # a GBK table
     key, text = OUTSIDE_GBK
-    assert published[cases[key]["cfjdswh"]]["BZ"] == text  # 𠮷 in a utf8mb4 column
+    assert published[canonical_document_no(cases[key]["cfjdswh"])]["BZ"] == text  # 𠮷 in a utf8mb4 column
     licence = published["ZJXK-0001"]
     assert licence["XK_XDR_MC"] == units[1]["dwmc"]  # a utf8mb3 table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_parsing_opens_no_store_and_no_connection(home: Path, monkeypatch: pytes
 
 
 def test_two_departments_scheduled_at_the_same_time_never_share_a_gateway_run(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_store_url: Callable[[Path], str]
 ) -> None:
     """Airflow gives every hourly DAG the run id scheduled__…T13:00:00: the gateway's must differ."""
     from creditsync.departments import load_department
@@ -70,7 +71,7 @@ def test_two_departments_scheduled_at_the_same_time_never_share_a_gateway_run(
     ids = {gateway_run_id(d, airflow_run) for d in ("market_supervision", "health")}
     assert len(ids) == 2
 
-    monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'gw.db'}")
+    monkeypatch.setenv("CREDITSYNC_DB_URL", new_store_url(tmp_path / "gw.db"))
     gateway = Gateway.open(load_settings())
     one = gateway.context(load_department(home / "adapters", "market_supervision"), airflow_run)
     other = gateway.context(load_department(home / "adapters", "health"), airflow_run)

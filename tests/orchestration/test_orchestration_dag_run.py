@@ -22,10 +22,13 @@ from creditsync.orchestration.dag_factory import gateway_run_id
 from creditsync.simulators.departments import market_supervision as source_sim
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.store import open_store
-from creditsync.store.models import AuditEntry, QuarantineItem, SyncRun
+from creditsync.store.models import AuditEntry, QuarantineItem, Record, SyncRun
 
 REPO = Path(__file__).resolve().parents[2]
 RUNNER = Path(__file__).with_name("run_dag_test.py")
+sys.path.insert(0, str(REPO / "tests" / "schema"))
+from schema_factories import penalty_row  # noqa: E402
+
 pytestmark = pytest.mark.integration
 FIRST_RUN = "2026-11-30T01:00:00+00:00"
 
@@ -43,11 +46,11 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture
-def live(tmp_path: Path, airflow_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+def live(tmp_path: Path, airflow_env: dict[str, str], sqlite_url: str) -> Iterator[dict[str, Any]]:
     platform = PlatformSimulator(app_key="k-dag").start_in_thread()
     source = source_sim.start_in_thread(token="t-dag", seed=11)
     env = dict(airflow_env,
-               CREDITSYNC_DB_URL=f"sqlite:///{tmp_path / 'gateway.db'}",
+               CREDITSYNC_DB_URL=sqlite_url,  # upgraded, as make demo and the init step leave it
                AIRFLOW_CONN_CREDITSYNC_PLATFORM=platform.url.replace("http://", "http://:k-dag@"),
                AIRFLOW_CONN_MARKET_SUPERVISION_SOURCE=source.url.replace("http://", "http://:t-dag@"))
     try:
@@ -90,8 +93,8 @@ def test_dag_delivers_valid_records_and_quarantines_broken_ones(live: dict[str, 
         quarantined = set(session.scalars(select(QuarantineItem.source_key)))
         run_id = gateway_run_id("market_supervision", str(result["run_id"]))
         run = session.get(SyncRun, run_id)
-        receipts = session.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.event == "push_receipt", AuditEntry.run_id == run_id))
+        receipts = sum(e.details["acked"] for e in session.scalars(select(AuditEntry).where(
+            AuditEntry.event == "receipts_stored", AuditEntry.run_id == run_id)))
         assert verify_chain(session).ok
     store.dispose()
     broken = set(source.broken_ids)
@@ -187,24 +190,35 @@ def test_rerunning_a_cleared_run_adds_its_counts_to_the_first(live: dict[str, An
     assert _note_figures(str(again["note"]))["read"] == after["records"]["read"]
 
 
-def test_display_expiry_withdraws_what_is_past_its_display_period(live: dict[str, Any]) -> None:
+def test_display_expiry_withdraws_what_is_past_its_display_period(live: dict[str, Any], tmp_path: Path) -> None:
+    """Penalties handed over late, decided in 2025: their year on display is over today, so the daily DAG
+    (run as of today: expiry never runs as of a day that has not come) withdraws them."""
     env, platform = live["env"], live["platform"]
     _run_dag(env)
-    published = platform.stats()["records"]
+    handed_over = tmp_path / "late.jsonl"
+    rows = [penalty_row(CF_WSH=f"长市监罚〔2025〕{n}号", CF_JDRQ="2025/01/06", CF_YXQ="2026/01/06")
+            for n in (1, 2)]
+    handed_over.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    pushed = subprocess.run([str(Path(sys.executable).with_name("creditsync")), "push", "--category",
+                             "penalty", "--input", str(handed_over), "--department", "market_supervision"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    before = platform.stats()["withdrawn"]
 
-    result = _run_dag(env, "--logical-date", "2031-06-01T00:00:00+00:00", "--user", "carol",
-                      dag_id="display__expiry")
+    result = _run_dag(env, "--user", "carol", dag_id="display__expiry")
 
     assert result["state"] == "success", result["log"][-3000:]
     assert result["tasks"] == {"expire": "success"}
-    withdrawn = platform.stats()["withdrawn"]
-    assert 0 < withdrawn <= published
+    assert platform.stats()["withdrawn"] - before >= 2
     store = open_store(env["CREDITSYNC_DB_URL"])
     with store.reader() as session:
-        expired = session.scalars(select(AuditEntry.actor).where(AuditEntry.event == "withdrawal_queued",
-                                                                 AuditEntry.actor == "carol")).all()
+        expired = session.scalars(select(AuditEntry.business_key).where(
+            AuditEntry.event == "withdrawal_queued", AuditEntry.actor == "carol")).all()
+        states = {r.document_no: r.state for r in session.scalars(select(Record).where(
+            Record.document_no.like("长市监罚〔2025〕%")))}
     store.dispose()
-    assert len(expired) == withdrawn
+    assert len(expired) == platform.stats()["withdrawn"] - before
+    assert states == {"长市监罚〔2025〕1号": "expired", "长市监罚〔2025〕2号": "expired"}
 
 
 def _stored_counts(store_url: str, run_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.runner import Gateway
 from creditsync.settings import load_settings
 from creditsync.store.bulk import insert_rows
+from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import AuditEntry, QuarantineItem, SyncRun
 from creditsync.store.states import QuarantineStage
 
@@ -42,7 +43,7 @@ def quarantine(ctx: SyncContext, count: int, run_id: str = RUN) -> None:
         stage=QuarantineStage.VALIDATION, raw={"id": f"P{n:06d}", "CF_WSH": f"长市监处罚〔2026〕{n}号"},
         errors=[{"field": "CF_XDR_MC", "message": "行政相对人名称不能为空 (subject name must not be empty)"}],
         source_hash=f"h{n}", created_at=stamp) for n in range(count)]
-    with ctx.store.transaction() as session:
+    with lifecycle_writes(), ctx.store.transaction() as session:  # as the lifecycle writes them
         insert_rows(session, QuarantineItem, rows)
 
 
@@ -74,7 +75,7 @@ def test_id_numbers_in_a_listed_record_are_masked(ctx: SyncContext) -> None:
                          business_key=None, stage=QuarantineStage.MAPPING, raw={"id": ID_NUMBER},
                          errors=[{"field": "CF_XDR_ZJHM", "message": f"bad {ID_NUMBER}"}], source_hash="h",
                          created_at=stamp)
-    with ctx.store.transaction() as session:
+    with lifecycle_writes(), ctx.store.transaction() as session:
         insert_rows(session, QuarantineItem, [row])
     (line,), _ = run_quarantine_lines(ctx)
     assert ID_NUMBER not in line and "110101********4514" in line

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import fabricate
 import pytest
 import requests
 from airflow.api_fastapi.app import create_auth_manager
@@ -30,7 +31,6 @@ from sqlalchemy import func, insert, select, update
 from creditsync.audit import AuditTrail
 from creditsync.departments import DepartmentConfig
 from creditsync.exceptions import ConfigurationError
-from creditsync.lifecycle.rows import idempotency_key
 from creditsync.orchestration.ui import (
     actions,
     audit_queries,
@@ -43,6 +43,8 @@ from creditsync.orchestration.ui import app as ui_app
 from creditsync.orchestration.ui.app import READ_ACCESS, create_app
 from creditsync.orchestration.ui.store import close_stores
 from creditsync.store import Store, open_store
+from creditsync.store.db import upgrade
+from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, SyncRun
 from creditsync.store.states import RecordState
 
@@ -60,21 +62,20 @@ def _config(name: str, title: str, *categories: str) -> DepartmentConfig:
 def _fill(store: Store) -> None:
     """market_supervision with one record per state count above, two pending pushes, quarantine,
     runs and a cursor; ``handover`` only in the store (a file pushed by hand)."""
-    with store.transaction() as s:
-        n = 0
-        for state, count in STATES.items():
-            for _ in range(count):
-                n += 1
-                s.add(Record(business_key=f"penalty:X:{n}", department="market_supervision",
-                             category="penalty", document_no=f"D{n}", subject_name="某公司",
-                             mapped_hash="h", state=state, first_seen_at=NOW, updated_at=NOW))
-        for i, age in enumerate((timedelta(hours=2, minutes=5), timedelta(minutes=3))):
-            s.add(OutboxItem(idempotency_key=f"k{i}", business_key=f"penalty:X:{i}",
-                             department="market_supervision", category="penalty", action="upsert",
-                             version=1, payload={}, run_id="r2", status="pending", created_at=NOW - age))
-        s.add(OutboxItem(idempotency_key="k9", business_key="b", department="market_supervision",
-                         category="penalty", action="upsert", version=1, payload={}, run_id="r1",
-                         status="acked", created_at=NOW - timedelta(days=9)))
+    records, n = [], 0
+    for state, count in STATES.items():
+        for _ in range(count):
+            n += 1
+            records.append(fabricate.record_row(f"penalty:X:{n}", document_no=f"D{n}", subject_name="某公司",
+                                                state=state, platform_id="p" if state == "published" else None,
+                                                first_seen_at=NOW, updated_at=NOW))
+    outbox = [fabricate.outbox_row(f"penalty:X:{i}", idempotency_key=f"k{i}", run_id="r2",
+                                   created_at=NOW - age)
+              for i, age in enumerate((timedelta(hours=2, minutes=5), timedelta(minutes=3)))]
+    outbox.append(fabricate.outbox_row("b", idempotency_key="k9", run_id="r1", status="acked",
+                                       created_at=NOW - timedelta(days=9)))
+    fabricate.write(store, records=records, outbox=outbox)
+    with lifecycle_writes(), store.transaction() as s:
         for resolved in (None, None, NOW):
             s.add(QuarantineItem(run_id="r2", department="market_supervision", category="license",
                                  stage="validation", errors=[], raw_masked={}, created_at=NOW,
@@ -146,10 +147,10 @@ def test_run_history_reads_the_report_totals_and_links_the_airflow_run(store: St
 def test_daily_trend_counts_acknowledged_and_quarantined_records_per_beijing_day(store: Store) -> None:
     # 2026-03-01 17:00 UTC is already 2026-03-02 01:00 in Beijing
     late = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)
-    with store.transaction() as s:
+    with lifecycle_writes(), store.transaction() as s:
         for i, acked in enumerate((late, late, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))):
             s.add(OutboxItem(idempotency_key=f"t{i}", business_key=f"b{i}", department="health",
-                             category="license", action="upsert", version=1, payload={}, run_id="r",
+                             category="license", action="upsert", version=1, run_id="r",
                              status="acked", created_at=acked, acked_at=acked))
         s.add(QuarantineItem(run_id="r", department="health", category="license", stage="validation",
                              errors=[], raw_masked={}, created_at=late))
@@ -290,20 +291,20 @@ def test_withdraw_queues_the_withdrawal_and_names_the_operator(store: Store) -> 
         record = s.get(Record, key)
         item = s.scalars(select(OutboxItem).where(OutboxItem.business_key == key,
                                                   OutboxItem.action == "withdraw")).one()
-        entry = s.get(AuditEntry, done.audit_id)
-    assert record is not None and record.state == "withdrawing"
-    assert item.status == "pending" and item.idempotency_key == idempotency_key(
-        key, "withdraw", record.version, record.mapped_hash)
-    assert entry is not None and (entry.event, entry.actor, entry.details["reason"]) == (
-        "withdrawal_queued", "operator", "法院判决撤销处罚决定")
-    with pytest.raises(ConfigurationError, match="only a published record"):
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.business_key == key)).one()
+    assert done.queued and record is not None and (record.state, record.withdraw_reason) == (
+        "withdrawing", "operator")
+    assert item.status == "pending" and item.run_id == "console__m__1"
+    assert (entry.event, entry.actor, entry.details["reason"], entry.details["mode"]) == (
+        "withdrawal_queued", "operator", "法院判决撤销处罚决定", "console")
+    with pytest.raises(ConfigurationError, match="already off display"):
         actions.withdraw(store, key, "again", AuditTrail("operator"), "console__m__2")
     with pytest.raises(ConfigurationError, match="reason"):
         actions.withdraw(store, "penalty:X:2", "  ", AuditTrail("operator"), "console__m__3")
 
 
 def test_quarantine_rows_give_reasons_in_chinese_and_english(store: Store) -> None:
-    with store.transaction() as s:
+    with lifecycle_writes(), store.transaction() as s:
         s.add(QuarantineItem(run_id="r", department="market_supervision", category="penalty",
                              stage="validation", source_key="P000020", created_at=NOW,
                              errors=[{"field": "CF_XDR_MC", "message": "行政相对人名称不能为空 (subject name "
@@ -311,7 +312,7 @@ def test_quarantine_rows_give_reasons_in_chinese_and_english(store: Store) -> No
                              raw_masked={"CF_WSH": "长市监处罚〔2026〕120号"}))
     query = quarantine_queries.QuarantineQuery
     (row,) = quarantine_queries.quarantine_rows(store, query(field="CF_XDR_MC"))
-    assert row["problems"] == [{"field": "CF_XDR_MC", "title": row["problems"][0]["title"],
+    assert row["problems"] == [{"field": "CF_XDR_MC", "kind": "invalid", "title": row["problems"][0]["title"],
                                 "message_zh": "行政相对人名称不能为空",
                                 "message_en": "subject name must not be empty"}]
     assert row["first_seen"] == row["last_seen"] == row["created_at"]
@@ -467,6 +468,7 @@ def _sync_once(gateway_url: str, monkeypatch: pytest.MonkeyPatch) -> set[str]:
 def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("airflow-ui")
     gateway_url = f"sqlite:///{home / 'gateway.db'}"
+    upgrade(gateway_url)  # what make demo and the deployment's init step do
     (home / "passwords.json").write_text(json.dumps(PASSWORDS), encoding="utf-8")
     env = airflow_env(home, gateway_url, "admin:admin,auditor:viewer,operator:op")
     airflow = str(Path(sys.executable).with_name("airflow"))
@@ -570,9 +572,9 @@ def test_audit_page_lists_the_latest_entries_and_checks_the_chain_on_request(
     entries = _get(airflow_ui, "/creditsync/api/audit").json()["entries"]
     newest = list(range(last_id, last_id - min(total, audit_queries.PAGE_SIZE), -1))
     assert [e["id"] for e in entries] == newest
-    receipts = _get(airflow_ui, "/creditsync/api/audit", event="push_receipt", department=DEPARTMENT).json()
+    receipts = _get(airflow_ui, "/creditsync/api/audit", event="receipts_stored", department=DEPARTMENT).json()
     assert receipts["entries"] and {(e["event"], e["department"]) for e in receipts["entries"]} == {
-        ("push_receipt", DEPARTMENT)}
+        ("receipts_stored", DEPARTMENT)}
     chain = _get(airflow_ui, "/creditsync/api/audit/verify").json()
     assert (chain["ok"], chain["checked"]) == (True, total)
     page = _get(airflow_ui, "/creditsync/audit", verify="1", since="", event="").text

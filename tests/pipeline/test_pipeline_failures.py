@@ -134,7 +134,7 @@ def test_platform_rejections_are_quarantined_and_not_resent_unless_changed(harne
     assert record.state == "rejected" and record.platform_id is None
     [item] = harness.rows(QuarantineItem, QuarantineItem.stage == "platform")
     assert item.business_key == record.business_key and item.source_key == target["id"]
-    assert item.errors == [{"field": "(platform)", "kind": "platform", "zh": REJECTION, "en": "rejected by the platform"}]
+    assert item.errors == [{"field": "(platform)", "kind": "platform", "zh": REJECTION, "en": ""}]
     assert target["decision_no"] not in harness.published_documents()
     keys = harness.stats()["idempotency_keys"]
 

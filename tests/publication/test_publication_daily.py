@@ -1,4 +1,4 @@
-"""The daily publication run: repairs from the platform's feed, then expiry, delivery and settlement;
+"""The daily publication run: repairs from the platform's feed, then expiry and delivery;
 and a repair whose withdrawal could not be delivered goes when the command is run again."""
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def _push_two(gateway: Gateway, tmp_path: Path) -> None:
     assert gateway.cli("push", "--category", "penalty", "--input", str(path), "-d", DEPARTMENT).exit_code == 0
 
 
-def test_the_daily_run_applies_repairs_before_it_ends_displays(gateway: Gateway, tmp_path: Path) -> None:
+def test_the_daily_run_applies_repairs_before_it_ends_displays(gateway: Gateway, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("creditsync.publication.expiry.shanghai_today", lambda: date(2027, 5, 2))
     _push_two(gateway, tmp_path)
     repaired = gateway.record(REPAIRED_DOC)
     assert repaired.platform_id is not None
@@ -44,7 +46,7 @@ def test_the_daily_run_applies_repairs_before_it_ends_displays(gateway: Gateway,
     assert [r.document_no for r in report.expiry.expired] == [EXPIRING_DOC]  # the repaired one is not due
     assert gateway.record(REPAIRED_DOC).state == RecordState.REPAIRED
     expiring = gateway.record(EXPIRING_DOC)
-    assert expiring.state == RecordState.EXPIRED and report.settled == [expiring.business_key]
+    assert expiring.state == RecordState.EXPIRED and report.delivered == [DEPARTMENT]
     assert gateway.on_platform(expiring)["status"] == "withdrawn"
 
 
@@ -56,7 +58,7 @@ def test_a_repair_the_platform_could_not_take_goes_when_run_again(gateway: Gatew
 
     assert gateway.cli(*args).exit_code == 3  # delivery incomplete
     record = gateway.record(REPAIRED_DOC)
-    assert record.state == RecordState.REPAIRED
+    assert (record.state, record.withdraw_reason) == (RecordState.WITHDRAWING, "repaired")  # for good
     withdrawal = [i for i in gateway.outbox(record.business_key) if i.action == OutboxAction.WITHDRAW]
     assert [i.status for i in withdrawal] == [OutboxStatus.PENDING]
 

@@ -4,6 +4,7 @@ and the platform simulator (the records reach it through ``creditsync push``).""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,19 @@ import pytest
 from publication_support import DEPARTMENT, Gateway
 from schema_factories import penalty_row
 
+from creditsync.schema.values import shanghai_today
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 pytestmark = pytest.mark.integration
 
 GENERAL_DOC = "长市监罚〔2026〕501号"  # fine of 1 万元 for a company: 一般, displayed one year
 SERIOUS_DOC = "长市监罚〔2026〕502号"  # fine of 20 万元: 严重, displayed three years
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests travel to days that have not come yet: expiry refuses a day after today."""
+    monkeypatch.setattr("creditsync.publication.expiry.shanghai_today", lambda: date(2030, 1, 1))
 
 
 def _penalties(**changes: Any) -> list[dict[str, Any]]:
@@ -57,15 +65,16 @@ def test_a_general_penalty_is_withdrawn_on_the_day_after_its_year_and_not_before
     assert [(r["document_no"], r["display_until"], r["queued"]) for r in report["expired"]] == [
         (GENERAL_DOC, "2027-05-01", True)]
     general = gateway.record(GENERAL_DOC)
-    assert general.state == RecordState.EXPIRED  # delivered, acknowledged, settled
-    assert general.withdraw_reason == "公示期满"
+    assert general.state == RecordState.EXPIRED  # delivered and confirmed
+    assert general.withdraw_reason == "expired" and general.withdrawn_within_days is not None
     assert gateway.on_platform(general)["status"] == "withdrawn"
     withdrawals = [i for i in gateway.outbox(general.business_key) if i.action == OutboxAction.WITHDRAW]
     assert [(i.status, i.version) for i in withdrawals] == [(OutboxStatus.ACKED, 1)]
+    assert withdrawals[0].receipt_entry_id is not None  # the answer is bound to the trail
     events = {e.event: e.details for e in gateway.audit(general.business_key)}
-    assert events["withdrawal_queued"]["reason"] == "公示期满"
+    assert events["withdrawal_queued"]["cause"] == "expired"
     assert events["withdrawal_queued"]["display_until"] == "2027-05-01"
-    assert events["display_ended"]["state"] == RecordState.EXPIRED
+    assert events["withdrawal_queued"]["state"] == RecordState.WITHDRAWING
     assert gateway.record(SERIOUS_DOC).state == RecordState.PUBLISHED
 
     assert _expire(gateway, "2027-05-03")["expired"] == []  # nothing twice
@@ -98,8 +107,7 @@ def test_queue_only_leaves_the_withdrawal_for_the_next_push(gateway: Gateway, tm
 
     _push(gateway, tmp_path, _penalties())  # the department's next push delivers it
     assert gateway.on_platform(general)["status"] == "withdrawn"
-    _expire(gateway, "2027-05-02")  # the next expiry run settles it
-    assert gateway.record(GENERAL_DOC).state == RecordState.EXPIRED
+    assert gateway.record(GENERAL_DOC).state == RecordState.EXPIRED  # confirmed: ended for good
 
 
 def test_an_expired_penalty_sent_again_unchanged_stays_expired(gateway: Gateway, tmp_path: Path) -> None:
@@ -123,3 +131,13 @@ def test_an_expired_penalty_sent_again_corrected_is_never_republished(gateway: G
     general = gateway.record(GENERAL_DOC)
     assert general.state == RecordState.EXPIRED
     assert [i.action for i in gateway.outbox(general.business_key)][-1] == OutboxAction.WITHDRAW
+
+
+def test_a_day_that_has_not_come_is_refused(gateway: Gateway, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run dated ahead would withdraw everything still on display as a normal 公示期满."""
+    monkeypatch.setattr("creditsync.publication.expiry.shanghai_today", shanghai_today)  # the real clock
+    _push(gateway, tmp_path, _penalties())
+    result = gateway.cli("expire", "--today", "2099-01-01")
+    assert result.exit_code == 2 and "is in the future" in result.output
+    assert gateway.record(GENERAL_DOC).state == RecordState.PUBLISHED

@@ -4,16 +4,19 @@ repaired record is withdrawn at once and never published again, whatever the dep
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import fabricate
 import pytest
 from publication_support import DEPARTMENT, Gateway
 from schema_factories import AUTHORITY, SOURCE_UNIT, penalty_row, uscc_for
 
 from creditsync.audit import AuditTrail
-from creditsync.publication.repair import RepairDecision, RepairSource, record_repair
+from creditsync.exceptions import ConfigurationError
+from creditsync.lifecycle import RunScope
+from creditsync.publication.repair import RepairDecision, RepairSource, repair
 from creditsync.publication.repair_feed import REPAIRS_PATH_ENV
 from creditsync.store import Store
 from creditsync.store.models import Cursor, OutboxItem, Record
@@ -161,19 +164,9 @@ def _unknown_platform_row(gateway: Gateway) -> str:
 
 def test_a_repair_before_the_record_was_ever_sent_ends_it_at_once(store: Store) -> None:
     key = f"penalty:{AUTHORITY}:{DOC}"
-    stamp = datetime.now(UTC)
-    with store.transaction() as session:
-        session.add(Record(business_key=key, department=DEPARTMENT, category="penalty", document_no=DOC,
-                           subject_name="x", version=1, mapped_hash="h" * 64, state=RecordState.PENDING,
-                           first_seen_at=stamp, updated_at=stamp))
-        session.add(OutboxItem(idempotency_key="i" * 64, business_key=key, department=DEPARTMENT,
-                               category="penalty", action=OutboxAction.UPSERT, version=1, payload={},
-                               run_id="r", status=OutboxStatus.PENDING, created_at=stamp, platform_errors=[]))
-    with store.transaction() as session:
-        record = session.get(Record, key)
-        assert record is not None
-        outcome = record_repair(session, record, RepairDecision(DECISION, "整改完成"), run_id="r",
-                                audit=AuditTrail("operator"))
+    fabricate.write(store, records=[fabricate.record_row(key, department=DEPARTMENT, document_no=DOC)],
+                    outbox=[fabricate.outbox_row(key, department=DEPARTMENT)])
+    outcome = repair(store, _scope(), key, RepairDecision(DECISION, "整改完成"))
     assert not outcome.withdrawal_queued
     with store.reader() as session:
         record = session.get(Record, key)
@@ -185,28 +178,19 @@ def test_a_repair_before_the_record_was_ever_sent_ends_it_at_once(store: Store) 
 
 def test_a_platform_repair_needs_no_withdrawal_even_when_one_would_be_due(store: Store) -> None:
     key = f"penalty:{AUTHORITY}:{OTHER}"
-    stamp = datetime.now(UTC)
-    with store.transaction() as session:
-        session.add(Record(business_key=key, department=DEPARTMENT, category="penalty", document_no=OTHER,
-                           subject_name="x", version=1, mapped_hash="h" * 64, state=RecordState.PUBLISHED,
-                           platform_id="p" * 32, first_seen_at=stamp, updated_at=stamp))
-    with store.transaction() as session:
-        record = session.get(Record, key)
-        assert record is not None
-        decision = RepairDecision(DECISION, "平台已修复", source=RepairSource.PLATFORM)
-        assert not record_repair(session, record, decision, run_id="r", audit=AuditTrail()).withdrawal_queued
+    fabricate.write(store, records=[fabricate.record_row(key, department=DEPARTMENT, document_no=OTHER,
+                                                         state="published", platform_id="p" * 32)])
+    decision = RepairDecision(DECISION, "平台已修复", source=RepairSource.PLATFORM)
+    assert not repair(store, _scope(), key, decision).withdrawal_queued
     with store.reader() as session:
         assert session.query(OutboxItem).count() == 0
         assert session.get(Record, key).state == RecordState.REPAIRED  # type: ignore[union-attr]
 
 
-def test_a_repair_delivered_by_the_departments_own_push_stays_repaired(gateway: Gateway,
-                                                                       tmp_path: Path) -> None:
-    assert _push(gateway, tmp_path, _rows()) == 0
-    queued = gateway.cli("repair", DOC, "--decision-no", DECISION, "--reason", "整改完成", "--queue-only")
-    assert queued.exit_code == 0
+def test_a_repair_dated_in_the_future_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="in the future"):
+        RepairDecision(DECISION, "整改完成", date(2099, 1, 1))
 
-    _push(gateway, tmp_path, _rows())  # the department's next push delivers the withdrawal
-    assert gateway.record(DOC).state == RecordState.REPAIRED
-    _push(gateway, tmp_path, _rows(CF_SY="更正后的违法事实。"), "corrected.jsonl")
-    assert gateway.on_platform(gateway.record(DOC))["status"] == "withdrawn"
+
+def _scope() -> RunScope:
+    return RunScope(DEPARTMENT, "repair-test", AuditTrail("operator"))

@@ -57,8 +57,8 @@ def test_every_reason_with_its_document_number_and_field_name(harness: Harness) 
     assert rows["P000008"]["subject_name"]
     platform = rows[rejected]
     assert platform["stage"] == "platform" and platform["business_key"]
-    assert platform["errors"] == [{"field": "(platform)", "title": "平台校验", "message": PLATFORM_SAYS,
-                                   "message_zh": PLATFORM_SAYS}]
+    assert platform["errors"] == [{"field": "(platform)", "kind": "platform", "title": "平台校验",
+                                   "message": PLATFORM_SAYS, "message_zh": PLATFORM_SAYS, "message_en": ""}]
     unreadable = [row for key, row in rows.items() if str(key).startswith("bad:")]
     assert len(unreadable) == 1 and unreadable[0]["stage"] == "source"
     assert unreadable[0]["document_no"] == harness.document("P000044")  # found through the mapping

@@ -33,6 +33,7 @@ from creditsync.simulators.departments.ecology_environment import (
     start_in_thread,
 )
 from creditsync.simulators.platform import PlatformSimulator
+from creditsync.store.db import upgrade
 from creditsync.store.models import Cursor, QuarantineItem, RunStream
 
 TODAY = date(2026, 5, 10)
@@ -240,7 +241,7 @@ def set_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, platform_ur
     """What `creditsync sync ecology_environment` would see; the repository holds adapters/ and mappings/."""
     connection = {"conn_type": "http", "host": eco.host, "port": eco.port, "password": eco.token}
     monkeypatch.setenv("CREDITSYNC_HOME", str(REPO))
-    monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'gateway.db'}")
+    monkeypatch.setenv("CREDITSYNC_DB_URL", migrated_store(tmp_path / "gateway.db"))
     monkeypatch.setenv("CREDITSYNC_PLATFORM_URL", platform_url)
     monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", "demo-app-key")
     monkeypatch.setenv("AIRFLOW_CONN_ECOLOGY_ENVIRONMENT_SOURCE", json.dumps(connection))
@@ -290,3 +291,10 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             assert stream is not None and "truncated" in (stream.error or "")
             assert session.get(Cursor, ("ecology_environment", "penalty")).value == committed
         gateway.store.dispose()
+
+
+def migrated_store(path: Path) -> str:
+    """A store at the current schema, as `creditsync db-upgrade` leaves it."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url

@@ -30,6 +30,7 @@ from creditsync.simulators.departments import emergency_management as sim
 from creditsync.simulators.departments import emergency_management_data as data
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.sources.sql import SqlSourceAdapter
+from creditsync.store.db import upgrade
 from creditsync.store.models import QuarantineItem, Record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,7 +238,7 @@ def test_sync_delivers_valid_rows_quarantines_broken_ones_then_only_the_change(
     source = sim.create_database(f"sqlite:///{tmp_path / 'yjj.db'}", seed=5)
     platform = PlatformSimulator(app_key="k-em").start_in_thread()
     monkeypatch.setenv("CREDITSYNC_HOME", str(REPO))
-    monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'gateway.db'}")
+    monkeypatch.setenv("CREDITSYNC_DB_URL", migrated_store(tmp_path / "gateway.db"))
     monkeypatch.setenv("CREDITSYNC_PLATFORM_URL", platform.url)
     monkeypatch.setenv("CREDITSYNC_PLATFORM_APP_KEY", "k-em")
     monkeypatch.setenv("AIRFLOW_CONN_EMERGENCY_MANAGEMENT_SOURCE",
@@ -272,3 +273,10 @@ def test_sync_delivers_valid_rows_quarantines_broken_ones_then_only_the_change(
         gateway.store.dispose()
         platform.stop()
         source.dispose()
+
+
+def migrated_store(path: Path) -> str:
+    """A store at the current schema, as `creditsync db-upgrade` leaves it."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url

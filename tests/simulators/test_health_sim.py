@@ -31,6 +31,7 @@ from creditsync.simulators.departments.health_data import LICENSE_COLUMNS, PENAL
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.sources.base import RawRecord
 from creditsync.sources.files import DEFAULT_IGNORE, FileDropAdapter
+from creditsync.store.db import upgrade
 from creditsync.store.models import QuarantineItem, Record, RecordVersion
 
 REPO = Path(__file__).resolve().parents[2]
@@ -180,7 +181,7 @@ def test_health_syncs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     # The repository's adapters/health.yaml as is: its relative inbox resolves against CREDITSYNC_HOME.
     for name, value in {"CREDITSYNC_HOME": tmp_path, "CREDITSYNC_ADAPTERS_DIR": REPO / "adapters",
                         "CREDITSYNC_MAPPINGS_DIR": REPO / "mappings",
-                        "CREDITSYNC_DB_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+                        "CREDITSYNC_DB_URL": migrated_store(tmp_path / "gateway.db"),
                         "CREDITSYNC_PLATFORM_APP_KEY": "demo-app-key"}.items():
         monkeypatch.setenv(name, str(value))
     desk = HealthDesk(tmp_path / ".sim" / "health", seed=7, today=TODAY)
@@ -237,3 +238,10 @@ def check_cancelled_licence(gateway: Gateway) -> None:
         version = session.scalars(select(RecordVersion).where(
             RecordVersion.business_key == record.business_key)).one()
     assert record.state == "published" and version.payload_masked["XK_ZT"] == "无效"  # 注销
+
+
+def migrated_store(path: Path) -> str:
+    """A store at the current schema, as `creditsync db-upgrade` leaves it."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url

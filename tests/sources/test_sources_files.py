@@ -390,7 +390,7 @@ def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway
     monkeypatch.setenv("CREDITSYNC_MAPPINGS_DIR", str(REPO / "mappings"))
     settings = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'gateway.db'}", platform_url=None,
                         platform_conn_id="creditsync_platform")
-    handle = Gateway(settings, open_store(settings.db_url))
+    handle = Gateway(settings, open_store(settings.db_url, migrate=True))
     yield handle
     handle.store.dispose()
 

@@ -56,7 +56,7 @@ def describe_field(spec: FieldDefinition) -> dict[str, Any]:
 
 def field_type(spec: FieldDefinition) -> str:
     """The reference's notation: ``C(n)`` for text of at most n characters, the code table by name."""
-    if spec.kind == "text":
+    if spec.kind in ("text", "document_no"):
         return f"C({spec.max_length})" if spec.max_length else "text"
     if spec.kind in ("code", "codes"):
         return f"{spec.kind}: {spec.table}"

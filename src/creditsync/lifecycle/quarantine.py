@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
-from creditsync.exceptions import ConfigurationError, FieldError
+from creditsync.exceptions import ConfigurationError, CreditSyncError, FieldError
 from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row
 from creditsync.store.models import QuarantineItem
@@ -27,7 +27,7 @@ RETRY_STILL_INVALID = "still_invalid"
 RETRY_FIXED = "fixed"
 
 
-class QuarantineError(ConfigurationError):
+class QuarantineError(CreditSyncError):
     """A quarantine action that cannot be done as asked (already resolved, ...)."""
 
 
@@ -91,7 +91,7 @@ def _open(changes: ChangeSet, category: str, item: SourceItem, stage: Quarantine
 def open_platform_rejection(changes: ChangeSet, *, category: str, business_key: str, source_key: str | None,
                             messages: Sequence[str], masked_payload: dict[str, Any]) -> None:
     """The platform refused an item: its messages (Chinese, the platform's own words) as reasons."""
-    reasons = [FieldError("(platform)", message, "rejected by the platform", kind="platform").as_dict()
+    reasons = [FieldError("(platform)", message, "", kind="platform").as_dict()
                for message in messages]
     changes.quarantine.append(quarantine_row(
         run_id=changes.scope.run_id, department=changes.scope.department, category=category,

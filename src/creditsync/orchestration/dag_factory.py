@@ -93,8 +93,9 @@ def _pull(department: str) -> dict[str, Any]:
     from creditsync.orchestration.quarantine_log import log_run_quarantine
     from creditsync.pipeline import pull
 
-    ctx = _context(department)
-    counts = pull(ctx)
+    with fail_without_retry():  # a configuration error (a store not upgraded, say) is no retry's business
+        ctx = _context(department)
+        counts = pull(ctx)
     log_run_quarantine(ctx, log)
     return counts
 
@@ -104,8 +105,9 @@ def _push(department: str) -> dict[str, Any]:
     from creditsync.pipeline import push
     from creditsync.pipeline.runner import platform_client
 
-    ctx = _context(department)
-    return push(ctx, platform_client(ctx.settings))
+    with fail_without_retry():
+        ctx = _context(department)
+        return push(ctx, platform_client(ctx.settings))
 
 
 @task
@@ -113,7 +115,8 @@ def _report(department: str) -> dict[str, Any]:
     from creditsync.orchestration.quarantine_log import log_run_quarantine
     from creditsync.pipeline import report
 
-    ctx = _context(department)
+    with fail_without_retry():
+        ctx = _context(department)
     log_run_quarantine(ctx, log)  # before the threshold may fail the task: the log names the records
     with fail_without_retry():  # past the threshold a retry finds the same records: fail at once
         summary = report(ctx)

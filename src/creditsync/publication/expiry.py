@@ -124,9 +124,12 @@ def _expire_chunk(session: Session, scope: RunScope, keys: list[str], today: dat
             report.periods_filled += 1
         if last_day < today and row["state"] != RecordState.EXPIRED:
             due[key] = last_day
-    for done in take_off_display(changes, stored, sorted(due), WithdrawCause.EXPIRED, today=today):
-        report.expired.append(ExpiredRecord(done.business_key, done.department, done.category,
-                                            done.document_no, due[done.business_key], done.queued))
+    for key in sorted(due):
+        for done in take_off_display(changes, stored, [key], WithdrawCause.EXPIRED, today=today,
+                                     display_until=due[key], severity=changes.record(key)["severity"]
+                                     if changes.record(key) else stored.rows[key]["severity"]):
+            report.expired.append(ExpiredRecord(done.business_key, done.department, done.category,
+                                                done.document_no, due[key], done.queued))
     changes.apply(session)
 
 

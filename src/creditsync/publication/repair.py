@@ -22,7 +22,7 @@ from creditsync.lifecycle.operations import run
 from creditsync.lifecycle.withdrawals import find_record, load_one, repair_record
 from creditsync.schema.values import shanghai_today
 from creditsync.store import Store
-from creditsync.store.states import RecordState
+from creditsync.store.states import RecordState, effective_state
 
 
 class RepairSource(StrEnum):
@@ -60,7 +60,8 @@ def record_repair(session: Session, changes: ChangeSet, key: str, decision: Repa
     """Apply one repair decision to the record ``key`` (locked and checked against its seal)."""
     stored, row = load_one(session, changes, key)
     previous = row["state"]
-    if previous == RecordState.REPAIRED and row["repair_decision_no"] == decision.decision_no:
+    repaired = effective_state(previous, row["withdraw_reason"]) is RecordState.REPAIRED
+    if repaired and row["repair_decision_no"] == decision.decision_no:
         return RepairOutcome(key, row["document_no"], previous, False, True)
     done = repair_record(changes, stored, key, decision_no=decision.decision_no[:128],
                          platform_acted=decision.source is RepairSource.PLATFORM)

@@ -170,8 +170,7 @@ def _problem(error: dict[str, Any], titles: dict[str, str]) -> Problem:
     reason = FieldError.from_stored(error)
     zh, en = mask_text(reason.message_zh), mask_text(reason.message_en)
     title = titles.get(reason.field) or PSEUDO_FIELDS.get(reason.field, "")
-    message = zh if zh == en else f"{zh} ({en})"
-    return Problem(reason.field, title, zh, message, en, reason.kind)
+    return Problem(reason.field, title, zh, FieldError(reason.field, zh, en).message, en, reason.kind)
 
 
 def _titles(category: str) -> dict[str, str]:

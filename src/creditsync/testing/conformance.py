@@ -28,6 +28,7 @@ from creditsync.pipeline import pull, push, report
 from creditsync.pipeline.runner import Gateway
 from creditsync.pipeline.translate import translator_for
 from creditsync.settings import load_settings
+from creditsync.store.db import upgrade
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
 from creditsync.sources.registry import open_source
 from creditsync.testing.samples import LiveSource, sample_source
@@ -83,7 +84,9 @@ class DepartmentConformance:
         monkeypatch.setenv("CREDITSYNC_HOME", str(self.project_root))
         monkeypatch.setenv("CREDITSYNC_ADAPTERS_DIR", str(adapters))
         monkeypatch.setenv("CREDITSYNC_MAPPINGS_DIR", str(self.project_root / "mappings"))
-        monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'gateway.db'}")
+        db_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+        upgrade(db_url)  # what `creditsync db-upgrade` does once per deployment
+        monkeypatch.setenv("CREDITSYNC_DB_URL", db_url)
         for name, value in live.env.items():
             monkeypatch.setenv(name, value)
         platform = PlatformSimulator(app_key=APP_KEY).start_in_thread()

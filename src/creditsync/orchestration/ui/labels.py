@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 
+from creditsync.audit.events import AuditEvent
+
 RECORD_STATES = {
     "published": "已公示", "pending": "待确认", "rejected": "被退回", "withdrawn": "已撤回",
     "revoked": "已撤销", "withdrawing": "撤回中", "repaired": "已修复", "expired": "已过期",
+    "protected": "依规不予公示", "operator_withdrawn": "人工终止公示", "replaced": "文书号已变更",
     "quarantined": "已隔离",
 }
-STAGES = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台", "protected": "保护"}
-OUTBOX_STATUSES = {"pending": "待推送", "acked": "已确认", "rejected": "被退回", "superseded": "已取代"}
+STAGES = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台", "protected": "保护",
+          "tampered": "篡改"}
+OUTBOX_STATUSES = {"pending": "待推送", "acked": "已确认", "rejected": "被退回", "superseded": "已取代",
+                   "refused": "拒绝发送"}
 ACTIONS = {"upsert": "公示", "withdraw": "终止公示"}
 # incomplete: the platform could not be reached; the next run continues the delivery
 RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",
                 "incomplete": "推送未完成"}
-EVENTS = {
-    "run_started": "运行开始", "run_resumed": "运行续跑", "source_read": "读取来源",
-    "source_failed": "来源读取失败", "record_version": "记录新版本", "record_quarantined": "记录隔离",
-    "push_attempt": "推送尝试", "push_receipt": "推送回执", "push_rejected": "推送被退回",
-    "push_failed": "推送失败", "cursor_advanced": "游标推进", "withdrawal_queued": "撤回排队",
-    "revoked_unpublished": "撤销（未公示）", "republish_blocked": "禁止重新公示", "run_finished": "运行结束",
-    "manual_redrive": "人工重推", "quarantine_resolved": "隔离已处理", "reconciliation": "对账",
-    "reconciled": "对账修正", "audit_pruned": "审计归档", "display_ended": "公示结束",
-    "credit_repair": "信用修复", "credit_repair_unmatched": "信用修复（未匹配）",
-}
+EVENTS = {event.value: event.label_zh for event in AuditEvent}
 
 
 @cache

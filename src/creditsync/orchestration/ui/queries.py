@@ -22,8 +22,9 @@ from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 # Publication states every row shows, in this order (others appear after them if present).
 RECORD_STATES = (RecordState.PUBLISHED, RecordState.PENDING, RecordState.REJECTED, RecordState.WITHDRAWING,
-                 RecordState.WITHDRAWN, RecordState.REVOKED, RecordState.REPAIRED, RecordState.EXPIRED)
-# Columns the overview always shows; repaired and expired appear once some record is.
+                 RecordState.WITHDRAWN, RecordState.REVOKED, RecordState.PROTECTED,
+                 RecordState.OPERATOR_WITHDRAWN, RecordState.REPAIRED, RecordState.EXPIRED, RecordState.REPLACED)
+# Columns the overview always shows; the others appear once some record is in them.
 ALWAYS_SHOWN = tuple(s.value for s in RECORD_STATES[:6])
 RUN_HISTORY = 10
 TREND_DAYS = 30
