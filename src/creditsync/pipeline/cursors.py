@@ -1,5 +1,8 @@
 """A stream's stored cursor: read at the start of a pull, committed once the platform has answered for
-everything the run queued from that stream (never earlier, so nothing read is ever skipped)."""
+everything the run queued from that stream (never earlier, so nothing read is ever skipped).
+
+Cursors are typed (:class:`creditsync.sources.cursor.Cursor`) and stored as text with their kind
+(``cursors.kind``, ``run_streams.cursor_kind``)."""
 
 from __future__ import annotations
 
@@ -12,18 +15,43 @@ from creditsync.audit.trail import AuditEvent
 from creditsync.exceptions import ConfigurationError
 from creditsync.pipeline.context import SyncContext, now
 from creditsync.sources.base import SourceAdapter
+from creditsync.sources.cursor import Cursor
 from creditsync.sources.registry import get_adapter_class, open_source
 from creditsync.store.bulk import lock_department
-from creditsync.store.models import Cursor, OutboxItem, RunStream
+from creditsync.store.models import Cursor as StoredCursor
+from creditsync.store.models import OutboxItem, RunStream
 from creditsync.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
 
 
 def read_cursor(ctx: SyncContext, category: str) -> str | None:
+    """The stored cursor's text (what people see and type)."""
     with ctx.store.reader() as session:
-        row = session.get(Cursor, (ctx.name, category))
+        row = session.get(StoredCursor, (ctx.name, category))
         return row.value if row else None
+
+
+def read_stored_cursor(ctx: SyncContext, category: str) -> Cursor | None:
+    """The stored cursor as a typed value (its kind as stored; text written by hand, such as a
+    re-drive's ``--since-cursor``, is read by the stream's cursor format when the source reads it)."""
+    with ctx.store.reader() as session:
+        row = session.get(StoredCursor, (ctx.name, category))
+        value, kind = (row.value, row.kind) if row else (None, None)
+    return stored(value, kind)
+
+
+def stored(value: str | None, kind: str | None) -> Cursor | None:
+    if value is None:
+        return None
+    try:
+        return Cursor.parse(value, kind)
+    except ValueError:
+        return Cursor.of_text(value)  # as typed by hand: the stream's format reads it (reading._start)
+
+
+def kind_of(cursor: Cursor | None) -> str | None:
+    return None if cursor is None else str(cursor.kind)
 
 
 def commit_cursors(ctx: SyncContext) -> None:
@@ -34,7 +62,7 @@ def commit_cursors(ctx: SyncContext) -> None:
     _tell_source(ctx, committed)
 
 
-def _commit(ctx: SyncContext, session: Session) -> list[tuple[str, str]]:
+def _commit(ctx: SyncContext, session: Session) -> list[tuple[str, Cursor]]:
     streams = session.scalars(select(RunStream).where(
         RunStream.run_id == ctx.run_id, RunStream.pulled.is_(True), RunStream.cursor_committed.is_(False),
         RunStream.error.is_(None))).all()
@@ -44,32 +72,35 @@ def _commit(ctx: SyncContext, session: Session) -> list[tuple[str, str]]:
         select(OutboxItem.category, func.count()).where(
             OutboxItem.run_id == ctx.run_id, OutboxItem.status == OutboxStatus.PENDING)
         .group_by(OutboxItem.category)).all())
-    committed: list[tuple[str, str]] = []
+    committed: list[tuple[str, Cursor]] = []
     events: list[AuditEvent] = []
     for stream in streams:
         if waiting.get(stream.category):
             continue
         stream.cursor_committed = True
+        after = stored(stream.cursor_to, stream.cursor_kind)
+        before = stored(stream.cursor_from, stream.cursor_kind)
         if stream.cursor_to is not None and stream.cursor_to != stream.cursor_from:
             _advance(ctx, session, stream)
             events.append(AuditEvent("cursor_advanced", department=ctx.name, category=stream.category,
                                      run_id=ctx.run_id, details={"cursor_from": stream.cursor_from,
                                                                  "cursor_to": stream.cursor_to}))
-        if value := stream.cursor_to or stream.cursor_from:  # unchanged too: the hook must be re-runnable
+        if value := after or before:  # unchanged too: the hook must be re-runnable
             committed.append((stream.category, value))
     ctx.audit.append_many(session, events)
     return committed
 
 
 def _advance(ctx: SyncContext, session: Session, stream: RunStream) -> None:
-    cursor = session.get(Cursor, (ctx.name, stream.category))
+    cursor = session.get(StoredCursor, (ctx.name, stream.category))
     if cursor is None:
-        cursor = Cursor(department=ctx.name, category=stream.category)
+        cursor = StoredCursor(department=ctx.name, category=stream.category)
         session.add(cursor)
-    cursor.value, cursor.updated_at, cursor.run_id = stream.cursor_to, now(), ctx.run_id
+    cursor.value, cursor.kind = stream.cursor_to, stream.cursor_kind
+    cursor.updated_at, cursor.run_id = now(), ctx.run_id
 
 
-def _tell_source(ctx: SyncContext, committed: list[tuple[str, str]]) -> None:
+def _tell_source(ctx: SyncContext, committed: list[tuple[str, Cursor]]) -> None:
     """Run the source's ``on_cursor_committed`` hook (the file adapter moves delivered files to
     processed/). Delivery has already succeeded, so a failing hook is logged, never raised: the files
     stay in the inbox and the next run re-reads (deduped) and moves them."""

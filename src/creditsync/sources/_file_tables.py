@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from creditsync.sources._file_encoding import EncodingProblem, detect_encoding
+from creditsync.sources.limits import SourceLimits, zip_problem
 
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+DEFAULT_LIMITS = SourceLimits()
 _BLANKS = " \t\r\n\u3000\ufeff\u200b"  # incl. the 全角 space, BOM and zero-width space
 
 
@@ -44,6 +46,7 @@ class TableSpec:
     sheet: str | None = None
     required: tuple[str, ...] = ()
     known: frozenset[str] | None = None  # required ∪ optional columns; None: no notion of "extra"
+    limits: SourceLimits = DEFAULT_LIMITS  # an XLSX is checked against them before it is unpacked
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ def _merged_column(header: tuple[str, ...], values: list[str], delimiter: str) -
 def _encoding(path: Path, spec: TableSpec) -> str | None:
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
+        if problem := zip_problem(path, spec.limits):
+            raise FileProblem("Excel 文件解压后过大（疑似压缩炸弹），未读取",
+                              f"the workbook was not opened: {problem}")
         return None
     if suffix not in CSV_SUFFIXES:
         raise FileProblem(f"不支持的文件类型 {suffix or '（无扩展名）'}，请提交 .csv 或 .xlsx 文件",

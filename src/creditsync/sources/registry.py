@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from creditsync.exceptions import ConfigurationError
 from creditsync.secrets import Connection, get_connection
 from creditsync.sources.base import SourceAdapter
+from creditsync.sources.limits import SourceLimits
 
 if TYPE_CHECKING:
     from creditsync.departments import DepartmentConfig
@@ -87,10 +88,11 @@ def create_adapter(
     connection: Connection | None,
     *,
     rate_limit_per_s: float | None = None,
+    limits: SourceLimits | None = None,
 ) -> SourceAdapter:
     """Convenience: look the class up and instantiate it (validation only, no I/O)."""
     adapter_class = get_adapter_class(kind)
-    return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+    return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s, limits=limits)
 
 
 def open_source(department: DepartmentConfig) -> SourceAdapter:
@@ -98,9 +100,8 @@ def open_source(department: DepartmentConfig) -> SourceAdapter:
     source = department.source
     adapter_class = get_adapter_class(source.kind)
     connection = get_connection(source.connection_id) if source.connection_id else None
-    return adapter_class(
-        department.department, source.options, connection, rate_limit_per_s=department.rate_limit_per_s
-    )
+    return adapter_class(department.department, source.options, connection,
+                         rate_limit_per_s=department.rate_limit_per_s, limits=source.limits)
 
 
 def check_source_options(department: DepartmentConfig) -> None:
