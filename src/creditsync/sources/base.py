@@ -188,9 +188,11 @@ class SourceAdapter(ABC):
         """Prove the source is reachable and accepts our credentials; raise otherwise. The default
         does nothing: ``creditsync check`` reads a page of every stream anyway."""
 
-    def normalise(self, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
+    @classmethod
+    def normalise(cls, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
         """A dict as the records of this source look (the SQL source turns database values into
-        text); applied to what ``records`` yields and to sample files (``creditsync map``)."""
+        text, zero dates into nothing); applied to what ``records`` yields and to sample files given
+        to ``creditsync map``, so a preview reads a value as a sync does. No I/O."""
         return data
 
     def record_shape(self, options: Any) -> RecordShape:

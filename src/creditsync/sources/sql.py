@@ -188,7 +188,8 @@ class SqlSourceAdapter(SourceAdapter):
         fmt = CursorFormat(type="row_version" if opts.cursor_type == "integer" else "iso8601")
         return RecordShape(opts.key_column or "", opts.cursor_column, fmt, zone_of(opts.timezone))
 
-    def normalise(self, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
+    @classmethod
+    def normalise(cls, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
         return normalise_row(data, options)
 
     def records(self, read: StreamRead) -> Iterator[dict[str, Any]]:
