@@ -18,6 +18,7 @@ import typer
 
 from creditsync.cli import (
     audit_cmds,
+    check_cmds,
     output,
     quarantine_cmds,
     reconcile_cmds,
@@ -50,6 +51,7 @@ records_cmds.register(app)
 sync_cmds.register(app)
 service_cmds.register(app)
 reconcile_cmds.register(app)
+check_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)

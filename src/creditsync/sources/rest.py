@@ -148,8 +148,9 @@ class RestSourceAdapter(HttpSourceAdapter):
 
     def records(self, read: StreamRead) -> Iterator[Any]:
         opts: RestStreamOptions = read.options
+        first = {**opts.params, **self._anchor(opts, read.shape, read.cursor)}  # filtered from the cursor
         paging = opts.paginator.start(PagingStart(
-            url=self._url(opts.path or ""), params=dict(opts.params), cursor=read.cursor,
+            url=self._url(opts.path or ""), params=first, cursor=read.cursor,
             anchor_params=lambda cursor: self._anchor(opts, read.shape, cursor), follow=self._follow,
             keyset=opts.keyset, where=read.where))
         request: Request | None = paging.first()

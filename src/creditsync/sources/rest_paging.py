@@ -61,7 +61,8 @@ class Page:
 @dataclass
 class PagingStart:
     """What the adapter gives a paginator: the first request's URL and parameters (static ones and
-    the cursor filter), how to filter from another cursor (keyset), and how to follow a link."""
+    the filter from the read's cursor), how to filter from another cursor (keyset), and how to follow
+    a link."""
 
     url: str
     params: dict[str, Any]

@@ -22,16 +22,21 @@ import binascii
 import contextlib
 import json
 import secrets
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from creditsync.simulators.departments._serving import RunningServer, TokenServer
 from creditsync.simulators.departments.urban_management_data import CaseStore
+
+if TYPE_CHECKING:
+    from creditsync.simulators.departments import SimulatorOptions
 
 CLIENT_ID = "creditsync-changqing"
 API = "/open/v2/cases"
@@ -50,6 +55,7 @@ class UrbanManagementServer(TokenServer[CaseStore]):
         self.huge_field_bytes: int | None = None
         self.tokens: dict[str, list[float]] = {}  # token -> [uses left (inf), expires at]
         self.issued = self.refused = 0
+        self.queries: list[dict[str, str]] = []  # what clients asked, in order
         self._lock = threading.Lock()
 
     def issue(self) -> dict[str, Any]:
@@ -110,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, {"error": "invalid_token", "error_description": "the access token expired"})
             return
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.server.queries.append(query)
         try:
             body, link = self._page(query)
         except ValueError as exc:
@@ -213,3 +220,22 @@ def _decode(token: str) -> tuple[int, str]:
     except (ValueError, binascii.Error):
         raise ValueError("cursor is not one this API gave") from None
     return int(at), str(case_no)
+
+
+def run_from_options(options: SimulatorOptions) -> None:
+    """``creditsync source-sim urban_management``: serve until SIGTERM or SIGINT. The client id is
+    ``creditsync-changqing``, the client secret the demo source token (CREDITSYNC_SOURCE_TOKEN)."""
+    server = UrbanManagementServer((options.host, options.port), CaseStore(seed=options.seed), options.token)
+    signal.signal(signal.SIGTERM, _interrupt)
+    host, port = server.server_address[:2]
+    print(f"urban_management simulator on http://{host!s}:{port} (client id {CLIENT_ID})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds serve_forever exactly like Ctrl-C does
