@@ -105,7 +105,7 @@ class RestStreamOptions(StreamOptions):
         why = ("paginator.keyset is false" if paginator.keyset is False or self.cursor_param
                else "there is no cursor_param to page from the last cursor read")
         if isinstance(paginator, OffsetPaginator):
-            if paginator.overlap == 0:
+            if paginator.reread == 0:
                 return (f"offset paging without keyset ({why}) needs an overlap: a record edited or deleted "
                         "while the stream is paged shifts later ones into pages already read, and one is "
                         "lost for good; set paginator.overlap (e.g. 10)")

@@ -128,15 +128,20 @@ class OffsetPaginator(_Sized):
     offset_param: str = "offset"
     total_field: str | None = Field(default=None, description="total number of records, if the source says")
     keyset: bool = True
-    overlap: int = Field(default=10, ge=0, description="records of the previous page read again (no keyset)")
+    overlap: int | None = Field(default=None, ge=0, description="records of the previous page read again "
+                                "(without keyset); default a tenth of page_size, at least 1")
 
     @model_validator(mode="after")
     def _overlap(self) -> Self:
-        if self.overlap >= self.page_size:
+        if self.overlap is not None and self.overlap >= self.page_size:
             raise ValueError(f"overlap ({self.overlap}) must be smaller than page_size ({self.page_size})")
         if not self.size_param:
             raise ValueError("offset paging needs size_param (the limit parameter)")
         return self
+
+    @property
+    def reread(self) -> int:
+        return self.overlap if self.overlap is not None else max(1, self.page_size // 10)
 
     def sent(self) -> set[str]:
         return {self.offset_param, *self.size()}
@@ -211,6 +216,7 @@ class _Numbered(Paging):
         self.config, self.param, self.first_position, self.step = config, param, first, step
         self.total_pages, self.total_records = total_pages, total_records
         self.anchor, self.position = start.cursor, first
+        self.previous: tuple[str | None, ...] = ()
 
     def first(self) -> Request:
         return self._request()
@@ -224,6 +230,12 @@ class _Numbered(Paging):
     def next(self, page: Page) -> Request | None:
         if self._last(page):
             return None
+        keys = tuple(page.keys)
+        if keys == self.previous:  # distinct positions, the same records: the parameter is ignored
+            raise FatalError(f"{self.start.where}: the source sent the same page twice (records "
+                             f"{_shown(', '.join(map(str, keys[:3])))}…) for {self.param} {self.position}: "
+                             f"it ignores {self.param!r}; its paging loops; stopped")
+        self.previous = keys
         last = page.last_cursor
         if self.start.keyset and last is not None and (self.anchor is None or last > self.anchor):
             self.anchor, self.position = last, self.first_position
@@ -267,11 +279,11 @@ class _Overlapping(Paging):
         if not self.previous or self.offset == 0:
             return list(range(len(page.items)))
         read = {key for key in self.previous if key is not None}
-        window = page.keys[: self.config.overlap]
+        window = page.keys[: self.config.reread]
         joined = max((index for index, key in enumerate(window) if key in read), default=-1)
         if joined < 0 and page.items:
             raise RetriableError(
-                f"{self.start.where}: more than {self.config.overlap} records before offset {self.offset} "
+                f"{self.start.where}: more than {self.config.reread} records before offset {self.offset} "
                 "changed while the source was paged, so no record read before was found again: this "
                 "page cannot be joined to the previous one safely. Nothing is lost (the cursor does not "
                 "move); raise the paginator's overlap, or use keyset paging")
@@ -281,7 +293,7 @@ class _Overlapping(Paging):
         if not page.items or len(page.items) < self.config.page_size:
             return None
         self.previous = page.keys
-        self.offset += self.config.page_size - self.config.overlap
+        self.offset += self.config.page_size - self.config.reread
         return self._request()
 
 
