@@ -1,7 +1,7 @@
 """``kind: xml``: an XML feed read over HTTP or from files, streamed record element by record element.
 
 *HTTP*: ``GET <Connection base URL><path>?<params>&<cursor_param>=<cursor>`` with the Connection's
-password as the token (``Authorization: Bearer <token>`` or ``token_header``); the body is streamed
+credentials as the ``auth`` option says (a bearer token by default, as for REST); the body is streamed
 (``stream=True``) into the parser, never held whole. *Files*: ``files`` is a path or glob (relative
 paths are taken from ``$CREDITSYNC_HOME``) for departments that drop XML exports; files are read in
 name order and need no Connection. Once the pipeline has committed the stream's cursor (every record
