@@ -20,7 +20,8 @@ from functools import cached_property
 from typing import Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
 
 from creditsync.sources.cursor import NS, Cursor, CursorKind, parse_instant
 
@@ -53,6 +54,13 @@ class CursorFormat(BaseModel):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"type": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The shorthand (``epoch_ms``) is valid too, for editors that check the YAML."""
+        full = handler.resolve_ref_schema(handler(core_schema))
+        names = [name for name in _KINDS if name != "date"]
+        return {"anyOf": [{"type": "string", "enum": names}, full]}
 
     @model_validator(mode="after")
     def _pattern(self) -> Self:
