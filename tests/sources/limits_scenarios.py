@@ -125,7 +125,16 @@ def _pull(department: str) -> dict[str, Any]:
             "quarantined": summary["quarantined"] if summary else None}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM; getrusage's ru_maxrss would
+    include the parent's peak from before exec on Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB as well
+
+
 if __name__ == "__main__":
     done = main(sys.argv[1], Path(sys.argv[2]))
-    done["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    done["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(done, ensure_ascii=False, default=str))

@@ -161,6 +161,7 @@ def test_plain_page_numbers_would_skip_a_record_when_one_changes_mid_read(
     ({"cursor_param": None}, "no cursor_param to page from the last cursor read"),
     ({"paginator": {"type": "offset", "keyset": False, "overlap": 0}}, "needs an overlap"),
     ({"paginator": {"type": "offset", "overlap": 100, "page_size": 100}}, "smaller than page_size"),
+    ({"cursor_format": "epoch_ms", "cursor_param_format": "row_version"}, "cannot say a epoch_ms cursor"),
 ])
 def test_unsafe_paging_of_an_incremental_stream_is_refused_with_the_reason(
         sim: RunningMarketSupervision, waits: list[float], options: dict[str, Any], words: str) -> None:

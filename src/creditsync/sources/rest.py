@@ -91,6 +91,10 @@ class RestStreamOptions(StreamOptions):
             raise ValueError("path must be relative to the connection's base URL")
         if self.cursor_param and not self.cursor_field:
             raise ValueError("cursor_param needs cursor_field (where records carry the cursor)")
+        sent_as = self.cursor_param_format
+        if sent_as is not None and sent_as.kind is not self.cursor_format.kind:
+            raise ValueError(f"cursor_param_format {sent_as.label} cannot say a {self.cursor_format.label} "
+                             f"cursor (a {self.cursor_format.kind} is not a {sent_as.kind})")
         if problem := self._unsafe_paging():
             raise ValueError(problem)
         return self
