@@ -53,7 +53,7 @@ source:
     key_field: id
     cursor_field: updated_at
     cursor_param: updated_since
-    page_size: {page_size}
+    paginator: {{page_size: {page_size}}}
 streams:
   - category: penalty
     options: {{params: {{type: penalty}}}}

@@ -41,11 +41,13 @@ def outbox_row(business_key: str, *, payload: dict[str, Any] | None = None, **co
         "department": "market_supervision", "category": "penalty", "action": "upsert", "version": 1,
         "run_id": "fabricated", "status": "pending", "attempts": 0, "platform_errors": [],
         "created_at": datetime.now(UTC), **columns}
-    row["sealed"] = sealer().encrypt(payload or {}, outbox_identity(row)) if row["status"] == "pending" else None
+    row["sealed"] = sealer().encrypt(payload or {},
+                                     outbox_identity(row)) if row["status"] == "pending" else None
     return row
 
 
-def write(store: Store, *, records: Iterable[dict[str, Any]] = (), outbox: Iterable[dict[str, Any]] = ()) -> None:
+def write(store: Store, *, records: Iterable[dict[str, Any]] = (), outbox: Iterable[dict[str,
+                                                                                         Any]] = ()) -> None:
     with lifecycle_writes(), store.transaction() as session:
         if rows := list(records):
             session.execute(insert(Record.__table__), rows)
@@ -58,7 +60,8 @@ def reseal(store: Store, business_key: str, **columns: Any) -> None:
     from sqlalchemy import select, update
 
     with lifecycle_writes(), store.transaction() as session:
-        found = session.execute(select(*Record.__table__.columns).where(Record.business_key == business_key)).one()
+        query = select(*Record.__table__.columns).where(Record.business_key == business_key)
+        found = session.execute(query).one()
         row = {**dict(found._mapping), **columns}
         row["seal"] = record_seal(sealer(), row)
         session.execute(update(Record).where(Record.business_key == business_key).values(

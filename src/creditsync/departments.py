@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from creditsync.exceptions import ConfigurationError, CreditSyncError
+from creditsync.sources.limits import SourceLimits
 
+PULL_MARGIN_S = 600
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 # libyaml's loader when PyYAML has it: the DAG file parses every department file, and the pure-Python
 # loader took ~20 ms a file (more than half the parse time with 100 departments).
@@ -33,6 +36,8 @@ class SourceConfig(BaseModel):
     kind: str
     connection_id: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    # Deadlines and size limits the framework enforces around the source (creditsync.sources.limits).
+    limits: SourceLimits = Field(default_factory=SourceLimits)
 
 
 class RevokedRule(BaseModel):
@@ -103,6 +108,12 @@ class DepartmentConfig(BaseModel):
 
     def mapping_path(self, mappings_dir: Path, stream: StreamConfig) -> Path:
         return mappings_dir / self.department / (stream.mapping or f"{stream.category}.yaml")
+
+    def pull_timeout(self) -> timedelta:
+        """How long the pull step may run: every stream's read deadline, plus time to store the last
+        chunk and write the run's records (the Airflow task's ``execution_timeout``)."""
+        per_stream = self.source.limits.read_timeout_s
+        return timedelta(seconds=per_stream * len(self.streams) + PULL_MARGIN_S)
 
 
 def load_department_file(path: Path) -> DepartmentConfig:

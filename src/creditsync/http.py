@@ -3,7 +3,6 @@
 One place for what both sides need, in the manner of Airflow's ``HttpHook`` (one ``run`` with the
 connection's options) and the Singer SDK's request decorator (one retry policy around each call):
 
-* :class:`TransportOptions`: timeout, TLS, extra headers and the token header, as one options model;
 * :func:`send`: one request; no answer becomes the peer's transport error, a bad URL a
   ConfigurationError; secrets are masked out of every message;
 * :func:`classify`: an HTTP (or envelope) status as a :class:`Failure`, the single classification;
@@ -38,7 +37,6 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -67,31 +65,6 @@ MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter "secrets" would mask ordinary words
 _CONFIG_ERRORS = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                   requests.exceptions.InvalidSchema)
-
-
-# -- options ---------------------------------------------------------------------------------------
-
-
-class TransportOptions(BaseModel):
-    """How to reach an HTTP peer; the secret itself (token, appKey) always comes from a Connection."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    timeout_s: float = Field(default=30.0, gt=0)
-    token_header: str = "Authorization"
-    token_prefix: str | None = None  # None: "Bearer " for Authorization, nothing for other headers
-    headers: dict[str, str] = Field(default_factory=dict)
-    verify_tls: bool = True
-    check_path: str | None = None  # None: check() GETs the base URL and accepts any non-error answer
-
-    def request_headers(self, token: str | None, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept, **self.headers}
-        if token:
-            prefix = self.token_prefix
-            if prefix is None:
-                prefix = "Bearer " if self.token_header.lower() == "authorization" else ""
-            headers[self.token_header] = prefix + token
-        return headers
 
 
 # -- classification --------------------------------------------------------------------------------

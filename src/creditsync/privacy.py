@@ -9,21 +9,42 @@ from collections.abc import Mapping
 from typing import Any
 
 from creditsync.settings import hash_key
+from creditsync.strict_text import is_identifier_field
 
 # Field codes whose values are personal ID numbers, for every category prefix (XK_, CF_, QZ_, ...).
 ID_NUMBER_FIELD = re.compile(r"^[A-Z]+_(XDR|FR)_ZJHM$")
-# An 18-character resident ID anywhere in free text (logs, error messages, raw payloads): an area code,
-# a plausible birth date, a sequence and a check character. The date part is what tells it from an
-# all-digit 统一社会信用代码 (whose 7th-14th characters are no date); the check digit is not required,
-# because a mistyped ID number is just as personal.
+# A resident ID number anywhere in free text, however it was typed: half- or full-width digits, one
+# separator (space, ideographic space, a hyphen or dash) between any two digits, 18 characters (the last
+# may be X) or the 15 of the numbers issued before 1999. What makes it an ID number is a plausible birth
+# date where GB 11643 puts it (so an all-digit 统一社会信用代码, a phone number or an amount is left
+# alone); a letter may follow it ("…1234号", "…123X身份证"), a digit may not.
+_DIGIT = "[0-9\uff10-\uff19]"
+_SEP = "[ \u3000\\-\u2010-\u2015\uff0d\ufe63]?"
+_CHECK = "[0-9\uff10-\uff19Xx\uff38\uff58]"
 ID_NUMBER_IN_TEXT = re.compile(
-    r"(?<![0-9A-Za-z])([1-9]\d{5})((?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))"
-    r"(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-# The same pattern without its look-arounds: every match of ID_NUMBER_IN_TEXT is one of these. It starts
-# with a character class the regex engine scans for quickly, so a search for it is several times
-# faster, and text without such a run is known to hold no ID number.
-_ID_NUMBER_CANDIDATE = re.compile(
-    r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx]")
+    f"(?<![0-9\uff10-\uff19])[1-9\uff11-\uff19](?:{_SEP}{_DIGIT}){{13}}"
+    f"(?:{_SEP}{_DIGIT}(?:{_SEP}{_DIGIT}{{1}}){{2}}{_SEP}{_CHECK}|{_SEP}{_DIGIT})(?![0-9\uff10-\uff19])")
+# Text without a run of six digits (either width) holds no ID number: decided without the full pattern.
+_SIX_DIGITS = re.compile("[0-9\uff10-\uff19]{6}")
+_FOLD = str.maketrans({**{chr(0xFF10 + n): str(n) for n in range(10)},
+                       "\uff38": "X", "\uff58": "X", "x": "X"})
+_NOT_DIGIT = re.compile("[^0-9X]")
+
+
+def _birth_date_plausible(number: str) -> bool:
+    date_text = number[6:14] if len(number) == 18 else "19" + number[6:12]
+    year, month, day = int(date_text[:4]), int(date_text[4:6]), int(date_text[6:8])
+    return 1800 <= year <= 2099 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def id_number_in(candidate: str, *, short: bool = True) -> str | None:
+    """The ID number a matched run of text is (folded to 18 or 15 half-width characters), or None."""
+    number = _NOT_DIGIT.sub("", candidate.translate(_FOLD))
+    if len(number) == 18 and number[:17].isdigit() and _birth_date_plausible(number):
+        return number
+    if short and len(number) == 15 and number.isdigit() and _birth_date_plausible(number):
+        return number
+    return None
 
 
 def mask_id(value: str) -> str:
@@ -37,11 +58,17 @@ def mask_id(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
-def mask_text(text: str) -> str:
-    """Mask every resident ID number that appears in free text."""
-    if len(text) < 18 or _ID_NUMBER_CANDIDATE.search(text) is None:  # the common case, decided fast
+def mask_text(text: str, *, short: bool = True) -> str:
+    """Mask every resident ID number in free text, in any of its written forms. ``short``: also the
+    15-digit numbers (False where a 15-digit value is an organisation's registration number)."""
+    if len(text) < 15 or _SIX_DIGITS.search(text) is None:  # the common case, decided fast
         return text
-    return ID_NUMBER_IN_TEXT.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], text)
+    return ID_NUMBER_IN_TEXT.sub(lambda m: _masked(m.group(), short), text)
+
+
+def _masked(candidate: str, short: bool) -> str:
+    number = id_number_in(candidate, short=short)
+    return candidate if number is None else mask_id(number)
 
 
 def is_id_field(field_code: str) -> bool:
@@ -57,7 +84,9 @@ def mask_record(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _mask_value(key: str, value: Any) -> Any:
     if isinstance(value, str):
-        return mask_id(value) if value and is_id_field(key) else mask_text(value)
+        if value and is_id_field(key):
+            return mask_id(value)
+        return mask_text(value, short=not is_identifier_field(key))  # 15 digits: a registration number
     if isinstance(value, Mapping):
         return mask_record(value)
     if isinstance(value, list | tuple):
@@ -119,7 +148,7 @@ def mask_payload(payload: Mapping[str, Any], id_fields: frozenset[str]) -> dict[
             return mask_record(payload)  # nested values: the general walk
         if key not in id_fields and value not in _CLEAN_TEXTS:
             unseen.append(value)
-    if unseen and _ID_NUMBER_CANDIDATE.search("\n".join(unseen)):
+    if unseen and _SIX_DIGITS.search("\n".join(unseen)) and mask_text("\n".join(unseen)) != "\n".join(unseen):
         return mask_record(payload)  # an ID number inside some text
     if len(_CLEAN_TEXTS) + len(unseen) > _CLEAN_TEXTS_KEPT:
         _CLEAN_TEXTS.clear()

@@ -30,7 +30,8 @@ def populate(store: Store, records: int = 1000, run_id: str = RUN, start: int = 
     with store.transaction() as session:
         trail.append(session, AuditEvent.RUN_STARTED, department=DEPARTMENT, run_id=run_id)
         items = [_item(n) for n in range(start, start + records)]
-        items.append(SourceItem(f"bad-{start}", f"bad-{start}", {"n": start}, stage=QuarantineStage.VALIDATION,
+        items.append(SourceItem(f"bad-{start}", f"bad-{start}", {"n": start},
+                                stage=QuarantineStage.VALIDATION,
                                 problems=[FieldError("CF_XDR_MC", "不能为空", "must not be empty")]))
         decision = decide_chunk(session, scope.sealer, DEPARTMENT, CATEGORY, run_id, items)
         plan = ChunkPlan(ChangeSet(scope), CATEGORY, None, "test", decision)
@@ -41,7 +42,8 @@ def populate(store: Store, records: int = 1000, run_id: str = RUN, start: int = 
         sent = [Sent(p.id, p.idempotency_key, p.business_key, CATEGORY, "upsert", p.version) for p in pending]
         changes = ChangeSet(scope)
         mark_attempts(session, changes, sent, batch_id=f"{run_id}#1", category=CATEGORY)
-        answers = {s.idempotency_key: Receipt(s.idempotency_key, "accepted", f"P{s.business_key.rsplit(':', 1)[1]}")
+        answers = {s.idempotency_key: Receipt(s.idempotency_key, "accepted",
+                                              f"P{s.business_key.rsplit(':', 1)[1]}")
                    for s in sent}
         apply_answers(session, changes, sent, answers, batch_id=f"{run_id}#1")
         changes.apply(session)

@@ -18,7 +18,7 @@ from creditsync.store.states import RecordState
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
-def _events(count: int, prefix: str = "k") -> list[AuditEvent]:
+def _events(count: int, prefix: str = "k") -> list[EntryDraft]:
     return [EntryDraft("record_version", department="health", category="penalty",
                        business_key=f"penalty:{prefix}:{n}", run_id="r1", details={"n": n})
             for n in range(count)]

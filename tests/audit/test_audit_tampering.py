@@ -202,7 +202,8 @@ def test_an_acked_push_without_a_receipt_fails_verify(store: Store) -> None:
         session.add(OutboxItem(idempotency_key="forged", business_key="penalty:X:1", department="health",
                                category="penalty", action="upsert", version=1, run_id="r",
                                status=OutboxStatus.ACKED, created_at=NOW, acked_at=NOW))
-    assert "(penalty:X:1 v1) was acknowledged but the trail has no entry binding its receipt" in problems(check(store))
+    found = problems(check(store))
+    assert "(penalty:X:1 v1) was acknowledged but the trail has no entry binding its receipt" in found
 
 
 def test_a_quarantine_row_without_an_entry_fails_verify(store: Store) -> None:

@@ -116,7 +116,7 @@ def test_paths(record: dict[str, Any], path: str, expected: Any) -> None:
     ("field", "record", "expected"),
     [
         ({"concat": [{"path": "a"}, {"const": "-"}, {"path": "b"}]}, {"a": "x", "b": "y"}, "x-y"),
-        ({"concat": [{"path": "a"}, {"const": "-"}, {"path": "b"}]}, {"a": "x"}, "x-"),
+        ({"concat": [{"path": "a"}, {"const": "-"}, {"path": "b", "required": False}]}, {"a": "x"}, "x-"),
         ({"concat": [{"path": "a"}, {"const": "；"}, {"path": "b"}], "separator": ""}, {"a": "x"}, "x；"),
         (
             {"concat": [{"path": "a"}, {"path": "b"}, {"path": "c"}], "separator": "；"},

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from creditsync.departments import PULL_MARGIN_S
 from creditsync.orchestration import build_dags
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +44,19 @@ def test_a_broken_department_file_fails_alone_and_says_why(home: Path) -> None:
     assert broken.dag_display_name == "sync__broken_dept (配置错误 configuration error)"
     assert "unknown_key" in (broken.doc_md or "")
     assert "streams" in (broken.doc_md or "")
+
+
+def test_the_pull_task_times_out_after_the_sources_read_deadlines(home: Path) -> None:
+    """A read the framework cannot interrupt (a driver call that never returns) still ends: the pull
+    task's execution_timeout is every stream's read_timeout_s plus a margin to store the last chunk."""
+    path = home / "adapters" / "market_supervision.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "  kind: rest\n", "  kind: rest\n  limits: {read_timeout_s: 90, page_timeout_s: 5}\n")
+    path.write_text(text, encoding="utf-8")
+    tasks = {t.task_id: t for t in build_dags()["sync__market_supervision"].tasks}
+    assert tasks["pull"].execution_timeout == timedelta(seconds=2 * 90 + PULL_MARGIN_S)  # two streams
+    default = {t.task_id: t for t in build_dags()["sync__health"].tasks}["pull"]
+    assert default.execution_timeout == timedelta(seconds=2 * 7200 + PULL_MARGIN_S)
 
 
 def test_disabled_departments_get_no_dag(home: Path) -> None:

@@ -190,7 +190,8 @@ def test_rerunning_a_cleared_run_adds_its_counts_to_the_first(live: dict[str, An
     assert _note_figures(str(again["note"]))["read"] == after["records"]["read"]
 
 
-def test_display_expiry_withdraws_what_is_past_its_display_period(live: dict[str, Any], tmp_path: Path) -> None:
+def test_display_expiry_withdraws_what_is_past_its_display_period(live: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
     """Penalties handed over late, decided in 2025: their year on display is over today, so the daily DAG
     (run as of today: expiry never runs as of a day that has not come) withdraws them."""
     env, platform = live["env"], live["platform"]

@@ -66,8 +66,9 @@ def _fill(store: Store) -> None:
     for state, count in STATES.items():
         for _ in range(count):
             n += 1
+            platform_id = "p" if state == "published" else None
             records.append(fabricate.record_row(f"penalty:X:{n}", document_no=f"D{n}", subject_name="某公司",
-                                                state=state, platform_id="p" if state == "published" else None,
+                                                state=state, platform_id=platform_id,
                                                 first_seen_at=NOW, updated_at=NOW))
     outbox = [fabricate.outbox_row(f"penalty:X:{i}", idempotency_key=f"k{i}", run_id="r2",
                                    created_at=NOW - age)
@@ -572,7 +573,8 @@ def test_audit_page_lists_the_latest_entries_and_checks_the_chain_on_request(
     entries = _get(airflow_ui, "/creditsync/api/audit").json()["entries"]
     newest = list(range(last_id, last_id - min(total, audit_queries.PAGE_SIZE), -1))
     assert [e["id"] for e in entries] == newest
-    receipts = _get(airflow_ui, "/creditsync/api/audit", event="receipts_stored", department=DEPARTMENT).json()
+    receipts = _get(airflow_ui, "/creditsync/api/audit", event="receipts_stored",
+                    department=DEPARTMENT).json()
     assert receipts["entries"] and {(e["event"], e["department"]) for e in receipts["entries"]} == {
         ("receipts_stored", DEPARTMENT)}
     chain = _get(airflow_ui, "/creditsync/api/audit/verify").json()

@@ -162,7 +162,8 @@ def test_random_platform_rejections_carry_the_platform_message(harness: Harness)
 
     rejected = harness.rows(QuarantineItem, QuarantineItem.stage == "platform")
     assert result["pushed"]["rejected"] == len(rejected) == harness.stats()["rejected"] > 0
-    assert all(len(q.errors) == 1 and any("\u4e00" <= ch <= "\u9fff" for ch in FieldError.from_stored(q.errors[0]).message)
+    assert all(len(q.errors) == 1
+               and any("\u4e00" <= ch <= "\u9fff" for ch in FieldError.from_stored(q.errors[0]).message)
                for q in rejected)
     stats = harness.stats()
     assert stats["records"] == len(harness.expected_published()) - len(rejected)

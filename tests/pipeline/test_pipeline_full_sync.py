@@ -85,7 +85,8 @@ def test_an_unreadable_record_is_reported_with_its_place_in_the_source_and_its_s
 
     item = harness.quarantine_by_document()[harness.document("P000044")]  # it has no usable id
     [error] = item.errors
-    assert item.stage == "source" and re.search(r"page \d+, item \d+", FieldError.from_stored(error).message), error
+    assert item.stage == "source" and re.search(r"page \d+, item \d+",
+                                                FieldError.from_stored(error).message), error
     subject = harness.source.store.get("P000044") or {}
     assert f"行政相对人：{subject.get('party_name')}" in FieldError.from_stored(error).message, error
 

@@ -52,8 +52,11 @@ def test_an_oversized_batch_is_split_and_a_record_too_large_alone_never_blocks_t
     harness: Harness, tmp_path: Path
 ) -> None:
     harness.sync()
-    # The department believes the platform takes any size; the platform stops at 8 MiB a request.
-    harness.use_department_file(tmp_path, push_batch_bytes=1024 * MIB)
+    # The department believes the platform takes any size; the platform stops at 8 MiB a request. The
+    # source's own limits are raised so that such records reach the platform at all.
+    limits = {"max_page_bytes": 512 * MIB, "max_field_bytes": 64 * MIB}
+    harness.use_department_file(tmp_path, push_batch_bytes=1024 * MIB,
+                                source={**source_options(), "limits": limits})
     harness.simulator.max_body_bytes = 8 * MIB
     large = [harness.source.add_decision("penalty", facts=f"{n:02d}{LONG_FACTS}") for n in range(20)]
     too_large = harness.source.add_decision("penalty", facts=LONG_FACTS * 3)  # 9 MB alone
@@ -301,7 +304,7 @@ def test_two_rows_with_one_document_number_in_one_page_are_both_quarantined_nami
 def test_a_later_row_reusing_a_document_number_in_another_page_is_quarantined_and_audited(
     harness: Harness, tmp_path: Path
 ) -> None:
-    harness.use_department_file(tmp_path, batch_size=10, source=source_options(page_size=10))
+    harness.use_department_file(tmp_path, batch_size=10, source=source_options(paginator={"page_size": 10}))
     earlier = harness.valid_penalty(2)
     later = twin(harness, earlier)  # the newest record: the last page
 
@@ -315,7 +318,8 @@ def test_a_later_row_reusing_a_document_number_in_another_page_is_quarantined_an
     assert len(entries) == 1 and earlier["id"] in FieldError.from_stored(entries[0].errors[0]).message
     audited = [e for e in harness.rows(AuditEntry, AuditEntry.event == "record_quarantined")
                if e.details["source_key"] == later["id"]]
-    assert len(audited) == 1 and earlier["id"] in FieldError.from_stored(audited[0].details["errors"][0]).message
+    assert len(audited) == 1
+    assert earlier["id"] in FieldError.from_stored(audited[0].details["errors"][0]).message
 
     harness.sync()  # the next run re-reads the newest record (the cursor is inclusive): still held
     again = harness.record(earlier["decision_no"])

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from creditsync.schema import validate_record
 from creditsync.simulators import synthetic as syn
+from creditsync.store.db import upgrade
 from creditsync.store.models import AuditEntry
 
 REPO = Path(__file__).resolve().parents[2]
@@ -167,13 +168,17 @@ def _env(**overrides: str) -> dict[str, str]:
 
 @dataclass
 class Gateway:
-    """The gateway's environment for the CLI processes: its store and the platform's address."""
+    """The gateway's environment for the CLI processes: its store (upgraded, as the deployment's init
+    step leaves it) and the platform's address."""
 
     db_url: str
     platform: Platform
     outputs: Path
     settings: dict[str, str] = field(default_factory=dict)
     runs: int = 0
+
+    def __post_init__(self) -> None:
+        upgrade(self.db_url)
 
     def env(self) -> dict[str, str]:
         return _env(CREDITSYNC_DB_URL=self.db_url, CREDITSYNC_PLATFORM_URL=self.platform.url,

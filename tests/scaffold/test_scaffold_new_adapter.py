@@ -40,6 +40,38 @@ def test_scaffolded_department_passes_its_generated_test(tmp_path: Path, kind: s
     assert " passed" in done.stdout
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize(("auth", "paging", "cursor_format"), [
+    ("oauth2_client_credentials", "next_link", "epoch_ms"),
+    ("api_key", "cursor_token", "epoch_s"),
+    ("session_token", "offset", "iso8601"),
+    ("basic", "none", "row_version"),
+])
+def test_a_scaffolded_rest_department_with_its_auth_and_paging_passes_its_test_unchanged(
+        tmp_path: Path, auth: str, paging: str, cursor_format: str) -> None:
+    """The generated test runs the department against a sample API speaking the chosen auth, paging
+    and cursor format: no Python override."""
+    new_department(tmp_path, "new_api", "rest", "长清区新部门", ["penalty"], auth=auth, paging=paging,
+                   cursor_format=cursor_format)
+    adapter = (tmp_path / "adapters" / "new_api.yaml").read_text("utf-8")
+    assert f"type: {auth}" in adapter and f"type: {paging}" in adapter
+    for mapping in (tmp_path / "mappings" / "new_api").glob("*.yaml"):
+        text = mapping.read_text("utf-8")
+        mapping.write_text(text.replace(PLACEHOLDER_USCC, "11370113MB2856435E"), "utf-8")
+    test_file = tmp_path / "tests" / "departments" / "test_department_new_api.py"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)]
+    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"))
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_rest_choices_are_checked_and_only_for_rest(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="unknown auth 'oauth'"):
+        new_department(tmp_path, "x_api", "rest", auth="oauth")
+    with pytest.raises(ConfigurationError, match="with --source rest"):
+        new_department(tmp_path, "x_db", "sql", paging="offset")
+
+
 def test_scaffolded_files_load_and_a_dag_appears(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CREDITSYNC_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["new-adapter", "culture_tourism", "--source", "rest",

@@ -33,6 +33,7 @@ from creditsync.simulators.departments.ecology_environment import (
     start_in_thread,
 )
 from creditsync.simulators.platform import PlatformSimulator
+from creditsync.sources.cursor import Cursor as TypedCursor
 from creditsync.store.db import upgrade
 from creditsync.store.models import Cursor, QuarantineItem, RunStream
 
@@ -267,7 +268,8 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         reasons = " ".join(json.dumps(q.errors, ensure_ascii=False) for q in quarantined.values())
         for expected in ("统一社会信用代码校验位错误", "no usable 'CF_WSH'", "'壹拾万'", "2026/02/30", "'9'"):
             assert expected in reasons
-        assert cursor is not None and cursor.value == max(str(r["SJC"]) for r in served)  # max, not last
+        highest = TypedCursor.parse(max(str(r["SJC"]) for r in served))  # the max, not the last
+        assert cursor is not None and TypedCursor.parse(str(cursor.value), cursor.kind) == highest
 
         # A revocation at the source: only the changed row is read again, and it is withdrawn.
         record_id = next(rid for rid in (f"XZCF{n:06d}" for n in range(1, 61))
@@ -289,7 +291,8 @@ def test_sync_department_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         with gateway.store.reader() as session:
             stream = session.scalars(select(RunStream).order_by(RunStream.run_id.desc())).first()
             assert stream is not None and "truncated" in (stream.error or "")
-            assert session.get(Cursor, ("ecology_environment", "penalty")).value == committed
+            kept = session.get(Cursor, ("ecology_environment", "penalty"))
+            assert kept is not None and TypedCursor.parse(str(kept.value)) == TypedCursor.parse(committed)
         gateway.store.dispose()
 
 

@@ -220,7 +220,8 @@ def check_quarantine(found: dict[str, list[dict[str, str]]]) -> None:
                       f"penalty_{DAY}_04.csv": {"(record)"}}
     shifted = FieldError.from_stored(found[f"penalty_{DAY}_02.csv#9"][0]).message
     assert "row 9 has 21 values but the header has 20 columns" in shifted
-    assert "missing required columns: 决定文书号" in FieldError.from_stored(found[f"penalty_{DAY}_04.csv"][0]).message
+    missing = FieldError.from_stored(found[f"penalty_{DAY}_04.csv"][0]).message
+    assert "missing required columns: 决定文书号" in missing
 
 
 def check_folders(desk: HealthDesk) -> None:

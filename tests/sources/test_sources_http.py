@@ -14,9 +14,8 @@ import pytest
 from tenacity import stop_after_attempt, wait_none
 
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError
-from creditsync.http import TransportOptions
 from creditsync.secrets import Connection
-from creditsync.sources.http_base import HttpSourceAdapter, default_retrying
+from creditsync.sources.http_base import HttpOptions, HttpSourceAdapter, default_retrying
 from creditsync.sources.rest import RestOptions, RestSourceAdapter
 from creditsync.sources.xml import XmlOptions, XmlSourceAdapter
 
@@ -68,7 +67,8 @@ def connection(server: Scripted) -> Connection:
 
 
 def rest(server: Scripted, **options: Any) -> RestSourceAdapter:
-    return RestSourceAdapter("dept", {"path": "/records", "total_pages_field": None, **options},
+    options = {"path": "/records", "paginator": {"total_pages_field": None}, **options}
+    return RestSourceAdapter("dept", options,
                              connection(server), retrying=default_retrying().copy(wait=wait_none()))
 
 
@@ -136,6 +136,6 @@ def test_check_is_one_implementation_for_every_http_source(server: Scripted, mak
 
 
 @pytest.mark.parametrize("options", [RestOptions, XmlOptions])
-def test_rest_and_xml_share_one_transport_options_model(options: type[TransportOptions]) -> None:
-    assert issubclass(options, TransportOptions)
-    assert set(TransportOptions.model_fields) <= set(options.model_fields)
+def test_rest_and_xml_share_one_transport_options_model(options: type[HttpOptions]) -> None:
+    assert issubclass(options, HttpOptions)
+    assert set(HttpOptions.model_fields) <= set(options.model_fields)

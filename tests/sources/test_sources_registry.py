@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from creditsync.departments import load_department_file
 from creditsync.exceptions import ConfigurationError
 from creditsync.secrets import Connection
 from creditsync.sources import registry
-from creditsync.sources.base import AdapterOptions, RateLimiter, RawRecord, SourceAdapter
+from creditsync.sources.base import AdapterOptions, RateLimiter, RawRecord, RecordShape, SourceAdapter
+from creditsync.sources.cursor_formats import CursorFormat
+from creditsync.sources.reading import StreamRead
 from creditsync.sources.registry import available_kinds, create_adapter, get_adapter_class, register_adapter
 from creditsync.sources.rest import RestSourceAdapter
 
@@ -33,13 +35,13 @@ class EchoAdapter(SourceAdapter):
     options_model = EchoOptions
     requires_connection = False
 
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        start = int(cursor or 0)
+    def records(self, read: StreamRead) -> Iterator[dict[str, Any]]:
+        start = read.cursor.number if read.cursor else 0
         for n in range(start, self.options.rows):
-            yield RawRecord(stream, str(n), {"n": n}, str(n))
+            yield {"id": str(n), "n": n}
 
-    def check(self) -> None:
-        return None
+    def record_shape(self, options: Any) -> RecordShape:
+        return RecordShape("id", "n", CursorFormat(type="row_version"))
 
 
 class FakeEntryPoint:
@@ -210,9 +212,12 @@ streams:
     ("source_option", "stream_option", "words"),
     [
         ("items_feild: items", "params: {type: penalty}", "unknown option 'items_feild'"),
-        ("page_size: 100", "items_feild: rows", "stream 'penalty': unknown option 'items_feild'"),
-        ("page_size: many", "params: {type: penalty}", "option 'page_size'"),
-        ("timeout_s: 30", "page_size: 0", "option 'page_size'"),
+        ("max_pages: 100", "items_feild: rows", "stream 'penalty': unknown option 'items_feild'"),
+        ("max_pages: many", "params: {type: penalty}", "option 'max_pages'"),
+        ("timeout_s: 30", "paginator: {page_size: 0}", "option 'paginator.page_size'"),
+        ("auth: {type: oauth2}", "params: {type: penalty}", "option 'auth'"),
+        ("auth: {type: api_key, nme: X}", "params: {type: penalty}", "unknown option 'auth.nme'"),
+        ("cursor_format: epoch_mss", "params: {type: penalty}", "option 'cursor_format.type'"),
     ],
 )
 def test_a_misspelt_source_option_fails_when_the_department_file_loads(

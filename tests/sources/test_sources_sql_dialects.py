@@ -110,8 +110,8 @@ def test_each_database_is_made_read_only_its_own_way(backend: str, session: tupl
 
 
 @pytest.mark.parametrize(("dialect", "url", "expected"), [
-    (MYSQL, "mysql+pymysql://h/db", {"connect_timeout": 7, "conv": "PyMySQL's, zero dates as None"}),
-    (MYSQL, "mysql+mysqldb://h/db", {"connect_timeout": 7}),  # another driver: its own converters
+    (MYSQL, "mysql+pymysql://h/db", {"connect_timeout": 7}),  # zero dates: one value path (_sql_values)
+    (MYSQL, "mysql+mysqldb://h/db", {"connect_timeout": 7}),
     (POSTGRESQL, "postgresql+psycopg2://h/db", {"connect_timeout": 7}),
     (ORACLE, "oracle+oracledb://h", {"tcp_connect_timeout": 7.0}),
     (MSSQL, "mssql+pyodbc://h/db", {"timeout": 7}),

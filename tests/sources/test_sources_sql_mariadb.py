@@ -9,7 +9,7 @@ import gc
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pymysql
@@ -23,7 +23,6 @@ from creditsync.simulators.departments.housing_construction import SourceDatabas
 from creditsync.simulators.departments.housing_construction_data import OUTSIDE_GBK
 from creditsync.sources._sql_values import decode_mislabelled
 from creditsync.sources.base import RawRecord
-from creditsync.sources.cursor import compare_cursors
 from creditsync.sources.sql import SqlSourceAdapter
 from creditsync.testing.sql_conformance import mariadb_server
 
@@ -113,9 +112,9 @@ def test_local_datetimes_get_the_departments_offset_explicitly(source: SourceDat
     record = by_key(read(source, PENALTIES))["ZJCF-0002"]
     local = stored["ZJCF-0002"]
     assert record.data["gxsj"] == local.isoformat() + "+08:00"
-    assert record.cursor == local.isoformat(timespec="microseconds") + "+08:00"
+    assert str(record.cursor) == local.isoformat() + "+08:00"
     naive = by_key(read(source, {**PENALTIES, "timezone": None}))["ZJCF-0002"]
-    assert naive.cursor == local.isoformat(timespec="microseconds")
+    assert str(naive.cursor) == local.isoformat() and naive.cursor.is_local
 
 
 def test_the_watermark_is_compared_in_the_departments_zone(source: SourceDatabase) -> None:
@@ -232,23 +231,17 @@ def test_rows_updated_during_a_read_are_picked_up_by_the_next_read(source: Sourc
             if number == 3:  # mid-read: one row already read and one not yet read are corrected
                 source.update_penalty("ZJCF-0001", ajzt="已撤销")
                 source.update_penalty("ZJCF-0030", bz="更正")
-    cursor = max((r.cursor for r in seen.values() if r.cursor), key=_sortable)
+    cursor = max(r.cursor for r in seen.values() if r.cursor)
     again = by_key(read(source, PENALTIES, cursor))
     assert again["ZJCF-0001"].data["ajzt"] == "已撤销"  # the deletion, signalled by the status column
     assert again["ZJCF-0030"].data["bz"] == "更正"
     assert set(seen) == {row["ajbh"] for row in source.rows("xzcf")}
 
 
-def _sortable(cursor: str) -> Any:
-    from functools import cmp_to_key
-
-    return cmp_to_key(compare_cursors)(cursor)
-
-
 def test_rows_sharing_the_last_second_are_read_again_not_missed(source: SourceDatabase) -> None:
     records = read(source, PENALTIES)
-    last = max((r.cursor for r in records if r.cursor), key=_sortable)
-    stamp = datetime.fromisoformat(last).replace(tzinfo=None)
+    last = max(r.cursor for r in records if r.cursor)
+    stamp = last.as_datetime().replace(tzinfo=None)
     source.update_penalty("ZJCF-0004", gxsj=stamp)  # committed late, in the very same second
     again = [r.key for r in read(source, PENALTIES, last)]
     assert "ZJCF-0004" in again

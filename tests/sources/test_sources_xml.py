@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 from tenacity import wait_none
 
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
@@ -22,7 +23,7 @@ from creditsync.simulators.departments.ecology_environment import (
     start_in_thread,
 )
 from creditsync.sources.base import RawRecord
-from creditsync.sources.cursor import max_cursor
+from creditsync.sources.cursor import Cursor, max_cursor
 from creditsync.sources.http_base import default_retrying
 from creditsync.sources.registry import get_adapter_class
 from creditsync.sources.xml import XmlSourceAdapter, read_xml_file
@@ -100,11 +101,12 @@ def test_records_become_flat_dicts(tmp_path: Path) -> None:
 def test_cursor_filter_is_inclusive_and_the_feed_need_not_be_sorted(tmp_path: Path) -> None:
     records = read_all(file_adapter(write(tmp_path, DOC)), cursor="2026-05-02 10:00:00")
     assert [(r.key, r.cursor) for r in records] == [
-        ("r1", "2026-05-02 10:00:00"), ("r3", "2026-05-03 08:00:00"), ("r4", None)]
-    assert records[-1].error == "item has no usable 'ts' (got nothing) (record 4 of the feed)"
+        ("r1", Cursor.parse("2026-05-02 10:00:00")), ("r3", Cursor.parse("2026-05-03 08:00:00")),
+        ("r4", None)]
+    assert records[-1].error == "item has no usable 'ts' (got nothing) (file feed.xml, record 4)"
     # The pipeline commits the highest cursor, whatever the order records came in.
-    assert max_cursor(None, records) == "2026-05-03 08:00:00"
-    assert max_cursor("2026-06-01 00:00:00", records) == "2026-06-01 00:00:00"
+    assert max_cursor(None, records) == Cursor.parse("2026-05-03 08:00:00")
+    assert max_cursor(Cursor.parse("2026-06-01 00:00:00"), records) == Cursor.parse("2026-06-01 00:00:00")
 
 
 def test_records_without_a_key_are_flagged_not_fatal(tmp_path: Path) -> None:
@@ -267,14 +269,16 @@ def test_http_feed_streams_every_record(sim: RunningEcologyEnvironment) -> None:
     records = read_all(http_adapter(sim))
     assert len(records) == 60 and sum(r.is_bad for r in records) == 1  # XZCF000019 has no CF_WSH
     first = records[0]
-    assert first.data["CF_WSH"].startswith("济环长罚字〔2026〕") and first.cursor == first.data["SJC"]
+    assert first.data["CF_WSH"].startswith("济环长罚字〔2026〕")
+    assert first.cursor == Cursor.parse(first.data["SJC"])
 
 
 def test_http_cursor_goes_to_the_source_and_is_applied_again(sim: RunningEcologyEnvironment) -> None:
     stamps = sorted(str(r["SJC"]) for r in sim.store.records("penalty"))
     cursor = stamps[40]
     records = read_all(http_adapter(sim), cursor=cursor)
-    assert len(records) == 20 and all(r.cursor is not None and r.cursor >= cursor for r in records)
+    start = Cursor.parse(cursor)
+    assert len(records) == 20 and all(r.cursor is not None and r.cursor >= start for r in records)
     # without the parameter the source sends everything; the adapter still filters
     assert len(read_all(http_adapter(sim, cursor_param=None), cursor=cursor)) == 20
 
@@ -304,13 +308,15 @@ def test_connection_drop_mid_body_is_retriable(sim: RunningEcologyEnvironment) -
         def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
                     **kwargs: Any) -> requests.Response:
             response = super().request(method, url, **kwargs)
-            original = response.iter_content
+            original, calls = response.raw.read1, []
 
-            def broken(chunk_size: int = 1, decode_unicode: bool = False) -> Iterator[bytes]:
-                yield next(original(200))
-                raise requests.exceptions.ChunkedEncodingError("connection reset")
+            def broken(amt: int | None = None, decode_content: bool | None = None) -> bytes:
+                calls.append(amt)
+                if len(calls) > 1:
+                    raise urllib3.exceptions.ProtocolError("connection reset")
+                return original(200, decode_content=decode_content)
 
-            response.iter_content = broken  # type: ignore[method-assign]
+            response.raw.read1 = broken  # type: ignore[method-assign]
             return response
 
     adapter = http_adapter(sim)

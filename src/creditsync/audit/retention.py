@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from creditsync.audit.events import AuditEvent
 from creditsync.audit.keys import UNKEYED, AuditKeyring, load_audit_config
 from creditsync.audit.trail import GENESIS, AuditTrail, canonical_ts, entry_hash
 from creditsync.exceptions import ConfigurationError, CreditSyncError
@@ -175,7 +176,7 @@ def _anchor(store: Store, start: ChainStart, outcome: PruneOutcome, keep_days: i
             archive_sha256=outcome.sha256, keep_days=keep_days, cutoff=outcome.cutoff, actor=trail.actor,
             created_at=datetime.now(UTC))
         session.add(anchor)
-        trail.append(session, "audit_pruned", keep_days=keep_days, cutoff=outcome.cutoff.isoformat(),
+        trail.append(session, AuditEvent.AUDIT_PRUNED, keep_days=keep_days, cutoff=outcome.cutoff.isoformat(),
                      first_id=start.first_id, last_id=outcome.last_id, prev_hash=start.prev_hash,
                      last_hash=outcome.last_hash, entries=outcome.entries,
                      archive_name=outcome.archive.name, archive_sha256=outcome.sha256)

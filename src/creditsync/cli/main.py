@@ -18,12 +18,14 @@ import typer
 
 from creditsync.cli import (
     audit_cmds,
+    check_cmds,
     output,
     quarantine_cmds,
     reconcile_cmds,
     records_cmds,
     service_cmds,
     sync_cmds,
+    withdraw_cmds,
 )
 from creditsync.cli.publication_cmds import app as publication_app
 from creditsync.cli.schema_cmds import app as schema_app
@@ -50,6 +52,8 @@ records_cmds.register(app)
 sync_cmds.register(app)
 service_cmds.register(app)
 reconcile_cmds.register(app)
+check_cmds.register(app)
+withdraw_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -19,6 +19,9 @@ from creditsync.cli.output import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from creditsync.departments import DepartmentConfig
     from creditsync.exceptions import FieldError
 
 
@@ -104,11 +107,13 @@ def map_sample(
     with gateway_errors():
         spec = load_mapping(mapping_path)
         department = department_of_mapping(mapping_path)  # its XML samples: record_tag, namespaces
+        as_source = _source_values(department, spec.category)
         for index, raw in enumerate(read_template_file(input_path, spec.category, department)):
-            if raw.error:
-                mapped, problems = {}, _unreadable(raw.error)
+            data = raw.data if raw.error else as_source(raw.data)
+            if raw.error or not isinstance(data, dict):
+                mapped, problems = {}, _unreadable(str(raw.error or getattr(data, "reason", "unreadable")))
             else:
-                result = spec.apply(raw.data)
+                result = spec.apply(data)
                 failed = {e.field for e in result.errors}
                 checks = validate_record(spec.category, result.data).errors
                 mapped = result.data
@@ -116,6 +121,15 @@ def map_sample(
             bad += bool(problems)
             _print_mapped(output, index, mapped, problems)
     raise typer.Exit(EXIT_INVALID if bad else EXIT_OK)
+
+
+def _source_values(department: DepartmentConfig | None, category: str) -> Callable[[dict[str, Any]], Any]:
+    """A sample's values read as the department's source reads them in a sync (creditsync.sources)."""
+    from creditsync.sources.registry import sample_values
+
+    if department is None or category not in {stream.category for stream in department.streams}:
+        return lambda data: data
+    return sample_values(department, category)
 
 
 def _print_mapped(output: Format, index: int, mapped: dict[str, object], problems: list[FieldError]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -19,14 +20,28 @@ def register(app: typer.Typer) -> None:
 
 
 def db_upgrade() -> None:
-    """Create or upgrade the gateway store (CREDITSYNC_DB_URL) to the newest schema."""
+    """Create or upgrade the gateway store (CREDITSYNC_DB_URL) to the newest schema, and seal rows
+    written before seals existed (audited: whoever upgrades vouches for the store as it is)."""
+    from creditsync.audit import AuditTrail
+    from creditsync.lifecycle import RunScope, now
+    from creditsync.lifecycle.adoption import seal_unsealed
     from creditsync.settings import load_settings
-    from creditsync.store.db import upgrade
+    from creditsync.store.db import open_store
 
     settings = load_settings()
     with gateway_errors():
-        upgrade(settings.db_url)
+        store = open_store(settings.db_url, migrate=True)
+        try:
+            scope = RunScope("(store)", f"db-upgrade__{now().strftime('%Y%m%dT%H%M%S%f')}", AuditTrail())
+            with store.transaction() as session:
+                sealed = seal_unsealed(session, scope)
+        finally:
+            store.dispose()
     console.print(f"store is up to date: {_safe_url(settings.db_url)}")
+    if sealed.any:
+        console.print(f"sealed rows written before seals existed: {sealed.records} records, "
+                      f"{sealed.versions} versions, {sealed.cursors} cursors, {sealed.payloads} pending "
+                      "payloads")
 
 
 def _safe_url(url: str) -> str:
@@ -94,14 +109,26 @@ def new_adapter(
     source: str = typer.Option(..., "--source", "-s", help="rest | xml | sql | file"),
     title: str = typer.Option(None, "--title", "-t", help="Chinese name, e.g. 长清区文化和旅游局"),
     category: list[str] = typer.Option(None, "--category", "-c", help="Streams (default: penalty)."),
+    auth: str = typer.Option(None, "--auth", help="rest: bearer | api_key | basic | "
+                             "oauth2_client_credentials | session_token | none (asked when omitted)"),
+    paging: str = typer.Option(None, "--paging", help="rest: page_number | offset | next_link | "
+                               "cursor_token | none (asked when omitted)"),
+    cursor_format: str = typer.Option(None, "--cursor-format",
+                                      help="rest: iso8601 | epoch_ms | epoch_s | row_version"),
 ) -> None:
     """Scaffold a department: adapters/NAME.yaml, mappings/NAME/*.yaml, sample fixtures and a test."""
     from creditsync.scaffold import new_department
     from creditsync.settings import load_settings
 
     root = load_settings().home
+    if source == "rest" and sys.stdin.isatty():  # asked, with the usual answer as the default
+        auth = auth or typer.prompt("How does the API authenticate? bearer, api_key, basic, "
+                                    "oauth2_client_credentials, session_token, none", default="bearer")
+        paging = paging or typer.prompt("How does it page? page_number, offset, next_link, cursor_token, "
+                                        "none", default="page_number")
     with gateway_errors():
-        scaffold = new_department(root, name, source, title, category or None)
+        scaffold = new_department(root, name, source, title, category or None, auth=auth, paging=paging,
+                                  cursor_format=cursor_format)
     for path in scaffold.written:
         console.print(f"  created {path.relative_to(root)}")
     console.print(f"\nNext: edit the mappings, then run [bold].venv/bin/pytest tests/departments/"

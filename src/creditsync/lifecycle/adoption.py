@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
@@ -85,11 +85,12 @@ def _payloads(session: Session, scope: RunScope) -> int:
             {"pending": str(OutboxStatus.PENDING), "n": CHUNK})]
         if not rows:
             return count
-        updates = [{"id": row["id"], "sealed": scope.sealer.encrypt(_json(row["payload"]), outbox_identity(row))}
+        updates = [{"id": row["id"], "sealed": scope.sealer.encrypt(_json(row["payload"]),
+                                                                    outbox_identity(row))}
                    for row in rows]
         update_rows(session, OutboxItem, updates)
-        session.execute(OutboxItem.__table__.update().where(OutboxItem.id.in_([u["id"] for u in updates]))
-                        .values(payload=None))
+        session.execute(update(OutboxItem).where(OutboxItem.id.in_([u["id"] for u in updates]))
+                        .values(legacy_payload=None))
         count += len(rows)
 
 

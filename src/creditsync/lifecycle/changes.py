@@ -100,7 +100,8 @@ class ChangeSet:
               department: str | None = None, **details: Any) -> None:
         """An audit entry, of the scope's department unless the record belongs to another (expiry and
         repairs span departments)."""
-        self.events.append(EntryDraft(event, department=department or self.scope.department, category=category,
+        self.events.append(EntryDraft(event, department=department or self.scope.department,
+                                      category=category,
                                       business_key=business_key, run_id=self.scope.run_id, details=details))
 
     # -- writing -----------------------------------------------------------------------------------
@@ -161,7 +162,8 @@ class ChangeSet:
 
     def _write_records(self, session: Session) -> None:
         seal = self.scope.sealer
-        inserts, updates = [], []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for key, row in self.records.items():
             row["seal"] = record_seal(seal, row)
             (inserts if key in self.new_keys else updates).append(row)

@@ -7,6 +7,8 @@ good): the stream is not read until a person has looked (:class:`~creditsync.exc
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,23 +21,31 @@ from creditsync.store.models import Cursor
 
 
 def read_cursor(session: Session, sealer: Sealer, department: str, category: str) -> str | None:
+    """The stored cursor's text (what people see and type)."""
+    return read_stored(session, sealer, department, category)[0]
+
+
+def read_stored(session: Session, sealer: Sealer, department: str,
+                category: str) -> tuple[str | None, str | None]:
+    """The stored cursor's text and kind (creditsync.sources.cursor), checked against its seal."""
     found = session.execute(select(*Cursor.__table__.columns).where(
         Cursor.department == department, Cursor.category == category)).first()
     if found is None:
-        return None
+        return None, None
     row = dict(found._mapping)
     if not cursor_seal_ok(sealer, row):
-        raise FatalError(f"the stored cursor of {department}/{category} ({row['value']!r}) was changed outside "
+        raise FatalError(f"the stored cursor of {department}/{category} ({row['value']!r}) was changed "
+                         "outside"
                          "the gateway (its seal does not match); a moved cursor would skip records for good. "
                          "Check it, then set it with `creditsync quarantine redrive --since-cursor …`",
                          department=department)
-    return row["value"]  # type: ignore[no-any-return]
+    return row["value"], row.get("kind")
 
 
 def set_cursor(changes: ChangeSet, category: str, value: str | None, *, event: AuditEvent | None,
-               **details: object) -> None:
+               kind: str | None = None, **details: Any) -> None:
     """Move the cursor (forward after a confirmed delivery, back for a re-drive)."""
     changes.cursors.append({"department": changes.scope.department, "category": category, "value": value,
-                            "updated_at": changes.stamp, "run_id": changes.scope.run_id})
+                            "kind": kind, "updated_at": changes.stamp, "run_id": changes.scope.run_id})
     if event is not None:
         changes.event(event, category=category, **details)

@@ -42,7 +42,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
         return
     hashes = {item.source_hash for item, _, _ in quarantined}
     open_entries = session.execute(select(
-        QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash, QuarantineItem.retry_outcome)
+        QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash,
+        QuarantineItem.retry_outcome)
         .where(QuarantineItem.department == department, QuarantineItem.category == category,
                QuarantineItem.resolved_at.is_(None),
                or_(QuarantineItem.source_key.in_(source_keys), QuarantineItem.source_hash.in_(hashes)))).all()
@@ -58,7 +59,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
     for entry in open_entries:
         if entry.source_key in closing and entry.source_hash not in hashes:
             resolution = closing[entry.source_key]
-            update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp, "resolution": resolution[:200]}
+            update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp,
+                                      "resolution": resolution[:200]}
             if entry.retry_outcome == RETRY_PENDING:
                 update["retry_outcome"] = RETRY_FIXED
                 changes.event(AuditEvent.QUARANTINE_RETRIED, category=category, quarantine_id=entry.id,
@@ -126,6 +128,7 @@ def mark_retried(session: Session, changes: ChangeSet, department: str, categori
         QuarantineItem.resolved_at.is_(None),
         QuarantineItem.stage.in_([QuarantineStage.SOURCE, QuarantineStage.MAPPING,
                                   QuarantineStage.VALIDATION]))).scalars().all()
-    changes.quarantine_updates += [{"id": entry_id, "retried_at": changes.stamp, "retry_outcome": RETRY_PENDING}
+    changes.quarantine_updates += [{"id": entry_id, "retried_at": changes.stamp,
+                                    "retry_outcome": RETRY_PENDING}
                                    for entry_id in entries]
     return len(entries)

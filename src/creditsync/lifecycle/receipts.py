@@ -101,7 +101,8 @@ def refuse(changes: ChangeSet, items: Sequence[Mapping[str, Any]], *, why: str) 
             errors=[REFUSED.as_dict()], raw={k: str(item[k]) for k in ("id", "idempotency_key", "action",
                                                                        "version", "business_key")},
             source_hash=None, created_at=changes.stamp))
-        changes.event(AuditEvent.TAMPER_DETECTED, category=item["category"], business_key=item["business_key"],
+        changes.event(AuditEvent.TAMPER_DETECTED, category=item["category"],
+                      business_key=item["business_key"],
                       table="outbox", found_by="push", outbox_id=item["id"], action=item["action"],
                       idempotency_key=item["idempotency_key"], why=why)
 
@@ -165,7 +166,8 @@ def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str
     elif step.published:
         changed["published_at"] = changes.stamp
     if step.withdrawn:
-        changed["withdrawn_within_days"] = _working_days(_withdrawal_due(row, item), local_date(changes.stamp))
+        changed["withdrawn_within_days"] = _working_days(_withdrawal_due(row, item),
+                                                         local_date(changes.stamp))
     if step.withdraw_again is not None:
         changed["withdraw_reason"] = str(step.withdraw_again)
         changes.outbox.append(outbox_row(
@@ -173,7 +175,8 @@ def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str
             category=row["category"], action=OutboxAction.WITHDRAW, version=row["version"],
             mapped_hash=row["mapped_hash"], payload={}, run_id=changes.scope.run_id, created_at=changes.stamp,
             resend=item_counts.get(row["business_key"], 0) + 1))
-        changes.event(AuditEvent.WITHDRAWAL_QUEUED, category=row["category"], business_key=row["business_key"],
+        changes.event(AuditEvent.WITHDRAWAL_QUEUED, category=row["category"],
+                      business_key=row["business_key"],
                       version=row["version"], cause=str(step.withdraw_again),
                       why="the platform accepted an earlier item after the record was taken off display")
     if changed != row:
@@ -183,7 +186,7 @@ def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str
 def _withdrawal_due(row: Mapping[str, Any], item: Sent) -> date:
     """The day a withdrawal's clock starts: the last display day (公示期满), else the day it was queued."""
     if row["withdraw_reason"] == WithdrawCause.EXPIRED and row["display_until"] is not None:
-        return row["display_until"]  # type: ignore[no-any-return]
+        return row["display_until"]
     return local_date(item.created_at) if item.created_at is not None else date.today()
 
 

@@ -26,7 +26,7 @@ RECORD_SEALED = ("business_key", "department", "category", "document_no", "subje
                  "repair_decision_no", "published_within_days", "withdrawn_within_days")
 VERSION_LEAF = ("business_key", "version", "run_id", "source_key", "source_hash", "mapped_hash",
                 "mapping_digest", "adapter", "created_at")
-CURSOR_SEALED = ("department", "category", "value", "run_id")
+CURSOR_SEALED = ("department", "category", "value", "kind", "run_id")
 
 
 def idempotency_key(business_key: str, action: str, version: int, mapped_hash: str, resend: int = 0) -> str:

@@ -158,7 +158,8 @@ def held_conflicts(session: Session, department: str, category: str,
     for source_hash, errors in found:
         for error in errors or []:
             reason = FieldError.from_stored(error)
-            if reason.kind == CONFLICT or (reason.field == "(record)" and "is also used by" in reason.message_en):
+            older = reason.field == "(record)" and "is also used by" in reason.message_en  # before kinds
+            if reason.kind == CONFLICT or older:
                 held[source_hash] = replace(reason, kind=CONFLICT)
     return held
 
@@ -250,7 +251,8 @@ class ChunkPlan:
         before = dict(row)
         if step.stores_version:
             row.update(self._fields(item), version=(row["version"] if current else 0) + 1,
-                       mapped_hash=item.mapped_hash, source_key=item.source_key, run_id=self.changes.scope.run_id)
+                       mapped_hash=item.mapped_hash, source_key=item.source_key,
+                       run_id=self.changes.scope.run_id)
             self._version(item, row["version"])
         if step.outcome is Outcome.BLOCKED and current is None:  # inherited from the decision's old key
             row["repair_decision_no"] = next((old["repair_decision_no"] for old in item.replaces
@@ -289,11 +291,13 @@ class ChunkPlan:
         """The department gave this decision another 文书号: the old key's row comes off display (what is
         off for good stays so, and the new key inherited it in :func:`_decide`)."""
         step = take_down(RecordState(old["state"]), old["withdraw_reason"],
-                         old["platform_id"] is not None or old["business_key"] in self.decision.stored.sent_before,
+                         old["platform_id"] is not None
+                         or old["business_key"] in self.decision.stored.sent_before,
                          WithdrawCause.REPLACED)
         event_details = {"replaced_by": item.key, "source_key": item.source_key}
         if step is None or effective_state(old["state"], old["withdraw_reason"]) in STICKY:
-            self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category, business_key=old["business_key"],
+            self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category,
+                               business_key=old["business_key"],
                                state=old["state"], **event_details)
             return
         row = dict(self.changes.record(old["business_key"]) or old)
@@ -302,7 +306,8 @@ class ChunkPlan:
         if step.queue:
             self.changes.outbox.append(self._withdrawal(old))
         self.changes.write_record(row)
-        self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category, business_key=old["business_key"],
+        self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category,
+                           business_key=old["business_key"],
                            state_before=old["state"], state=row["state"], withdrawal_queued=step.queue,
                            **event_details)
 
@@ -333,7 +338,8 @@ class ChunkPlan:
                 **self._fields(item)}
 
     def _fields(self, item: SourceItem) -> dict[str, Any]:
-        return {"document_no": item.fields.get("document_no"), "subject_name": item.fields.get("subject_name"),
+        return {"document_no": item.fields.get("document_no"),
+                "subject_name": item.fields.get("subject_name"),
                 "decision_date": item.fields.get("decision_date"), "severity": item.fields.get("severity"),
                 "display_until": item.fields.get("display_until"), "source_key": item.source_key}
 

@@ -51,7 +51,8 @@ def as_row(found: Row[Any]) -> dict[str, Any]:
     return dict(found._mapping)
 
 
-def load_records(session: Session, sealer: Sealer, keys: Collection[str], *, lock: bool = False) -> StoredRecords:
+def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
+                 lock: bool = False) -> StoredRecords:
     """Every record among ``keys``, sealed rows apart from the rest, and what the outbox says of them."""
     stored = StoredRecords()
     if not keys:
@@ -124,7 +125,8 @@ def raise_tamper_alarm(session: Session, changes: ChangeSet, rows: Iterable[dict
                       table="records", found_by=where, state=row["state"], seal=row.get("seal"))
         changes.quarantine.append(quarantine_row(
             run_id=changes.scope.run_id, department=row["department"], category=row["category"],
-            source_key=row.get("source_key"), business_key=row["business_key"], stage=QuarantineStage.TAMPERED,
+            source_key=row.get("source_key"), business_key=row["business_key"],
+            stage=QuarantineStage.TAMPERED,
             errors=[TAMPERED_RECORD.as_dict()], raw={k: _plain(v) for k, v in row.items()}, source_hash=None,
             created_at=changes.stamp))
         already.add(row["business_key"])

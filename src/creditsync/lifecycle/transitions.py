@@ -124,7 +124,8 @@ SOURCE: dict[tuple[RecordState | None, SourceEvent], Step | tuple[Step, Step]] =
     **{(state, event): step for state in OFF_DISPLAY - {RecordState.PROTECTED} for event, step in (
         (V, REPUBLISH), (U, REPUBLISH), (R, SAME), (H, HOLD), (HU, HOLD))},
     (RecordState.PROTECTED, V): REPUBLISH, (RecordState.PROTECTED, U): REPUBLISH,
-    (RecordState.PROTECTED, R): SAME, (RecordState.PROTECTED, H): HOLD, (RecordState.PROTECTED, HU): HELD_AGAIN,
+    (RecordState.PROTECTED, R): SAME, (RecordState.PROTECTED, H): HOLD, (RecordState.PROTECTED,
+                                                                         HU): HELD_AGAIN,
     # An operator's withdrawal holds until released: a new version is kept (the release publishes the
     # newest) but not sent; the same content, a revocation or a held-back version change nothing more.
     (RecordState.OPERATOR_WITHDRAWN, V): BLOCK_AND_KEEP, (RecordState.OPERATOR_WITHDRAWN, U): SAME,
@@ -145,7 +146,8 @@ def on_source(event: SourceEvent, known: Known | None) -> Step:
     return rule
 
 
-def source_event(*, revoked: bool, held_back: bool, mapped_hash: str | None, known: Known | None) -> SourceEvent:
+def source_event(*, revoked: bool, held_back: bool, mapped_hash: str | None,
+                 known: Known | None) -> SourceEvent:
     same = known is not None and known.mapped_hash == mapped_hash
     if revoked:
         return SourceEvent.REVOKED

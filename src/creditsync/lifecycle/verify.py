@@ -36,7 +36,7 @@ from creditsync.lifecycle.rows import (
     version_leaf,
     version_seal_ok,
 )
-from creditsync.lifecycle.seal import SealError, Sealer
+from creditsync.lifecycle.seal import Sealer, SealError
 from creditsync.privacy import REREAD_MARK, is_masked
 from creditsync.store.models import AuditAnchor, AuditEntry, Cursor, OutboxItem, Record, RecordVersion
 from creditsync.store.states import OutboxStatus
@@ -120,7 +120,8 @@ def _versions(session: Session, sealer: Sealer, report: DeepReport, after: int) 
         report.checked["versions"] += 1
         name = f"version {row['version']} of {row['business_key']}"
         if row["seal"] is not None and not version_seal_ok(sealer, row):
-            report.problem("versions altered", f"{name} does not match its seal (altered outside the gateway)")
+            report.problem("versions altered",
+                           f"{name} does not match its seal (altered outside the gateway)")
         content = row["payload_masked"] or {}
         if content and not is_masked(content) and content_hash(content) != row["mapped_hash"]:
             report.problem("versions altered", f"{name}: its content is not what was sent")

@@ -56,14 +56,16 @@ def take_off_display(changes: ChangeSet, stored: StoredRecords, keys: Iterable[s
         changes.supersede([key])
         if step.queue:
             changes.outbox.append(outbox_row(
-                changes.scope.sealer, business_key=key, department=row["department"], category=row["category"],
-                action=OutboxAction.WITHDRAW, version=row["version"], mapped_hash=row["mapped_hash"], payload={},
+                changes.scope.sealer, business_key=key, department=row["department"],
+                category=row["category"], action=OutboxAction.WITHDRAW, version=row["version"],
+                mapped_hash=row["mapped_hash"], payload={},
                 run_id=changes.scope.run_id, created_at=changes.stamp, resend=stored.items.get(key, 0)))
         changes.write_record(changed)
         withdrawing = step.state is RecordState.WITHDRAWING
         never_had_it = not withdrawing and RecordState(row["state"]) in LIVE
         changes.event(AuditEvent.WITHDRAWAL_QUEUED if withdrawing else AuditEvent.DISPLAY_ENDED,
-                      department=row["department"], category=row["category"], business_key=key, cause=str(cause), version=row["version"],
+                      department=row["department"], category=row["category"], business_key=key,
+                      cause=str(cause), version=row["version"],
                       state_before=row["state"], state=str(step.state),
                       **({"platform": "never had it"} if never_had_it else {}), **details)
         done.append(TakenDown(key, row["department"], row["category"], row["document_no"], row["state"],
@@ -155,7 +157,8 @@ def repair_record(changes: ChangeSet, stored: StoredRecords, key: str, *, decisi
                       **details)
         return TakenDown(key, row["department"], row["category"], row["document_no"], row["state"],
                          str(RecordState.REPAIRED), False)
-    done = take_off_display(changes, stored, [key], WithdrawCause.REPAIRED, decision_no=decision_no, **details)
+    done = take_off_display(changes, stored, [key], WithdrawCause.REPAIRED, decision_no=decision_no,
+                            **details)
     current = changes.record(key) or row
     changes.write_record({**current, "repair_decision_no": decision_no or current["repair_decision_no"]})
     return done[0] if done else None
@@ -186,7 +189,8 @@ def settle_never_received(changes: ChangeSet, stored: StoredRecords, keys: Itera
         cause = WithdrawCause(row["withdraw_reason"] or WithdrawCause.REVOKED)
         final = RecordState.REVOKED if cause is WithdrawCause.REVOKED else cause.final_state
         changes.write_record({**row, "state": str(final)})
-        changes.event(AuditEvent.REVOKED_UNPUBLISHED if final is RecordState.REVOKED else AuditEvent.DISPLAY_ENDED,
+        revoked = final is RecordState.REVOKED
+        changes.event(AuditEvent.REVOKED_UNPUBLISHED if revoked else AuditEvent.DISPLAY_ENDED,
                       category=row["category"], business_key=key, cause=str(cause),
                       reason="the platform never received the record")
 

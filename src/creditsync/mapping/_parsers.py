@@ -10,7 +10,7 @@ import calendar
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import Any
 
 from creditsync.mapping._values import TransformError, as_text, show
@@ -136,14 +136,36 @@ def yuan_to_wan(value: Any, field: str) -> Decimal | None:
     return _plain(amount.scaleb(-4))
 
 
+def scale(value: Any, field: str, factor: Decimal, divide: bool) -> Decimal | None:
+    """``value`` × ``factor`` (or ÷), exactly: 分 → 元 is ``÷ 100``, 元 → 万元 ``÷ 10000``. The value reads as
+    ``yuan_to_wan`` reads money (strict digits, thousands only in groups of three); a quotient that is
+    not exact (``÷ 3``) is an error rather than a rounded amount."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise _not_a_number(value, field, "×÷")
+    text = str(value).strip() if not isinstance(value, float) else repr(value)
+    if not text:
+        return None
+    amount = parse_amount(text)
+    if amount is None or not amount.is_finite():
+        raise _not_a_number(value, field, "×÷")
+    context = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero])
+    try:
+        result = context.divide(amount, factor) if divide else context.multiply(amount, factor)
+    except (Inexact, InvalidOperation, DivisionByZero):
+        shown = show(value, field)
+        raise TransformError(f"{shown} ÷ {factor} 不能精确表示", f"{shown} ÷ {factor} is not exact") from None
+    return _plain(result)
+
+
 def _plain(amount: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation (2E+3 would print badly)."""
     normal = amount.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
-def _not_a_number(value: Any, field: str) -> TransformError:
+def _not_a_number(value: Any, field: str, what: str = "元→万元") -> TransformError:
+    en = "yuan → 10k yuan" if what == "元→万元" else "multiply/divide"
     return TransformError(
-        f"金额不是有效数字：{show(value, field)}（元→万元）",
-        f"amount is not a number: {show(value, field)} (yuan → 10k yuan)",
+        f"金额不是有效数字：{show(value, field)}（{what}）",
+        f"amount is not a number: {show(value, field)} ({en})",
     )

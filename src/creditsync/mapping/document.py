@@ -21,10 +21,10 @@ from pydantic import (
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import custom
-from creditsync.mapping._values import as_text, is_empty
+from creditsync.mapping._values import TransformError, as_text, is_empty
 from creditsync.mapping.categories import CATEGORY_NAME_PATTERN, SHARED_FIELDS, category_prefixes
 from creditsync.mapping.paths import SourcePath, resolve
-from creditsync.mapping.transforms import StepContext, Strict, Transform, call_custom
+from creditsync.mapping.transforms import Condition, StepContext, Strict, Transform, call_custom
 
 CURRENT_VERSION = 1
 # Each category's standard codes share a prefix (categories.py); BZ (备注) is common to all. Checked so
@@ -36,6 +36,8 @@ FieldCode = Annotated[str, StringConstraints(pattern=FIELD_CODE_PATTERN)]
 
 class PathPart(Strict):
     path: SourcePath
+    required: bool | None = Field(
+        default=None, description="an empty part refuses the field; default: required without a separator")
 
     def read(self, record: Mapping[str, Any]) -> Any:
         return resolve(record, self.path)
@@ -79,6 +81,8 @@ class FieldBase(Strict):
         description="used when the source is empty: another field's mapped value through its own transforms",
     )
     transforms: list[Transform] = Field(default_factory=list)
+    when: Condition | None = Field(
+        default=None, description="the source only when the condition holds on the record; else the default")
 
     @model_validator(mode="after")
     def _one_default(self) -> FieldBase:
@@ -108,7 +112,11 @@ class ConstField(FieldBase):
 
 
 class ConcatField(FieldBase):
-    """Text parts glued together; with ``separator``, empty parts are skipped (no dangling "；")."""
+    """Text parts glued together; with ``separator``, empty parts are skipped (no dangling "；").
+
+    Without a separator every path part is required (``required: false`` to allow an empty one): an
+    empty part would publish ``…第号``, so the field is refused with a reason instead. With a separator
+    parts are optional unless ``required: true``. When every path part is empty the field has no value."""
 
     SOURCE = "concat"
     concat: list[ConcatPart] = Field(min_length=1)
@@ -125,6 +133,13 @@ class ConcatField(FieldBase):
         read = [v for v, part in zip(values, self.concat, strict=True) if isinstance(part, PathPart)]
         if all(is_empty(v) for v in read):
             return None  # only the constants would be left: the data itself is missing
+        for part, value in zip(self.concat, values, strict=True):
+            if not isinstance(part, PathPart):
+                continue
+            needed = part.required if part.required is not None else self.separator is None
+            if needed and is_empty(value):
+                raise TransformError(f"拼接所需的 {part.path} 为空，拼接结果将不完整",
+                                     f"concat part {part.path!r} is empty: the text would be incomplete")
         if self.separator is not None:
             return self.separator.join(as_text(v, ctx.field) for v in values if not is_empty(v))
         return "".join(as_text(v, ctx.field) for v in values if v is not None)

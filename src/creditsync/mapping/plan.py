@@ -23,12 +23,14 @@ from creditsync.mapping.paths import resolve
 from creditsync.mapping.transforms import (
     BARE_FUNCTIONS,
     CodeStep,
+    Condition,
     CustomStep,
     DateStep,
     MapStep,
     OffsetStep,
     Step,
     StepContext,
+    WhenStep,
 )
 from creditsync.strict_text import is_identifier_field
 
@@ -56,13 +58,17 @@ def compile_fields(fields: Mapping[str, FieldBase], lookup: CodeLookup) -> tuple
 
 def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
     ctx = StepContext(code, lookup)
+    read = _reader(field, ctx)
+    if field.when is not None:
+        read = _only_when(field.when, read)
+    if _needs_record(field):
+        return _record_aware(field, read, ctx)
     steps = [_transform(t, ctx) for t in field.transforms]
     chain = _chain(steps)
     if _rememberable(field):
         chain = _remembered(chain)
     elif field.transforms == ["trim"]:
         chain = _trimmed(chain)
-    read = _reader(field, ctx)
     if field.default_from is not None:
         return _default_from(field.default_from, read, chain, ctx)
     if "default" in field.model_fields_set:
@@ -73,7 +79,7 @@ def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
             return chain(default if is_empty(value) else value)
 
         return evaluate_with_default
-    if isinstance(field, PathField) and "." not in field.path:
+    if isinstance(field, PathField) and "." not in field.path and field.when is None:
         key = field.path  # the common case, a top-level key of a plain dict: no reader call
 
         def evaluate_key(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
@@ -83,6 +89,64 @@ def compile_field(code: str, field: FieldBase, lookup: CodeLookup) -> FieldPlan:
 
     def evaluate(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
         return chain(read(record))
+
+    return evaluate
+
+
+def _only_when(condition: Condition, read: Reader) -> Reader:
+    """The source only when the condition holds; otherwise empty (so ``default`` applies)."""
+    return lambda record: read(record) if condition.holds(record) else None
+
+
+def _needs_record(field: FieldBase) -> bool:
+    steps = [*field.transforms, *(field.default_from.transforms if field.default_from else ())]
+    return any(isinstance(step, WhenStep) for step in steps)
+
+
+RecordTransform = Callable[[Any, Mapping[str, Any]], Any]
+
+
+def _record_chain(transforms: Sequence[Any], ctx: StepContext) -> RecordTransform:
+    """A chain whose ``when`` steps look at the record (their ``then`` transforms only if it matches)."""
+    steps = [_conditional(t, ctx) if isinstance(t, WhenStep) else _plain_step(_transform(t, ctx))
+             for t in transforms]
+
+    def run(value: Any, record: Mapping[str, Any]) -> Any:
+        for step in steps:
+            value = step(value, record)
+        return value
+
+    return run
+
+
+def _conditional(step: WhenStep, ctx: StepContext) -> RecordTransform:
+    inner, condition = _record_chain(step.then, ctx), step.when
+
+    def apply(value: Any, record: Mapping[str, Any]) -> Any:
+        return inner(value, record) if condition.holds(record) else value
+
+    return apply
+
+
+def _plain_step(transform: Transform) -> RecordTransform:
+    return lambda value, record: transform(value)
+
+
+def _record_aware(field: FieldBase, read: Reader, ctx: StepContext) -> FieldPlan:
+    """A field with ``when`` steps: evaluated like any other, the record passed along."""
+    chain = _record_chain(field.transforms, ctx)
+    default_from, default = field.default_from, field.default
+    has_default = "default" in field.model_fields_set
+    derive = _record_chain(default_from.transforms, ctx) if default_from else None
+
+    def evaluate(record: Mapping[str, Any], mapped: Mapping[str, Any]) -> Any:
+        value = read(record)
+        if is_empty(value):
+            if default_from is not None and derive is not None:
+                return derive(mapped.get(default_from.field), record)
+            if has_default:
+                value = default
+        return chain(value, record)
 
     return evaluate
 

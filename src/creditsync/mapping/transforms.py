@@ -8,17 +8,26 @@ Every transform except ``default`` passes None through untouched: a missing valu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.mapping import custom
-from creditsync.mapping._parsers import fullwidth_to_halfwidth, offset_date, parse_date, trim, yuan_to_wan
+from creditsync.mapping._parsers import (
+    fullwidth_to_halfwidth,
+    offset_date,
+    parse_date,
+    scale,
+    trim,
+    yuan_to_wan,
+)
 from creditsync.mapping._values import TransformError, as_text, each, is_empty, show
 from creditsync.mapping.codes import CodeLookup
+from creditsync.mapping.paths import SourcePath, resolve
 
 Scalar = str | int | float | bool | None
 
@@ -205,6 +214,94 @@ class ReplaceStep(Step):
         return text
 
 
+def _exact_number(value: Any) -> Any:
+    """A factor as written (YAML reads ``0.01`` as a float: its shortest spelling is what was meant)."""
+    if isinstance(value, bool):
+        raise ValueError("a factor is a number")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, int | str):
+        try:
+            return Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ValueError(f"{value!r} is not a number") from None
+    return value
+
+
+def _usable_factor(value: Decimal) -> Decimal:
+    if not value.is_finite() or value == 0:
+        raise ValueError("a factor is a finite number other than 0")
+    return value
+
+
+class DivideStep(Step):
+    """Divide an amount exactly: 分 → 元 ``{divide: 100}``, 分 → 万元 ``{divide: 1000000}``."""
+
+    TAG = "divide"
+    divide: Decimal
+
+    _number = field_validator("divide", mode="before")(_exact_number)
+    _factor = field_validator("divide")(_usable_factor)
+
+    def apply(self, value: Any, ctx: StepContext) -> Any:
+        return each(value, lambda v: scale(v, ctx.field, self.divide, True))
+
+
+class MultiplyStep(Step):
+    """Multiply an amount exactly: 万元 → 元 ``{multiply: 10000}``."""
+
+    TAG = "multiply"
+    multiply: Decimal
+
+    _number = field_validator("multiply", mode="before")(_exact_number)
+    _factor = field_validator("multiply")(_usable_factor)
+
+    def apply(self, value: Any, ctx: StepContext) -> Any:
+        return each(value, lambda v: scale(v, ctx.field, self.multiply, False))
+
+
+class Condition(Strict):
+    """``{path: status, in: [注销, 撤销]}``, ``{path: unit, equals: 分}`` or ``{path: kind, not_in: [...]}``:
+    the value at ``path`` of the source record, compared as trimmed text (a list matches when any of
+    its items does; ``not_in`` when none does)."""
+
+    path: SourcePath
+    equals: Scalar = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    not_in: list[Scalar] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        given = [name for name in ("equals", "in_", "not_in") if name in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("a condition says exactly one of equals, in or not_in")
+        return self
+
+    def holds(self, record: Mapping[str, Any]) -> bool:
+        value = resolve(record, self.path)
+        items = value if isinstance(value, list | tuple) else [value]
+        texts = {str(item).strip() for item in items if item is not None}
+        if "equals" in self.model_fields_set:
+            return str(self.equals).strip() in texts
+        if self.in_ is not None:
+            return bool(texts & {str(v).strip() for v in self.in_})
+        return not texts & {str(v).strip() for v in self.not_in or []}
+
+
+class WhenStep(Step):
+    """``{when: {path: unit, equals: 分}, then: [{divide: 100}]}``: the ``then`` transforms only when the
+    condition holds on the source record (the plan gives the record; see plan.py)."""
+
+    TAG = "when"
+    when: Condition
+    then: list[Transform] = Field(min_length=1)
+
+    def apply(self, value: Any, ctx: StepContext) -> Any:
+        raise NotImplementedError("a when step needs the record: the plan applies it")
+
+
 class CustomStep(Step):
     """A registered Python transform (see :mod:`creditsync.mapping.custom`)."""
 
@@ -247,6 +344,9 @@ BARE_FUNCTIONS: dict[str, Callable[[Any, str], Any]] = {
 }
 BareTransform = Literal["trim", "fullwidth_to_halfwidth", "upper", "lower", "date", "yuan_to_wan"]
 _STEPS: tuple[type[Step], ...] = (
+    DivideStep,
+    MultiplyStep,
+    WhenStep,
     DateStep,
     OffsetStep,
     CodeStep,
@@ -280,6 +380,9 @@ def _transform_tag(value: Any) -> str | None:
 
 Transform = Annotated[
     Annotated[BareTransform, Tag("bare")]
+    | Annotated[DivideStep, Tag("divide")]
+    | Annotated[MultiplyStep, Tag("multiply")]
+    | Annotated[WhenStep, Tag("when")]
     | Annotated[DateStep, Tag("date")]
     | Annotated[OffsetStep, Tag("offset")]
     | Annotated[CodeStep, Tag("code")]
@@ -295,3 +398,5 @@ Transform = Annotated[
         custom_error_message="unknown transform",
     ),
 ]
+
+WhenStep.model_rebuild()

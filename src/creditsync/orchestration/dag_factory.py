@@ -68,7 +68,9 @@ def department_dag(config: DepartmentConfig) -> DAG:
         doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
                + ", ".join(s.category for s in config.streams),
     ) as dag:
-        pulled = _pull.override(task_id="pull")(name)
+        # The source's read deadlines bound the pull (creditsync.sources.limits); this is the backstop for
+        # a read blocked where the framework cannot interrupt it (a driver call that never returns).
+        pulled = _pull.override(task_id="pull", execution_timeout=config.pull_timeout())(name)
         pushed = _push.override(task_id="push")(name)
         reported = _report.override(task_id="report")(name)
         pulled >> pushed >> reported

@@ -34,8 +34,8 @@ def expiry_dag() -> DAG:
 def _expire() -> dict[str, Any]:
     from creditsync.orchestration.actors import acting_as, run_actor
     from creditsync.orchestration.connections import use_airflow_connections
-    from creditsync.pipeline.runner import Gateway
     from creditsync.pipeline.daily import daily_run
+    from creditsync.pipeline.runner import Gateway
 
     use_airflow_connections()
     context = get_current_context()

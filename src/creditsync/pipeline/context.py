@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from creditsync.audit import AuditEvent, AuditTrail
 from creditsync.departments import DepartmentConfig
@@ -44,7 +43,8 @@ class SyncContext:
                                              f"not {self.name}: run ids must be unique per department")
                 if existing.finished_at is not None:
                     existing.status, existing.finished_at = "running", None
-                    self.audit.append(session, AuditEvent.RUN_RESUMED, department=self.name, run_id=self.run_id,
+                    self.audit.append(session, AuditEvent.RUN_RESUMED, department=self.name,
+                                      run_id=self.run_id,
                                       trigger=self.trigger, try_number=self.try_number)
                 return
             session.add(

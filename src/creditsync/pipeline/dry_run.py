@@ -50,7 +50,8 @@ def _preview(ctx: SyncContext, translator: Translator, rows: Iterable[RawRecord]
     for chunk in chunks(rows, ctx.department.batch_size):
         items = translate_chunk(translator, chunk)
         with ctx.store.reader() as session:
-            decision = decide_chunk(session, ctx.scope.sealer, ctx.name, translator.category, PREVIEW_RUN, items)
+            decision = decide_chunk(session, ctx.scope.sealer, ctx.name, translator.category, PREVIEW_RUN,
+                                    items)
         for item in decision.items:
             assert item.step is not None
             would[WOULD[item.step.outcome]] += 1

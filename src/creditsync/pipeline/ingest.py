@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -36,28 +37,22 @@ def translate_chunk(translator: Translator, chunk: Sequence[RawRecord]) -> list[
 
 
 def _item(translator: Translator, raw: RawRecord) -> SourceItem:
-    source_key = printable(str(raw.key))[:200]
-    item = SourceItem(source_key, content_hash(raw.data), raw.data)
+    read = SourceItem(printable(str(raw.key))[:200], content_hash(raw.data), raw.data)
     if raw.error:
-        item.stage = QuarantineStage.SOURCE
-        item.problems = [_unreadable(translator, raw)]
-        return item
+        return replace(read, stage=QuarantineStage.SOURCE, problems=[_unreadable(translator, raw)])
     translation = translator.translate(raw.data)
-    item.revoked = translator.is_revoked(raw.data)
-    item.trace = _trace(translator.category, translation)
+    read = replace(read, revoked=translator.is_revoked(raw.data),
+                   trace=_trace(translator.category, translation))
     record = translation.record
     if record is None:
-        item.stage = QuarantineStage(translation.stage)
-        item.problems = list(translation.errors)
-        return item
-    item.key = record.business_key()
-    item.payload = record.to_payload()
-    item.masked = record.masked_payload()
-    item.mapped_hash = content_hash(item.payload)
-    item.held_back = hold_back_error(translator.category, item.payload, translator.hold_back)
-    item.fields = {"document_no": record.document_number(), "subject_name": record.subject_name(),
-                   "decision_date": record.decision_date(), **_display_period(translator, item.payload)}
-    return item
+        return replace(read, stage=QuarantineStage(translation.stage), problems=list(translation.errors))
+    payload = record.to_payload()
+    return replace(
+        read, key=record.business_key(), payload=payload, masked=record.masked_payload(),
+        mapped_hash=content_hash(payload),
+        held_back=hold_back_error(translator.category, payload, translator.hold_back),
+        fields={"document_no": record.document_number(), "subject_name": record.subject_name(),
+                "decision_date": record.decision_date(), **_display_period(translator, payload)})
 
 
 def _unreadable(translator: Translator, raw: RawRecord) -> FieldError:
@@ -65,7 +60,8 @@ def _unreadable(translator: Translator, raw: RawRecord) -> FieldError:
     the subject, if the mapping finds one, so the department knows which decision it is."""
     subject = ""
     if translator.mapping is not None and isinstance(raw.data, dict):
-        name = translator.mapping.apply(raw.data).data.get(get_category(translator.category).keys.subject_name)
+        field = get_category(translator.category).keys.subject_name
+        name = translator.mapping.apply(raw.data).data.get(field)
         subject = f"（行政相对人：{name}）" if isinstance(name, str) and name.strip() else ""
     return FieldError("(record)", f"源记录无法读取：{raw.error}{subject}", "the source record is unreadable",
                       kind="unreadable")

@@ -15,11 +15,11 @@ from typing import Any
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
 from creditsync.pipeline.context import SyncContext
-from creditsync.pipeline.cursors import read_cursor
+from creditsync.pipeline.cursors import kind_of, read_stored_cursor
 from creditsync.pipeline.ingest import chunks, ingest_chunk, translate_chunk
 from creditsync.pipeline.translate import Translator, translator_for
 from creditsync.sources.base import RawRecord
-from creditsync.sources.cursor import max_cursor
+from creditsync.sources.cursor import Cursor, max_cursor
 from creditsync.sources.registry import open_source
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import RunStream
@@ -47,14 +47,14 @@ def _pull_stream(ctx: SyncContext, translator: Translator,
                  records: Iterable[RawRecord] | None) -> dict[str, Any]:
     category = translator.category
     try:
-        cursor = read_cursor(ctx, category)
+        cursor = read_stored_cursor(ctx, category)
     except FatalError as exc:  # the cursor row was altered outside the gateway: this stream waits
         _start_stream(ctx, category, None)
         _record_failure(ctx, category, exc)
         return {READ: 0, "error": str(exc)}
     _start_stream(ctx, category, cursor)
     totals: Counter[str] = Counter()
-    cursor_to: str | None = None
+    cursor_to: Cursor | None = None
     try:
         rows = records if records is not None else _read_source(ctx, category, cursor)
         for chunk in chunks(rows, ctx.department.batch_size):
@@ -80,32 +80,40 @@ def _ingest(ctx: SyncContext, translator: Translator, chunk: list[RawRecord]) ->
     return outcomes
 
 
-def _read_source(ctx: SyncContext, category: str, cursor: str | None) -> Iterator[RawRecord]:
+def _read_source(ctx: SyncContext, category: str, cursor: Cursor | None) -> Iterator[RawRecord]:
+    """The framework around the source (creditsync.sources.reading) enforces the source contract and
+    the department's limits (``source.limits``): deadlines, sizes, order, malformed items."""
     stream = ctx.department.stream(category)
     with open_source(ctx.department) as adapter:  # closed: SQL and file sources hold connections, files
         yield from adapter.read(category, stream.options, cursor)
 
 
-def _start_stream(ctx: SyncContext, category: str, cursor: str | None) -> None:
+def _start_stream(ctx: SyncContext, category: str, cursor: Cursor | None) -> None:
     """A retried pull reads again from the stored cursor; the counts of earlier tries are kept."""
+    text = None if cursor is None else str(cursor)
     with ctx.store.transaction() as session:
         stream = session.get(RunStream, (ctx.run_id, category))
         if stream is None:
-            session.add(RunStream(run_id=ctx.run_id, category=category, cursor_from=cursor, counts={}))
+            session.add(RunStream(run_id=ctx.run_id, category=category, cursor_from=text,
+                                  cursor_kind=kind_of(cursor), counts={}))
         else:
-            stream.cursor_from, stream.cursor_to, stream.error = cursor, None, None
+            stream.cursor_from, stream.cursor_to, stream.error = text, None, None
+            stream.cursor_kind = kind_of(cursor)
             stream.pulled = stream.cursor_committed = False
 
 
-def _finish_stream(ctx: SyncContext, category: str, totals: Counter[str], cursor: str | None,
-                   cursor_to: str | None) -> dict[str, Any]:
+def _finish_stream(ctx: SyncContext, category: str, totals: Counter[str], cursor: Cursor | None,
+                   cursor_to: Cursor | None) -> dict[str, Any]:
+    final = cursor_to or cursor
+    text, start = (None if final is None else str(final)), (None if cursor is None else str(cursor))
     with ctx.store.transaction() as session:
         stream = session.get(RunStream, (ctx.run_id, category))
         assert stream is not None
-        stream.cursor_to, stream.pulled = cursor_to or cursor, True
+        stream.cursor_to, stream.pulled = text, True
+        stream.cursor_kind = kind_of(final)
         ctx.audit.append(session, AuditEvent.SOURCE_READ, department=ctx.name, category=category,
-                         run_id=ctx.run_id, counts=dict(totals), cursor_from=cursor, cursor_to=stream.cursor_to)
-    return {READ: 0, **totals, "cursor_from": cursor, "cursor_to": cursor_to or cursor}
+                         run_id=ctx.run_id, counts=dict(totals), cursor_from=start, cursor_to=text)
+    return {READ: 0, **totals, "cursor_from": start, "cursor_to": text}
 
 
 def _record_failure(ctx: SyncContext, category: str, exc: Exception) -> None:

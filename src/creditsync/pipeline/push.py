@@ -109,7 +109,8 @@ def _open(ctx: SyncContext, rows: list[dict[str, Any]], records: dict[str, dict[
         record = records.get(row["business_key"])
         sendable.append(Sent(row["id"], row["idempotency_key"], row["business_key"], row["category"],
                              row["action"], row["version"], payload,
-                             record["platform_id"] if record else None, row["attempts"] + 1, row["created_at"]))
+                             record["platform_id"] if record else None, row["attempts"] + 1,
+                             row["created_at"]))
     return sendable, refused
 
 

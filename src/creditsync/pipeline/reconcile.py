@@ -258,7 +258,7 @@ def _repair(ctx: SyncContext, record: Record, report: ReconcileReport, finding: 
         stored = load_records(session, ctx.scope.sealer, {record.business_key}, lock=True)
         row = stored.rows.get(record.business_key)
         if row is None or (row["state"], row["platform_id"]) != (record.state, record.platform_id):
-            report.delivered.matching += 1  # changed meanwhile (a sync ran), or altered: the next check sees it
+            report.delivered.matching += 1  # changed meanwhile (a sync ran), or altered: seen next time
             return
         details = _apply(session, changes, stored, row, finding)
         _audit(changes, row["business_key"], row["category"], finding, **details)
@@ -299,5 +299,6 @@ def _acknowledged_content(ctx: SyncContext, session: Session, record: Record) ->
 
 
 def _audit(changes: ChangeSet, business_key: str, category: str, finding: Finding, **details: Any) -> None:
-    changes.event(AuditEvent.RECONCILED, category=category, business_key=business_key, problem=finding.problem,
+    changes.event(AuditEvent.RECONCILED, category=category, business_key=business_key,
+                  problem=finding.problem,
                   action=str(finding.action), platform_id=finding.platform_id, **details)

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError
-from creditsync.pipeline.context import SyncContext, now
 from creditsync.lifecycle.transitions import Outcome
+from creditsync.pipeline.context import SyncContext, now
 from creditsync.store.models import OutboxItem, QuarantineItem, RunStream, SyncRun
-from creditsync.store.states import OutboxStatus
+from creditsync.store.states import OutboxStatus, QuarantineStage
 
 THRESHOLD_MIN_RECORDS = 20  # bad_record_threshold judges a run's share only from this many records on
 
@@ -23,13 +23,18 @@ def summarise(ctx: SyncContext) -> dict[str, Any]:
         outbox = dict(session.execute(
             select(OutboxItem.status, func.count()).where(OutboxItem.run_id == ctx.run_id)
             .group_by(OutboxItem.status)).all())
-        quarantined = session.scalar(select(func.count()).select_from(QuarantineItem).where(
-            QuarantineItem.run_id == ctx.run_id)) or 0
+        rejected = session.scalar(select(func.count()).select_from(QuarantineItem).where(
+            QuarantineItem.run_id == ctx.run_id,
+            QuarantineItem.stage.in_([QuarantineStage.PLATFORM, QuarantineStage.PROTECTED]))) or 0
         pending_all = session.scalar(select(func.count()).select_from(OutboxItem).where(
             OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)) or 0
     totals: Counter[str] = Counter()
     for stream in streams:
         totals.update({k: int(v) for k, v in (stream.counts or {}).items()})
+    # What the streams refused (an unchanged bad record read again, after a re-drive or at the cursor,
+    # keeps its open entry but is refused again) plus what the platform rejected and what a publication
+    # rule held back: the streams' own figure, summed, and the entries this run made after reading.
+    quarantined = totals.get(Outcome.QUARANTINED.value, 0) + int(rejected)
     return {
         "streams": {s.category: dict(s.counts or {}, error=s.error) for s in streams},
         "records": dict(totals),

@@ -72,7 +72,8 @@ def expire(store: Store, today: date, *, dry_run: bool = False, audit: AuditTrai
     on display). A dry run changes nothing and writes no audit entry."""
     if today > shanghai_today():
         raise ConfigurationError(f"--today {today} is in the future (today is {shanghai_today()} in "
-                                 "Asia/Shanghai): expiry only ever runs as of a day that has come 日期不能晚于今天")
+                                 "Asia/Shanghai): expiry only ever runs as of a day that has come "
+                                 "日期不能晚于今天")
     audit = audit or AuditTrail()
     report = ExpiryReport(today, f"expire__{today.isoformat()}__{now().strftime('%Y%m%dT%H%M%S%f')}", dry_run)
     scope = RunScope(EXPIRY_SCOPE, report.run_id, audit)
@@ -125,9 +126,9 @@ def _expire_chunk(session: Session, scope: RunScope, keys: list[str], today: dat
         if last_day < today and row["state"] != RecordState.EXPIRED:
             due[key] = last_day
     for key in sorted(due):
+        severity = (changes.record(key) or stored.rows[key])["severity"]
         for done in take_off_display(changes, stored, [key], WithdrawCause.EXPIRED, today=today,
-                                     display_until=due[key], severity=changes.record(key)["severity"]
-                                     if changes.record(key) else stored.rows[key]["severity"]):
+                                     display_until=due[key], severity=severity):
             report.expired.append(ExpiredRecord(done.business_key, done.department, done.category,
                                                 done.document_no, due[key], done.queued))
     changes.apply(session)
@@ -152,7 +153,8 @@ def _display_period(row: Mapping[str, Any], payload: dict[str, Any] | None,
     content = {**payload, "CF_JDRQ": row["decision_date"].isoformat()}  # the sealed date wins
     try:
         severity = Severity(row["severity"]) if row["severity"] else severity_of(
-            content, department_default=severity_defaults.get(row["department"]), record_key=row["business_key"])
+            content, department_default=severity_defaults.get(row["department"]),
+            record_key=row["business_key"])
     except SkippableRecordError as exc:
         log.warning("no display period for %s: %s", row["business_key"], exc)
         return None

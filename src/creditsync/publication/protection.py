@@ -7,6 +7,7 @@ is never counted as invalid.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -20,8 +21,15 @@ from creditsync.schema import get_category
 MINOR_REASON = "未成年人信息不予公示"
 ADULT_AGE = 18
 NATURAL_PERSON = "自然人"
-# Documents whose number carries the birth date at characters 7-14 (15-character 身份证: 7-12, 19YY).
-BIRTH_DATE_DOCUMENTS = frozenset({"身份证", "外国人永久居留身份证"})
+SOLE_TRADER = "个体工商户"  # its operator (法定代表人/经营者) is a person: a minor's business is a minor's
+RESIDENT_ID = "身份证"
+PERMANENT_RESIDENCE = "外国人永久居留身份证"
+# Any number laid out as GB 11643 carries the birth date at characters 7-14, whatever type it is filed
+# under: 身份证, the 2023 permanent residence card, 港澳台居民居住证, or one mistyped as 护照.
+_GB11643 = re.compile(r"^[1-9]\d{16}[\dXx]$")
+# The permanent residence card before 2023: 3 letters of nationality, 2 digits of the issuing office,
+# the birth date as YYMMDD, a 3-digit sequence and a check digit.
+_OLD_PERMANENT_RESIDENCE = re.compile(r"^[A-Z]{3}\d{2}(\d{6})\d{4}$")
 
 
 class HoldBackRule(BaseModel):
@@ -56,16 +64,23 @@ def parse_hold_back_rules(raw: Mapping[str, Sequence[Mapping[str, Any]]] | None,
     return rules
 
 
-def birth_date(id_number: str) -> date | None:
-    """The birth date in an 18-character (GB 11643, and the 2023 permanent residence card) or a
-    15-character ID number; None when there is no valid date in it."""
-    number = id_number.strip()
-    if len(number) == 18:
-        text = number[6:14]
-    elif len(number) == 15:
-        text = "19" + number[6:12]
-    else:
-        return None
+def birth_date(id_number: str, document: str = RESIDENT_ID, on: date | None = None) -> date | None:
+    """The birth date a document number carries, or None: any GB 11643 layout (18 characters), a
+    15-digit 身份证 (issued before 1999: 19YY), or a 15-character permanent residence card issued before
+    2023 (YYMMDD, in the century that makes the holder younger than the decision ``on``)."""
+    number = id_number.strip().upper()
+    if _GB11643.match(number):
+        return _date(number[6:14])
+    if document == RESIDENT_ID and len(number) == 15 and number.isdigit():
+        return _date("19" + number[6:12])
+    if document == PERMANENT_RESIDENCE and (found := _OLD_PERMANENT_RESIDENCE.match(number)):
+        yymmdd, today = found.group(1), on or date.today()
+        recent = _date(("20" if int(yymmdd[:2]) <= today.year % 100 else "19") + yymmdd)
+        return recent if recent is not None and recent <= today else _date("19" + yymmdd)
+    return None
+
+
+def _date(text: str) -> date | None:
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
     except ValueError:
@@ -76,8 +91,8 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def is_minor_on(id_number: str, day: date) -> bool:
-    born = birth_date(id_number)
+def is_minor_on(id_number: str, day: date, document: str = RESIDENT_ID) -> bool:
+    born = birth_date(id_number, document, day)
     return born is not None and age_on(born, day) < ADULT_AGE
 
 
@@ -95,22 +110,28 @@ def hold_back_error(category: str, record: Mapping[str, Any],
     """:func:`hold_back_reason` as the quarantine entry of stage ``protected``: the field that decided
     it, the reason in Chinese (as configured) and in English."""
     if _about_a_minor(category, record):
-        return FieldError(f"{get_category(category).prefix}_XDR_ZJHM", MINOR_REASON,
-                          "the subject was under 18 on the decision date: not published")
+        prefix = get_category(category).prefix
+        who = "FR" if record.get(f"{prefix}_XDR_LB") == SOLE_TRADER else "XDR"
+        return FieldError(f"{prefix}_{who}_ZJHM", MINOR_REASON,
+                          "the subject was under 18 on the decision date: not published", kind="held_back")
     rule = next((rule for rule in rules if rule.matches(record)), None)
     if rule is None:
         return None
-    return FieldError(rule.field, rule.reason, f"held back by the publication rule on {rule.field}")
+    return FieldError(rule.field, rule.reason, f"held back by the publication rule on {rule.field}",
+                      kind="held_back")
 
 
 def _about_a_minor(category: str, record: Mapping[str, Any]) -> bool:
+    """A natural person, or a 个体工商户 whose operator is one, under 18 on the decision date, by any
+    document whose number carries a birth date (and a GB 11643 number filed under any type)."""
     spec = get_category(category)
     prefix = spec.prefix
-    if record.get(f"{prefix}_XDR_LB") != NATURAL_PERSON:
+    people = {NATURAL_PERSON: "XDR", SOLE_TRADER: "FR"}
+    who = people.get(str(record.get(f"{prefix}_XDR_LB") or "").strip())
+    if who is None:
         return False
-    if str(record.get(f"{prefix}_XDR_ZJLX") or "").strip() not in BIRTH_DATE_DOCUMENTS:
-        return False
+    number = record.get(f"{prefix}_{who}_ZJHM")
+    document = str(record.get(f"{prefix}_{who}_ZJLX") or RESIDENT_ID).strip()
     # Without a decision date, today: whoever is a minor today was one on any earlier day.
     decided = as_date(record.get(spec.keys.decision_date)) or date.today()
-    number = record.get(f"{prefix}_XDR_ZJHM")
-    return isinstance(number, str) and is_minor_on(number, decided)
+    return isinstance(number, str) and is_minor_on(number, decided, document)

@@ -43,13 +43,14 @@ class RepairDecision:
         if not self.reason.strip():
             raise ConfigurationError("a credit repair needs a reason (--reason)")
         if self.decided_on is not None and self.decided_on > shanghai_today():
-            raise ConfigurationError(f"the repair decision's date {self.decided_on} is in the future: a repair "
-                                     "takes effect once decided 修复决定日期不能晚于今天")
+            raise ConfigurationError(f"the repair decision's date {self.decided_on} is in the future: a "
+                                     "repair takes effect once decided 修复决定日期不能晚于今天")
 
 
 @dataclass(frozen=True)
 class RepairOutcome:
     business_key: str
+    department: str
     document_no: str
     previous_state: str
     withdrawal_queued: bool
@@ -62,7 +63,7 @@ def record_repair(session: Session, changes: ChangeSet, key: str, decision: Repa
     previous = row["state"]
     repaired = effective_state(previous, row["withdraw_reason"]) is RecordState.REPAIRED
     if repaired and row["repair_decision_no"] == decision.decision_no:
-        return RepairOutcome(key, row["document_no"], previous, False, True)
+        return RepairOutcome(key, row["department"], row["document_no"], previous, False, True)
     done = repair_record(changes, stored, key, decision_no=decision.decision_no[:128],
                          platform_acted=decision.source is RepairSource.PLATFORM)
     queued = bool(done and done.queued)
@@ -70,14 +71,15 @@ def record_repair(session: Session, changes: ChangeSet, key: str, decision: Repa
                   business_key=key,
                   withdrawal_queued=queued, decision_no=decision.decision_no, reason=decision.reason,
                   source=decision.source.value, decided_on=decision.decided_on, previous_state=previous)
-    return RepairOutcome(key, row["document_no"], previous, queued, False)
+    return RepairOutcome(key, row["department"], row["document_no"], previous, queued, False)
 
 
 def repair(store: Store, scope: RunScope, key_or_document_no: str, decision: RepairDecision) -> RepairOutcome:
     """``creditsync repair``: one decision, one transaction (a record altered outside the gateway is refused
     and alarmed)."""
     def plan(session: Session, changes: ChangeSet) -> RepairOutcome:
-        return record_repair(session, changes, find_record(session, key_or_document_no).business_key, decision)
+        return record_repair(session, changes, find_record(session, key_or_document_no).business_key,
+                             decision)
 
     with store.reader() as session:
         department = find_record(session, key_or_document_no).department

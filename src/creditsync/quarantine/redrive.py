@@ -87,7 +87,8 @@ def redrive(store: Store, request: RedriveRequest, trail: AuditTrail) -> Redrive
     return outcome
 
 
-def _reset_cursor(session: Session, changes: ChangeSet, request: RedriveRequest, category: str) -> CursorReset:
+def _reset_cursor(session: Session, changes: ChangeSet, request: RedriveRequest,
+                  category: str) -> CursorReset:
     cancelled = _cancel_pending_advances(session, request.department, category)
     before = read_cursor(session, changes.scope.sealer, request.department, category)
     _refuse_forward(category, before, request.cursor)

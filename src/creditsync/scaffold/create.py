@@ -13,9 +13,18 @@ from xml.sax.saxutils import escape
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.scaffold.sample_records import BROKEN_KEY, MAKERS, sample_records
-from creditsync.scaffold.templates import adapter_yaml, mapping_yaml, test_module
+from creditsync.scaffold.templates import (
+    AUTH,
+    CURSOR_FORMATS,
+    PAGINATORS,
+    adapter_yaml,
+    mapping_yaml,
+    test_module,
+)
 from creditsync.schema import CATEGORIES
 from creditsync.simulators.synthetic import fixed_uscc
+from creditsync.sources.cursor import Cursor
+from creditsync.sources.cursor_formats import CursorFormat
 
 KINDS = ("rest", "xml", "sql", "file")
 # Written where the department's own USCC belongs (deciding authority, data source unit). Not a code
@@ -31,6 +40,7 @@ class Scaffold:
     kind: str
     title: str
     categories: list[str]
+    cursor_format: str = "iso8601"
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -49,11 +59,14 @@ class Scaffold:
 
 
 def new_department(root: Path, name: str, kind: str, title: str | None = None,
-                   categories: list[str] | None = None) -> Scaffold:
+                   categories: list[str] | None = None, *, auth: str | None = None, paging: str | None = None,
+                   cursor_format: str | None = None) -> Scaffold:
+    """``auth``, ``paging`` and ``cursor_format`` shape a REST department (the sample API speaks them)."""
     _check(root, name, kind, categories or ["penalty"])
-    scaffold = Scaffold(root, name, kind, title or name, categories or ["penalty"])
+    rest = _rest_choices(kind, auth, paging, cursor_format)
+    scaffold = Scaffold(root, name, kind, title or name, categories or ["penalty"], rest["cursor_format"])
     _write(scaffold, root / "adapters" / f"{name}.yaml",
-           adapter_yaml(name, scaffold.title, kind, scaffold.categories))
+           adapter_yaml(name, scaffold.title, kind, scaffold.categories, **rest))
     for category in scaffold.categories:
         _write(scaffold, root / "mappings" / name / f"{category}.yaml",
                mapping_yaml(name, category, kind, scaffold.constants(category)))
@@ -62,6 +75,20 @@ def new_department(root: Path, name: str, kind: str, title: str | None = None,
     _write(scaffold, root / "tests" / "departments" / f"test_department_{name}.py",
            test_module(name, scaffold.title, broken))
     return scaffold
+
+
+def _rest_choices(kind: str, auth: str | None, paging: str | None,
+                  cursor_format: str | None) -> dict[str, str]:
+    if kind != "rest" and (auth or paging or cursor_format):
+        raise ConfigurationError("--auth, --paging and --cursor-format shape a REST API: "
+                                 "use them with --source rest")
+    chosen = {"auth": auth or "bearer", "paging": paging or "page_number",
+              "cursor_format": cursor_format or "iso8601"}
+    for option, value, known in (("auth", chosen["auth"], AUTH), ("paging", chosen["paging"], PAGINATORS),
+                                 ("cursor format", chosen["cursor_format"], CURSOR_FORMATS)):
+        if value not in known:
+            raise ConfigurationError(f"unknown {option} {value!r}; choose one of {', '.join(known)}")
+    return chosen
 
 
 def _check(root: Path, name: str, kind: str, categories: list[str]) -> None:
@@ -93,6 +120,9 @@ def _broken_key(scaffold: Scaffold, category: str) -> str:
 
 def _write_fixture(scaffold: Scaffold, category: str) -> None:
     records = sample_records(category, scaffold.title, scaffold.sample_authority_code)
+    if scaffold.cursor_format != "iso8601":  # as the department's API would write its cursor
+        records = [dict(r, updated_at=_written(r["updated_at"], scaffold.cursor_format, n))
+                   for n, r in enumerate(records, start=1)]
     folder = scaffold.root / "tests" / "fixtures" / scaffold.name
     if scaffold.kind in ("rest", "sql"):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -101,6 +131,13 @@ def _write_fixture(scaffold: Scaffold, category: str) -> None:
         _write(scaffold, folder / f"{category}.xml", _xml(records))
     else:
         _write(scaffold, folder / f"{category}_sample.csv", _csv(records))
+
+
+def _written(iso: str, cursor_format: str, number: int) -> str | int:
+    if cursor_format == "row_version":
+        return number
+    text = CursorFormat(type=cursor_format).render(Cursor.parse(iso))
+    return int(text) if text.isdigit() else text
 
 
 def _xml(records: list[dict[str, Any]]) -> str:

@@ -13,14 +13,18 @@ SOURCES = {
     "rest": """\
 source:
   kind: rest
-  connection_id: {name}_source     # host, port; password = the API token
+  connection_id: {name}_source     # the department's API: base URL, and the credentials below
   options:
     path: /api/decisions          # the department's endpoint
+    auth: {auth}
     items_field: items            # where the list sits in each response page
     key_field: id                 # the record's own id
     cursor_field: updated_at      # its update time: reads are incremental on it
-    cursor_param: updated_since   # the query parameter that filters by it
-    page_size: 100
+    cursor_format: {cursor_format}   # how records write it: iso8601, epoch_ms, epoch_s, row_version, date
+    cursor_param: updated_since   # the query parameter that filters by it, inclusively (>=)
+    timezone: Asia/Shanghai       # times without an offset are 济南 time; the cursor is sent in it
+    paginator: {paginator}
+  # limits: {{page_timeout_s: 120, read_timeout_s: 7200}}   # the defaults; see docs/adding-a-department.md
 streams:
 {streams}""",
     "xml": """\
@@ -36,7 +40,7 @@ streams:
     "sql": """\
 source:
   kind: sql
-  connection_id: {name}_source     # its database: conn_type postgres (schema = database) or sqlite
+  connection_id: {name}_source     # its database: conn_type mysql, postgres, oracle, mssql, dm or sqlite
   options:
     cursor_type: timestamp
 streams:
@@ -64,20 +68,49 @@ batch_size: 200
 bad_record_threshold: 0.3         # fail the run loudly when more than 30% of a source is invalid
 """
 
+AUTH = {
+    "bearer": ("{type: bearer}             # the Connection's password is the API token",
+               "password = the API token"),
+    "api_key": ("{type: api_key, name: X-API-Key, location: header}   # the password is the key",
+                "password = the API key"),
+    "basic": ("{type: basic}              # the Connection's login and password",
+              "login and password"),
+    "oauth2_client_credentials": (
+        "{type: oauth2_client_credentials, token_url: /oauth/token}   # add scope: … if needed",
+        "login = the OAuth2 client id, password = the client secret"),
+    "session_token": ("{type: session_token, login_path: /api/login, token_path: token}",
+                      "login and password of the login call"),
+    "none": ("{type: none}", "no credentials"),
+}
+PAGINATORS = {
+    "page_number": "{type: page_number, page_param: page, size_param: page_size, page_size: 100, "
+                   "total_pages_field: total_pages}",
+    "offset": "{type: offset, offset_param: offset, size_param: limit, page_size: 100}",
+    "next_link": "{type: next_link, path: next, size_param: page_size, page_size: 100}   # header: true "
+                 "for a Link header",
+    "cursor_token": "{type: cursor_token, token_path: next_cursor, token_param: cursor, size_param: "
+                    "page_size, page_size: 100}",
+    "none": "{type: none}",
+}
+CURSOR_FORMATS = ("iso8601", "epoch_ms", "epoch_s", "row_version")
+
 CREDENTIALS = {
-    "rest": "the Airflow Connection `{name}_source`.",
+    "rest": "the Airflow Connection `{name}_source` ({auth}).",
     "xml": "files need none; an HTTP feed uses the Airflow Connection `{name}_source`.",
     "sql": "the Airflow Connection `{name}_source`.",
     "file": "none needed; the folder is the source.",
 }
 
 
-def adapter_yaml(name: str, title: str, kind: str, categories: list[str]) -> str:
+def adapter_yaml(name: str, title: str, kind: str, categories: list[str], *, auth: str = "bearer",
+                 paging: str = "page_number", cursor_format: str = "iso8601") -> str:
     streams = "".join(f"  - category: {c}\n" + STREAM_OPTIONS[kind].format(name=name, category=c)
                       for c in categories)
-    return (HEADER.format(title=title, name=name, credentials=CREDENTIALS[kind].format(name=name))
-            + f"department: {name}\nname: {title}\n"
-            + SOURCES[kind].format(name=name, streams=streams) + SETTINGS)
+    credentials = CREDENTIALS[kind].format(name=name, auth=AUTH[auth][1])
+    source = SOURCES[kind].format(name=name, streams=streams, auth=AUTH[auth][0],
+                                  paginator=PAGINATORS[paging], cursor_format=cursor_format)
+    return (HEADER.format(title=title, name=name, credentials=credentials)
+            + f"department: {name}\nname: {title}\n" + source + SETTINGS)
 
 
 def mapping_yaml(name: str, category: str, kind: str, constants: dict[str, str]) -> str:
@@ -124,4 +157,5 @@ class Test{cls}(DepartmentConformance):
 
 def test_module(name: str, title: str, broken: list[str]) -> str:
     cls = "".join(part.capitalize() for part in name.split("_"))
-    return TEST.format(name=name, title=title, cls=cls, broken="{" + ", ".join(map(repr, broken)) + "}")
+    keys = ", ".join(map(repr, dict.fromkeys(broken)))  # one key per record, however many categories
+    return TEST.format(name=name, title=title, cls=cls, broken="{" + keys + "}")

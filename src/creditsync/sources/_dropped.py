@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from creditsync.sources.cursor import Cursor
+
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +36,9 @@ class DroppedFile:
         return cls(path, stat.st_mtime_ns, stat.st_size)
 
     @property
-    def cursor(self) -> str:
-        moment = datetime.fromtimestamp(self.mtime_ns // 1_000_000_000, UTC)
-        moment = moment.replace(microsecond=self.mtime_ns // 1000 % 1_000_000)
-        return f"{moment:%Y-%m-%dT%H:%M:%S.%fZ}|{self.path.name}"
+    def cursor(self) -> Cursor:
+        """The file's position: its modification time (to the microsecond, UTC), then its name."""
+        return Cursor.of_epoch_ns(self.mtime_ns // 1000 * 1000, 0, self.path.name)
 
     def unchanged(self) -> bool:
         try:

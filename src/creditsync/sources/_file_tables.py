@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from creditsync.sources._file_encoding import EncodingProblem, detect_encoding
+from creditsync.sources.limits import SourceLimits, zip_problem
 
 CSV_SUFFIXES = frozenset({".csv"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+DEFAULT_LIMITS = SourceLimits()
 _BLANKS = " \t\r\n\u3000\ufeff\u200b"  # incl. the 全角 space, BOM and zero-width space
 
 
@@ -44,6 +46,7 @@ class TableSpec:
     sheet: str | None = None
     required: tuple[str, ...] = ()
     known: frozenset[str] | None = None  # required ∪ optional columns; None: no notion of "extra"
+    limits: SourceLimits = DEFAULT_LIMITS  # an XLSX is checked against them before it is unpacked
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ def _merged_column(header: tuple[str, ...], values: list[str], delimiter: str) -
 def _encoding(path: Path, spec: TableSpec) -> str | None:
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
+        if problem := zip_problem(path, spec.limits):
+            raise FileProblem("Excel 文件解压后过大（疑似压缩炸弹），未读取",
+                              f"the workbook was not opened: {problem}")
         return None
     if suffix not in CSV_SUFFIXES:
         raise FileProblem(f"不支持的文件类型 {suffix or '（无扩展名）'}，请提交 .csv 或 .xlsx 文件",
@@ -132,12 +138,12 @@ def _encoding(path: Path, spec: TableSpec) -> str | None:
 def _raw_rows(path: Path, spec: TableSpec, encoding: str | None) -> Iterator[list[str]]:
     if encoding is None:
         return _xlsx_rows(path, spec.sheet)
-    return _csv_rows(path, encoding, spec.delimiter)
+    return _csv_rows(path, encoding, spec.delimiter, 2 * spec.limits.max_field_bytes)
 
 
-def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
+def _csv_rows(path: Path, encoding: str, delimiter: str, longest: int) -> Iterator[list[str]]:
     with path.open(encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        reader = csv.reader(_lines(handle, longest), delimiter=delimiter, strict=True)
         start = 1  # the line the row being parsed starts on
         try:
             for values in reader:
@@ -147,7 +153,25 @@ def _csv_rows(path: Path, encoding: str, delimiter: str) -> Iterator[list[str]]:
             raise _malformed(exc, start) from exc
 
 
+def _lines(handle: Any, longest: int) -> Iterator[str]:
+    """The file's lines, none longer than ``longest`` characters: a line of hundreds of megabytes (a
+    broken or hostile export) is refused before it is held in memory whole."""
+    number = 0
+    while line := handle.readline(longest + 1):
+        number += 1
+        if len(line) > longest:
+            raise FileProblem(f"第 {number} 行超过 {longest} 个字符，文件未读取（疑似损坏或恶意文件）",
+                              f"line {number} is longer than {longest} characters: the file was not read "
+                              "(damaged, or not an export)")
+        yield line
+
+
 def _malformed(exc: csv.Error, line: int) -> FileProblem:
+    if "field larger than field limit" in str(exc):
+        limit = csv.field_size_limit()
+        return FileProblem(f"第 {line} 行起有一个值超过 {limit} 个字符，文件未读取（疑似损坏或恶意文件）",
+                           f"a value from line {line} on is longer than {limit} characters: the file was not "
+                           "read (damaged, or not an export)")
     if "end of data" in str(exc) or "EOF" in str(exc):
         return FileProblem(f"第 {line} 行的引号未闭合，其后各行都会并入同一个值",
                            f"the quote opened on line {line} is never closed: every later line would "

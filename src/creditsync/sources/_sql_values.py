@@ -1,79 +1,48 @@
-"""Cursor and value conversions of the SQL source: database values to JSON-able record data, cursors
-to text that sorts, and back."""
+"""Value conversions of the SQL source: database values to JSON-able record data (the same code for a
+sync and for a sample file given to ``creditsync map``), and the stored cursor back to a bound."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from creditsync.exceptions import ConfigurationError
-from creditsync.sources.base import RawRecord
+from creditsync.sources.base import ItemError
+from creditsync.sources.cursor import Cursor
 
 if TYPE_CHECKING:  # sql.py imports this module: the options class is only needed for the annotations
     from creditsync.sources.sql import SqlStreamOptions
 
+# MySQL's "no date": PyMySQL hands it over as this text. It means empty, in a sync and in a sample.
+_ZERO_DATE = re.compile(r"^0000-00-00([ T]00:00:00(\.0+)?)?$")
 
-def parse_cursor(cursor: str | None, opts: SqlStreamOptions, where: str) -> int | datetime | None:
+
+def parse_cursor(cursor: Cursor | None, opts: SqlStreamOptions) -> int | datetime | None:
     """The stored watermark as a bound value (minus ``overlap_seconds``). With ``timezone`` the column
     holds local times without an offset: the bound is the cursor's instant in that zone, naive."""
     if cursor is None:
         return None
-    try:
-        if opts.cursor_type == "integer":
-            if not cursor.isdigit():
-                raise ValueError(cursor)
-            return int(cursor)
-        bound = datetime.fromisoformat(cursor) - timedelta(seconds=opts.overlap_seconds)
-        if opts.timezone and bound.tzinfo is not None:
-            bound = bound.astimezone(ZoneInfo(opts.timezone)).replace(tzinfo=None)
-        return bound
-    except ValueError:
-        raise ConfigurationError(f"{where}: the stored cursor {cursor!r} is not a {opts.cursor_type}; "
-                                 "was cursor_type changed? reset the stream's cursor") from None
+    if opts.cursor_type == "integer":
+        return cursor.number
+    bound = cursor.as_datetime() - timedelta(seconds=opts.overlap_seconds)
+    if opts.timezone and bound.tzinfo is not None:
+        bound = bound.astimezone(ZoneInfo(opts.timezone)).replace(tzinfo=None)
+    return bound
 
 
-def cursor_text(value: Any, cursor_type: str) -> str:
-    """A cursor value as text that sorts like the value (see the module docstring); ValueError if not."""
-    if cursor_type == "integer":
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            raise ValueError(f"not an integer: {value!r}")
-        number = Decimal(str(value).strip())
-        if number != number.to_integral_value() or number < 0:
-            raise ValueError(f"not a non-negative integer: {value!r}")
-        return str(int(number))
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.strip())
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return datetime.combine(value, time(0)).isoformat(timespec="microseconds")
-    raise ValueError(f"not a timestamp: {value!r}")
-
-
-def to_record(stream: str, row: Mapping[Any, Any], opts: SqlStreamOptions) -> RawRecord:
-    """A RawRecord with the department's own column names; a row without a usable key or cursor, or
-    with text that does not decode, is flagged (``error`` set, ``cursor`` None) so it is quarantined
-    and never moves the watermark."""
-    row, undecodable = _fix_values(row, opts)
-    data = {str(name): json_value(value) for name, value in row.items()}
-    key = data.get(opts.key_column or "")
-    if key is None or str(key).strip() == "":
-        return RawRecord(stream, "bad:" + _content_key(data), data, None,
-                         f"row has no {opts.key_column!r} (its id)")
+def normalise_row(row: Mapping[Any, Any], opts: SqlStreamOptions) -> dict[str, Any] | ItemError:
+    """A row with the department's own column names and JSON-able values: local times given their zone
+    (``timezone``), mislabelled text decoded (``column_encodings``; a value that does not decode flags
+    the row, naming the column), zero dates empty."""
+    fixed, undecodable = _fix_values(row, opts)
+    data = {str(name): json_value(value) for name, value in fixed.items()}
     if undecodable:
-        return RawRecord(stream, str(key), data, None, undecodable)
-    try:
-        cursor = cursor_text(row[opts.cursor_column or ""], opts.cursor_type)
-    except (ValueError, ArithmeticError) as exc:
-        value = row[opts.cursor_column or ""]
-        why = "is empty" if value is None else f"is not a usable {opts.cursor_type} ({exc})"
-        return RawRecord(stream, str(key), data, None, f"{opts.cursor_column!r} {why}")
-    return RawRecord(stream, str(key), data, cursor)
+        key = data.get(opts.key_column or "")
+        return ItemError(undecodable, data, None if key is None else str(key))
+    return data
 
 
 def _fix_values(row: Mapping[Any, Any], opts: SqlStreamOptions) -> tuple[dict[str, Any], str | None]:
@@ -113,8 +82,11 @@ def decode_mislabelled(value: Any, encoding: str) -> str:
 
 
 def json_value(value: Any) -> Any:
-    """Database values as JSON: dates/times ISO text, Decimal plain text (``2000.00``), bytes hex."""
-    if value is None or isinstance(value, str | int | float | bool):
+    """Database values as JSON: dates/times ISO text, Decimal plain text (``2000.00``), bytes hex, a
+    zero date (``0000-00-00``) None."""
+    if isinstance(value, str):
+        return None if _ZERO_DATE.match(value) else value
+    if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, datetime | date | time):
         return value.isoformat()
@@ -127,11 +99,3 @@ def json_value(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): json_value(v) for k, v in value.items()}
     return str(value)  # UUID, timedelta, intervals, enums: their text
-
-
-def _content_key(data: Mapping[str, Any]) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-# -- connections --------------------------------------------------------------------------------------

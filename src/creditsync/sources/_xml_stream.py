@@ -169,6 +169,10 @@ def syntax_error(exc: etree.XMLSyntaxError, reader: GuardedReader, records: int)
     message = f"line {line}, column {column}: {exc.msg}"
     if "amplification" in str(exc.msg):  # libxml2's own entity-expansion limit
         return FatalError(f"{reader.where}: unsafe XML (entity expansion) at {message}", line=line)
+    if any(words in str(exc.msg).lower() for words in ("huge", "excessive depth", "too deep")):
+        # libxml2's limits without huge_tree: a text node over 10 MB, elements nested over 256 deep
+        return FatalError(f"{reader.where}: the XML document is beyond the parser's limits (a value over "
+                          f"10 MB, or nesting over 256 levels) at {message}; not read", line=line)
     if reader.exhausted:
         # The input ended inside the document: a cut transfer or a file still being copied.
         return RetriableError(f"{reader.where}: the XML document is truncated (ends early) at {message} "

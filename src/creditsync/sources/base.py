@@ -1,18 +1,23 @@
-"""The adapter contract: what every source (REST, XML, SQL, file) promises the pipeline.
+"""The source contract: what a department's system must give, and what the framework does around it.
 
-An adapter is a subclass of :class:`SourceAdapter` with two declarative class attributes (``kind`` and
-``options_model``; optionally ``stream_options_model``) and two override points (:meth:`read`,
-:meth:`check`; optionally :meth:`on_cursor_committed`), in the spirit of singer-sdk streams. Register
-it with ``creditsync.sources.registry.register_adapter`` or the ``creditsync.adapters`` entry-point group.
+A source is a subclass of :class:`SourceAdapter` with declarative class attributes (``kind``,
+``options_model``, ``stream_options_model``) and one method, :meth:`SourceAdapter.records`: *yield the
+stream's records at or after a cursor*, as plain dicts (or :class:`ItemError` for an item that cannot
+be read). Everything else is the framework's (:mod:`creditsync.sources.reading`), around every source:
 
-Error contract (see ``creditsync.exceptions``):
+* options validated and merged (source defaults, then the stream's own) before ``records`` sees them;
+* the record's key and typed cursor read from each dict (:class:`RecordShape`: ``key_field``,
+  ``cursor_field``, ``cursor_format``, ``timezone``);
+* ascending-order check and de-duplication at the cursor boundary (``ordered`` sources), or keeping
+  only records at or after the cursor (feeds in document order);
+* malformed items quarantined while the read goes on; oversized or too deeply nested values refused;
+* the limits (:mod:`creditsync.sources.limits`): deadlines for the read and each page;
+* rate limiting (``StreamRead.start_page``) and, for sources that do not retry their own requests,
+  re-reading from the last good cursor after a transient failure.
 
-* bad options, missing connection → ``ConfigurationError`` (raised by ``__init__``, before any I/O);
-* transport failure, 5xx, 429, a truncated/unparseable page → ``RetriableError`` (the adapter has
-  already retried with its policy; the stream fails and the cursor is not advanced);
-* credentials refused (401/403), a response that breaks the protocol → ``FatalError``;
-* one malformed *item* is not an exception: it is yielded as a :class:`RawRecord` whose ``error`` is
-  set, so the pipeline quarantines it and the run carries on.
+Error contract (see ``creditsync.exceptions``): bad options or a missing connection are a
+``ConfigurationError`` (raised before any I/O); a transient failure a ``RetriableError``; refused
+credentials, a broken protocol or a breached limit a ``FatalError``.
 """
 
 from __future__ import annotations
@@ -20,35 +25,60 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.secrets import Connection
+from creditsync.sources.cursor import Cursor
+from creditsync.sources.cursor_formats import CursorFormat, zone_of
+from creditsync.sources.limits import SourceLimits
+
+if TYPE_CHECKING:
+    from creditsync.sources.reading import StreamRead
 
 
 @dataclass(frozen=True)
 class RawRecord:
     """One record as the department's system holds it, before any mapping.
 
-    ``key`` is the source's own record id; ``cursor`` is the record's watermark value (e.g. its
-    ``updated_at``). ``error`` is set when the item itself is malformed (not an object, no id, no
-    cursor): such records carry ``cursor=None`` so a bad value can never move the watermark.
+    ``key`` is the source's own record id; ``cursor`` is the record's typed watermark (text is parsed,
+    its kind guessed). ``error`` is set when the item itself is malformed (not an object, no id, no
+    cursor): such records carry ``cursor=None`` so a bad value can never move the watermark, unless the
+    source gives one on purpose (a rejected file keeps the file's position).
     """
 
     stream: str
     key: str
     data: dict[str, Any]
-    cursor: str | None = None
+    cursor: Cursor | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cursor is not None and not isinstance(self.cursor, Cursor):
+            object.__setattr__(self, "cursor", Cursor.coerce(self.cursor))
 
     @property
     def is_bad(self) -> bool:
         return self.error is not None
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """What a source yields for an item it cannot read: quarantined with ``reason``, the read goes on.
+    ``data`` is what there is of the item (kept, masked, in the quarantine); ``key`` its id if known."""
+
+    reason: str
+    data: Mapping[str, Any] | None = None
+    key: str | None = None
+
+
+Item = Mapping[str, Any] | RawRecord | ItemError
 
 
 class AdapterOptions(BaseModel):
@@ -57,19 +87,71 @@ class AdapterOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class StreamOptions(AdapterOptions):
+    """Where a record's id and cursor are, for sources that yield plain dicts."""
+
+    key_field: str = Field(default="id", description="dotted path of the record's own id")
+    cursor_field: str | None = Field(default="updated_at", description="dotted path of its cursor; "
+                                     "null: no cursor, every read is a full read")
+    cursor_format: CursorFormat = Field(default_factory=CursorFormat,
+                                        description="iso8601, epoch_s, epoch_ms, row_version, text, "
+                                                    "or {type: date, pattern: '%Y%m%d%H%M%S'}")
+    timezone: str | None = Field(default=None, description="IANA zone of cursor values without an "
+                                 "offset, and of the cursor sent back; e.g. Asia/Shanghai")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        zone_of(value)
+        return value
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """Where the framework finds a dict's key and cursor, and how the cursor is written."""
+
+    key_field: str = "id"
+    cursor_field: str | None = "updated_at"
+    cursor_format: CursorFormat = field(default_factory=CursorFormat)
+    zone: tzinfo | None = None
+
+    @classmethod
+    def of(cls, options: Any) -> RecordShape:
+        return cls(getattr(options, "key_field", "id"), getattr(options, "cursor_field", None),
+                   getattr(options, "cursor_format", None) or CursorFormat(),
+                   zone_of(getattr(options, "timezone", None)))
+
+    def parse_stored(self, cursor: Cursor | str | None) -> Cursor | None:
+        if cursor is None or isinstance(cursor, Cursor):
+            return cursor
+        return self.cursor_format.parse_stored(cursor, self.zone)
+
+    def render(self, cursor: Cursor, fmt: CursorFormat | None = None) -> str:
+        return (fmt or self.cursor_format).render(cursor, self.zone)
+
+
 class SourceAdapter(ABC):
     """Reads a department's system incrementally, one stream (category) at a time.
 
-    Subclasses set ``kind`` and ``options_model`` and implement :meth:`read` and :meth:`check`.
-    ``__init__`` only validates: no network I/O happens until ``read``/``check`` is called.
-    """
+    ``__init__`` only validates: no network I/O happens until a read or a check."""
 
     kind: ClassVar[str]
     options_model: ClassVar[type[BaseModel]] = AdapterOptions
     stream_options_model: ClassVar[type[BaseModel]] = AdapterOptions
     requires_connection: ClassVar[bool] = True
-    # Dict options a stream merges key by key into the source's (query params, namespaces).
+    # Dict options a stream merges key by key into the source's (query params, namespaces); tagged ones
+    # (a paginator) only when the stream names the same ``type`` or none.
     merge_dicts: ClassVar[tuple[str, ...]] = ()
+    merge_tagged: ClassVar[tuple[str, ...]] = ()
+    # True: records come in ascending cursor order (checked). False: in any order (a feed in document
+    # order); the framework keeps those at or after the cursor and the pipeline commits the highest.
+    ordered: ClassVar[bool] = True
+    # True: after a transient failure the framework reads again from the last cursor it yielded.
+    # Sources that retry each request themselves (HTTP, the database) set False.
+    retry_reads: ClassVar[bool] = True
+    # True: the source calls ``self.rate_limiter`` for each request itself (HTTP sources); otherwise
+    # the framework does, once per page a source starts (``StreamRead.start_page``).
+    rate_limits_requests: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -78,6 +160,7 @@ class SourceAdapter(ABC):
         connection: Connection | None,
         *,
         rate_limit_per_s: float | None = None,
+        limits: SourceLimits | None = None,
     ) -> None:
         self.department = department
         self.options = validate_options(self.options_model, options, self._where())
@@ -89,6 +172,52 @@ class SourceAdapter(ABC):
             )
         self.connection = connection
         self.rate_limiter = RateLimiter(rate_limit_per_s)
+        self.limits = limits or SourceLimits()
+
+    # -- what a source implements ------------------------------------------------------------------
+
+    @abstractmethod
+    def records(self, read: StreamRead) -> Iterable[Item]:
+        """Yield the stream's records whose cursor is ``>= read.cursor`` (ascending when ``ordered``).
+
+        Must be a generator (never materialise the source). Records *equal* to the cursor are included
+        on purpose: the framework drops the exact re-reads, while an exclusive bound would lose records
+        sharing the last cursor value."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
+        """Prove the source is reachable and accepts our credentials; raise otherwise. The default
+        does nothing: ``creditsync check`` reads a page of every stream anyway."""
+
+    @classmethod
+    def normalise(cls, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
+        """A dict as the records of this source look (the SQL source turns database values into
+        text, zero dates into nothing); applied to what ``records`` yields and to sample files given
+        to ``creditsync map``, so a preview reads a value as a sync does. No I/O."""
+        return data
+
+    def record_shape(self, options: Any) -> RecordShape:
+        return RecordShape.of(options)
+
+    def on_cursor_committed(  # noqa: B027 - optional hook, deliberately not abstract
+        self, stream: str, stream_options: Mapping[str, Any], cursor: Cursor
+    ) -> None:
+        """Called by the pipeline after ``cursor`` of ``stream`` is durably committed: every record read
+        up to it has been answered by the platform or quarantined. For sources that must act on
+        delivery (the file adapter moves delivered files to processed/). Must be idempotent; may run
+        in another process than the read (another Airflow task). The default does nothing."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
+        """Release connections; the default has nothing to release."""
+
+    # -- what the framework offers -----------------------------------------------------------------
+
+    def read(self, stream: str, stream_options: Mapping[str, Any] | None, cursor: Cursor | str | None,
+             *, preview: bool = False, max_pages: int | None = None) -> Iterator[RawRecord]:
+        """The stream's records after ``cursor``, with every obligation of the contract enforced.
+        ``preview``: write nothing (no ledgers, no moved files); ``max_pages``: stop after that many."""
+        from creditsync.sources.reading import read_stream
+
+        return read_stream(self, stream, stream_options, cursor, preview=preview, max_pages=max_pages)
 
     @classmethod
     def check_configuration(cls, department: str, options: Mapping[str, Any] | None,
@@ -108,38 +237,20 @@ class SourceAdapter(ABC):
         defaults = source.model_dump(include=fields, exclude_unset=True)
         overrides = dict(stream_options or {})
         merged = {**defaults, **overrides}
-        for name in cls.merge_dicts:
-            if isinstance(overrides.get(name), Mapping) and name in defaults:
-                merged[name] = {**defaults[name], **overrides[name]}
+        for name in (*cls.merge_dicts, *cls.merge_tagged):
+            given, default = overrides.get(name), defaults.get(name)
+            if not (isinstance(given, Mapping) and isinstance(default, Mapping)):
+                continue
+            if name in cls.merge_dicts or given.get("type", default.get("type")) == default.get("type"):
+                merged[name] = {**default, **given}
         return validate_options(cls.stream_options_model, merged, where)
 
-    def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> BaseModel:
-        """Validated options of one stream; adapters may merge adapter-level defaults first."""
-        return validate_options(self.stream_options_model, stream_options, self._where(stream))
+    def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> Any:
+        """The stream's options: what the source sets as defaults, overridden by the stream's own;
+        the ``merge_dicts`` options are merged key by key. Adapters add their own requirements."""
+        return self._merge_stream_options(self.options, stream_options, self._where(stream))
 
-    @abstractmethod
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        """Yield the stream's records whose cursor is ``>= cursor``, in ascending cursor order.
-
-        Must be a generator (never materialise the source). Records *equal* to ``cursor`` are
-        included on purpose: the pipeline dedupes by content hash, so re-reading the boundary is safe,
-        while an exclusive bound would lose records sharing the last cursor value.
-        """
-
-    @abstractmethod
-    def check(self) -> None:
-        """Prove the source is reachable and accepts our credentials; raise otherwise."""
-
-    def on_cursor_committed(  # noqa: B027 - optional hook, deliberately not abstract
-        self, stream: str, stream_options: Mapping[str, Any], cursor: str
-    ) -> None:
-        """Called by the pipeline after ``cursor`` of ``stream`` is durably committed: every record read
-        up to it has been answered by the platform or quarantined. For sources that must act on
-        delivery (the file adapter moves delivered files to processed/). Must be idempotent; may run
-        in another process than ``read`` (another Airflow task). The default does nothing."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, deliberately not abstract
-        """Release connections; the default has nothing to release."""
+    merged_stream_options = stream_options
 
     def __enter__(self) -> Self:
         return self
@@ -149,14 +260,23 @@ class SourceAdapter(ABC):
     ) -> None:
         self.close()
 
-    def merged_stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> Any:
-        """The stream's options: what the source sets as defaults, overridden by the stream's own;
-        the ``merge_dicts`` options (query params, namespaces) are merged key by key, not replaced."""
-        return self._merge_stream_options(self.options, stream_options, self._where(stream))
-
     def _where(self, stream: str | None = None) -> str:
         where = f"department {self.department!r}, {self.kind} source"
         return f"{where}, stream {stream!r}" if stream else where
+
+
+def type_of(default: str, tags: tuple[str, ...] = ()) -> Callable[[Any], str | None]:
+    """A tagged union's discriminator whose ``type:`` may be left out (then ``default``); an unknown
+    type is reported as such, naming the known ones (pydantic's ``union_tag_invalid``)."""
+    UNION_TAGS.update(tags)
+
+    def tag(value: Any) -> str | None:
+        if isinstance(value, Mapping):
+            given = value.get("type", default)
+            return given if isinstance(given, str) else None
+        return getattr(value, "type", None)
+
+    return tag
 
 
 def validate_options(model: type[BaseModel], options: Mapping[str, Any] | None, where: str) -> Any:
@@ -169,10 +289,19 @@ def validate_options(model: type[BaseModel], options: Mapping[str, Any] | None, 
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(options)"
+    key = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part)) or "(options)"
     if error["type"] == "extra_forbidden":
         return f"unknown option {key!r}"
     return f"option {key!r}: {error['msg']}"
+
+
+# Tags of the options' tagged unions (paginator and auth types): pydantic puts the chosen member's tag
+# in an error's location (``paginator.page_number.page_sise``); people wrote ``paginator.page_sise``.
+UNION_TAGS: set[str] = set()
+
+
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part in UNION_TAGS
 
 
 class RateLimiter:

@@ -13,8 +13,9 @@ the patterns of two streams must not overlap. Names matching ``ignore`` (hidden 
 modified in the last ``settle_seconds`` by this machine's clock (it may still be being copied).
 
 Records: each data row is a :class:`RawRecord` keyed ``<file name>#<row>`` (the row number a
-spreadsheet shows; the header is row 1). Its cursor is the file's ``<mtime UTC ISO>|<file name>``, so
-files are read in mtime/name order and the pipeline's watermark names the newest delivered file.
+spreadsheet shows; the header is row 1). Its cursor is the file's modification time (an instant,
+stored ``<mtime UTC ISO>|<file name>``) with the file name breaking ties, so files are read in
+mtime/name order and the pipeline's watermark names the newest delivered file.
 
 Delivery guarantee (no file read twice, none lost). The inbox itself is the to-do list: ``read``
 yields every settled file still in it, including one older than the cursor (a late drop with a
@@ -25,9 +26,11 @@ the files and versions (mtime, size) it read. When the pipeline has committed th
 moves exactly the ledger's files that are unchanged and at or below the cursor to ``processed/``. A
 file dropped during the run is in no ledger, so it is never moved unread.
 
-A file that cannot be used at all (damaged workbook, wrong encoding, missing required column) is moved
-to ``failed/`` at once and reported as one bad record (quarantined with the reason); the stream goes on.
-A bad row (wrong number of CSV values) is a bad record; the rest of the file flows.
+A file that cannot be used at all (damaged workbook, wrong encoding, missing required column, an XLSX
+that would unpack past ``source.limits``) is moved to ``failed/`` at once and reported as one bad
+record (quarantined with the reason); the stream goes on. A bad row (wrong number of CSV values) is a
+bad record; the rest of the file flows. ``creditsync check`` reads with ``preview``: nothing is moved
+and no ledger is written.
 """
 
 from __future__ import annotations
@@ -49,7 +52,10 @@ from creditsync.settings import load_settings
 from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
 from creditsync.sources._file_encoding import AUTO, canonical_codec
 from creditsync.sources._file_tables import FileProblem, Row, TableSpec, inspect_table, table_rows
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter, validate_options
+from creditsync.sources.base import AdapterOptions, RawRecord, RecordShape, SourceAdapter
+from creditsync.sources.cursor import Cursor
+from creditsync.sources.cursor_formats import CursorFormat
+from creditsync.sources.reading import StreamRead
 from creditsync.sources.registry import register_adapter
 
 __all__ = ["FileDropAdapter", "FileOptions", "FileStreamOptions"]
@@ -69,13 +75,14 @@ def _check_encoding(value: str | None) -> str | None:
 
 
 class FileStreamOptions(AdapterOptions):
-    """Which files belong to a stream and what their header must contain."""
+    """Which files belong to a stream, what their header must contain and how they are read (the
+    source's ``encoding``, ``delimiter`` and ``sheet`` are the defaults of every stream)."""
 
     patterns: list[str] = Field(min_length=1)
     required_columns: list[str] = Field(default_factory=list)
     optional_columns: list[str] | None = None  # with required_columns: anything else is "extra"
-    encoding: str | None = None  # overrides the source's
-    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str = AUTO  # CSV only: auto, or a declared codec checked strictly
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
     sheet: str | None = None  # XLSX worksheet; default the first one
 
     _encoding = field_validator("encoding")(_check_encoding)
@@ -87,8 +94,12 @@ class FileOptions(AdapterOptions):
     failed: str | None = None
     encoding: str = AUTO  # CSV only: auto, or a declared codec checked strictly
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    sheet: str | None = None
     settle_seconds: float = Field(default=5.0, ge=0)
     ignore: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORE))
+    patterns: list[str] | None = None  # defaults for the streams, which usually name their own
+    required_columns: list[str] | None = None
+    optional_columns: list[str] | None = None
 
     _encoding = field_validator("encoding")(_check_encoding)
 
@@ -99,10 +110,11 @@ class FileDropAdapter(SourceAdapter):
     options_model = FileOptions
     stream_options_model = FileStreamOptions
     requires_connection = False
+    retry_reads = False  # a file that changes while read is read again next run
 
     def __init__(self, department: str, options: Mapping[str, Any] | None, connection: Connection | None,
-                 *, rate_limit_per_s: float | None = None, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+                 *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(department, options, connection, **kwargs)
         self.options: FileOptions
         self._clock = clock
         self.inbox = _resolve(self.options.inbox)
@@ -112,21 +124,25 @@ class FileDropAdapter(SourceAdapter):
 
     # -- the contract ----------------------------------------------------------------------------
 
-    def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> FileStreamOptions:
-        opts: FileStreamOptions = validate_options(FileStreamOptions, stream_options, self._where(stream))
-        return opts
+    def record_shape(self, options: Any) -> RecordShape:
+        """Rows come as records already; the cursor is the file's: an instant (then its name)."""
+        return RecordShape("(file#row)", "(the file's modification time)", CursorFormat())
 
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        opts = self.stream_options(stream, stream_options)
+    def records(self, read: StreamRead) -> Iterator[RawRecord]:
+        opts: FileStreamOptions = read.options
         files = self.pending_files(opts)
-        marks = [max(f.cursor, cursor) if cursor else f.cursor for f in files]  # never below the watermark
-        self._write_ledger(stream, files, marks)
+        start = read.cursor
+        marks = [max(f.cursor, start) if start else f.cursor for f in files]  # never below the watermark
+        if not read.preview:
+            self._write_ledger(read.name, files, marks)
         spec = self._spec(opts)
         for dropped, mark in zip(files, marks, strict=True):
-            yield from self._read_file(stream, spec, dropped, mark)
+            read.start_page(f"file {dropped.path.name}")
+            yield from self._read_file(read, spec, dropped, mark)
 
-    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: str) -> None:
+    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: Cursor) -> None:
         """Every record up to ``cursor`` is safe: move the files this stream read up to it to processed/."""
+        cursor = Cursor.coerce(cursor) or cursor
         ledger = self._ledger_path(stream)
         entries = load_ledger(ledger)
         keep = {}
@@ -134,7 +150,7 @@ class FileDropAdapter(SourceAdapter):
             dropped = DroppedFile(self.inbox / name, int(entry["mtime_ns"]), int(entry["size"]))
             if not dropped.unchanged():
                 continue  # gone, or replaced after it was read: the new version is read next time
-            if entry["cursor"] > cursor:
+            if Cursor.parse(entry["cursor"]) > cursor:
                 keep[name] = entry  # read, but not yet covered by a committed cursor
                 continue
             moved = move_into(dropped.path, self.processed)
@@ -176,16 +192,17 @@ class FileDropAdapter(SourceAdapter):
         known = None
         if opts.optional_columns is not None:
             known = frozenset(opts.required_columns) | frozenset(opts.optional_columns)
-        return TableSpec(opts.encoding or self.options.encoding, opts.delimiter or self.options.delimiter,
-                         opts.sheet, tuple(opts.required_columns), known)
+        return TableSpec(opts.encoding, opts.delimiter, opts.sheet, tuple(opts.required_columns), known,
+                         self.limits)
 
-    def _read_file(self, stream: str, spec: TableSpec, dropped: DroppedFile,
-                   mark: str) -> Iterator[RawRecord]:
+    def _read_file(self, read: StreamRead, spec: TableSpec, dropped: DroppedFile,
+                   mark: Cursor) -> Iterator[RawRecord]:
+        stream = read.name
         name, where = dropped.path.name, self._where(stream)
         try:
             layout = inspect_table(dropped.path, spec)
         except FileProblem as problem:
-            yield self._reject(stream, dropped, mark, problem)
+            yield self._reject(read, dropped, mark, problem)
             return
         except FileNotFoundError:
             log.warning("%s: %s disappeared before it was read", where, name)
@@ -193,8 +210,9 @@ class FileDropAdapter(SourceAdapter):
         except OSError as exc:
             raise RetriableError(f"{where}: cannot read {name}: {exc}") from exc
         if layout.rows == 0:
-            moved = move_into(dropped.path, self.processed)  # nothing in it to deliver, nothing to lose
-            log.warning("%s: %s has a header but no data rows; moved to %s", where, name, moved)
+            if not read.preview:
+                moved = move_into(dropped.path, self.processed)  # nothing in it to deliver, nothing to lose
+                log.warning("%s: %s has a header but no data rows; moved to %s", where, name, moved)
             return
         if layout.extra:
             log.warning("%s: %s has columns the configuration does not know (kept, not mapped): %s",
@@ -207,16 +225,19 @@ class FileDropAdapter(SourceAdapter):
         if not dropped.unchanged():
             raise RetriableError(f"{where}: {name} changed while it was read; it is read again next run")
 
-    def _reject(self, stream: str, dropped: DroppedFile, mark: str, problem: FileProblem) -> RawRecord:
+    def _reject(self, read: StreamRead, dropped: DroppedFile, mark: Cursor,
+                problem: FileProblem) -> RawRecord:
         """Move an unusable file to failed/ with its reason, and report it as one bad record."""
-        name = dropped.path.name
-        try:
-            moved = move_into(dropped.path, self.failed)
-            _write_reason(moved, problem)
-        except OSError as exc:
-            raise RetriableError(f"{self._where(stream)}: cannot move {name} to failed/: {exc}") from exc
-        log.warning("%s: %s moved to %s: %s", self._where(stream), name, moved, problem)
-        data = {"file": name, "moved_to": str(moved), "size": dropped.size, "cursor": dropped.cursor,
+        stream, name = read.name, dropped.path.name
+        moved = dropped.path
+        if not read.preview:
+            try:
+                moved = move_into(dropped.path, self.failed)
+                _write_reason(moved, problem)
+            except OSError as exc:
+                raise RetriableError(f"{self._where(stream)}: cannot move {name} to failed/: {exc}") from exc
+            log.warning("%s: %s moved to %s: %s", self._where(stream), name, moved, problem)
+        data = {"file": name, "moved_to": str(moved), "size": dropped.size, "cursor": str(dropped.cursor),
                 "reason": str(problem)}
         return RawRecord(stream=stream, key=name, data=data, cursor=mark,
                          error=f"文件无法读取，已移至 failed/：{problem.zh} "
@@ -227,8 +248,8 @@ class FileDropAdapter(SourceAdapter):
     def _ledger_path(self, stream: str) -> Path:
         return self.processed / f".creditsync-read-{stream}.json"
 
-    def _write_ledger(self, stream: str, files: list[DroppedFile], marks: list[str]) -> None:
-        entries = {f.path.name: {"mtime_ns": f.mtime_ns, "size": f.size, "cursor": mark}
+    def _write_ledger(self, stream: str, files: list[DroppedFile], marks: list[Cursor]) -> None:
+        entries = {f.path.name: {"mtime_ns": f.mtime_ns, "size": f.size, "cursor": str(mark)}
                    for f, mark in zip(files, marks, strict=True)}
         path = self._ledger_path(stream)
         try:
@@ -237,7 +258,7 @@ class FileDropAdapter(SourceAdapter):
             raise RetriableError(f"{self._where(stream)}: cannot write {path}: {exc}") from exc
 
 
-def _record(stream: str, name: str, mark: str, row: Row) -> RawRecord:
+def _record(stream: str, name: str, mark: Cursor, row: Row) -> RawRecord:
     # Bad rows keep the file's cursor: the watermark comes from the file, not from the row's content.
     return RawRecord(stream=stream, key=f"{name}#{row.number}", data=row.data, cursor=mark, error=row.error)
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.secrets import Connection, get_connection
-from creditsync.sources.base import SourceAdapter
+from creditsync.sources.base import SourceAdapter, validate_options
+from creditsync.sources.limits import SourceLimits
 
 if TYPE_CHECKING:
     from creditsync.departments import DepartmentConfig
@@ -87,10 +88,11 @@ def create_adapter(
     connection: Connection | None,
     *,
     rate_limit_per_s: float | None = None,
+    limits: SourceLimits | None = None,
 ) -> SourceAdapter:
     """Convenience: look the class up and instantiate it (validation only, no I/O)."""
     adapter_class = get_adapter_class(kind)
-    return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+    return adapter_class(department, options, connection, rate_limit_per_s=rate_limit_per_s, limits=limits)
 
 
 def open_source(department: DepartmentConfig) -> SourceAdapter:
@@ -98,9 +100,8 @@ def open_source(department: DepartmentConfig) -> SourceAdapter:
     source = department.source
     adapter_class = get_adapter_class(source.kind)
     connection = get_connection(source.connection_id) if source.connection_id else None
-    return adapter_class(
-        department.department, source.options, connection, rate_limit_per_s=department.rate_limit_per_s
-    )
+    return adapter_class(department.department, source.options, connection,
+                         rate_limit_per_s=department.rate_limit_per_s, limits=source.limits)
 
 
 def check_source_options(department: DepartmentConfig) -> None:
@@ -109,6 +110,17 @@ def check_source_options(department: DepartmentConfig) -> None:
     adapter_class = get_adapter_class(department.source.kind)
     streams = {stream.category: stream.options for stream in department.streams}
     adapter_class.check_configuration(department.department, department.source.options, streams)
+
+
+def sample_values(department: DepartmentConfig, category: str) -> Callable[[dict[str, Any]], Any]:
+    """How the department's source turns a record it read into record data (``normalise``), for a
+    sample file of that stream: ``creditsync map`` reads a value through the same code as a sync
+    (a MariaDB ``0000-00-00`` is empty in both). No Connection, no I/O."""
+    adapter_class = get_adapter_class(department.source.kind)
+    where = f"department {department.department!r}, {adapter_class.kind} source, stream {category!r}"
+    source = validate_options(adapter_class.options_model, department.source.options, where)
+    options = adapter_class._merge_stream_options(source, department.stream(category).options, where)
+    return lambda data: adapter_class.normalise(data, options)
 
 
 def load_entry_points(points: Iterable[EntryPointLike] | None = None) -> list[str]:

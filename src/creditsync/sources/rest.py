@@ -1,68 +1,76 @@
-"""``kind: rest``: a JSON-over-HTTP source, read page by page after a cursor.
+"""``kind: rest``: a JSON-over-HTTP source, read page by page after a cursor, declared in YAML alone.
 
-Two pagination styles. *Page numbers* (default): ``?page=N&page_size=M``, ending at
-``total_pages_field`` or at a short/empty page. *Next links*: set ``next_field`` and the adapter
-follows the link (relative or absolute, same host only) until it is empty.
+Every option, on the source (defaults for every stream) or on a stream (overrides; ``params`` and a
+``paginator`` of the same type merge key by key); the JSON Schema is ``creditsync source-schema rest``:
 
-With page numbers, plain offsets are unsafe on a live source: a record updated while we page moves
-to the end and every later record shifts one slot left, so one record is skipped and, because the
-watermark then moves past it, lost for good. ``keyset_paging`` (default on, needs ``cursor_param``
-and ``cursor_field``) therefore re-anchors each request on the last cursor read
-(``updated_since=<last cursor>&page=1``) and skips the keys already yielded at that exact cursor.
-That relies on ``cursor_param`` filtering *inclusively* (``>=``), which the adapter contract needs
-anyway to honour the overlap window.
+    path                 the endpoint, relative to the Connection's base URL (same host only)
+    params               static query parameters
+    items_field          dotted path of the list in each page; "" when the page is the list
+    key_field            dotted path of the record's own id
+    cursor_field         dotted path of its cursor; null: no cursor (every read is a full read)
+    cursor_format        how records write it: iso8601 (default), epoch_s, epoch_ms, row_version,
+                         text, or {type: date, pattern: "%Y%m%d%H%M%S"}
+    cursor_param         the query parameter that filters by it, inclusively (>=); null: none
+    cursor_param_format  how that parameter wants it (default: cursor_format)
+    timezone             the department's zone: cursor values without an offset are in it, and the
+                         cursor is sent in it (e.g. Asia/Shanghai)
+    paginator            {type: page_number | offset | next_link | cursor_token | none, …}
+                         (creditsync.sources.rest_paging)
+    max_pages            a read stops with an error past this many pages
+    encoding             of the pages when Content-Type names no charset (e.g. gbk)
+    auth                 source only: {type: bearer | api_key | basic | oauth2_client_credentials |
+                         session_token | none, …} (creditsync.sources.http_auth)
+    timeout_s, verify_tls, headers, check_path     source only: the transport
 
-Options may be given on the source (defaults for every stream) and on each stream (overrides;
-``params`` are merged). Secrets come only from the Connection: ``password`` is the token, sent as
-``Authorization: Bearer <token>`` or in ``token_header``.
+Secrets come only from the Connection (its password, or login and password).
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
 from urllib.parse import urljoin
 
-import requests
 from pydantic import Field, field_validator, model_validator
 
 from creditsync import http
 from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
-from creditsync.sources._records import MISSING, dig, to_record
-from creditsync.sources.base import AdapterOptions, RawRecord
-from creditsync.sources.cursor import PageState
-from creditsync.sources.http_base import HttpSourceAdapter, default_retrying, same_origin
+from creditsync.sources._records import MISSING, dig
+from creditsync.sources.base import RecordShape, StreamOptions
+from creditsync.sources.cursor import Cursor
+from creditsync.sources.cursor_formats import CursorFormat
+from creditsync.sources.http_base import Answer, HttpOptions, HttpSourceAdapter, default_retrying, same_origin
+from creditsync.sources.limits import SourceLimitError, too_deep
+from creditsync.sources.reading import StreamRead
 from creditsync.sources.registry import register_adapter
+from creditsync.sources.rest_paging import (
+    OffsetPaginator,
+    Page,
+    PageNumberPaginator,
+    PaginatorConfig,
+    PagingStart,
+    Request,
+)
 
 # default_retrying: re-exported for callers that took it from here before http_base existed.
 __all__ = ["RestOptions", "RestSourceAdapter", "RestStreamOptions", "default_retrying"]
 
-log = logging.getLogger(__name__)
-
 Scalar = str | int | float | bool
 
 
-class RestStreamOptions(AdapterOptions):
-    """What to request for one stream and where each piece sits in the response."""
+class RestStreamOptions(StreamOptions):
+    """What to request for one stream, where each piece sits in the answer, and how to page."""
 
-    path: str | None = None
-    params: dict[str, Scalar] = Field(default_factory=dict)
-    items_field: str = "items"  # dotted; "" when the body itself is the list
-    key_field: str = "id"
-    cursor_field: str | None = "updated_at"
-    cursor_param: str | None = "updated_since"
-    page_param: str = "page"
-    page_size_param: str | None = "page_size"
-    page_size: int = Field(default=100, ge=1, le=10_000)
-    first_page: int = Field(default=1, ge=0)
-    total_pages_field: str | None = "total_pages"
-    next_field: str | None = None
-    keyset_paging: bool = True
+    path: str | None = Field(default=None, description="endpoint relative to the Connection's base URL")
+    params: dict[str, Scalar] = Field(default_factory=dict, description="static query parameters")
+    items_field: str = Field(default="items", description='dotted path of the list; "" if the page is it')
+    cursor_param: str | None = Field(default="updated_since", description="filters by the cursor (>=)")
+    cursor_param_format: CursorFormat | None = Field(default=None, description="default: cursor_format")
+    paginator: PaginatorConfig = Field(default_factory=PageNumberPaginator)
     max_pages: int = Field(default=100_000, ge=1)
-    encoding: str | None = None  # of the pages; None: the Content-Type charset, else UTF-8
+    encoding: str | None = Field(default=None, description="of the pages; default Content-Type or UTF-8")
 
     @field_validator("encoding")
     @classmethod
@@ -76,20 +84,51 @@ class RestStreamOptions(AdapterOptions):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        sent = {name for name in (self.page_param, self.page_size_param, self.cursor_param) if name}
+        sent = {name for name in (self.cursor_param, *self.paginator.sent()) if name}
         if clash := sorted(sent & set(self.params)):
             raise ValueError(f"params must not set {clash}: the adapter sends those itself")
         if self.path and "://" in self.path:
             raise ValueError("path must be relative to the connection's base URL")
+        if self.cursor_param and not self.cursor_field:
+            raise ValueError("cursor_param needs cursor_field (where records carry the cursor)")
+        sent_as = self.cursor_param_format
+        if sent_as is not None and sent_as.kind is not self.cursor_format.kind:
+            raise ValueError(f"cursor_param_format {sent_as.label} cannot say a {self.cursor_format.label} "
+                             f"cursor (a {self.cursor_format.kind} is not a {sent_as.kind})")
+        if problem := self._unsafe_paging():
+            raise ValueError(problem)
         return self
+
+    def _unsafe_paging(self) -> str | None:
+        """Plain page/size paging of an incremental stream loses records for good (rest_paging)."""
+        paginator = self.paginator
+        if not isinstance(paginator, PageNumberPaginator | OffsetPaginator) or not self.cursor_field:
+            return None
+        if paginator.keyset and self.cursor_param:
+            return None
+        why = ("paginator.keyset is false" if paginator.keyset is False or self.cursor_param
+               else "there is no cursor_param to page from the last cursor read")
+        if isinstance(paginator, OffsetPaginator):
+            if paginator.reread == 0:
+                return (f"offset paging without keyset ({why}) needs an overlap: a record edited or deleted "
+                        "while the stream is paged shifts later ones into pages already read, and one is "
+                        "lost for good; set paginator.overlap (e.g. 10)")
+            return None
+        return (f"page_number paging without keyset ({why}) is refused: a record edited or deleted while "
+                "the stream is paged shifts every later one a slot back, into a page already read, and "
+                "one record is lost for good. Use keyset paging (set cursor_param), offset paging with an "
+                "overlap, a next_link or cursor_token paginator, or cursor_field: null (a full read each "
+                "time)")
 
     @property
     def keyset(self) -> bool:
-        return bool(self.keyset_paging and self.cursor_param and self.cursor_field and not self.next_field)
+        paginator = self.paginator
+        return bool(isinstance(paginator, PageNumberPaginator | OffsetPaginator) and paginator.keyset
+                    and self.cursor_param and self.cursor_field)
 
 
-class RestOptions(RestStreamOptions, http.TransportOptions):
-    """Source-level options: the transport settings plus defaults for every stream."""
+class RestOptions(RestStreamOptions, HttpOptions):
+    """Source-level options: the transport and auth, plus defaults for every stream."""
 
 
 @register_adapter
@@ -98,14 +137,12 @@ class RestSourceAdapter(HttpSourceAdapter):
     options_model = RestOptions
     stream_options_model = RestStreamOptions
     merge_dicts = ("params",)
-
+    merge_tagged = ("paginator",)
     accept = "application/json"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.options: RestOptions
-
-    # -- public API ------------------------------------------------------------------------------
 
     def stream_options(self, stream: str, stream_options: Mapping[str, Any] | None) -> RestStreamOptions:
         opts: RestStreamOptions = self.merged_stream_options(stream, stream_options)
@@ -113,47 +150,36 @@ class RestSourceAdapter(HttpSourceAdapter):
             raise ConfigurationError(f"{self._where(stream)}: option 'path' is required (source or stream)")
         return opts
 
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        opts = self.stream_options(stream, stream_options)
-        state, where = PageState(), self._where(stream)
-        pages = (
-            self._linked_pages(opts, cursor) if opts.next_field else self._numbered_pages(opts, cursor, state)
-        )
-        for number, items in enumerate(pages, start=1):
-            if number > opts.max_pages:  # a source that never says "last page" must not spin forever
-                raise FatalError(f"{where}: more than {opts.max_pages} pages, stopping")
-            for index, item in enumerate(items, start=1):
-                record = to_record(stream, item, opts.key_field, opts.cursor_field,
-                                   f"page {number}, item {index}")
-                if state.accept(record, where):
-                    yield record
-
-    # -- pagination ------------------------------------------------------------------------------
-
-    def _numbered_pages(
-        self, opts: RestStreamOptions, cursor: str | None, state: PageState
-    ) -> Iterator[list[Any]]:
-        """Each page's items. ``read`` has accepted a page's records before asking for the next, so
-        ``state.last`` is then the highest cursor yielded: the keyset anchor."""
-        url, page, anchor = self._url(opts.path or ""), opts.first_page, cursor
-        while True:
-            body = self._fetch(url, _params(opts, anchor, page), opts)
-            items = self._items(body, opts, url)
-            yield items
-            if _is_last_page(opts, body, items, page):
+    def records(self, read: StreamRead) -> Iterator[Any]:
+        opts: RestStreamOptions = read.options
+        first = {**opts.params, **self._anchor(opts, read.shape, read.cursor)}  # filtered from the cursor
+        paging = opts.paginator.start(PagingStart(
+            url=self._url(opts.path or ""), params=first, cursor=read.cursor,
+            anchor_params=lambda cursor: self._anchor(opts, read.shape, cursor), follow=self._follow,
+            keyset=opts.keyset, where=read.where))
+        request: Request | None = paging.first()
+        while request is not None:
+            if read.pages >= opts.max_pages:  # a source that never says "last page" must not spin forever
+                raise FatalError(f"{read.where}: more than {opts.max_pages} pages, stopping")
+            read.start_page()
+            page = self._page(request, read, opts)
+            for index in paging.fresh(page):
+                cursor = page.cursors[index]
+                if cursor is not None and request.anchor is not None and cursor < request.anchor:
+                    continue  # below the filter's own cursor: read before (the filter was floored)
+                yield page.items[index]
+            if not read.more_pages():
                 return
-            if opts.keyset and state.last is not None and state.last != anchor:
-                anchor, page = state.last, opts.first_page
-            else:  # plain paging, or the whole page sat on the anchor's cursor value
-                page += 1
+            request = paging.next(page)
 
-    def _linked_pages(self, opts: RestStreamOptions, cursor: str | None) -> Iterator[list[Any]]:
-        url: str | None = self._url(opts.path or "")
-        params: dict[str, Any] | None = _params(opts, cursor, None)
-        while url:
-            body = self._fetch(url, params, opts)
-            yield self._items(body, opts, url)
-            url, params = self._follow(dig(body, opts.next_field or "")), None
+    def _anchor(self, opts: RestStreamOptions, shape: RecordShape, cursor: Cursor | None) -> dict[str, Any]:
+        if cursor is None or not opts.cursor_param:
+            return {}
+        try:
+            return {opts.cursor_param: shape.render(cursor, opts.cursor_param_format)}
+        except ValueError as exc:
+            raise ConfigurationError(f"department {self.department!r}: cannot send the cursor in "
+                                     f"{opts.cursor_param!r}: {exc}") from None
 
     def _follow(self, link: Any) -> str | None:
         if link is MISSING or link in (None, ""):
@@ -162,65 +188,75 @@ class RestSourceAdapter(HttpSourceAdapter):
             raise FatalError(f"{self._where()}: next link is not a string: {link!r}")
         url = urljoin(self.base_url, link)
         if not same_origin(url, self.base_url):
-            # Following it would send our token to another host.
+            # Following it would send our credentials to another host.
             raise FatalError(f"{self._where()}: next link leaves the source host: {url.split('?', 1)[0]}")
         return url
 
-    # -- HTTP ------------------------------------------------------------------------------------
+    # -- one page --------------------------------------------------------------------------------
 
-    def _fetch(self, url: str, params: Mapping[str, Any] | None, opts: RestStreamOptions) -> Any:
-        def attempt() -> Any:
-            with self._request(url, params, "read") as response:
-                self.raise_for_status(response)
-                return self._json(response, opts)
+    def _page(self, request: Request, read: StreamRead, opts: RestStreamOptions) -> Page:
+        answer, body = self.get(request.url, request.params, budget=read,
+                                max_bytes=read.limits.max_page_bytes,
+                                parse=lambda answer: (answer, self._json(answer, opts, read)))
+        items = dig(body, opts.items_field)
+        if not isinstance(items, list):
+            found = "missing" if items is MISSING else type(items).__name__
+            where = opts.items_field or "(body)"
+            raise FatalError(f"{read.where}: response has no list at {where!r} ({found})",
+                             url=_path(answer.url))
+        keys = [_key(item, opts.key_field) for item in items]
+        cursors = [_cursor(item, read.shape) for item in items]
+        return Page(request, body, answer.headers, items, keys, cursors)
 
-        return http.call_with_retries(self.retrying, attempt)
-
-    def _json(self, response: requests.Response, opts: RestStreamOptions) -> Any:
-        where, url = self._where(), url_of(response)
+    def _json(self, answer: Answer, opts: RestStreamOptions, read: StreamRead) -> Any:
+        where, url = f"{read.where}, {read.clock.page_label}", _path(answer.url)
+        codec = opts.encoding or http.content_charset(answer.headers.get("Content-Type")) or "utf-8"
+        content = answer.content
         try:
-            text = http.decode_text(response, opts.encoding)
+            if codecs.lookup(codec).name == "utf-8" and content.startswith(codecs.BOM_UTF8):
+                content = content[len(codecs.BOM_UTF8):]
+            text = content.decode(codec)
+        except LookupError:
+            raise ConfigurationError(f"{where}: unknown text encoding {codec!r}") from None
         except UnicodeDecodeError as exc:
             # Decoding anyway would publish U+FFFD in names; the department's charset must be named.
             raise FatalError(
                 f"{where}: the page is not valid {exc.encoding} text (byte 0x{exc.object[exc.start]:02x} "
                 f"at offset {exc.start}); set the source option 'encoding' to the source's charset "
                 "(e.g. gbk), or have it declare one in Content-Type", url=url) from None
+        del content
+        depth = read.limits.max_depth
         try:
-            return json.loads(text)
-        except ValueError:
-            raise RetriableError(f"{where}: response is not valid JSON: "
-                                 f"{http.snippet(response, self._secrets())}", url=url) from None
-
-    def _items(self, body: Any, opts: RestStreamOptions, url: str) -> list[Any]:
-        items = dig(body, opts.items_field)
-        if not isinstance(items, list):
-            found = "missing" if items is MISSING else type(items).__name__
-            where = opts.items_field or "(body)"
-            raise FatalError(f"{self._where()}: response has no list at {where!r} ({found})", url=url)
-        return items
-
-
-def _params(opts: RestStreamOptions, anchor: str | None, page: int | None) -> dict[str, Any]:
-    params: dict[str, Any] = dict(opts.params)
-    if anchor is not None and opts.cursor_param:
-        params[opts.cursor_param] = anchor
-    if page is not None:
-        params[opts.page_param] = page
-    if opts.page_size_param:
-        params[opts.page_size_param] = opts.page_size
-    return params
+            body = json.loads(text)
+        except RecursionError:
+            raise SourceLimitError(f"{where}: the page nests deeper than max_depth ({depth}); not read",
+                                   "max_depth", url=url) from None
+        except json.JSONDecodeError as exc:  # a page cut or garbled in transit: worth asking again
+            raise RetriableError(f"{where}: the page is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                                 f"column {exc.colno}): {http.redact(text[:200], self._secrets())}",
+                                 url=url) from None
+        if too_deep(body, depth):
+            raise SourceLimitError(f"{where}: the page nests deeper than max_depth ({depth}); not read",
+                                   "max_depth", url=url)
+        return body
 
 
-def _is_last_page(opts: RestStreamOptions, body: Any, items: list[Any], page: int) -> bool:
-    if not items:
-        return True
-    total = dig(body, opts.total_pages_field) if opts.total_pages_field else None
-    if isinstance(total, int) and not isinstance(total, bool):
-        return page - opts.first_page + 1 >= total
-    # Without a total, a short page is the last one (only meaningful when we chose the page size).
-    return bool(opts.page_size_param) and len(items) < opts.page_size
+def _key(item: Any, key_field: str) -> str | None:
+    key = dig(item, key_field) if isinstance(item, Mapping) else MISSING
+    return None if key is MISSING or key is None else str(key)
 
 
-def url_of(response: requests.Response) -> str:
-    return (response.url or "").split("?", 1)[0]
+def _cursor(item: Any, shape: RecordShape) -> Cursor | None:
+    if not shape.cursor_field or not isinstance(item, Mapping):
+        return None
+    value = dig(item, shape.cursor_field)
+    if value is MISSING:
+        return None
+    try:
+        return shape.cursor_format.read(value, shape.zone)
+    except (ValueError, ArithmeticError, OverflowError):
+        return None
+
+
+def _path(url: str) -> str:
+    return (url or "").split("?", 1)[0]

@@ -44,11 +44,10 @@ TRANSACTION READ ONLY``; SQL Server connects with read-only intent; other databa
 adapter itself only ever sends SELECTs, never commits, and streams results through server-side
 cursors (psycopg2 named cursors, PyMySQL SSCursor, the others' ``stream_results``).
 
-Cursors, as the pipeline compares them to keep the highest (``_records.compare_cursors``: digit-only
-text numerically, anything else as text): integers are plain decimal text (``"1042"``, never
-negative); timestamps are ISO-8601 with microseconds (``2026-05-10T09:30:15.000000``, plus the offset
-the database returns for zoned types), fixed width so text order is time order. The bound is
-inclusive (``>=``): rows sharing the last cursor value are read again and deduplicated downstream.
+Cursors are typed (:mod:`creditsync.sources.cursor`): ``cursor_type: integer`` is a row version
+(``number``), ``timestamp`` an instant, with the offset the database returns for zoned types or the
+``timezone`` given, else a local time. The bound is inclusive (``>=``): rows sharing the last cursor
+value are read again and the framework drops the exact re-reads.
 SQLite keeps timestamps as text, so there the bound is the cursor truncated to the second (or the
 day, at midnight): a prefix of every spelling of that instant, never past it. Store SQLite timestamps
 as ``YYYY-MM-DD[ HH:MM:SS[.ffffff]]`` in one time zone.
@@ -73,8 +72,10 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FatalError, RetriableError
 from creditsync.secrets import Connection
 from creditsync.sources._sql_connect import database_url, read_only_engine, scrub
-from creditsync.sources._sql_values import parse_cursor, to_record
-from creditsync.sources.base import AdapterOptions, RawRecord, SourceAdapter
+from creditsync.sources._sql_values import normalise_row, parse_cursor
+from creditsync.sources.base import AdapterOptions, ItemError, RecordShape, SourceAdapter
+from creditsync.sources.cursor_formats import CursorFormat, zone_of
+from creditsync.sources.reading import StreamRead
 from creditsync.sources.registry import register_adapter
 from creditsync.sources.sql_dialects import DIALECTS, abandon_stream, dialect_for
 
@@ -146,10 +147,11 @@ class SqlSourceAdapter(SourceAdapter):
     kind = "sql"
     options_model = SqlOptions
     stream_options_model = SqlStreamOptions
+    retry_reads = False  # a broken connection fails the run; the next one reads from the cursor
 
     def __init__(self, department: str, options: Mapping[str, Any] | None, connection: Connection | None,
-                 *, rate_limit_per_s: float | None = None) -> None:
-        super().__init__(department, options, connection, rate_limit_per_s=rate_limit_per_s)
+                 **kwargs: Any) -> None:
+        super().__init__(department, options, connection, **kwargs)
         self.options: SqlOptions
         assert self.connection is not None  # requires_connection
         self.url = database_url(self.connection)
@@ -181,20 +183,29 @@ class SqlSourceAdapter(SourceAdapter):
         with self._translate_errors(), self.engine.connect() as conn:
             yield conn
 
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        opts = self.stream_options(stream, stream_options)
-        bound = parse_cursor(cursor, opts, self._where(stream))
-        log.info("%s: reading %s from %s %s after cursor %s", self.department, stream, self._host(),
-                 opts.table or "(query)", cursor)
-        with self.connect() as conn, self._translate_errors(stream):
-            source = self._source(conn, opts, stream)
+    def record_shape(self, options: Any) -> RecordShape:
+        opts: SqlStreamOptions = options
+        fmt = CursorFormat(type="row_version" if opts.cursor_type == "integer" else "iso8601")
+        return RecordShape(opts.key_column or "", opts.cursor_column, fmt, zone_of(opts.timezone))
+
+    @classmethod
+    def normalise(cls, data: dict[str, Any], options: Any) -> dict[str, Any] | ItemError:
+        return normalise_row(data, options)
+
+    def records(self, read: StreamRead) -> Iterator[dict[str, Any]]:
+        opts: SqlStreamOptions = read.options
+        bound = parse_cursor(read.cursor, opts)
+        log.info("%s: reading %s from %s %s after cursor %s", self.department, read.name, self._host(),
+                 opts.table or "(query)", read.cursor)
+        with self.connect() as conn, self._translate_errors(read.name):
+            source = self._source(conn, opts, read.name)
             streaming = conn.execution_options(stream_results=True, yield_per=self.options.yield_per)
             for statement in _statements(source, opts, bound, conn.dialect.name):
-                self.rate_limiter.acquire()
+                read.start_page("the query")
                 result = streaming.execute(statement)
                 try:
                     for row in result.mappings():
-                        yield to_record(stream, row, opts)
+                        yield dict(row)
                 except DBAPIError:
                     abandon_stream(result.cursor)
                     raise

@@ -1,6 +1,7 @@
 """What differs between the databases the SQL source reads: how to connect (driver, connect timeout,
 charset), how a session is made read-only, how results are streamed, and how driver values are
-fixed up before they become record data.
+fixed up before they become record data (``_sql_values``: one code path for every database, and for
+sample files given to ``creditsync map``).
 
 One :class:`SqlDialect` per SQLAlchemy backend name. The SELECTs themselves are SQLAlchemy
 expressions compiled by the backend's own dialect, so the watermark query (``cursor >= :bound ORDER
@@ -27,7 +28,6 @@ only one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,33 +94,6 @@ def _run_on_connect(statements: tuple[str, ...]) -> Hook:
 
 # -- MySQL / MariaDB ----------------------------------------------------------------------------------
 
-_ZERO_DATE = re.compile(r"^0000-00-00( 00:00:00(\.0+)?)?$")
-
-
-def _mysql_converters() -> dict[str, Any]:
-    """PyMySQL's converters, with zero dates (``0000-00-00``, MySQL's "no date") as None instead of the
-    text PyMySQL falls back to. Other impossible dates (``2026-02-30``) stay text: the mapping's date
-    check reports them on their record."""
-    from pymysql.constants import FIELD_TYPE
-    from pymysql.converters import conversions
-
-    converters = dict(conversions)
-    for kind in (FIELD_TYPE.DATE, FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.NEWDATE):
-        original = conversions.get(kind)
-        if original is not None:
-            converters[kind] = _zero_date_as_none(original)
-    return {"conv": converters}
-
-
-def _zero_date_as_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def converted(value: Any) -> Any:
-        result = convert(value)
-        text = result.decode("ascii", "replace") if isinstance(result, bytes) else result
-        return None if isinstance(text, str) and _ZERO_DATE.match(text) else result
-
-    return converted
-
-
 def abandon_stream(dbapi_cursor: Any) -> None:
     """Forget a streamed result whose fetch failed (a killed connection): PyMySQL's unbuffered result
     would otherwise try to drain the dead socket when garbage-collected, and print the error it
@@ -140,7 +113,6 @@ MYSQL = SqlDialect(
     url_extras=("charset", "ssl_ca", "ssl_cert", "ssl_key", "ssl_check_hostname"),
     # net_write_timeout: a streamed read pauses between fetches while the pipeline stages rows
     session_statements=("SET SESSION TRANSACTION READ ONLY", "SET SESSION net_write_timeout = 600"),
-    connect_args=_mysql_converters,
 )
 
 POSTGRESQL = SqlDialect(

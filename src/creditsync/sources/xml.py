@@ -1,7 +1,7 @@
 """``kind: xml``: an XML feed read over HTTP or from files, streamed record element by record element.
 
 *HTTP*: ``GET <Connection base URL><path>?<params>&<cursor_param>=<cursor>`` with the Connection's
-password as the token (``Authorization: Bearer <token>`` or ``token_header``); the body is streamed
+credentials as the ``auth`` option says (a bearer token by default, as for REST); the body is streamed
 (``stream=True``) into the parser, never held whole. *Files*: ``files`` is a path or glob (relative
 paths are taken from ``$CREDITSYNC_HOME``) for departments that drop XML exports; files are read in
 name order and need no Connection. Once the pipeline has committed the stream's cursor (every record
@@ -19,12 +19,12 @@ Records: ``record_tag`` names the record element: ``p:local`` with ``namespaces:
 ``key_field`` and ``cursor_field`` are (dotted) keys of that dict, e.g. ``CF_WSH`` and ``SJC``.
 
 Cursor order: a feed is one document, typically in the department's own order (文书号, row id), not
-sorted by the cursor. The adapter therefore does *not* promise ascending order: it sends the cursor
-as ``cursor_param`` (when set), keeps only records whose cursor is ``>=`` the given one (inclusive,
-the overlap the pipeline dedupes by content hash), and yields them in document order with their
-cursors. The pipeline commits the *maximum* cursor of a completed read
-(:func:`creditsync.sources.cursor.max_cursor`), and a failed read commits none, so an unsorted feed
-loses nothing. Cursor values must share one format (ISO timestamps, or digits compared as numbers).
+sorted by the cursor. The adapter therefore does *not* promise ascending order (``ordered = False``):
+it sends the cursor as ``cursor_param`` (when set, written in ``cursor_format``), the framework keeps
+only records whose cursor is ``>=`` the given one (inclusive, the overlap the pipeline dedupes by
+content hash), and they are yielded in document order. The pipeline commits the *maximum* cursor of
+a completed read (:func:`creditsync.sources.cursor.max_cursor`), and a failed read commits none, so an
+unsorted feed loses nothing. ``cursor_format`` and ``timezone`` say how the feed writes its cursor.
 """
 
 from __future__ import annotations
@@ -38,22 +38,21 @@ from typing import TYPE_CHECKING, Any, Self
 import requests
 from pydantic import Field, model_validator
 
-from creditsync import http
-from creditsync.exceptions import ConfigurationError, FatalError, RetriableError
+from creditsync.exceptions import ConfigurationError, FatalError
 from creditsync.settings import load_settings, xml_record_tag
 from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
-from creditsync.sources._records import dig, to_record
+from creditsync.sources._records import MISSING, dig
 from creditsync.sources._xml_stream import (
-    CHUNK_BYTES,
     GuardedReader,
     detect_record_tag,
     file_chunks,
     iter_records,
     resolve_tag,
 )
-from creditsync.sources.base import AdapterOptions, RawRecord
-from creditsync.sources.cursor import compare_cursors, is_at_or_after, max_cursor
-from creditsync.sources.http_base import HttpSourceAdapter
+from creditsync.sources.base import StreamOptions
+from creditsync.sources.cursor import Cursor
+from creditsync.sources.http_base import HttpOptions, HttpSourceAdapter, body_chunks
+from creditsync.sources.reading import StreamRead
 from creditsync.sources.registry import register_adapter
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 RECORD_TAG_ENV = "CREDITSYNC_XML_RECORD_TAG"
 
 
-class XmlStreamOptions(AdapterOptions):
+class XmlStreamOptions(StreamOptions):
     """Where one stream's document is and how its records look."""
 
     path: str | None = None  # HTTP: relative to the Connection's base URL
@@ -77,9 +76,8 @@ class XmlStreamOptions(AdapterOptions):
     params: dict[str, Scalar] = Field(default_factory=dict)
     record_tag: str = "record"
     namespaces: dict[str, str] = Field(default_factory=dict)
-    key_field: str = "id"
     cursor_field: str | None = None
-    cursor_param: str | None = None  # HTTP: lets the source filter too; the adapter filters anyway
+    cursor_param: str | None = None  # HTTP: lets the source filter too; the framework filters anyway
     attributes: bool = False  # include attributes as @name / child@name
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
 
@@ -93,7 +91,7 @@ class XmlStreamOptions(AdapterOptions):
         return self
 
 
-class XmlOptions(XmlStreamOptions, http.TransportOptions):
+class XmlOptions(XmlStreamOptions, HttpOptions):
     """Source-level options: the transport settings plus defaults for every stream."""
 
     timeout_s: float = Field(default=60.0, gt=0)  # whole documents: longer than a REST page
@@ -106,6 +104,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
     stream_options_model = XmlStreamOptions
     merge_dicts = ("params", "namespaces")
     requires_connection = False  # file feeds need none; HTTP streams check for it when they read
+    ordered = False  # a feed is one document in the department's order: the framework filters
 
     accept = "application/xml, text/xml"
 
@@ -127,29 +126,36 @@ class XmlSourceAdapter(HttpSourceAdapter):
             raise ConfigurationError(f"{self._where(stream)}: an HTTP feed needs source.connection_id")
         return opts
 
-    def read(self, stream: str, stream_options: Mapping[str, Any], cursor: str | None) -> Iterator[RawRecord]:
-        opts = self.stream_options(stream, stream_options)
-        where = self._where(stream)
+    def records(self, read: StreamRead) -> Iterator[dict[str, Any]]:
+        opts: XmlStreamOptions = read.options
         if opts.files is None:
-            with self._open(opts, cursor, where) as response:
-                self._reader = GuardedReader(_body_chunks(response, where), opts.max_bytes, where)
-                yield from self._records(stream, opts, cursor, self._reader)
+            read.start_page("the XML feed", item="record")
+            with self._open(opts, read) as response:
+                chunks = body_chunks(response, read, opts.max_bytes + 1, read.where, limit="max_bytes")
+                self._reader = GuardedReader(chunks, opts.max_bytes, read.where)
+                yield from self._items(opts, self._reader)
             return
         paths = self._files(opts.files)
         if not paths:
-            log.warning("%s: no file matches %r", where, opts.files)
+            log.warning("%s: no file matches %r", read.where, opts.files)
         ledger: dict[str, dict[str, Any]] = {}
         for path in paths:
             dropped, highest = DroppedFile.of(path), None
+            read.start_page(f"file {path.name}", item="record")
             with path.open("rb") as handle:
-                self._reader = GuardedReader(file_chunks(handle), opts.max_bytes, f"{where}, file {path}")
-                for record in self._records(stream, opts, cursor, self._reader):
-                    highest = max_cursor(highest, [record])
-                    yield record
-            ledger[str(path)] = {"mtime_ns": dropped.mtime_ns, "size": dropped.size, "cursor": highest}
-        save_ledger(self._ledger_path(stream, opts), stream, ledger)  # only after a complete read
+                self._reader = GuardedReader(_checked(file_chunks(handle), read), opts.max_bytes,
+                                             f"{read.where}, file {path}")
+                for item in self._items(opts, self._reader):
+                    cursor = _cursor(item, read)
+                    if cursor is not None and (highest is None or cursor > highest):
+                        highest = cursor
+                    yield item
+            ledger[str(path)] = {"mtime_ns": dropped.mtime_ns, "size": dropped.size,
+                                 "cursor": None if highest is None else str(highest)}
+        if not read.preview:
+            save_ledger(self._ledger_path(read.name, opts), read.name, ledger)  # only after a complete read
 
-    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: str) -> None:
+    def on_cursor_committed(self, stream: str, stream_options: Mapping[str, Any], cursor: Cursor) -> None:
         """Every record up to ``cursor`` is safe: move the files the read took up to it to processed/."""
         opts = self.stream_options(stream, stream_options)
         if opts.files is None:
@@ -160,7 +166,7 @@ class XmlSourceAdapter(HttpSourceAdapter):
             dropped = DroppedFile(Path(name), int(entry["mtime_ns"]), int(entry["size"]))
             if not dropped.unchanged():
                 continue  # gone, or replaced after it was read: the new version is read next time
-            if entry["cursor"] is not None and compare_cursors(entry["cursor"], cursor) > 0:
+            if entry["cursor"] is not None and Cursor.parse(entry["cursor"]) > Cursor.coerce(cursor):  # type: ignore[operator]
                 keep[name] = entry  # read by a later run than the one whose cursor this is
                 continue
             moved = move_into(dropped.path, ledger.parent)
@@ -181,14 +187,9 @@ class XmlSourceAdapter(HttpSourceAdapter):
 
     # -- documents -------------------------------------------------------------------------------
 
-    def _records(self, stream: str, opts: XmlStreamOptions, cursor: str | None,
-                 reader: GuardedReader) -> Iterator[RawRecord]:
+    def _items(self, opts: XmlStreamOptions, reader: GuardedReader) -> Iterator[dict[str, Any]]:
         tag = resolve_tag(opts.record_tag, opts.namespaces)
-        for number, item in enumerate(iter_records(reader, tag, attributes=opts.attributes), start=1):
-            value = dig(item, opts.cursor_field) if opts.cursor_field else None
-            if isinstance(value, str) and value.strip() and not is_at_or_after(value.strip(), cursor):
-                continue  # already synced; records without a usable cursor are flagged by to_record
-            yield to_record(stream, item, opts.key_field, opts.cursor_field, f"record {number} of the feed")
+        yield from iter_records(reader, tag, attributes=opts.attributes)
 
     def _ledger_path(self, stream: str, opts: XmlStreamOptions) -> Path:
         return self._processed(opts) / f".creditsync-read-{stream}.json"
@@ -204,29 +205,38 @@ class XmlSourceAdapter(HttpSourceAdapter):
 
     # -- HTTP ------------------------------------------------------------------------------------
 
-    def _open(self, opts: XmlStreamOptions, cursor: str | None, where: str) -> requests.Response:
+    def _open(self, opts: XmlStreamOptions, read: StreamRead) -> requests.Response:
         params: dict[str, Any] = dict(opts.params)
-        if cursor is not None and opts.cursor_param:
-            params[opts.cursor_param] = cursor
-        response = self._get_ok(self._url(opts.path or ""), params, "read", stream=True)
+        if read.cursor is not None and opts.cursor_param:
+            params[opts.cursor_param] = read.cursor_text()
+        response = self.open(self._url(opts.path or ""), params, budget=read)
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > opts.max_bytes:
             response.close()
-            raise FatalError(f"{where}: the XML document is {declared} bytes, over max_bytes "
+            raise FatalError(f"{read.where}: the XML document is {declared} bytes, over max_bytes "
                              f"({opts.max_bytes}); not read", max_bytes=opts.max_bytes)
         return response
 
 
+def _cursor(item: Mapping[str, Any], read: StreamRead) -> Cursor | None:
+    field = read.shape.cursor_field
+    value = dig(item, field) if field else MISSING
+    if value is MISSING:
+        return None
+    try:
+        return read.shape.cursor_format.read(value, read.shape.zone)
+    except (ValueError, ArithmeticError):
+        return None
+
+
+def _checked(chunks: Iterator[bytes], read: StreamRead) -> Iterator[bytes]:
+    for chunk in chunks:
+        read.check()
+        yield chunk
+
+
 def _home_relative(path: str) -> Path:
     return Path(path) if Path(path).is_absolute() else load_settings().home / path
-
-
-def _body_chunks(response: requests.Response, where: str) -> Iterator[bytes]:
-    try:
-        yield from response.iter_content(CHUNK_BYTES)
-    except requests.RequestException as exc:  # a cut connection, a broken chunk, bad compression
-        raise RetriableError(f"{where}: the connection broke while reading the XML document: "
-                             f"{type(exc).__name__}") from exc
 
 
 def read_xml_file(path: Path, record_tag: str | None = None, *, namespaces: Mapping[str, str] | None = None,
@@ -254,3 +264,4 @@ def sample_options(department: DepartmentConfig, category: str) -> XmlStreamOpti
     stream = department.stream(category)
     opts: XmlStreamOptions = adapter.merged_stream_options(category, stream.options)
     return opts
+

@@ -36,8 +36,9 @@ class RunStream(Base):
     __tablename__ = "run_streams"
     run_id: Mapped[str] = mapped_column(ForeignKey("sync_runs.id"), primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
-    cursor_from: Mapped[str | None] = mapped_column(String(64))
-    cursor_to: Mapped[str | None] = mapped_column(String(64))
+    cursor_from: Mapped[str | None] = mapped_column(String(255))
+    cursor_to: Mapped[str | None] = mapped_column(String(255))
+    cursor_kind: Mapped[str | None] = mapped_column(String(16))  # sources.cursor.CursorKind of both
     pulled: Mapped[bool] = mapped_column("transformed", default=False)  # read and stored to the end
     cursor_committed: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)  # the source failed; its cursor stays
@@ -156,7 +157,8 @@ class Cursor(Base):
     __tablename__ = "cursors"
     department: Mapped[str] = mapped_column(String(64), primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(16))  # sources.cursor.CursorKind: instant, number, text
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     run_id: Mapped[str | None] = mapped_column(String(250))
     seal: Mapped[str | None] = mapped_column(String(64))

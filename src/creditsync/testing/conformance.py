@@ -7,8 +7,10 @@
         expected_invalid = frozenset({"penalty_20261101_02.csv#4"})
 
 It runs the department's real configuration and mappings, against a live source stood up from its
-sample fixtures (or from :meth:`DepartmentConformance.start_source`, overridden), and a real platform
-simulator on loopback."""
+sample fixtures (:mod:`creditsync.testing.samples`: a REST API speaking the department's declared auth,
+paging and cursor formats, a SQLite database for ``table`` and ``query`` streams, a folder, XML files, or
+a custom kind's own fake) and a real platform simulator on loopback. Nothing needs overriding; a
+department with a simulator of its own may still override :meth:`DepartmentConformance.start_source`."""
 
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from creditsync.pipeline import pull, push, report
 from creditsync.pipeline.runner import Gateway
 from creditsync.pipeline.translate import translator_for
 from creditsync.settings import load_settings
-from creditsync.store.db import upgrade
 from creditsync.simulators.platform import FaultConfig, PlatformSimulator, RunningSimulator
+from creditsync.sources.base import SourceAdapter
+from creditsync.sources.cursor import Cursor, CursorKind
 from creditsync.sources.registry import open_source
+from creditsync.store.db import upgrade
 from creditsync.testing.samples import LiveSource, sample_source
 
 APP_KEY = "conformance-app-key"
@@ -62,8 +66,9 @@ class DepartmentConformance:
     department: ClassVar[str]
     project_root: ClassVar[Path] = Path.cwd()
     expected_invalid: ClassVar[frozenset[str]] = frozenset()  # source keys known to be broken
-    # None for sources whose position is not a cursor
-    future_cursor: ClassVar[str | None] = "9999-12-31T23:59:59"
+    # A cursor past every record; None: one past the stream's own cursor kind (a far instant, a huge
+    # row version), so a numeric cursor is never given a date.
+    future_cursor: ClassVar[str | None] = None
 
     def samples_dir(self) -> Path:
         return self.project_root / "tests" / "fixtures" / self.department
@@ -151,11 +156,13 @@ class DepartmentConformance:
         assert self.expected_invalid <= invalid, sorted(self.expected_invalid - invalid)
 
     def test_future_cursor_yields_nothing(self, harness: Harness) -> None:
-        if self.future_cursor is None or harness.config.source.kind == "file":
+        if harness.config.source.kind == "file":
             pytest.skip("not a cursor position: a dropped file is pending while it is in the inbox")
         adapter = open_source(harness.config)
         for stream in harness.config.streams:
-            assert list(adapter.read(stream.category, stream.options, self.future_cursor)) == []
+            future = self.future_cursor or future_cursor(adapter, stream.category, stream.options)
+            if future is not None:
+                assert list(adapter.read(stream.category, stream.options, future)) == []
 
     # --- delivery --------------------------------------------------------------------------------
 
@@ -182,6 +189,19 @@ class DepartmentConformance:
         assert stats["requests"] == 1 and stats["records"] == 0
         push(ctx, harness.client())  # nothing was lost: the right key delivers everything
         assert harness.platform.stats()["records"] > 0
+
+
+def future_cursor(adapter: SourceAdapter, category: str, options: dict[str, Any]) -> Cursor | None:
+    """A cursor after every record of the stream, of the stream's own kind (None: no cursor)."""
+    shape = adapter.record_shape(adapter.stream_options(category, options))
+    if not shape.cursor_field:
+        return None
+    kind = shape.cursor_format.kind
+    if kind is CursorKind.NUMBER:
+        return Cursor.of_number(2**62)
+    if kind is CursorKind.TEXT:
+        return Cursor.of_text("\U0010ffff")
+    return Cursor.parse("9999-12-30T00:00:00Z")  # a day short of the end: no zone overflows
 
 
 def _with_overrides(config: DepartmentConfig, live: LiveSource) -> DepartmentConfig:

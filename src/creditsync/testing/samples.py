@@ -1,8 +1,10 @@
 """Live sources stood up from a department's sample fixtures, one way per source kind.
 
-``tests/fixtures/<department>/`` holds ``<category>.jsonl`` (rest, sql), ``<category>.xml`` (xml) or the
-files a department drops (file). Each kind gets a real source on loopback or on disk: an HTTP server
-(rest, xml over HTTP), a SQLite database (sql), a folder (file, xml files)."""
+``tests/fixtures/<department>/`` holds ``<category>.jsonl`` (rest, sql; ``tables/<table>.jsonl`` for
+``query`` streams), ``<category>.xml`` (xml) or the files a department drops (file). Each kind gets a
+real source on loopback or on disk: an HTTP server speaking the department's declared API (rest,
+:mod:`creditsync.testing.sample_rest`), a SQLite database (sql), a folder (file, xml files); a custom
+kind starts its own fake through its adapter class's ``sample_source``."""
 
 from __future__ import annotations
 
@@ -10,19 +12,14 @@ import json
 import os
 import shutil
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from creditsync.departments import DepartmentConfig
 from creditsync.exceptions import ConfigurationError
-
-TOKEN = "sample-token"
 
 
 @dataclass
@@ -36,13 +33,22 @@ class LiveSource:
 
 
 def sample_source(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
+    """A live source of the department's kind over its samples. A custom kind brings its own: the
+    adapter class's ``sample_source(config, samples, workdir)`` (a small fake of the system)."""
     makers = {"rest": _rest, "xml": _xml, "sql": _sql, "file": _file}
-    if config.source.kind not in makers:
-        raise ConfigurationError(
-            f"no sample source for kind {config.source.kind!r}: override start_source() in the test class")
     if not samples.is_dir():
         raise ConfigurationError(f"sample fixtures missing: {samples}")
-    return makers[config.source.kind](config, samples, workdir)
+    if config.source.kind in makers:
+        return makers[config.source.kind](config, samples, workdir)
+    from creditsync.sources.registry import get_adapter_class
+
+    own = getattr(get_adapter_class(config.source.kind), "sample_source", None)
+    if own is None:
+        raise ConfigurationError(
+            f"no sample source for kind {config.source.kind!r}: give the adapter class a "
+            "sample_source(config, samples, workdir) classmethod that starts a fake of the system")
+    live: LiveSource = own(config, samples, workdir)
+    return live
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -61,51 +67,13 @@ def _conn_env(config: DepartmentConfig, value: str) -> dict[str, str]:
     return {f"AIRFLOW_CONN_{config.source.connection_id.upper()}": value}
 
 
-def _serve(handler: type[BaseHTTPRequestHandler]) -> tuple[str, Callable[[], None]]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return f"http://:{TOKEN}@127.0.0.1:{server.server_address[1]}", stop
-
-
 def _rest(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
-    """Page-number paging with the REST adapter's option names; one sample per stream, chosen by the
-    stream's static ``params``."""
-    feeds = [(s.category, {k: str(v) for k, v in _option(config, s.category, "params", {}).items()},
-              read_jsonl(samples / f"{s.category}.jsonl")) for s in config.streams]
+    """The department's API as its YAML declares it (auth, paginator, cursor formats), over its samples."""
+    from creditsync.testing.sample_rest import serve_rest
 
-    class Handler(_QuietHandler):
-        def do_GET(self) -> None:  # the name http.server dispatches to
-            query = {k: v[-1] for k, v in parse_qs(urlparse(self.path).query).items()}
-            for category, params, rows in feeds:
-                if all(query.get(k) == v for k, v in params.items()):
-                    self._json(_page(config, category, rows, query))
-                    return
-            self._json({"error": "no such feed"}, 404)
-
-    url, stop = _serve(Handler)
+    rows = {s.category: read_jsonl(samples / f"{s.category}.jsonl") for s in config.streams}
+    url, stop = serve_rest(config, rows)
     return LiveSource(env=_conn_env(config, url), stop=stop)
-
-
-def _page(config: DepartmentConfig, category: str, rows: list[dict[str, Any]],
-          query: dict[str, str]) -> dict[str, Any]:
-    cursor_field = _option(config, category, "cursor_field", "updated_at")
-    cursor = query.get(_option(config, category, "cursor_param", "updated_since") or "")
-    key_field = _option(config, category, "key_field", "id")
-    kept = sorted((r for r in rows if not cursor or str(r.get(cursor_field) or "") >= cursor),
-                  key=lambda r: (str(r.get(cursor_field) or ""), str(r.get(key_field) or "")))
-    size = int(query.get(_option(config, category, "page_size_param", "page_size") or "", 100) or 100)
-    page = int(query.get(_option(config, category, "page_param", "page"), 1))
-    pages = max(1, -(-len(kept) // size))
-    items = kept[(page - 1) * size: page * size]
-    return {_option(config, category, "items_field", "items"): items,
-            _option(config, category, "total_pages_field", "total_pages") or "total_pages": pages,
-            "page": page}
 
 
 def _xml(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
@@ -121,22 +89,33 @@ def _xml(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
 
 
 def _sql(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
+    """A SQLite database: ``tables/<table>.jsonl`` are loaded as they are (a ``query`` stream runs on
+    them unchanged), then each ``table`` stream's ``<category>.jsonl``. A ``query`` stream without
+    ``tables/`` reads its ``<category>.jsonl`` as the query's result (a table in its place)."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "source.db"
+    live = LiveSource()
+    tables = samples / "tables"
     with sqlite3.connect(database) as conn:
+        for path in sorted(tables.glob("*.jsonl")) if tables.is_dir() else []:
+            _load_table(conn, path.stem, read_jsonl(path))
         for stream in config.streams:
             table = _option(config, stream.category, "table")
+            if not table and tables.is_dir():
+                continue  # a query over the tables loaded above
             if not table:
-                raise ConfigurationError(f"{stream.category}: sample sources need a `table` option")
+                table = f"sample_{stream.category}"
+                live.stream_options[stream.category] = {"table": table, "query": None}
             _load_table(conn, table, read_jsonl(samples / f"{stream.category}.jsonl"))
     conn.close()
-    return LiveSource(env=_conn_env(config, json.dumps({"conn_type": "sqlite", "host": str(database)})))
+    live.env = _conn_env(config, json.dumps({"conn_type": "sqlite", "host": str(database)}))
+    return live
 
 
 def _load_table(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:
     columns = list(dict.fromkeys(k for row in rows for k in row))
     quoted = ", ".join(f'"{c}"' for c in columns)
-    conn.execute(f'CREATE TABLE "{table}" ({quoted})')
+    conn.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({quoted})')
     marks = ", ".join("?" for _ in columns)
     conn.executemany(f'INSERT INTO "{table}" ({quoted}) VALUES ({marks})',
                      [[_cell(row.get(c)) for c in columns] for row in rows])
@@ -157,16 +136,3 @@ def _file(config: DepartmentConfig, samples: Path, workdir: Path) -> LiveSource:
             os.utime(copied, (an_hour_ago, an_hour_ago))
     return LiveSource(options={"inbox": str(inbox), "processed": str(workdir / "processed"),
                                "failed": str(workdir / "failed")})
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    def _json(self, payload: object, status: int = 200) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # http.server's signature
-        return

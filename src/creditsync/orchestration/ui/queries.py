@@ -23,7 +23,8 @@ from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 # Publication states every row shows, in this order (others appear after them if present).
 RECORD_STATES = (RecordState.PUBLISHED, RecordState.PENDING, RecordState.REJECTED, RecordState.WITHDRAWING,
                  RecordState.WITHDRAWN, RecordState.REVOKED, RecordState.PROTECTED,
-                 RecordState.OPERATOR_WITHDRAWN, RecordState.REPAIRED, RecordState.EXPIRED, RecordState.REPLACED)
+                 RecordState.OPERATOR_WITHDRAWN, RecordState.REPAIRED, RecordState.EXPIRED,
+                 RecordState.REPLACED)
 # Columns the overview always shows; the others appear once some record is in them.
 ALWAYS_SHOWN = tuple(s.value for s in RECORD_STATES[:6])
 RUN_HISTORY = 10

@@ -3,7 +3,9 @@
 Each one is started by ``creditsync source-sim <department>`` through :data:`SIMULATORS`, and runs
 until SIGTERM/SIGINT:
 
-``market_supervision``  长清区市场监督管理局's case and licensing system (a REST API).
+``market_supervision``  长清区市场监督管理局's case and licensing system (a REST API);
+``urban_management``    长清区综合行政执法局's open API (OAuth2, next links, epoch-ms cursors), the system of
+the guide's OAuth2 walk-through (not one of the demo's DAGs).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ SIMULATORS: dict[str, str] = {
     "ecology_environment": "creditsync.simulators.departments.ecology_environment:run_from_options",
     "emergency_management": "creditsync.simulators.departments.emergency_management:run_simulator",
     "health": "creditsync.simulators.departments.health:run_from_options",
+    "urban_management": "creditsync.simulators.departments.urban_management:run_from_options",
 }
 
 

@@ -1,0 +1,114 @@
+"""The transition tables, row by row: what each event does from each state, and what is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from creditsync.exceptions import IllegalTransition
+from creditsync.lifecycle.transitions import (
+    Known,
+    Outcome,
+    SourceEvent,
+    after_receipt,
+    on_source,
+    release,
+    take_down,
+)
+from creditsync.store.states import OutboxAction, RecordState, WithdrawCause
+
+V, U, R, H = SourceEvent.VERSION, SourceEvent.UNCHANGED, SourceEvent.REVOKED, SourceEvent.HELD_BACK
+S = RecordState
+
+
+def known(state: RecordState, reason: str | None = None, *, on_platform: bool = True) -> Known:
+    return Known(state, reason, 3, "h", "p" if on_platform else None, on_platform)
+
+
+@pytest.mark.parametrize(("state", "reason", "event", "outcome", "after"), [
+    # live records follow the department
+    (S.PUBLISHED, None, V, Outcome.CHANGED, S.PENDING),
+    (S.PUBLISHED, None, U, Outcome.UNCHANGED, None),
+    (S.PUBLISHED, None, R, Outcome.WITHDRAWAL_QUEUED, S.WITHDRAWING),
+    (S.PUBLISHED, None, H, Outcome.PROTECTED, S.WITHDRAWING),  # a minor found late: taken down
+    (S.REJECTED, None, U, Outcome.STILL_REJECTED, None),
+    # an operator's withdrawal holds against anything the department sends
+    (S.OPERATOR_WITHDRAWN, None, U, Outcome.UNCHANGED, None),
+    (S.OPERATOR_WITHDRAWN, None, V, Outcome.BLOCKED, None),
+    (S.WITHDRAWING, "operator", U, Outcome.UNCHANGED, None),
+    (S.WITHDRAWING, "operator", V, Outcome.BLOCKED, None),
+    # repaired and expired: never again
+    (S.REPAIRED, None, V, Outcome.BLOCKED, None),
+    (S.REPAIRED, None, U, Outcome.UNCHANGED, None),
+    (S.EXPIRED, None, V, Outcome.BLOCKED, None),
+    (S.WITHDRAWING, "repaired", V, Outcome.BLOCKED, None),
+    (S.WITHDRAWING, "expired", U, Outcome.UNCHANGED, None),
+    # off display but not sticky: the department's publishable version puts it back
+    (S.WITHDRAWN, None, U, Outcome.CHANGED, S.PENDING),
+    (S.WITHDRAWING, "revoked", U, Outcome.CHANGED, S.PENDING),
+    (S.PROTECTED, None, V, Outcome.CHANGED, S.PENDING),
+    (S.REPLACED, None, V, Outcome.CHANGED, S.PENDING),
+    (S.PROTECTED, None, SourceEvent.HELD_BACK_UNCHANGED, Outcome.PROTECTED, None),
+])
+def test_what_the_department_says(state: RecordState, reason: str | None, event: SourceEvent,
+                                  outcome: Outcome, after: RecordState | None) -> None:
+    step = on_source(event, known(state, reason))
+    assert (step.outcome, step.state) == (outcome, after)
+
+
+def test_a_record_the_platform_never_had_ends_at_once() -> None:
+    assert on_source(R, known(S.PENDING, on_platform=False)).state is S.REVOKED
+    assert on_source(H, known(S.PENDING, on_platform=False)).state is S.PROTECTED
+    assert on_source(R, None).outcome is Outcome.REVOKED
+
+
+@pytest.mark.parametrize(("state", "reason", "cause", "after", "queued"), [
+    (S.PUBLISHED, None, WithdrawCause.OPERATOR, S.WITHDRAWING, True),
+    (S.WITHDRAWN, None, WithdrawCause.OPERATOR, S.OPERATOR_WITHDRAWN, False),
+    (S.PUBLISHED, None, WithdrawCause.EXPIRED, S.WITHDRAWING, True),
+    (S.OPERATOR_WITHDRAWN, None, WithdrawCause.EXPIRED, S.EXPIRED, False),
+    (S.EXPIRED, None, WithdrawCause.REPAIRED, S.REPAIRED, False),
+    (S.WITHDRAWING, "revoked", WithdrawCause.REPAIRED, S.WITHDRAWING, False),
+])
+def test_taking_a_record_off_display(state: RecordState, reason: str | None, cause: WithdrawCause,
+                                     after: RecordState, queued: bool) -> None:
+    step = take_down(state, reason, True, cause)
+    assert step is not None and (step.state, step.queue, step.cause) == (after, queued, cause)
+
+
+def test_a_weaker_cause_leaves_a_stronger_one_alone() -> None:
+    assert take_down(S.REPAIRED, None, True, WithdrawCause.EXPIRED) is None
+    assert take_down(S.WITHDRAWING, "repaired", True, WithdrawCause.REPLACED) is None
+
+
+@pytest.mark.parametrize(("state", "reason"), [(S.OPERATOR_WITHDRAWN, None), (S.REPAIRED, None),
+                                               (S.WITHDRAWING, "expired")])
+def test_an_operator_cannot_withdraw_what_is_off_display_for_good_or_already_withdrawn(
+        state: RecordState, reason: str | None) -> None:
+    with pytest.raises(IllegalTransition, match="already off display"):
+        take_down(state, reason, True, WithdrawCause.OPERATOR)
+
+
+def test_only_an_operator_withdrawal_can_be_released_and_only_once_confirmed() -> None:
+    assert release(S.OPERATOR_WITHDRAWN) is S.WITHDRAWN
+    for state in (S.PUBLISHED, S.REPAIRED, S.WITHDRAWN, S.WITHDRAWING):
+        with pytest.raises(IllegalTransition):
+            release(state)
+
+
+@pytest.mark.parametrize(("action", "accepted", "state", "reason", "versions", "after", "again"), [
+    (OutboxAction.UPSERT, True, S.PENDING, None, (2, 2), S.PUBLISHED, None),
+    (OutboxAction.UPSERT, False, S.PENDING, None, (2, 2), S.REJECTED, None),
+    (OutboxAction.UPSERT, True, S.PENDING, None, (3, 2), None, None),  # an earlier version's answer
+    (OutboxAction.WITHDRAW, True, S.WITHDRAWING, "operator", (2, 2), S.OPERATOR_WITHDRAWN, None),
+    (OutboxAction.WITHDRAW, True, S.WITHDRAWING, "expired", (2, 2), S.EXPIRED, None),
+    (OutboxAction.WITHDRAW, False, S.WITHDRAWING, "revoked", (2, 2), S.WITHDRAWN, None),
+    # accepted after the record came off display: what must not be shown goes again
+    (OutboxAction.UPSERT, True, S.REPAIRED, None, (2, 2), S.WITHDRAWING, WithdrawCause.REPAIRED),
+    (OutboxAction.UPSERT, True, S.PROTECTED, None, (2, 1), S.WITHDRAWING, WithdrawCause.PROTECTED),
+])
+def test_the_platforms_answer(action: OutboxAction, accepted: bool, state: RecordState, reason: str | None,
+                              versions: tuple[int, int], after: RecordState | None,
+                              again: WithdrawCause | None) -> None:
+    step = after_receipt(action, accepted, state=state, withdraw_reason=reason, record_version=versions[0],
+                         item_version=versions[1])
+    assert (step.state, step.withdraw_again) == (after, again)
