@@ -100,6 +100,18 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 @pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file never upgraded."""
+    return f"sqlite:///{tmp_path / 'empty.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store_url(request: pytest.FixtureRequest) -> str:
+    """A store never upgraded, on SQLite and on PostgreSQL (for migration tests)."""
+    return str(request.getfixturevalue("empty_sqlite_url" if request.param == "sqlite" else "empty_pg_url"))
+
+
+@pytest.fixture
 def new_store_url(tmp_path: Path, sqlite_template: Path):  # type: ignore[no-untyped-def]
     """``new_store_url(path)``: a SQLite gateway store at the current schema at ``path``."""
     return lambda path: migrated_sqlite(Path(path), sqlite_template)

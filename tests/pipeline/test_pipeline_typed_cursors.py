@@ -35,7 +35,8 @@ def _migrate(url: str, target: str, downgrade: bool = False) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping")
-def test_migration_0007_types_the_cursors_a_store_holds(store_url: str) -> None:
+def test_migration_0007_types_the_cursors_a_store_holds(empty_store_url: str) -> None:
+    store_url = empty_store_url
     _migrate(store_url, "0003_core")
     engine = create_engine(store_url)
     now = datetime.now(UTC)

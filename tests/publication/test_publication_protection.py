@@ -58,8 +58,15 @@ def test_age_on(born: date, day: date, age: int) -> None:
     ("penalty", _person(OLD_15_BORN_1975, "2026-05-01"), None),
     ("penalty", _person("370102201003010015", "2026-05-01", CF_XDR_ZJLX="外国人永久居留身份证"),
      MINOR_REASON),
-    ("penalty", _person(BORN_2009_06_15, "2026-05-01", CF_XDR_ZJLX="护照"), None),  # no birth date in it
+    # a resident ID number filed as a passport still carries the birth date
+    ("penalty", _person(BORN_2009_06_15, "2026-05-01", CF_XDR_ZJLX="护照"), MINOR_REASON),
+    ("penalty", _person("E12345678", "2026-05-01", CF_XDR_ZJLX="护照"), None),  # a passport's own number: none
+    # a 个体工商户 is judged by its operator (CF_FR_ZJHM), not by the subject's fields
     ("penalty", {**_person(BORN_2009_06_15, "2026-05-01"), "CF_XDR_LB": "个体工商户"}, None),
+    ("penalty", {"CF_XDR_LB": "个体工商户", "CF_FR_ZJLX": "身份证", "CF_FR_ZJHM": BORN_2009_06_15,
+                 "CF_JDRQ": "2026-05-01"}, MINOR_REASON),
+    ("penalty", _person("USA310905120012", "2026-05-01", CF_XDR_ZJLX="外国人永久居留身份证"),
+     MINOR_REASON),  # the card before 2023: born 2009-05-12, not 1909
     ("license", {"XK_XDR_LB": "自然人", "XK_XDR_ZJLX": "身份证", "XK_XDR_ZJHM": BORN_2009_06_15,
                  "XK_JDRQ": "2026-05-01"}, MINOR_REASON),
     ("penalty", _person("370102201501010011", ""), MINOR_REASON),  # no date: a minor today

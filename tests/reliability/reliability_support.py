@@ -237,17 +237,16 @@ def batches_in_flight(db_url: str) -> InFlight:
         engine.dispose()
     attempts = {e.details["batch_id"]: e.details["keys"] for e in entries if e.event == "push_attempt"}
     answered = {e.details.get("batch_id") for e in entries if e.event != "push_attempt"}
-    receipts = [e for e in entries if e.event == "push_receipt"]
-    duplicate = {e.business_key for e in receipts if e.details.get("status") == "duplicate"}
+    receipts = [e for e in entries if e.event == "receipts_stored"]  # one entry binds a batch's answers
+    duplicate = {key for e in receipts for key in e.details.get("duplicates", [])}
     orphans = [keys for batch, keys in attempts.items() if batch not in answered]
-    statuses: dict[str, int] = {}
-    for entry in receipts:
-        statuses[entry.details["status"]] = statuses.get(entry.details["status"], 0) + 1
+    statuses = {"acked": sum(e.details.get("acked", 0) for e in receipts),
+                "rejected": sum(e.details.get("rejected", 0) for e in receipts), "duplicate": len(duplicate)}
     return InFlight(len(orphans), sum(bool(duplicate & set(keys)) for keys in orphans), len(attempts),
                     statuses)
 
 
 def _push_entries(session: Session) -> Iterator[AuditEntry]:
-    events = ("push_attempt", "push_receipt", "push_rejected", "push_failed")
+    events = ("push_attempt", "receipts_stored", "push_rejected", "push_failed")
     yield from session.scalars(select(AuditEntry).where(AuditEntry.event.in_(events))
                                .order_by(AuditEntry.id).execution_options(yield_per=2000))

@@ -6,13 +6,13 @@ persisting receipts, is the caller's job; this module only speaks HTTP.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
+import msgspec
 import requests
 from tenacity import Retrying
 
@@ -179,7 +179,8 @@ class PlatformClient:
     def _send_once(
         self, method: str, path: str, body: Mapping[str, Any] | None, params: Mapping[str, Any] | None
     ) -> list[dict[str, Any]]:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        # msgspec: the same UTF-8 JSON as json.dumps(ensure_ascii=False), several times faster per batch
+        data = msgspec.json.encode(body) if body is not None else None
         headers = {"appKey": self._app_key, "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"

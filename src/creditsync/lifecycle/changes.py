@@ -62,6 +62,7 @@ class ChangeSet:
     stamp: datetime = field(default_factory=now)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # business key → the full row
     new_keys: set[str] = field(default_factory=set)
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # the rows as read, where given
     versions: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     superseded: set[str] = field(default_factory=set)  # business keys whose untried upserts go
@@ -69,6 +70,7 @@ class ChangeSet:
     item_updates: list[dict[str, Any]] = field(default_factory=list)
     # answered items: (the item as sent, its update), bound to one receipts_stored entry per change set
     answered: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # keys the platform had already taken (resends)
     answer_batch: str | None = None
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     quarantine_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -78,11 +80,17 @@ class ChangeSet:
 
     # -- planning ----------------------------------------------------------------------------------
 
-    def write_record(self, row: dict[str, Any], *, new: bool = False) -> None:
+    def write_record(self, row: dict[str, Any], *, new: bool = False,
+                     before: dict[str, Any] | None = None) -> None:
+        """The record as it must be written (the whole row: its seal covers every column); ``before``:
+        the row as read, so that only the columns that changed are sent."""
         row["updated_at"] = self.stamp
-        self.records[row["business_key"]] = row
+        key = row["business_key"]
+        self.records[key] = row
         if new:
-            self.new_keys.add(row["business_key"])
+            self.new_keys.add(key)
+        elif before is not None:
+            self.stored.setdefault(key, before)
 
     def record(self, key: str) -> dict[str, Any] | None:
         """The row as this change set will write it, if it writes one."""
@@ -137,7 +145,8 @@ class ChangeSet:
                 category=self.answered[0][0].get("category"), run_id=self.scope.run_id,
                 details={"count": len(answer_leaves), "root": merkle_root(answer_leaves),
                          "batch_id": self.answer_batch, "acked": statuses.count(OutboxStatus.ACKED),
-                         "rejected": statuses.count(OutboxStatus.REJECTED)}))
+                         "rejected": statuses.count(OutboxStatus.REJECTED),
+                         **({"duplicates": self.duplicates} if self.duplicates else {})}))
         entries = self.scope.audit.append_many(session, drafts) if drafts else []
         self.events = []
         by_event = {entry["event"]: entry["id"] for entry in entries}
@@ -166,7 +175,13 @@ class ChangeSet:
         updates: list[dict[str, Any]] = []
         for key, row in self.records.items():
             row["seal"] = record_seal(seal, row)
-            (inserts if key in self.new_keys else updates).append(row)
+            if key in self.new_keys:
+                inserts.append(row)
+            elif (before := self.stored.get(key)) is not None:
+                updates.append({name: value for name, value in row.items()
+                                if name == "business_key" or before.get(name) != value})
+            else:
+                updates.append(row)
         insert_rows(session, Record, inserts)
         update_rows(session, Record, updates)
 

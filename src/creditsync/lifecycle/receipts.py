@@ -125,8 +125,11 @@ def apply_answers(session: Session, changes: ChangeSet, items: Sequence[Sent], a
             continue  # answered meanwhile (a concurrent push, or reconciliation)
         answer = answers[item.idempotency_key]
         _store_answer(changes, item, answer)
+        if answer.status == "duplicate":  # committed there before (an answer lost, or a killed pusher)
+            changes.duplicates.append(item.business_key)
         if (row := stored.rows.get(item.business_key)) is not None:
-            _record_after(changes, item, answer, changes.record(item.business_key) or dict(row), stored.items)
+            current = changes.record(item.business_key) or dict(row)
+            _record_after(changes, item, answer, current, stored.items, row)
         if answer.confirmed:
             result.acked += 1
         else:
@@ -149,7 +152,7 @@ def _store_answer(changes: ChangeSet, item: Sent, answer: Receipt) -> None:
 
 
 def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str, Any],
-                  item_counts: dict[str, int]) -> None:
+                  item_counts: dict[str, int], stored_row: dict[str, Any]) -> None:
     step = after_receipt(OutboxAction(item.action), answer.confirmed, state=RecordState(row["state"]),
                          withdraw_reason=row["withdraw_reason"], record_version=row["version"],
                          item_version=item.version)
@@ -180,7 +183,7 @@ def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str
                       version=row["version"], cause=str(step.withdraw_again),
                       why="the platform accepted an earlier item after the record was taken off display")
     if changed != row:
-        changes.write_record(changed)
+        changes.write_record(changed, before=stored_row)
 
 
 def _withdrawal_due(row: Mapping[str, Any], item: Sent) -> date:

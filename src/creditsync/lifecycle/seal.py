@@ -45,22 +45,28 @@ class SealError(Exception):
 
 def canonical(values: Iterable[Any]) -> bytes:
     """A row's columns as one unambiguous text: timestamps in UTC to the microsecond (SQLite keeps them
-    naive, PostgreSQL aware), dates ISO, None empty."""
-    return _SEP.join(_text(value) for value in values).encode("utf-8")
+    naive, PostgreSQL aware), dates ISO, None empty. (Called several times per record: kept lean.)"""
+    return _SEP.join([_TEXT.get(type(value), _other)(value) for value in values]).encode("utf-8")
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
+def _timestamp(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
+
+
+def _other(value: Any) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.isoformat(timespec="microseconds")
+        return _timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
         return value.replace(_SEP, " ")
     return str(value)
+
+
+_TEXT: dict[type, Any] = {str: lambda value: value.replace(_SEP, " ") if _SEP in value else value,
+                          type(None): lambda _value: "", int: str, datetime: _timestamp, date: date.isoformat}
 
 
 def content_digest(value: Any) -> str:

@@ -258,34 +258,36 @@ class ChunkPlan:
             row["repair_decision_no"] = next((old["repair_decision_no"] for old in item.replaces
                                               if old.get("repair_decision_no")), None)
         if step.state is not None:
-            self._enter_state(item, row, before, step)
+            self._enter_state(item, row, before, step, known=current is not None)
         if step.event is not None:
             self._event(item, step.event, version=row["version"], state_before=before.get("state"),
                         state=row["state"], cause=str(step.cause) if step.cause else None)
-        self.changes.write_record(row, new=current is None)
+        self.changes.write_record(row, new=current is None, before=self.decision.stored.rows.get(item.key))
         if step.action is OutboxAction.UPSERT:
             assert item.payload is not None and item.mapped_hash is not None
             self.changes.outbox.append(self._item(row, OutboxAction.UPSERT, item.payload))
             self.fixed[item.source_key] = f"fixed at source: version {row['version']} of {item.key}"
 
-    def _enter_state(self, item: SourceItem, row: dict[str, Any], before: dict[str, Any], step: Step) -> None:
+    def _enter_state(self, item: SourceItem, row: dict[str, Any], before: dict[str, Any], step: Step, *,
+                     known: bool) -> None:
         assert step.state is not None and item.key is not None
         was = before.get("state")
         row["state"] = str(step.state)
+        supersede = [item.key] if known else []  # a new record has nothing queued before this
         if step.state is RecordState.WITHDRAWING:
             row["withdraw_reason"] = str(step.cause)
-            self.changes.supersede([item.key])
+            self.changes.supersede(supersede)
             self.changes.outbox.append(self._withdrawal(before))
         elif step.state is RecordState.PENDING:
             row["withdraw_reason"] = None
-            self.changes.supersede([item.key])
+            self.changes.supersede(supersede)
             if was == RecordState.WITHDRAWING and item.key not in self.decision.stored.withdrawal_in_flight:
                 self.changes.supersede([item.key], withdrawals=True)  # never sent: correct the live row
             elif step.new_row and was != RecordState.WITHDRAWING:
                 row["platform_id"] = None  # a withdrawn row cannot be corrected: publish it anew
         else:  # a final state at once: nothing of it may still go out
             row["withdraw_reason"] = str(step.cause) if step.cause else row.get("withdraw_reason")
-            self.changes.supersede([item.key])
+            self.changes.supersede(supersede)
 
     def _replace(self, old: dict[str, Any], item: SourceItem) -> None:
         """The department gave this decision another 文书号: the old key's row comes off display (what is

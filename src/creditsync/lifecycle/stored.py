@@ -61,9 +61,11 @@ def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
     for low in range(0, len(ordered), LOOKUP_CHUNK):
         part = ordered[low:low + LOOKUP_CHUNK]
         query = select(*Record.__table__.columns).where(Record.business_key.in_(part))
-        for found in session.execute(query.with_for_update() if lock else query):
-            _sort(stored, sealer, as_row(found))
-        _outbox_facts(session, part, stored)
+        found = [as_row(row) for row in session.execute(query.with_for_update() if lock else query)]
+        for row in found:
+            _sort(stored, sealer, row)
+        if found:  # a record never stored has no outbox items either
+            _outbox_facts(session, [row["business_key"] for row in found], stored)
     return stored
 
 

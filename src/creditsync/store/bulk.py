@@ -1,42 +1,125 @@
 """Set-based writes: one statement per table and chunk, never one flush per record.
 
-The pipeline works a chunk of records at a time; these helpers turn a chunk's rows into multi-row
-INSERTs (SQLAlchemy's insertmanyvalues on PostgreSQL, executemany on SQLite) and UPDATEs by primary
-key, and serialise the writers of one department.
+The pipeline works a chunk of records at a time; these helpers turn a chunk's rows into one statement
+per table: on PostgreSQL a COPY for inserts and one ``UPDATE … FROM (VALUES …)`` per set of columns
+(psycopg2 renders the rows in C), elsewhere SQLAlchemy's executemany. They also serialise the writers
+of one department.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from io import StringIO
 from typing import Any
 
-from sqlalchemy import bindparam, insert, text, update
+import msgspec
+from sqlalchemy import JSON, bindparam, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from creditsync.store import guard
+
 # pg_advisory_xact_lock(int, int): the first number names the gateway, the second the department.
 _LOCK_CLASS = 7301
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql" and len(rows) > 1:
+        _copy_rows(session, model.__table__, rows)
+    else:
         session.execute(insert(model.__table__), list(rows))
 
 
+def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """COPY … FROM STDIN in PostgreSQL's text format: a few microseconds a row, against tens for a
+    multi-row INSERT built parameter by parameter."""
+    guard.check(table.name)
+    columns = list(rows[0])
+    formats = [_copy_format(table.c[name]) for name in columns]
+    lines = StringIO()
+    for row in rows:
+        lines.write("\t".join([form(row[name]) for name, form in zip(columns, formats, strict=True)]))
+        lines.write("\n")
+    lines.seek(0)
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(f'COPY {table.name} ({", ".join(columns)}) FROM STDIN', lines)
+    finally:
+        cursor.close()
+
+
+def _copy_format(column: Any) -> Callable[[Any], str]:
+    if isinstance(column.type, JSON):
+        return lambda value: "\\N" if value is None else msgspec.json.encode(value).decode().translate(
+            _COPY_ESCAPES)
+    return _copy_text
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date | int | float | Decimal):
+        return value.isoformat() if isinstance(value, datetime | date) else str(value)
+    return str(value).translate(_COPY_ESCAPES)
+
+
 def update_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]]) -> None:
-    """UPDATE by primary key, one executemany per set of columns (rows name the key and the values)."""
+    """UPDATE by primary key, one statement per set of columns (rows name the key and the values)."""
     table = model.__table__
     keys = [column.name for column in table.primary_key.columns]
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
-        groups[tuple(sorted(row))].append({f"k_{k}" if k in keys else k: v for k, v in row.items()})
-    for columns, params in groups.items():
+        groups[tuple(sorted(row))].append(row)
+    if session.get_bind().dialect.name == "postgresql":
+        for columns, group in groups.items():
+            _update_from_values(session, table, keys, columns, group)
+        return
+    for columns, group in groups.items():
+        params = [{f"k_{k}" if k in keys else k: v for k, v in row.items()} for row in group]
         statement = (update(table)
                      .where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
                      .values({c: bindparam(c) for c in columns if c not in keys}))
         session.connection().execute(statement, params)
+
+
+def _update_from_values(session: Session, table: Any, keys: list[str], columns: tuple[str, ...],
+                        rows: list[Mapping[str, Any]]) -> None:
+    """``UPDATE t SET c = v.c … FROM (VALUES …) AS v WHERE t.key = v.key``: one statement, the rows
+    rendered by psycopg2 in C, each value cast to its column's type."""
+    from psycopg2.extras import execute_values
+
+    guard.check(table.name)
+    dialect = session.get_bind().dialect
+    casts = [table.c[name].type.compile(dialect=dialect) for name in columns]
+    json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
+    template = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns if name not in keys)
+    matches = " AND ".join(f"{table.name}.{key} = v.{key}" for key in keys)
+    values = [tuple(_pg_value(row[name], name in json_columns) for name in columns) for row in rows]
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        execute_values(cursor, f"UPDATE {table.name} SET {assignments} FROM (VALUES %s) AS v "
+                               f"({', '.join(columns)}) WHERE {matches}", values, template=template,
+                       page_size=1000)
+    finally:
+        cursor.close()
+
+
+def _pg_value(value: Any, is_json: bool) -> Any:
+    if is_json and value is not None:
+        return msgspec.json.encode(value).decode()
+    return value
 
 
 def upsert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -104,7 +102,10 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> Any:
+    """Alembic's configuration of the store (imported only here: runs never need Alembic)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -113,6 +114,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the schema to the newest revision (idempotent)."""
+    from alembic import command
+
     engine = create_store_engine(url)
     try:
         with engine.begin() as connection, guard.lifecycle_writes():

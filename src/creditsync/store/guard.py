@@ -34,6 +34,12 @@ def lifecycle_writes() -> Iterator[None]:
         _allowed.reset(token)
 
 
+def check(table: str) -> None:
+    """For writes that reach the database without SQLAlchemy's events (COPY, psycopg2's own helpers)."""
+    if not _allowed.get() and table in GUARDED:
+        raise UnguardedWrite(f"{table} is written outside creditsync.lifecycle")
+
+
 def guarded_table(statement: str) -> str | None:
     """The guarded table a statement writes, if any."""
     found = _WRITE.match(statement)
