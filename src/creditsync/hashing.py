@@ -9,8 +9,26 @@ import hashlib
 import json
 from typing import Any
 
+import msgspec
+
+_EXACT = (str, int, bool, type(None))  # msgspec writes these exactly as json.dumps does (floats not)
+
 
 def content_hash(data: Any) -> str:
-    """A stable sha256 of JSON-able content (key order and non-ASCII spelling do not matter)."""
+    """A stable sha256 of JSON-able content (key order and non-ASCII spelling do not matter).
+
+    The text hashed is ``json.dumps(sort_keys, ensure_ascii=False, compact, default=str)``'s; content of
+    strings, integers, booleans and nulls only (every payload) is encoded by msgspec, whose output is
+    byte for byte the same for those (a test keeps it so) and several times faster."""
+    if _exact(data):
+        return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _exact(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(type(key) is str and _exact(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_exact(item) for item in value)
+    return type(value) in _EXACT

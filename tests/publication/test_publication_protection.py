@@ -60,7 +60,7 @@ def test_age_on(born: date, day: date, age: int) -> None:
      MINOR_REASON),
     # a resident ID number filed as a passport still carries the birth date
     ("penalty", _person(BORN_2009_06_15, "2026-05-01", CF_XDR_ZJLX="护照"), MINOR_REASON),
-    ("penalty", _person("E12345678", "2026-05-01", CF_XDR_ZJLX="护照"), None),  # a passport's own number: none
+    ("penalty", _person("E12345678", "2026-05-01", CF_XDR_ZJLX="护照"), None),  # a passport number: none
     # a 个体工商户 is judged by its operator (CF_FR_ZJHM), not by the subject's fields
     ("penalty", {**_person(BORN_2009_06_15, "2026-05-01"), "CF_XDR_LB": "个体工商户"}, None),
     ("penalty", {"CF_XDR_LB": "个体工商户", "CF_FR_ZJLX": "身份证", "CF_FR_ZJHM": BORN_2009_06_15,

@@ -15,7 +15,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
@@ -28,6 +28,7 @@ from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.lifecycle.transitions import after_receipt
 from creditsync.privacy import mask_payload
 from creditsync.schema import get_category
+from creditsync.store.bulk import any_ids
 from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import OutboxItem
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState, WithdrawCause
@@ -74,7 +75,7 @@ def mark_attempts(session: Session, changes: ChangeSet, items: Sequence[Sent], *
     """Committed before the batch leaves: a killed process leaves a trace, and the items count as
     possibly on the platform from now on."""
     with lifecycle_writes():
-        session.execute(update(OutboxItem).where(OutboxItem.id.in_([i.id for i in items]))
+        session.execute(update(OutboxItem).where(any_ids(session, OutboxItem.id, [i.id for i in items]))
                         .values(attempts=OutboxItem.attempts + 1))
     changes.event(AuditEvent.PUSH_ATTEMPT, category=category, batch_id=batch_id, size=len(items),
                   keys=[i.business_key for i in items], try_number=changes.scope.try_number,
@@ -116,8 +117,10 @@ def apply_answers(session: Session, changes: ChangeSet, items: Sequence[Sent], a
     if not answered:
         return result
     pending = set(session.scalars(select(OutboxItem.id).where(
-        OutboxItem.id.in_([item.id for item in answered]), OutboxItem.status == OutboxStatus.PENDING)))
-    stored = load_records(session, changes.scope.sealer, {item.business_key for item in answered})
+        any_ids(session, OutboxItem.id, [item.id for item in answered]),
+        OutboxItem.status == OutboxStatus.PENDING)))
+    stored = load_records(session, changes.scope.sealer, {item.business_key for item in answered},
+                          outbox=False)
     raise_tamper_alarm(session, changes, stored.tampered.values(), where="receipt")
     changes.answer_batch = batch_id
     for item in answered:
@@ -129,7 +132,7 @@ def apply_answers(session: Session, changes: ChangeSet, items: Sequence[Sent], a
             changes.duplicates.append(item.business_key)
         if (row := stored.rows.get(item.business_key)) is not None:
             current = changes.record(item.business_key) or dict(row)
-            _record_after(changes, item, answer, current, stored.items, row)
+            _record_after(session, changes, item, answer, current, row)
         if answer.confirmed:
             result.acked += 1
         else:
@@ -151,8 +154,8 @@ def _store_answer(changes: ChangeSet, item: Sent, answer: Receipt) -> None:
     changes.answer(identity, update_row)
 
 
-def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str, Any],
-                  item_counts: dict[str, int], stored_row: dict[str, Any]) -> None:
+def _record_after(session: Session, changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str, Any],
+                  stored_row: dict[str, Any]) -> None:
     step = after_receipt(OutboxAction(item.action), answer.confirmed, state=RecordState(row["state"]),
                          withdraw_reason=row["withdraw_reason"], record_version=row["version"],
                          item_version=item.version)
@@ -177,13 +180,18 @@ def _record_after(changes: ChangeSet, item: Sent, answer: Receipt, row: dict[str
             changes.scope.sealer, business_key=row["business_key"], department=row["department"],
             category=row["category"], action=OutboxAction.WITHDRAW, version=row["version"],
             mapped_hash=row["mapped_hash"], payload={}, run_id=changes.scope.run_id, created_at=changes.stamp,
-            resend=item_counts.get(row["business_key"], 0) + 1))
+            resend=_items_of(session, row["business_key"]) + 1))
         changes.event(AuditEvent.WITHDRAWAL_QUEUED, category=row["category"],
                       business_key=row["business_key"],
                       version=row["version"], cause=str(step.withdraw_again),
                       why="the platform accepted an earlier item after the record was taken off display")
     if changed != row:
         changes.write_record(changed, before=stored_row)
+
+
+def _items_of(session: Session, business_key: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(OutboxItem).where(
+        OutboxItem.business_key == business_key)) or 0)
 
 
 def _withdrawal_due(row: Mapping[str, Any], item: Sent) -> date:

@@ -52,7 +52,7 @@ def as_row(found: Row[Any]) -> dict[str, Any]:
 
 
 def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
-                 lock: bool = False) -> StoredRecords:
+                 lock: bool = False, outbox: bool = True) -> StoredRecords:
     """Every record among ``keys``, sealed rows apart from the rest, and what the outbox says of them."""
     stored = StoredRecords()
     if not keys:
@@ -64,7 +64,7 @@ def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
         found = [as_row(row) for row in session.execute(query.with_for_update() if lock else query)]
         for row in found:
             _sort(stored, sealer, row)
-        if found:  # a record never stored has no outbox items either
+        if found and outbox:  # a record never stored has no outbox items either
             _outbox_facts(session, [row["business_key"] for row in found], stored)
     return stored
 

@@ -85,7 +85,8 @@ def _next_round(ctx: SyncContext) -> list[Sent]:
                 select(*OutboxItem.__table__.columns)
                 .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)
                 .order_by(OutboxItem.id).limit(size))]
-            stored = load_records(session, ctx.scope.sealer, {row["business_key"] for row in rows})
+            stored = load_records(session, ctx.scope.sealer, {row["business_key"] for row in rows},
+                                  outbox=False)
         sendable, refused = _open(ctx, rows, stored.rows, stored.tampered)
         if not refused and not stored.tampered:
             return _one_per_record(sendable)
