@@ -11,11 +11,14 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install chromium echarts demo stop status test test-fast lint bench lock clean
 
+# Bytecode is written at install (uv --compile-bytecode, compileall for the gateway itself): where
+# PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile every module it imports.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 $(ECHARTS):

@@ -146,7 +146,8 @@ def mask_payload(payload: Mapping[str, Any], id_fields: frozenset[str]) -> dict[
     for key, value in payload.items():
         if type(value) is not str:
             return mask_record(payload)  # nested values: the general walk
-        if key not in id_fields and value not in _CLEAN_TEXTS:
+        # identifier fields of a valid record hold validated codes (USCC, registration numbers), not text
+        if key not in id_fields and value not in _CLEAN_TEXTS and not is_identifier_field(key):
             unseen.append(value)
     if unseen and _SIX_DIGITS.search("\n".join(unseen)) and mask_text("\n".join(unseen)) != "\n".join(unseen):
         return mask_record(payload)  # an ID number inside some text

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 # Full-width forms U+FF01..U+FF5E sit exactly 0xFEE0 above their ASCII twins; U+3000 is the 全角 space.
@@ -77,6 +78,7 @@ def markup(text: str) -> str | None:
     return None if found is None else found.group()[:40]
 
 
+@cache  # field codes repeat in every record
 def is_identifier_field(code: str) -> bool:
     return IDENTIFIER_FIELD.match(code) is not None
 

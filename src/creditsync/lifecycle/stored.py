@@ -20,6 +20,7 @@ from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row, record_seal_ok
 from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.transitions import Known
+from creditsync.store.bulk import fetch_dicts
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState
 
@@ -61,7 +62,7 @@ def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
     for low in range(0, len(ordered), LOOKUP_CHUNK):
         part = ordered[low:low + LOOKUP_CHUNK]
         query = select(*Record.__table__.columns).where(Record.business_key.in_(part))
-        found = [as_row(row) for row in session.execute(query.with_for_update() if lock else query)]
+        found = fetch_dicts(session, query.with_for_update() if lock else query)
         for row in found:
             _sort(stored, sealer, row)
         if found and outbox:  # a record never stored has no outbox items either

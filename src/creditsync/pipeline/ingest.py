@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -37,18 +36,20 @@ def translate_chunk(translator: Translator, chunk: Sequence[RawRecord]) -> list[
 
 
 def _item(translator: Translator, raw: RawRecord) -> SourceItem:
-    read = SourceItem(printable(str(raw.key))[:200], content_hash(raw.data), raw.data)
+    source_key, source_hash = printable(str(raw.key))[:200], content_hash(raw.data)
     if raw.error:
-        return replace(read, stage=QuarantineStage.SOURCE, problems=[_unreadable(translator, raw)])
+        return SourceItem(source_key, source_hash, raw.data, stage=QuarantineStage.SOURCE,
+                          problems=[_unreadable(translator, raw)])
     translation = translator.translate(raw.data)
-    read = replace(read, revoked=translator.is_revoked(raw.data),
-                   trace=_trace(translator.category, translation))
+    revoked, trace = translator.is_revoked(raw.data), _trace(translator.category, translation)
     record = translation.record
     if record is None:
-        return replace(read, stage=QuarantineStage(translation.stage), problems=list(translation.errors))
+        return SourceItem(source_key, source_hash, raw.data, revoked, trace=trace,
+                          stage=QuarantineStage(translation.stage), problems=list(translation.errors))
     payload = record.to_payload()
-    return replace(
-        read, key=record.business_key(), payload=payload, masked=record.masked_payload(),
+    return SourceItem(
+        source_key, source_hash, raw.data, revoked, trace=trace, key=record.business_key(), payload=payload,
+        masked=record.masked_payload(),
         mapped_hash=content_hash(payload),
         held_back=hold_back_error(translator.category, payload, translator.hold_back),
         fields={"document_no": record.document_number(), "subject_name": record.subject_name(),

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -63,6 +64,7 @@ def display_rule(decision_date: date, severity: Severity) -> DisplayRule:
     return RULES[rules_in_force(decision_date)][severity]
 
 
+@lru_cache(maxsize=4096)  # decision dates and severities repeat from record to record
 def display_until(decision_date: date, severity: Severity, *, stated_end: date | None = None) -> date:
     """The last day of display. A stated end (``CF_GSJZQ``) is honoured within the rule's bounds."""
     rule = display_rule(decision_date, severity)

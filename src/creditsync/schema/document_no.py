@@ -14,6 +14,9 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# Anything the canonical form changes: a space, a full-width or compatibility character, a bracket, 第,
+# a lower-case letter, a dash. A number without any is canonical already (most are): decided by one search.
+_NOT_CANONICAL = re.compile(r"[\s\u3000\uff00-\uffef\[\]()【】〖〗﹝﹞第a-z\u2010-\u2015\ufe63]")
 # the year in any bracket: 〔2026〕 [2026] (2026) 【2026】 〖2026〗 ﹝2026﹞ (NFKC has made （） into ())
 _YEAR = re.compile(r"[〔\[(【〖﹝]\s*((?:19|20)\d{2})\s*[〕\])】〗﹞]")
 _ORDINAL = re.compile(r"〕第(\d)")  # 〔2026〕第101号 → 〔2026〕101号
@@ -25,6 +28,8 @@ _BRACKETS = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(
 def canonical_document_no(text: str) -> str:
     """The canonical 文书号: NFKC (full-width digits, letters and brackets to half-width), no spaces,
     the year in 〔〕, no 第 before the serial number, upper-case letters, one kind of hyphen."""
+    if _NOT_CANONICAL.search(text) is None and unicodedata.is_normalized("NFKC", text):
+        return text
     value = _SPACES.sub("", unicodedata.normalize("NFKC", text))
     value = _YEAR.sub(r"〔\1〕", value)
     value = _ORDINAL.sub(r"〕\1", value)

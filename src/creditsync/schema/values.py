@@ -382,5 +382,5 @@ _KINDS: dict[str, Callable[[FieldDefinition], FieldParser]] = {
     "uscc": _uscc_kind,
     "id_number": _id_number_kind,
 }
-_REMEMBERED_KINDS = frozenset({"code", "codes", "date", "decimal", "uscc", "document_no"})
+_REMEMBERED_KINDS = frozenset({"code", "codes", "date", "decimal", "uscc"})
 KINDS = frozenset(_KINDS)
