@@ -96,13 +96,15 @@ _SCALARS = (str, int, float, bool, type(None))
 
 
 def is_flat(value: Any) -> bool:
-    """An object of plain values (most records): one level deep, nothing to walk."""
-    return isinstance(value, Mapping) and all(type(item) in _SCALARS for item in value.values())
+    """An object of plain values and lists of them (most records): two levels at most, nothing to walk."""
+    return isinstance(value, Mapping) and all(
+        type(item) in _SCALARS or (type(item) is list and all(type(x) in _SCALARS for x in item))
+        for item in value.values())
 
 
 def too_deep(value: Any, limit: int) -> bool:
     """Whether objects and lists nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
-    if limit >= 1 and is_flat(value):
+    if limit >= 2 and is_flat(value):
         return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -122,7 +124,7 @@ def too_deep(value: Any, limit: int) -> bool:
 def oversized_fields(data: Mapping[str, Any], limit: int) -> list[tuple[str, int]]:
     """``(dotted path, bytes)`` of each text value over ``limit`` UTF-8 bytes (a quick length test
     first: a character is at most four bytes)."""
-    if is_flat(data):
+    if is_flat(data) and not any(type(item) is list for item in data.values()):
         return sorted((str(key), _size(item)) for key, item in data.items()
                       if type(item) is str and len(item) * 4 > limit and _size(item) > limit)
     found: list[tuple[str, int]] = []
