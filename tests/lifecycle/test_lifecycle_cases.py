@@ -110,6 +110,7 @@ def test_an_operators_withdrawal_survives_every_reread_until_released(harness: H
     assert harness.chain_ok()
 
 
+@BOTH
 def test_an_operator_cannot_withdraw_twice_nor_release_what_is_not_withdrawn(harness: Harness) -> None:
     licence = valid(harness, "license")
     harness.sync()
@@ -333,6 +334,7 @@ def test_a_minor_is_held_back_whatever_document_names_them(harness: Harness, cas
 
 # -- 8. markup -------------------------------------------------------------------------------------
 
+@BOTH
 def test_markup_in_a_party_name_is_refused_with_its_reason(harness: Harness) -> None:
     penalty = valid(harness, "penalty")
     harness.source.update(penalty["id"], party_name="<img src=x onerror=alert(1)>某公司")
