@@ -95,13 +95,13 @@ def test_auditor_downloads_the_audit_trail_as_csv_with_chinese_intact(console: d
     from selenium.webdriver.common.by import By
 
     sign_in(browser, console, "auditor")
-    browser.get(console["base"] + "/creditsync/audit?event=push_receipt")
+    browser.get(console["base"] + "/creditsync/audit?event=receipts_stored")
     shot(browser, "auditor-audit")
     browser.find_element(By.ID, "export-csv").click()
     raw = _wait_for_file(browser.downloads, ".csv").read_bytes()
     assert raw.startswith("\ufeff".encode())  # spreadsheet programs then read UTF-8
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    expected = _store_rows(console, select(AuditEntry.id).where(AuditEntry.event == "push_receipt"))
+    expected = _store_rows(console, select(AuditEntry.id).where(AuditEntry.event == "receipts_stored"))
     assert rows[0][0] == "序号 id" and "北京时间" in rows[0][1]
     assert [int(r[0]) for r in rows[1:]] == sorted(expected) and {r[4] for r in rows[1:]} == {"推送回执"}
 

@@ -85,15 +85,18 @@ def timeline(store: Store, key: str) -> dict[str, Any]:
     with store.reader() as session:
         record = session.get(Record, key)
         source_keys = {key} | ({record.source_key} if record and record.source_key else set())
-        versions = session.scalars(select(RecordVersion).where(RecordVersion.business_key == key)
-                                   .order_by(RecordVersion.version))
-        pushes = session.scalars(select(OutboxItem).where(OutboxItem.business_key == key)
-                                 .order_by(OutboxItem.id))
+        versions = list(session.scalars(select(RecordVersion).where(RecordVersion.business_key == key)
+                                        .order_by(RecordVersion.version)))
+        pushes = list(session.scalars(select(OutboxItem).where(OutboxItem.business_key == key)
+                                      .order_by(OutboxItem.id)))
+        # versions and answers are bound per chunk / batch: those entries are part of the story too
+        bound = {v.audit_entry_id for v in versions} | {p.receipt_entry_id for p in pushes}
+        bound.discard(None)
         quarantine = session.scalars(select(QuarantineItem).where(or_(
             QuarantineItem.business_key == key, QuarantineItem.source_key.in_(source_keys)))
             .order_by(QuarantineItem.id))
         entries = session.scalars(select(AuditEntry).where(or_(
-            AuditEntry.business_key == key,
+            AuditEntry.business_key == key, AuditEntry.id.in_(bound),
             AuditEntry.event.in_(BY_SOURCE_KEY)
             & AuditEntry.details["source_key"].as_string().in_(source_keys))).order_by(AuditEntry.id))
         story: dict[str, Any] = {"key": key, "record": _record_row(record) if record else None,
