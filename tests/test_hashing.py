@@ -32,6 +32,8 @@ def test_payloads_of_any_text_hash_as_json_dumps_text() -> None:
         assert content_hash(data) == reference(data)
 
 
-@pytest.mark.parametrize("value", [1e16, 1e-7, 0.1, Decimal("1.50"), date(2026, 3, 1), {"x": 2.5}])
+@pytest.mark.parametrize("value", [1e16, 1e-7, 0.1, Decimal("1.50"), date(2026, 3, 1), {"x": 2.5},
+                                   [["a", [0.1]]], {"a": {"b": [1, {"c": 1e-7}]}}, [1, "x", [None, 2.5]],
+                                   {"a": [True, {"b": Decimal("2")}]}, {1: "integer key"}])
 def test_other_values_take_json_dumps_itself(value: Any) -> None:
     assert content_hash({"v": value}) == reference({"v": value})

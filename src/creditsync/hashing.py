@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-_EXACT = (str, int, bool, type(None))  # msgspec writes these exactly as json.dumps does (floats not)
+_EXACT = frozenset((str, int, bool, type(None)))  # msgspec writes these as json.dumps does (not floats)
+_CONTAINERS = frozenset((dict, list))
 
 
 def content_hash(data: Any) -> str:
@@ -27,8 +28,18 @@ def content_hash(data: Any) -> str:
 
 
 def _exact(value: Any) -> bool:
+    """Whether msgspec's text is json.dumps's for ``value``; member types gathered in C per level."""
     if isinstance(value, dict):
-        return all(type(key) is str and _exact(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_exact(item) for item in value)
-    return type(value) in _EXACT
+        if not set(map(type, value)) <= {str}:
+            return False
+        members: Any = value.values()
+    elif isinstance(value, list):
+        members = value
+    else:
+        return type(value) in _EXACT
+    kinds = set(map(type, members))
+    if kinds <= _EXACT:
+        return True
+    if not kinds <= _EXACT | _CONTAINERS:
+        return False
+    return all(_exact(item) for item in members if type(item) in _CONTAINERS)

@@ -24,13 +24,14 @@ from creditsync.exceptions import FieldError
 from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.quarantine import open_platform_rejection
 from creditsync.lifecycle.rows import outbox_row, quarantine_row
-from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
+from creditsync.lifecycle.seal import Sealer
+from creditsync.lifecycle.stored import StoredRecords, load_records, raise_tamper_alarm
 from creditsync.lifecycle.transitions import after_receipt
 from creditsync.privacy import mask_payload
 from creditsync.schema import get_category
 from creditsync.store.bulk import any_ids
 from creditsync.store.guard import lifecycle_writes
-from creditsync.store.models import OutboxItem
+from creditsync.store.models import OutboxItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState, WithdrawCause
 from creditsync.working_days import local_date, working_days_between
 
@@ -61,6 +62,8 @@ class Sent:
     platform_id: str | None = None
     attempts: int = 1
     created_at: Any = None
+    record: dict[str, Any] | None = None  # its record's row as verified when the item was opened
+    size: int = 0  # bytes of the payload as JSON
 
 
 @dataclass
@@ -119,8 +122,7 @@ def apply_answers(session: Session, changes: ChangeSet, items: Sequence[Sent], a
     pending = set(session.scalars(select(OutboxItem.id).where(
         any_ids(session, OutboxItem.id, [item.id for item in answered]),
         OutboxItem.status == OutboxStatus.PENDING)))
-    stored = load_records(session, changes.scope.sealer, {item.business_key for item in answered},
-                          outbox=False)
+    stored = records_now(session, changes.scope.sealer, answered)
     raise_tamper_alarm(session, changes, stored.tampered.values(), where="receipt")
     changes.answer_batch = batch_id
     for item in answered:
@@ -139,6 +141,25 @@ def apply_answers(session: Session, changes: ChangeSet, items: Sequence[Sent], a
             result.rejected += 1
             _rejected(changes, item, answer, stored.rows.get(item.business_key))
     return result
+
+
+def records_now(session: Session, sealer: Sealer, items: Sequence[Sent]) -> StoredRecords:
+    """The items' records as they are now. A row verified when its item was opened and whose seal has
+    not changed since is taken as it was (only the seals are read again); the rest are read and checked."""
+    known = {item.business_key: item.record for item in items if item.record is not None}
+    now: dict[str, str | None] = {}
+    if known:
+        now = {key: seal for key, seal in session.execute(
+            select(Record.business_key, Record.seal).where(Record.business_key.in_(list(known))))}
+    stored = StoredRecords()
+    for key, row in known.items():
+        if key in now and now[key] == row.get("seal"):
+            stored.rows[key] = row
+    rest = {item.business_key for item in items} - stored.rows.keys()
+    fresh = load_records(session, sealer, rest, outbox=False)
+    stored.rows.update(fresh.rows)
+    stored.tampered.update(fresh.tampered)
+    return stored
 
 
 def _store_answer(changes: ChangeSet, item: Sent, answer: Receipt) -> None:

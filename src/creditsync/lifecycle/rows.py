@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from creditsync.audit.merkle import leaf_hash
@@ -36,12 +37,24 @@ def idempotency_key(business_key: str, action: str, version: int, mapped_hash: s
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+_RECORD_VALUES = itemgetter(*RECORD_SEALED)
+
+
+def _record_values(row: Mapping[str, Any]) -> Sequence[Any]:
+    """The sealed columns' values in order (one C call for a full row; a missing column is None)."""
+    try:
+        values: Sequence[Any] = _RECORD_VALUES(row)
+    except KeyError:
+        values = [row.get(name) for name in RECORD_SEALED]
+    return values
+
+
 def record_seal(sealer: Sealer, row: Mapping[str, Any]) -> str:
-    return sealer.seal(b"records\x1e" + canonical(row.get(name) for name in RECORD_SEALED))
+    return sealer.seal(b"records\x1e" + canonical(_record_values(row)))
 
 
 def record_seal_ok(sealer: Sealer, row: Mapping[str, Any]) -> bool:
-    return sealer.verify(b"records\x1e" + canonical(row.get(name) for name in RECORD_SEALED), row.get("seal"))
+    return sealer.verify(b"records\x1e" + canonical(_record_values(row)), row.get("seal"))
 
 
 def version_leaf(row: Mapping[str, Any]) -> bytes:

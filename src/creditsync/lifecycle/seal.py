@@ -46,9 +46,14 @@ class SealError(Exception):
 def canonical(values: Iterable[Any]) -> bytes:
     """A row's columns as one unambiguous text: timestamps in UTC to the microsecond (SQLite keeps them
     naive, PostgreSQL aware), dates ISO, None empty. (Called several times per record: kept lean.)"""
-    return _SEP.join([_TEXT.get(type(value), _other)(value) for value in values]).encode("utf-8")
+    parts = [value if type(value) is str else _TEXT.get(type(value), _other)(value) for value in values]
+    text = _SEP.join(parts)
+    if text.count(_SEP) != len(parts) - 1:  # a value holds the separator itself: spelt as a space
+        text = _SEP.join([part.replace(_SEP, " ") for part in parts])
+    return text.encode("utf-8")
 
 
+@lru_cache(maxsize=4096)  # a chunk's rows share a handful of timestamps
 def _timestamp(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
@@ -60,13 +65,10 @@ def _other(value: Any) -> str:
         return _timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        return value.replace(_SEP, " ")
     return str(value)
 
 
-_TEXT: dict[type, Any] = {str: lambda value: value.replace(_SEP, " ") if _SEP in value else value,
-                          type(None): lambda _value: "", int: str, datetime: _timestamp, date: date.isoformat}
+_TEXT: dict[type, Any] = {type(None): lambda _value: "", int: str, datetime: _timestamp, date: date.isoformat}
 
 
 def content_digest(value: Any) -> str:
@@ -109,6 +111,10 @@ class Sealer:
         return f"{self.current_id}:{base64.b64encode(nonce + box).decode()}"
 
     def decrypt(self, sealed: str | None, identity: bytes) -> dict[str, Any]:
+        return self.decrypt_sized(sealed, identity)[0]
+
+    def decrypt_sized(self, sealed: str | None, identity: bytes) -> tuple[dict[str, Any], int]:
+        """The payload and the size of its JSON text (what a batch's byte limit counts)."""
         if not sealed or ":" not in sealed:
             raise SealError("no sealed payload")
         kid, text = sealed.split(":", 1)
@@ -122,7 +128,7 @@ class Sealer:
         payload = msgspec.json.decode(plain)
         if not isinstance(payload, dict):
             raise SealError("the sealed payload is not a record")
-        return payload
+        return payload, len(plain)
 
 
 def _subkey(key: bytes, purpose: bytes) -> bytes:

@@ -7,13 +7,16 @@ dies half-way reads the same records again next time, where the decision finds t
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
+from creditsync.lifecycle.source import SourceItem
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import kind_of, read_stored_cursor
 from creditsync.pipeline.ingest import chunks, ingest_chunk, translate_chunk
@@ -53,27 +56,67 @@ def _pull_stream(ctx: SyncContext, translator: Translator,
         _record_failure(ctx, category, exc)
         return {READ: 0, "error": str(exc)}
     _start_stream(ctx, category, cursor)
-    totals: Counter[str] = Counter()
     cursor_to: Cursor | None = None
+    writer = _Writer(ctx, translator)
     try:
         rows = records if records is not None else _read_source(ctx, category, cursor)
         for chunk in chunks(rows, ctx.department.batch_size):
-            totals.update(_ingest(ctx, translator, chunk))
+            writer.write(translate_chunk(translator, chunk), len(chunk))
             cursor_to = max_cursor(cursor_to, chunk)
-    except (RetriableError, FatalError) as exc:
+        totals = writer.close()
+    except BaseException as exc:
+        totals = writer.close(failed=True)
+        if not isinstance(exc, RetriableError | FatalError):
+            raise
         log.error("source of %s/%s failed: %s", ctx.name, category, exc)
         _record_failure(ctx, category, exc)
         return {READ: totals[READ], "error": str(exc)}
     return _finish_stream(ctx, category, totals, cursor, cursor_to)
 
 
-def _ingest(ctx: SyncContext, translator: Translator, chunk: list[RawRecord]) -> Counter[str]:
-    """Translate outside the transaction (CPU), then decide and write the chunk in one transaction."""
-    items = translate_chunk(translator, chunk)
+class _Writer:
+    """Decides and stores each translated chunk in its own transaction on a writer thread, one chunk in
+    flight: the next chunk is read and translated while the store works on this one. Chunks are written
+    in order (a chunk's decisions see the chunks before it); a failed write is raised at the next call."""
+
+    def __init__(self, ctx: SyncContext, translator: Translator) -> None:
+        self._ctx, self._translator = ctx, translator
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{ctx.name}")
+        self._in_flight: Future[Counter[str]] | None = None
+        self.totals: Counter[str] = Counter()
+
+    def write(self, items: list[SourceItem], read: int) -> None:
+        self._settle()
+        # in a copy of this thread's context: what the caller set (a guard, a log context) holds there too
+        self._in_flight = self._pool.submit(contextvars.copy_context().run, _ingest, self._ctx,
+                                            self._translator, items, read)
+
+    def close(self, *, failed: bool = False) -> Counter[str]:
+        """Wait for the chunk in flight. After a source failure, a write failing too is only logged:
+        the source's error is the one the stream reports (the store rolled that chunk back)."""
+        try:
+            self._settle()
+        except Exception:
+            if not failed:
+                raise
+            log.exception("storing the last chunk of %s/%s failed too", self._ctx.name,
+                          self._translator.category)
+        finally:
+            self._pool.shutdown(wait=True)
+        return self.totals
+
+    def _settle(self) -> None:
+        future, self._in_flight = self._in_flight, None
+        if future is not None:
+            self.totals.update(future.result())
+
+
+def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], read: int) -> Counter[str]:
+    """Decide and write one translated chunk in one transaction."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
         outcomes = ingest_chunk(session, ctx.scope, translator, items)
-        outcomes[READ] = len(chunk)
+        outcomes[READ] = read
         stream = session.get(RunStream, (ctx.run_id, translator.category))
         assert stream is not None
         stream.counts = dict(Counter(stream.counts or {}) + outcomes)

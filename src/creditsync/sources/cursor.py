@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import TYPE_CHECKING, Any
 
 from creditsync.exceptions import FatalError
@@ -164,6 +164,7 @@ class Cursor:
         return hash(self._key)
 
 
+@lru_cache(maxsize=8192)  # records of one page share their timestamps' texts often
 def parse_instant(text: str, zone: tzinfo | None = None, tie: str = "") -> Cursor:
     """ISO-8601 (``2026-05-10``, ``2026-05-10 09:30``, ``…T09:30:15.123456789+08:00``, ``…Z``) with up to
     nine fraction digits; a time without offset takes ``zone`` when given, else stays local."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from io import StringIO
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -44,16 +45,25 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
     guard.check(table.name)
     columns = list(rows[0])
     formats = [_copy_format(table.c[name]) for name in columns]
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     lines = StringIO()
-    for row in rows:
-        lines.write("\t".join([form(row[name]) for name, form in zip(columns, formats, strict=True)]))
-        lines.write("\n")
+    lines.writelines([_copy_line(values(row), formats) for row in rows])
     lines.seek(0)
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.copy_expert(f'COPY {table.name} ({", ".join(columns)}) FROM STDIN', lines)
     finally:
         cursor.close()
+
+
+def _copy_line(values: Sequence[Any], formats: list[Callable[[Any], str]]) -> str:
+    # plain text needing no escape is most of a row: taken as it is, without a call per value
+    return "\t".join([value if type(value) is str and form is _copy_text and _plain(value) else form(value)
+                      for value, form in zip(values, formats, strict=True)]) + "\n"
+
+
+def _plain(value: str) -> bool:
+    return "\\" not in value and "\t" not in value and "\n" not in value and "\r" not in value
 
 
 def _copy_format(column: Any) -> Callable[[Any], str]:
@@ -142,19 +152,38 @@ def _update_from_values(session: Session, table: Any, keys: list[str], columns: 
 
     guard.check(table.name)
     dialect = session.get_bind().dialect
-    casts = [table.c[name].type.compile(dialect=dialect) for name in columns]
+    cast = {name: table.c[name].type.compile(dialect=dialect) for name in columns}
     json_columns = {name for name in columns if isinstance(table.c[name].type, JSON)}
-    template = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-    assignments = ", ".join(f"{name} = v.{name}" for name in columns if name not in keys)
+    constant = _constant_columns(rows, [name for name in columns if name not in keys])
+    varying = [name for name in columns if name not in constant]
+    template = "(" + ", ".join(f"%s::{cast[name]}" for name in varying) + ")"
     matches = " AND ".join(f"{table.name}.{key} = v.{key}" for key in keys)
-    values = [tuple(_pg_value(row[name], name in json_columns) for name in columns) for row in rows]
+    values = [tuple(_pg_value(row[name], name in json_columns) for name in varying) for row in rows]
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
+        # a value every row shares (the new state, the run, the time) is sent once, not once per row
+        shared = [f"{name} = " + cursor.mogrify(
+            f"%s::{cast[name]}", (_pg_value(rows[0][name], name in json_columns),)).decode()
+                  for name in constant]
+        assignments = ", ".join([*shared, *(f"{name} = v.{name}" for name in varying if name not in keys)])
         execute_values(cursor, f"UPDATE {table.name} SET {assignments} FROM (VALUES %s) AS v "
-                               f"({', '.join(columns)}) WHERE {matches}", values, template=template,
+                               f"({', '.join(varying)}) WHERE {matches}", values, template=template,
                        page_size=1000)
     finally:
         cursor.close()
+
+
+def _constant_columns(rows: list[Mapping[str, Any]], columns: list[str]) -> list[str]:
+    """The columns whose plain value is the same, of the same type, in every row (a single row: none).
+    Containers never count: ``{"n": 1} == {"n": True}`` in Python, not in the JSON stored."""
+    if len(rows) < 2:
+        return []
+    first = rows[0]
+    return [name for name in columns if type(first[name]) in _SHAREABLE
+            and all(type(row[name]) is type(first[name]) and row[name] == first[name] for row in rows)]
+
+
+_SHAREABLE = frozenset((str, int, bool, datetime, date, type(None)))
 
 
 def _pg_value(value: Any, is_json: bool) -> Any:
