@@ -61,7 +61,17 @@ def make_uscc(first17: str) -> str:
 
 
 def check_uscc(value: str, *, allow_placeholder: bool = False) -> list[Problem]:
-    """GB 32100-2015 check; codes with letters in the first 8 positions are checked by hand."""
+    """GB 32100-2015 check; codes with letters in the first 8 positions are checked by hand. (The same
+    legal persons come back in a department's decisions: answers are remembered.)"""
+    return list(_check_uscc(value, allow_placeholder))
+
+
+@lru_cache(maxsize=65536)
+def _check_uscc(value: str, allow_placeholder: bool) -> tuple[Problem, ...]:
+    return tuple(_uscc_problems(value, allow_placeholder))
+
+
+def _uscc_problems(value: str, allow_placeholder: bool) -> list[Problem]:
     number = compact(value)
     if allow_placeholder and number == USCC_PLACEHOLDER:
         return []
