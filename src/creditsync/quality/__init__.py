@@ -4,7 +4,16 @@ Above the lifecycle (it reads the facts the lifecycle wrote), below the command 
 """
 
 from creditsync.quality.period import Period, current_quarter, parse_period
-from creditsync.quality.scorecard import DepartmentScore, LateRecord, Reason, Scorecard, Targets, scorecards
+from creditsync.quality.scorecard import (
+    RATE_NAMES,
+    DepartmentScore,
+    LateRecord,
+    Reason,
+    Scorecard,
+    Targets,
+    scorecards,
+    targets_from,
+)
 
-__all__ = ["DepartmentScore", "LateRecord", "Period", "Reason", "Scorecard", "Targets", "current_quarter",
-           "parse_period", "scorecards"]
+__all__ = ["RATE_NAMES", "DepartmentScore", "LateRecord", "Period", "Reason", "Scorecard", "Targets",
+           "current_quarter", "parse_period", "scorecards", "targets_from"]

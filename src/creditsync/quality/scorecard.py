@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from creditsync.exceptions import FieldError
+from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.privacy import mask_text
 from creditsync.quality import queries
 from creditsync.quality.period import Period
@@ -29,6 +29,39 @@ class Targets:
     timeliness: float = 0.95
     compliance: float = 0.95
     completeness: float = 0.90
+
+
+RATE_NAMES = {"timeliness": "及时率", "compliance": "合规率", "completeness": "完整率",
+              "withdrawal_timeliness": "撤销及时率"}
+
+
+def targets_from(text: str | None) -> Targets:
+    """``timeliness=0.95,compliance=95%,完整率=90``: by English or Chinese name, as a fraction or a
+    percentage; names left out keep their default."""
+    if not text:
+        return Targets()
+    chosen: dict[str, float] = {}
+    aliases = {**{name: name for name in RATE_NAMES}, **{zh: name for name, zh in RATE_NAMES.items()}}
+    for part in filter(None, (p.strip() for p in text.replace("，", ",").split(","))):
+        name, _, value = part.partition("=")
+        key = aliases.get(name.strip())
+        if key is None or key == "withdrawal_timeliness":
+            raise ConfigurationError(f"quality target {name.strip()!r}: use timeliness, compliance or "
+                                     "completeness (及时率, 合规率, 完整率)")
+        chosen[key] = _fraction(value)
+    return Targets(**chosen)
+
+
+def _fraction(text: str) -> float:
+    value = text.strip().rstrip("%")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"quality target {text!r} is not a number") from None
+    number = number / 100 if number > 1 or text.strip().endswith("%") else number
+    if not 0 <= number <= 1:
+        raise ConfigurationError(f"quality target {text!r} is not between 0 and 100%")
+    return number
 
 
 @dataclass
