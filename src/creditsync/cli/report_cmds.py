@@ -57,7 +57,7 @@ def quality_cmd(
         gateway = Gateway.open()
         limit_rows = limit if output_format is QualityFormat.table and limit > 0 else None
         scorecard = reports.build(gateway.store, gateway.settings, chosen, as_of=day, department=department,
-                                  overdue_limit=None if limit_rows is None else limit_rows * 50)
+                                  overdue_limit=limit_rows)
         if output_format is QualityFormat.xlsx:
             path = output or Path(f"quality-{chosen.label}.xlsx")
             reports.write_xlsx(gateway.store, gateway.settings, scorecard, path)

@@ -7,11 +7,32 @@ nothing loads records into Python. Working days come from the calendar table (qu
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, Text, and_, case, cast, func, literal, or_, select, text, true
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.engine import Connection
 
 from creditsync.quality.calendar import WorkingCalendar, local_day, local_midnight_utc
@@ -92,7 +113,8 @@ def _complete() -> Any:
 
 
 def facts(scope: Scope) -> Any:
-    """One row per record decided in the period (a replaced 文书号 lives on under its new key)."""
+    """One row per record decided in the period (a replaced 文书号 lives on under its new key), as a
+    SELECT; :func:`materialized` writes it once to a temporary table the other queries read."""
     calendar = scope.calendar.table()
     decided, acked = calendar.alias("decided_on"), calendar.alias("acked_on")
     acks = first_acks(scope)
@@ -127,13 +149,32 @@ def facts(scope: Scope) -> Any:
                                             refused_source.c.source_key == R.c.source_key))
             .outerjoin(V, and_(V.c.business_key == R.c.business_key, V.c.version == R.c.version)))
         .where(R.c.decision_date >= scope.period.start, R.c.decision_date <= scope.period.end,
-               R.c.state != str(RecordState.REPLACED), _department(R.c.department, scope))
-    ).cte("facts")
+               R.c.state != str(RecordState.REPLACED), _department(R.c.department, scope)))
 
 
-def weekly(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
-    """The counts by department and week of decision."""
-    f = facts(scope)
+FACT_COLUMNS = (("business_key", String(250)), ("department", String(64)), ("category", String(32)),
+                ("document_no", String(128)), ("subject_name", String(200)), ("decision_date", Date()),
+                ("state", String(24)), ("week", Date()), ("acked_on", Date()), ("taken", Integer()),
+                ("elapsed", Integer()), ("due", Integer()), ("on_time", Integer()), ("waiting", Integer()),
+                ("refused", Integer()), ("complete", Integer()), ("withdrawn_within_days", Integer()))
+
+
+@contextmanager
+def materialized(conn: Connection, scope: Scope) -> Iterator[Any]:
+    """The facts in a temporary table (this connection only), dropped afterwards: the weekly sums and
+    the late list read one computed set instead of joining the store twice."""
+    table = Table(f"quality_facts_{uuid.uuid4().hex[:12]}", MetaData(),
+                  *(Column(name, kind) for name, kind in FACT_COLUMNS), prefixes=["TEMPORARY"])
+    table.create(conn)
+    try:
+        conn.execute(table.insert().from_select([name for name, _ in FACT_COLUMNS], facts(scope)))
+        yield table
+    finally:
+        table.drop(conn)
+
+
+def weekly(conn: Connection, f: Any) -> list[dict[str, Any]]:
+    """The counts by department and week of decision, from the :func:`materialized` facts."""
     withdrawn_on_time = case((f.c.withdrawn_within_days <= WITHDRAWAL_LIMIT_WORKING_DAYS, 1), else_=0)
     query = (select(f.c.department, f.c.week, func.count().label("records"),
                     func.sum(f.c.due).label("due"), func.sum(f.c.on_time).label("on_time"),
@@ -153,34 +194,46 @@ def never_stored(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
     entries = (
         select(Q.c.department, func.min(Q.c.created_at).label("first_seen"),
                func.max(missing).label("missing"))
-        .select_from(Q.outerjoin(R, and_(R.c.department == Q.c.department, R.c.category == Q.c.category,
-                                         R.c.source_key == Q.c.source_key)))
-        .where(R.c.business_key.is_(None), Q.c.stage.in_([str(s) for s in BEFORE_STORE]),
+        .where(~exists().where(R.c.department == Q.c.department, R.c.category == Q.c.category,
+                               R.c.source_key == Q.c.source_key),  # ix_records_source_link
+               Q.c.stage.in_([str(s) for s in BEFORE_STORE]),
                Q.c.created_at >= local_midnight_utc(scope.period.start),
                Q.c.created_at < local_midnight_utc(scope.period.end + timedelta(days=1)),
                Q.c.created_at < scope.cutoff, _department(Q.c.department, scope))
         .group_by(Q.c.department, Q.c.category, key)).subquery("never_stored")
-    calendar = scope.calendar.table()
-    query = (select(entries.c.department, calendar.c.week, func.count().label("never_stored"),
+    day = local_day(entries.c.first_seen)
+    query = (select(entries.c.department, day.label("day"), func.count().label("never_stored"),
                     func.sum(entries.c.missing).label("missing_required"))
-             .select_from(entries.join(calendar, calendar.c.day == local_day(entries.c.first_seen)))
-             .group_by(entries.c.department, calendar.c.week))
-    return [dict(row._mapping) for row in conn.execute(query)]
+             .group_by(entries.c.department, day))
+    return [{**row._mapping, "week": _monday(row.day)} for row in conn.execute(query)]
 
 
-def overdue(conn: Connection, scope: Scope, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Records published late, overdue and still missing, or waiting within their deadline; each with
-    the open refusal that holds it back, if any."""
-    f = facts(scope)
-    reason = (select(Q.c.errors).where(Q.c.business_key == f.c.business_key, Q.c.resolved_at.is_(None))
-              .order_by(Q.c.id.desc()).limit(1).scalar_subquery())
-    query = (select(f.c.business_key, f.c.department, f.c.category, f.c.document_no, f.c.subject_name,
-                    f.c.decision_date, f.c.state, f.c.acked_on, f.c.taken, f.c.elapsed, f.c.due, f.c.on_time,
-                    f.c.waiting, reason.label("errors"))
-             .where(or_(and_(f.c.due == 1, f.c.on_time == 0), f.c.waiting == 1))
-             .order_by(f.c.department, f.c.decision_date, f.c.document_no))
-    if limit:
-        query = query.limit(limit)
+def _monday(day: Any) -> date:
+    found = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+    return found - timedelta(days=found.weekday())
+
+
+def overdue(conn: Connection, scope: Scope, f: Any, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Records published late, overdue and still missing, or waiting within their deadline, by
+    department and decision date; each with the open refusal that holds it back, if any."""
+    place = func.row_number().over(partition_by=f.c.department, order_by=(f.c.decision_date, f.c.document_no))
+    listed = (select(f, place.label("place"))
+              .where(or_(and_(f.c.due == 1, f.c.on_time == 0), f.c.waiting == 1)).subquery("listed"))
+    # the newest open refusal of each record (quarantine has no index by business key: one pass, joined)
+    newest = (select(func.max(Q.c.id).label("id"))
+              .where(Q.c.business_key.is_not(None), Q.c.resolved_at.is_(None),
+                     _department(Q.c.department, scope))
+              .group_by(Q.c.business_key).subquery("newest"))
+    open_refusal = (select(Q.c.business_key, Q.c.errors).join(newest, newest.c.id == Q.c.id)
+                    .subquery("open_refusal"))
+    query = (select(listed.c.business_key, listed.c.department, listed.c.category, listed.c.document_no,
+                    listed.c.subject_name, listed.c.decision_date, listed.c.state, listed.c.acked_on,
+                    listed.c.taken, listed.c.elapsed, listed.c.waiting, open_refusal.c.errors)
+             .select_from(listed.outerjoin(open_refusal,
+                                           open_refusal.c.business_key == listed.c.business_key))
+             .order_by(listed.c.department, listed.c.place))
+    if limit:  # the first ``limit`` of each department
+        query = query.where(listed.c.place <= limit)
     return [dict(row._mapping) for row in conn.execute(query)]
 
 

@@ -31,6 +31,7 @@ class Targets:
     completeness: float = 0.90
 
 
+REPORT_WORK_MEM = "64MB"  # PostgreSQL, for the report's own transaction only
 RATE_NAMES = {"timeliness": "及时率", "compliance": "合规率", "completeness": "完整率",
               "withdrawal_timeliness": "撤销及时率"}
 
@@ -177,13 +178,18 @@ def scorecards(conn: Connection, period: Period, *, as_of: date, department: str
 
     if department:
         score(department)
-    for row in queries.weekly(conn, scope) + queries.never_stored(conn, scope):
+    if conn.dialect.name == "postgresql":  # the joins of a year's records hash in memory, not in batches
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+    with queries.materialized(conn, scope) as facts:
+        weeks = queries.weekly(conn, facts)
+        late = queries.overdue(conn, scope, facts, limit=overdue_limit)
+    for row in weeks + queries.never_stored(conn, scope):
         dept = score(row["department"])
         dept.totals.add(row)
         dept.weeks.setdefault(_day(row["week"]), Counts()).add(row)
     for row in queries.rejection_reasons(conn, scope):
         score(row["department"]).reasons.append(_reason(row))
-    for row in queries.overdue(conn, scope, limit=overdue_limit):
+    for row in late:
         score(row["department"]).overdue.append(_late(row))
     ordered = dict(sorted(scores.items()))
     return Scorecard(period, as_of, targets or Targets(), ordered)
