@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from creditsync.departments import load_departments
 from creditsync.exceptions import ConfigurationError
 from creditsync.quality.period import Period
 from creditsync.quality.queries import REFUSED
-from creditsync.quality.scorecard import Scorecard, scorecards, targets_from
+from creditsync.quality.scorecard import Counts, DepartmentScore, Scorecard, scorecards, targets_from
 from creditsync.quality.workbook import write_workbook
-from creditsync.quarantine import Describer, QuarantineFilter, QuarantineView, entries
+from creditsync.quarantine import Describer, QuarantineFilter, QuarantineView, entries, write_report
 from creditsync.settings import Settings
 from creditsync.store import Store
 from creditsync.working_days import local_date
@@ -58,3 +59,31 @@ def open_refusals(store: Store, settings: Settings,
 def write_xlsx(store: Store, settings: Settings, scorecard: Scorecard, path: Path) -> Path:
     with open_refusals(store, settings, list(scorecard.departments)) as refusals:
         return write_workbook(scorecard, path, refusals)
+
+
+@dataclass(frozen=True)
+class DailyFiles:
+    folder: Path
+    scorecards: list[Path]
+    feedback: list[Path]
+
+
+def write_daily_files(store: Store, settings: Settings, period: Period, as_of: date,
+                      folder: Path | None = None) -> DailyFiles:
+    """Each department's scorecard workbook and its rejection feedback (one row per record to fix, with
+    the reason: creditsync.quarantine's report) in the configured folder, for the daily DAG."""
+    target = folder or settings.quality_reports_dir
+    scorecard = build(store, settings, period, as_of=as_of)
+    names = department_names(settings)
+    cards, feedback = [], []
+    for department in sorted({*scorecard.departments, *names}):
+        score = scorecard.departments.get(department) or DepartmentScore(
+            department, names.get(department, department), weeks={week: Counts() for week in period.weeks()})
+        one = replace(scorecard, departments={department: score})
+        cards.append(write_xlsx(store, settings, one, target / f"质量评分-{department}-{period.label}.xlsx"))
+        path = target / f"退回整改-{department}-{as_of.isoformat()}.xlsx"
+        with store.reader() as session:
+            write_report(session, department, names.get(department, department), path,
+                         describer=Describer(settings))
+        feedback.append(path)
+    return DailyFiles(target, cards, feedback)
