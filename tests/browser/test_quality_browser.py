@@ -43,8 +43,8 @@ def test_auditor_sees_the_quality_chart_and_follows_a_figure_to_its_records(cons
     assert int(cells[1].text) == decided_in(console, year) > 0
     assert cells[2].text.split("%")[0].replace(".", "").isdigit()  # 及时率 as a percentage
     assert "质量" in browser.find_element(By.CSS_SELECTOR, "nav a.here").text
+    late, waiting = int(cells[3].text), int(cells[4].text)
 
     browser.get(console["base"] + f"/creditsync/quality/records?department={DEPARTMENT}&period={year}")
     listed = browser.find_elements(By.CSS_SELECTOR, "#quality-records tr")
-    late, waiting = int(cells[3].text), int(cells[4].text)
     assert len(listed) - 1 == (late + waiting if late + waiting else 1)  # the header, and a row each
