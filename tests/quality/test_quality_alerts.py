@@ -16,7 +16,7 @@ from quality_support import DEPARTMENT, OTHER, document, write_autumn
 from sqlalchemy import create_engine
 
 from creditsync.quality import parse_period
-from creditsync.quality.alerts import due_alerts, record_alerts
+from creditsync.quality.alerts import at_risk, due_alerts, record_alerts
 from creditsync.quality.reports import write_daily_files
 from creditsync.store.db import alembic_config, upgrade
 from creditsync.store.models import Base
@@ -39,6 +39,9 @@ def test_a_record_unacknowledged_by_working_day_5_is_alerted_once(autumn: Harnes
         record_alerts(conn, alerts, "log")
     with engine.begin() as conn:
         assert due_alerts(conn, date(2026, 10, 14)) == []  # once
+        # the console still lists them, saying how they were alerted
+        assert [(a.document_no, channel) for a, channel in at_risk(conn, date(2026, 10, 14))] == [
+            (document(key), "log") for key in "BCF"]
         # a week later only G is unacknowledged besides F, and G is at its 1st working day
         assert due_alerts(conn, date(2026, 10, 21)) == []
         assert [a.document_no for a in due_alerts(conn, date(2026, 10, 27))] == [document("G")]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from creditsync.quality.period import Period
@@ -38,15 +38,29 @@ class Alert:
 
 def due_alerts(conn: Connection, as_of: date) -> list[Alert]:
     """Records owed to the platform, unacknowledged at working day 5 or later, never alerted."""
-    scope = Scope.of(Period("alerts", as_of - timedelta(days=LOOK_BACK_DAYS), as_of), as_of, None)
+    return [alert for alert, alerted in _unacknowledged(conn, as_of, None, new_only=True)]
+
+
+def at_risk(conn: Connection, as_of: date, department: str | None = None) -> list[tuple[Alert, str | None]]:
+    """Every record unacknowledged at working day 5 or later (the console's list), with the channel it
+    was alerted by, if it was."""
+    return _unacknowledged(conn, as_of, department, new_only=False)
+
+
+def _unacknowledged(conn: Connection, as_of: date, department: str | None, *,
+                    new_only: bool) -> list[tuple[Alert, str | None]]:
+    scope = Scope.of(Period("alerts", as_of - timedelta(days=LOOK_BACK_DAYS), as_of), as_of, department)
     f = facts(scope).subquery("facts")
-    query = (select(f.c.business_key, f.c.department, f.c.document_no, f.c.decision_date, f.c.elapsed)
-             .where(f.c.acked_on.is_(None), f.c.due + f.c.waiting > 0, f.c.elapsed >= ALERT_AT,
-                    ~exists().where(A.c.business_key == f.c.business_key))
+    query = (select(f.c.business_key, f.c.department, f.c.document_no, f.c.decision_date, f.c.elapsed,
+                    A.c.channel)
+             .select_from(f.outerjoin(A, A.c.business_key == f.c.business_key))
+             .where(f.c.acked_on.is_(None), f.c.due + f.c.waiting > 0, f.c.elapsed >= ALERT_AT)
              .order_by(f.c.department, f.c.decision_date, f.c.document_no))
-    return [Alert(row.business_key, row.department, row.document_no, row.decision_date,
-                  deadline(row.decision_date, PUBLICATION_LIMIT_WORKING_DAYS), int(row.elapsed))
-            for row in conn.execute(query)]
+    if new_only:
+        query = query.where(A.c.business_key.is_(None))
+    return [(Alert(row.business_key, row.department, row.document_no, row.decision_date,
+                   deadline(row.decision_date, PUBLICATION_LIMIT_WORKING_DAYS), int(row.elapsed)),
+             row.channel) for row in conn.execute(query)]
 
 
 def record_alerts(conn: Connection, alerts: list[Alert], channel: str) -> None:

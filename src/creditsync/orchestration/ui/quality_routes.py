@@ -14,17 +14,20 @@ from creditsync.orchestration.ui.routes_common import Text, department_choices, 
 from creditsync.orchestration.ui.security import READ_ACCESS
 from creditsync.orchestration.ui.store import gateway_store
 from creditsync.quality import RATE_NAMES, Scorecard, current_quarter, parse_period, reports
+from creditsync.quality.alerts import ALERT_AT, at_risk
 from creditsync.settings import load_settings
-from creditsync.working_days import PUBLICATION_LIMIT_WORKING_DAYS
 
-ALERT_AT = PUBLICATION_LIMIT_WORKING_DAYS - 2  # working day 5: warn before the deadline passes
 quality = APIRouter(dependencies=[READ_ACCESS])
+
+
+PAGE_LIMIT = 500  # late records listed per department on a page (the CLI and the workbook list all)
 
 
 def _scorecard(period: str | None, department: str | None, as_of: str | None) -> Scorecard:
     day = local_date("as_of", as_of) or reports.today()
     chosen = parse_period(period) if period else current_quarter(day)
-    return reports.build(gateway_store(), load_settings(), chosen, as_of=day, department=department or None)
+    return reports.build(gateway_store(), load_settings(), chosen, as_of=day, department=department or None,
+                         overdue_limit=PAGE_LIMIT)
 
 
 def trend(scorecard: Scorecard) -> dict[str, Any]:
@@ -50,10 +53,10 @@ def _percent(value: float | None) -> float | None:
 def quality_page(request: Request, period: Text = None, department: Text = None,
                  as_of: Text = None) -> HTMLResponse:
     card = _scorecard(period, department, as_of)
-    alerts = [(score, row) for score in card.departments.values() for row in score.overdue
-              if row.status == "waiting" and row.working_days >= ALERT_AT]
+    with gateway_store().engine.connect() as conn:
+        alerts = at_risk(conn, card.as_of, department or None)
     return page_response(request, "quality.html", "quality", page="quality", card=card, trend=trend(card),
-                         only=department or None, alerts=alerts, alert_at=ALERT_AT,
+                         only=department or None, alerts=alerts, alert_at=ALERT_AT, limit=PAGE_LIMIT,
                          rate_names=RATE_NAMES, **department_choices())
 
 
@@ -64,7 +67,7 @@ def quality_records_page(request: Request, department: Text, period: Text = None
     rows = [row for score in card.departments.values() for row in score.overdue
             if not status or row.status == status]
     return page_response(request, "quality_records.html", "quality", page="quality", card=card, rows=rows,
-                         department=department, status=status, **department_choices())
+                         department=department, status=status, limit=PAGE_LIMIT, **department_choices())
 
 
 @quality.get("/api/quality", summary="Quality scorecards as JSON")
