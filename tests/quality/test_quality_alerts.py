@@ -28,6 +28,7 @@ def autumn(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     return harness
 
 
+@pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
 def test_a_record_unacknowledged_by_working_day_5_is_alerted_once(autumn: Harness) -> None:
     engine = autumn.gateway.store.engine
     with engine.begin() as conn:
