@@ -80,6 +80,15 @@ PLATFORM_REPAIRS_PATH = Variable("CREDITSYNC_PLATFORM_REPAIRS_PATH", "the platfo
                                  "(`repair --pull`, the daily run)", "/api/v1/repairs")
 TEST_MARIADB = Variable("CREDITSYNC_TEST_MARIADB", "tests: the MariaDB server the SQL conformance suite "
                         "creates its databases on", "mysql+pymysql://root@127.0.0.1:3306")
+QUALITY_TARGETS = Variable("CREDITSYNC_QUALITY_TARGETS", "the evaluation's thresholds the quality "
+                           "scorecards hold each rate against, e.g. `timeliness=0.95,compliance=0.95,"
+                           "completeness=0.9` (docs/quality.md)", "0.95, 0.95, 0.90")
+QUALITY_REPORTS_DIR = Variable("CREDITSYNC_QUALITY_REPORTS_DIR", "where the daily `report__quality` DAG "
+                               "writes each department's scorecard and rejection feedback (XLSX)",
+                               "`$CREDITSYNC_HOME/var/quality`")
+QUALITY_ALERT_TO = Variable("CREDITSYNC_QUALITY_ALERT_TO", "who `report__quality` emails the records not "
+                            "acknowledged by working day 5 (comma-separated; through the `smtp_default` "
+                            "Connection)", "none: the task log and the console")
 CONNECTION_PREFIX = "AIRFLOW_CONN_"  # one variable per Connection id (creditsync.secrets)
 
 VARIABLES: tuple[Variable, ...] = (
@@ -87,7 +96,7 @@ VARIABLES: tuple[Variable, ...] = (
     RETRY_MAX_WAIT_S, PLATFORM_TIMEOUT_S, HASH_KEY, ACTOR, VERBOSE, XML_RECORD_TAG, SOURCE_TOKEN,
     SOURCE_SIM_INTERVAL_S, HEALTH_DROP_INTERVAL_S, AUDIT_KEY, AUDIT_RETIRED_KEYS, AUDIT_KEY_CONN_ID,
     AUDIT_REQUIRE_KEY, AUDIT_CHECKPOINTS, AUDIT_ARCHIVE_DIR, AUDIT_MIN_KEEP_DAYS, DISPLAY_TZ,
-    PLATFORM_REPAIRS_PATH, TEST_MARIADB)
+    PLATFORM_REPAIRS_PATH, TEST_MARIADB, QUALITY_TARGETS, QUALITY_REPORTS_DIR, QUALITY_ALERT_TO)
 SECRET_VARIABLES: tuple[Variable, ...] = (PLATFORM_APP_KEY, HASH_KEY, SOURCE_TOKEN, AUDIT_KEY,
                                           AUDIT_RETIRED_KEYS)
 DEFAULT_HASH_KEY = "creditsync-default-key"
@@ -113,6 +122,10 @@ class Settings:
     @property
     def var_dir(self) -> Path:
         return self.home / "var"
+
+    @property
+    def quality_reports_dir(self) -> Path:
+        return Path(QUALITY_REPORTS_DIR.read() or self.var_dir / "quality")
 
     # Read when a platform client is built, so a malformed value fails that step, not every command.
     @property
@@ -170,6 +183,15 @@ def xml_record_tag() -> str | None:
 
 def source_token() -> str:
     return SOURCE_TOKEN.read() or DEFAULT_SOURCE_TOKEN
+
+
+def quality_targets() -> str | None:
+    """The scorecards' thresholds as written (creditsync.quality.scorecard.targets_from parses them)."""
+    return QUALITY_TARGETS.read()
+
+
+def quality_alert_to() -> str | None:
+    return QUALITY_ALERT_TO.read()
 
 
 def simulator_interval(variable: Variable, default: float) -> float:

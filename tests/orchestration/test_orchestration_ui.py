@@ -349,7 +349,9 @@ ROUTES = ["/", "/?department=market_supervision", "/quarantine", "/record", "/re
           "/audit/export.xlsx",
           "/quarantine/report.xlsx?department=market_supervision", "/static/echarts.min.js", "/api/status",
           "/api/quarantine", "/api/records?q=D1", "/api/record?key=penalty:X:1", "/api/audit",
-          "/api/audit/verify"]
+          "/api/audit/verify",
+          "/quality", "/quality?period=2026&department=market_supervision",
+          "/quality/records?department=market_supervision&status=waiting", "/api/quality?period=2026-Q1"]
 ACTIONS = ["/actions/quarantine/redrive", "/actions/quarantine/resolve", "/actions/record/withdraw"]
 
 
@@ -595,7 +597,8 @@ def test_the_plugin_is_registered_with_its_app_and_menu_entries(airflow_ui: dict
                      ("信用同步·隔离记录", "/creditsync/quarantine", "nav", "browse",
                       "creditsync-quarantine"),
                      ("信用同步·记录", "/creditsync/record", "nav", "browse", "creditsync-records"),
-                     ("信用同步·审计", "/creditsync/audit", "nav", "browse", "creditsync-audit")}
+                     ("信用同步·审计", "/creditsync/audit", "nav", "browse", "creditsync-audit"),
+                     ("信用同步·质量", "/creditsync/quality", "nav", "browse", "creditsync-quality")}
     assert not {name for name, *_ in views} & {"审计日志", "Audit Log"}  # Airflow's own entry
 
 

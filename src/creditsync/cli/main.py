@@ -23,6 +23,7 @@ from creditsync.cli import (
     quarantine_cmds,
     reconcile_cmds,
     records_cmds,
+    report_cmds,
     service_cmds,
     sync_cmds,
     withdraw_cmds,
@@ -58,6 +59,7 @@ app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)
 app.add_typer(schema_app)
+app.add_typer(report_cmds.app, name="report")
 
 
 @app.callback()

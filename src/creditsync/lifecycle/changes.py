@@ -59,7 +59,7 @@ class RunScope:
 @dataclass
 class ChangeSet:
     scope: RunScope
-    stamp: datetime = field(default_factory=now)
+    stamp: datetime = field(default_factory=lambda: now())  # looked up at each call: a test may set the day
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # business key → the full row
     new_keys: set[str] = field(default_factory=set)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # the rows as read, where given

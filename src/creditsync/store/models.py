@@ -219,3 +219,18 @@ class AuditAnchor(Base):
     cutoff: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class QualityAlert(Base):
+    """A record alerted as not acknowledged by working day 5 of its 7 (creditsync.quality.alerts): once."""
+
+    __tablename__ = "quality_alerts"
+    business_key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64))
+    document_no: Mapped[str] = mapped_column(String(128))
+    decision_date: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    working_days: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16))  # email | log
+    alerted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_quality_alerts_department", "department", "alerted_at"),)

@@ -9,6 +9,7 @@ operator actions (:mod:`action_routes`) also need the permission to edit the dep
 | ``/creditsync/quarantine`` | 隔离记录: filters, reasons, ``/quarantine/report.xlsx?department=`` |
 | ``/creditsync/record`` | 记录: search; ``/record/view?key=`` one record's timeline |
 | ``/creditsync/audit`` | 审计日志: keyset pages, filters, ``/audit/export.csv`` / ``.xlsx``, ``verify=1`` |
+| ``/creditsync/quality`` | 质量: scorecards, weekly trend, alerts; ``/quality/records`` the late records |
 | ``/creditsync/api/...`` | as JSON: status, quarantine, records, record, audit, audit/verify |
 """
 
@@ -28,6 +29,7 @@ from creditsync.exceptions import ConfigurationError
 from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.clock import iso
+from creditsync.orchestration.ui.quality_routes import quality
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
 from creditsync.orchestration.ui.routes_common import (
     Day,
@@ -224,6 +226,7 @@ def create_app() -> FastAPI:
     app.middleware("http")(_private_headers)
     for router in (pages, files, actions, api):
         app.include_router(router)
+    app.include_router(quality)  # 质量 (quality_routes)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
         app.add_exception_handler(error, _store_error)
