@@ -219,3 +219,7 @@ class AuditAnchor(Base):
     cutoff: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The credit loop's tables live in their own module; importing it here puts them in Base.metadata.
+from creditsync.store import credit_models as _credit_models  # noqa: E402, F401

@@ -28,6 +28,7 @@ from creditsync.exceptions import ConfigurationError
 from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.clock import iso
+from creditsync.orchestration.ui.credit_routes import check_api, credit_api, credit_pages
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
 from creditsync.orchestration.ui.routes_common import (
     Day,
@@ -223,6 +224,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="CreditSync", docs_url=None, redoc_url=None, openapi_url=None)
     app.middleware("http")(_private_headers)
     for router in (pages, files, actions, api):
+        app.include_router(router)
+    for router in (check_api, credit_pages, credit_api):  # the credit loop (docs/credit-loop.md)
         app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
