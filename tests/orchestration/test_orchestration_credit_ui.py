@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
+from creditsync.credit.check import bind_checks
 from creditsync.credit.feed import CreditFeedClient, pull_all
 from creditsync.orchestration.ui.app import create_app
 from creditsync.orchestration.ui.security import csrf_token
@@ -85,12 +86,14 @@ def test_only_the_check_role_may_check_and_each_check_is_recorded(client: TestCl
     assert client.post("/api/v1/check", json={"matter": "SC-XK-001"}).status_code == 422
     assert client.post("/api/v1/check", content=f"subject={USCC}&matter=SC-XK-001",
                        headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 422
+    bind_checks(store, AuditTrail("test"))  # or the binder thread already did: either way, once
     with store.reader() as session:
         stored = session.get(CreditCheck, body["check_id"])
         entry = session.scalars(select(AuditEntry).where(
             AuditEntry.event == str(AuditEvent.CREDIT_CHECKED))).one()
     assert stored is not None and stored.actor == "svc_market" and stored.department == "market_supervision"
     assert entry.actor == "svc_market" and entry.details["check_id"] == body["check_id"]
+    assert stored.audit_entry_id == entry.id
 
 
 def test_a_fab_user_in_the_credit_check_role_may_check(client: TestClient) -> None:

@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, literal, select
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
+from creditsync.audit.trail import EntryDraft
 from creditsync.credit.measures import Catalogue, Matter
 from creditsync.credit.subjects import Subject
 from creditsync.lifecycle import now
@@ -48,31 +48,82 @@ class CheckRequest:
     department: str | None = None
 
 
-def check(store: Store, catalogue: Catalogue, request: CheckRequest, audit: AuditTrail) -> dict[str, Any]:
-    """Answer and record one check; the answer carries its ``check_id``."""
+def check(store: Store, catalogue: Catalogue, request: CheckRequest, audit: AuditTrail, *,
+          bind: bool = True) -> dict[str, Any]:
+    """Answer and record one check; the answer carries its ``check_id``.
+
+    The check row commits with the answer (one read, one insert). Its audit entry is appended by
+    :func:`bind_checks`, here at once (``bind``) or, in the api-server, by a binder a moment later in
+    batches: one lock of the audit chain's head per batch, not per request, which is what lets checks
+    run in parallel inside an approval form."""
     subject = Subject.of(request.subject)
     matter = catalogue.matter(request.matter)
+    check_id = secrets.token_hex(16)
     with store.transaction() as session:
         stamp = now()
-        entries = _current_entries(session, subject.key)
-        grade = session.execute(
-            select(CreditGradeVersion.id, CreditGradeVersion.grade, CreditGradeVersion.graded_on)
-            .join(CreditGradeCurrent, CreditGradeCurrent.version_id == CreditGradeVersion.id)
-            .where(CreditGradeCurrent.subject_key == subject.key)).first()
+        rows = session.execute(_read(subject.key)).all()
+        entries = [row for row in rows if row.id is not None]
+        grade = _Grade(rows[0].grade_id, rows[0].grade, rows[0].graded_on) if rows[0].grade_id else None
         result = answer(catalogue, matter, subject, entries, grade, shanghai_today())
-        result["feed_position"] = _feed_position(session)
-        check_id = secrets.token_hex(16)
-        entry = audit.append(session, AuditEvent.CREDIT_CHECKED, department=request.department,
-                             check_id=check_id, matter=matter.code, subject=subject.shown,
-                             listed=result["listed"], measures=[m["code"] for m in result["measures"]],
-                             grade=result["grade"] and result["grade"]["grade"],
-                             list_versions=result["list_versions"], feed_position=result["feed_position"])
-        session.add(CreditCheck(id=check_id, checked_at=stamp, actor=audit.actor,
-                                department=request.department,
-                                matter=matter.code, subject_key=subject.key, subject_masked=subject.shown,
-                                listed=result["listed"], grade=result["grade"] and result["grade"]["grade"],
-                                result=result, audit_entry_id=entry.id))
-    return {"check_id": check_id, "checked_at": stamp.isoformat(), "audit_entry_id": entry.id, **result}
+        result["feed_position"] = {"lists_pull": rows[0].lists_pull, "grades_pull": rows[0].grades_pull}
+        session.execute(insert(CreditCheck).values(
+            id=check_id, checked_at=stamp, actor=audit.actor, department=request.department,
+            matter=matter.code,
+            subject_key=subject.key, subject_masked=subject.shown, listed=result["listed"],
+            grade=grade.grade if grade else None, result=result))
+    entry_id = bind_checks(store, audit).get(check_id) if bind else None
+    return {"check_id": check_id, "checked_at": stamp.isoformat(), "audit_entry_id": entry_id, **result}
+
+
+@dataclass(frozen=True)
+class _Grade:
+    id: int
+    grade: str
+    graded_on: date | None
+
+
+def _read(subject_key: str) -> Any:
+    """Entries in force or not, the grade and the feeds' positions: one statement, at least one row."""
+    asked = select(literal(subject_key).label("k")).subquery()
+    pulls = {feed: select(func.max(CreditFeedPull.id)).where(CreditFeedPull.feed == feed).scalar_subquery()
+             for feed in ("lists", "grades")}
+    return (select(*_ENTRY_COLUMNS, CreditGradeCurrent.version_id.label("grade_id"),
+                   CreditGradeCurrent.grade, CreditGradeVersion.graded_on,
+                   pulls["lists"].label("lists_pull"), pulls["grades"].label("grades_pull"))
+            .select_from(asked)
+            .outerjoin(CreditGradeCurrent, CreditGradeCurrent.subject_key == asked.c.k)
+            .outerjoin(CreditGradeVersion, CreditGradeVersion.id == CreditGradeCurrent.version_id)
+            .outerjoin(CreditListCurrent, CreditListCurrent.subject_key == asked.c.k)
+            .outerjoin(CreditListVersion, CreditListVersion.id == CreditListCurrent.version_id))
+
+
+def bind_checks(store: Store, audit: AuditTrail, limit: int = 500) -> dict[str, int]:
+    """Append the audit entries of checks not in the trail yet (oldest first, under each check's own
+    actor): check id → entry id. Safe to run from several processes at once."""
+    bound: dict[str, int] = {}
+    while True:
+        with store.transaction() as session:
+            query = (select(CreditCheck).where(CreditCheck.audit_entry_id.is_(None))
+                     .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            checks = session.scalars(query).all()
+            if not checks:
+                return bound
+            rows = audit.append_many(session, [_draft(c) for c in checks])
+            for found, row in zip(checks, rows, strict=True):
+                found.audit_entry_id = bound[found.id] = row["id"]
+        if len(checks) < limit:
+            return bound
+
+
+def _draft(found: CreditCheck) -> EntryDraft:
+    result = found.result or {}
+    return EntryDraft(AuditEvent.CREDIT_CHECKED, department=found.department, actor=found.actor, details={
+        "check_id": found.id, "checked_at": found.checked_at.isoformat(), "matter": found.matter,
+        "subject": found.subject_masked, "listed": found.listed,
+        "measures": [m["code"] for m in result.get("measures", [])], "grade": found.grade,
+        "list_versions": result.get("list_versions", []), "feed_position": result.get("feed_position")})
 
 
 def answer(catalogue: Catalogue, matter: Matter, subject: Subject, entries: list[Any], grade: Any,
@@ -123,20 +174,6 @@ def replay(store: Store, catalogue: Catalogue, subject: Subject, matter_code: st
 def stored_check(store: Store, check_id: str) -> CreditCheck | None:
     with store.reader() as session:
         return session.get(CreditCheck, check_id)
-
-
-def _current_entries(session: Session, subject_key: str) -> list[Any]:
-    return list(session.execute(
-        select(*_ENTRY_COLUMNS).join(CreditListCurrent, CreditListCurrent.version_id == CreditListVersion.id)
-        .where(CreditListCurrent.subject_key == subject_key)).all())
-
-
-def _feed_position(session: Session) -> dict[str, int | None]:
-    """The newest pull of each feed: the state of the copy the answer was read from."""
-    rows = session.execute(select(CreditFeedPull.feed, func.max(CreditFeedPull.id))
-                           .group_by(CreditFeedPull.feed)).all()
-    found = {feed: pull_id for feed, pull_id in rows}
-    return {"lists_pull": found.get("lists"), "grades_pull": found.get("grades")}
 
 
 def _covers(entry: Any, day: date) -> bool:

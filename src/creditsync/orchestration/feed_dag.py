@@ -32,6 +32,7 @@ def feed_dag() -> DAG:
 @task
 def _pull() -> dict[str, Any]:
     from creditsync.audit import AuditTrail
+    from creditsync.credit.check import bind_checks
     from creditsync.credit.feed import CreditFeedClient, pull_all
     from creditsync.orchestration.actors import run_actor
     from creditsync.orchestration.connections import use_airflow_connections
@@ -42,9 +43,11 @@ def _pull() -> dict[str, Any]:
     gateway = Gateway.open()
     try:
         reports = pull_all(gateway.store, CreditFeedClient.like(gateway.platform_client()), AuditTrail(actor))
+        leftovers = bind_checks(gateway.store, AuditTrail(actor))  # checks an api-server left unbound
     finally:
         gateway.store.dispose()
-    summary = {r.feed: {"received": r.received, "cursor": r.cursor} for r in reports}
+    summary: dict[str, Any] = {r.feed: {"received": r.received, "cursor": r.cursor} for r in reports}
+    summary["checks_bound"] = len(leftovers)
     log.info("credit feeds pulled: %s", summary)
     return summary
 

@@ -107,7 +107,7 @@ class CreditCheck(Base):
     listed: Mapped[bool] = mapped_column()
     grade: Mapped[str | None] = mapped_column(String(4))
     result: Mapped[dict[str, Any]] = mapped_column()
-    audit_entry_id: Mapped[int | None] = mapped_column(Integer)
+    audit_entry_id: Mapped[int | None] = mapped_column(Integer, index=True)  # null: not in the trail yet
 
 
 class CreditDraw(Base):

@@ -73,6 +73,7 @@ def upgrade() -> None:
     op.create_index('ix_credit_checks_checked_at', 'credit_checks', ['checked_at'])
     op.create_index('ix_credit_checks_department', 'credit_checks', ['department'])
     op.create_index('ix_credit_checks_subject_key', 'credit_checks', ['subject_key'])
+    op.create_index('ix_credit_checks_audit_entry_id', 'credit_checks', ['audit_entry_id'])
     op.create_table(
         'credit_draws',
         sa.Column('id', sa.String(32), primary_key=True),
