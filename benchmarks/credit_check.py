@@ -228,17 +228,22 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the loaded database (its URL is printed)")
+    parser.add_argument("--database", help="a database a --keep run loaded: skip the load")
     options = parser.parse_args(argv)
     listed, unlisted = numbers(options.subjects, 1), numbers(min(options.subjects, 10_000), 2)
     asked = [n for pair in zip(listed[:10_000], unlisted, strict=False) for n in pair]
     rows: list[dict[str, Any]] = []
-    with fresh_database(ADMIN_URL, options.keep) as url, tempfile.TemporaryDirectory() as work:
-        upgrade(url)
-        loaded = load(url, listed)
-        rows.append({"measurement": "load: COPY listed subjects + grades, ANALYZE",
-                     "result": f"{loaded:.0f} s",
-                     "detail": f"{options.subjects:,} listed subjects, each graded"})
+    database = contextlib.nullcontext(options.database) if options.database else fresh_database(
+        ADMIN_URL, options.keep)
+    with database as url, tempfile.TemporaryDirectory() as work:
+        if not options.database:
+            print(f"database: {url}", file=sys.stderr)
+            upgrade(url)
+            loaded = load(url, listed)
+            rows.append({"measurement": "load: COPY listed subjects + grades, ANALYZE",
+                         "result": f"{loaded:.0f} s",
+                         "detail": f"{options.subjects:,} listed subjects, each graded"})
         direct = in_process(url, asked)
         rows.append({"measurement": "check() in process (no HTTP, no auth), 500 calls",
                      "result": f"p50 {direct['p50']} ms · p99 {direct['p99']} ms",
