@@ -9,12 +9,15 @@ at that moment, from the versions kept).
 from __future__ import annotations
 
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import Connection, Engine, String, bindparam, create_engine, func, insert, select, update
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
@@ -32,6 +35,7 @@ from creditsync.store.credit_models import (
     CreditListCurrent,
     CreditListVersion,
 )
+from creditsync.store.db import JSON_CODEC
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")  # list periods are local calendar days
 LIST_NAMES = {"dishonest": "失信联合惩戒对象名单", "watch": "重点关注名单"}
@@ -59,20 +63,47 @@ def check(store: Store, catalogue: Catalogue, request: CheckRequest, audit: Audi
     subject = Subject.of(request.subject)
     matter = catalogue.matter(request.matter)
     check_id = secrets.token_hex(16)
-    with store.transaction() as session:
+    # Two round trips: one read, one INSERT committing on its own (no BEGIN, no separate COMMIT). The row
+    # is durable before the answer leaves; a read outside a transaction sees one consistent snapshot.
+    with _autocommit(store) as connection:
         stamp = now()
-        rows = session.execute(_read(subject.key)).all()
+        rows = connection.execute(_READ, {"k": subject.key}).all()
         entries = [row for row in rows if row.id is not None]
         grade = _Grade(rows[0].grade_id, rows[0].grade, rows[0].graded_on) if rows[0].grade_id else None
         result = answer(catalogue, matter, subject, entries, grade, shanghai_today())
         result["feed_position"] = {"lists_pull": rows[0].lists_pull, "grades_pull": rows[0].grades_pull}
-        session.execute(insert(CreditCheck).values(
-            id=check_id, checked_at=stamp, actor=audit.actor, department=request.department,
-            matter=matter.code,
-            subject_key=subject.key, subject_masked=subject.shown, listed=result["listed"],
-            grade=grade.grade if grade else None, result=result))
+        connection.execute(_INSERT, {
+            "id": check_id, "checked_at": stamp, "actor": audit.actor, "department": request.department,
+            "matter": matter.code, "subject_key": subject.key, "subject_masked": subject.shown,
+            "listed": result["listed"], "grade": grade.grade if grade else None, "result": result})
     entry_id = bind_checks(store, audit).get(check_id) if bind else None
     return {"check_id": check_id, "checked_at": stamp.isoformat(), "audit_entry_id": entry_id, **result}
+
+
+@contextmanager
+def _autocommit(store: Store) -> Iterator[Connection]:
+    if store.engine.dialect.name != "postgresql":  # SQLite: its writers queue on BEGIN IMMEDIATE
+        with store.engine.begin() as connection:
+            yield connection
+        return
+    with _check_engine(store.engine).connect() as connection:
+        yield connection
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _check_engine(engine: Engine) -> Engine:
+    """The store's database without a transaction per statement and without a ping per checkout: on
+    the store's own engine each check would cost a ping and two isolation-level switches, three more
+    round trips. A connection that died is replaced after one failed check (pool_recycle bounds it)."""
+    url = engine.url.render_as_string(hide_password=False)
+    with _engines_lock:
+        if url not in _engines:
+            _engines[url] = create_engine(url, isolation_level="AUTOCOMMIT", pool_recycle=300,
+                                          pool_size=10, **JSON_CODEC)
+        return _engines[url]
 
 
 @dataclass(frozen=True)
@@ -82,9 +113,9 @@ class _Grade:
     graded_on: date | None
 
 
-def _read(subject_key: str) -> Any:
+def _read() -> Any:
     """Entries in force or not, the grade and the feeds' positions: one statement, at least one row."""
-    asked = select(literal(subject_key).label("k")).subquery()
+    asked = select(bindparam("k", type_=String).label("k")).subquery()
     pulls = {feed: select(func.max(CreditFeedPull.id)).where(CreditFeedPull.feed == feed).scalar_subquery()
              for feed in ("lists", "grades")}
     return (select(*_ENTRY_COLUMNS, CreditGradeCurrent.version_id.label("grade_id"),
@@ -97,27 +128,39 @@ def _read(subject_key: str) -> Any:
             .outerjoin(CreditListVersion, CreditListVersion.id == CreditListCurrent.version_id))
 
 
+_READ = _read()  # built once: a check only binds the subject's key
+_INSERT = insert(CreditCheck)
+
+
 def bind_checks(store: Store, audit: AuditTrail, limit: int = 500) -> dict[str, int]:
     """Append the audit entries of checks not in the trail yet (oldest first, under each check's own
     actor): check id → entry id. Safe to run from several processes at once."""
     bound: dict[str, int] = {}
+    columns = [CreditCheck.__table__.c[name] for name in _BOUND_COLUMNS]
     while True:
         with store.transaction() as session:
-            query = (select(CreditCheck).where(CreditCheck.audit_entry_id.is_(None))
+            query = (select(*columns).where(CreditCheck.audit_entry_id.is_(None))
                      .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            checks = session.scalars(query).all()
+            checks = session.execute(query).all()
             if not checks:
                 return bound
             rows = audit.append_many(session, [_draft(c) for c in checks])
-            for found, row in zip(checks, rows, strict=True):
-                found.audit_entry_id = bound[found.id] = row["id"]
+            pairs = [{"check": c.id, "entry": row["id"]} for c, row in zip(checks, rows, strict=True)]
+            session.execute(update(CreditCheck.__table__).where(  # type: ignore[arg-type]
+                CreditCheck.__table__.c.id == bindparam("check")).values(
+                audit_entry_id=bindparam("entry")), pairs)
+            bound.update({p["check"]: p["entry"] for p in pairs})
         if len(checks) < limit:
             return bound
 
 
-def _draft(found: CreditCheck) -> EntryDraft:
+_BOUND_COLUMNS = ("id", "checked_at", "actor", "department", "matter", "subject_masked", "listed", "grade",
+                  "result")
+
+
+def _draft(found: Any) -> EntryDraft:
     result = found.result or {}
     return EntryDraft(AuditEvent.CREDIT_CHECKED, department=found.department, actor=found.actor, details={
         "check_id": found.id, "checked_at": found.checked_at.isoformat(), "matter": found.matter,
