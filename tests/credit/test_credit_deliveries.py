@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,25 @@ def test_the_exchange_database_sink_is_an_extension_point(store: Store, platform
     subscriber = Subscriber("market_supervision", "exchange_db", ("lists",))
     with pytest.raises(ConfigurationError, match="exchange-database sink"):
         deliver(store, subscriber, "lists", AuditTrail("scheduler"), exchange_db_sink)
+
+
+def test_subscribers_come_from_the_file_with_their_secret_from_a_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from creditsync.credit.deliveries import subscribers
+    from creditsync.pipeline.runner import Gateway
+    from creditsync.settings import load_settings
+
+    (tmp_path / "credit").mkdir()
+    (tmp_path / "credit" / "deliveries.yaml").write_text(
+        "subscribers:\n  market_supervision:\n    url: http://127.0.0.1:9/x\n"
+        "    secret_conn_id: creditsync_webhook_market\n    feeds: [lists]\n", encoding="utf-8")
+    monkeypatch.setenv("CREDITSYNC_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW_CONN_CREDITSYNC_WEBHOOK_MARKET", "http://:hook-secret-1@example")
+    gateway = Gateway(load_settings(), None)  # type: ignore[arg-type]
+    [found] = subscribers(gateway)
+    assert (found.department, found.sink, found.feeds, found.secret) == (
+        "market_supervision", "webhook", ("lists",), "hook-secret-1")
+    (tmp_path / "credit" / "deliveries.yaml").write_text(
+        "subscribers:\n  health:\n    sink: ftp\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="sink 'ftp' is not available"):
+        subscribers(gateway)

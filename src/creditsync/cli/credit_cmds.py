@@ -50,6 +50,25 @@ def feed_pull(as_json: bool = typer.Option(False, "--json", help="Print the repo
                       f"cursor {report.cursor or '-'}")
 
 
+@feed_app.command("deliver")
+def feed_deliver(as_json: bool = typer.Option(False, "--json", help="Print what was sent as JSON.")) -> None:
+    """Send the list and grade changes not yet delivered to the departments in credit/deliveries.yaml."""
+    from creditsync.audit import AuditTrail
+    from creditsync.credit.deliveries import deliver_all
+
+    with gateway_errors():
+        gateway = _gateway()
+        try:
+            delivered = deliver_all(gateway, AuditTrail())
+        finally:
+            gateway.store.dispose()
+    if as_json:
+        print_json(delivered)
+        return
+    for department, feeds in delivered.items():
+        console.print(f"{department}: " + ", ".join(f"{feed} {count}" for feed, count in feeds.items()))
+
+
 def check_subject(
     subject: str = typer.Option(..., "--subject", help="USCC or ID number (shown masked, never stored)."),
     matter: str = typer.Option(..., "--matter", help="The matter code (事项编码) in credit/measures.yaml."),
