@@ -52,6 +52,9 @@ def test_feed_pull_then_check_subject(platform: RunningSimulator) -> None:
     clear = runner.invoke(app, ["check-subject", "--subject", "91370112MA3C00001X", "--matter", "SC-XK-001",
                                 "--json"])
     assert clear.exit_code == 0 and json.loads(clear.output)["listed"] is False
+    before = runner.invoke(app, ["check-subject", "--subject", PERSON, "--matter", "SC-XK-001",
+                                 "--as-of", "2020-01-01T00:00:00", "--json"])
+    assert before.exit_code == 0 and json.loads(before.output)["listed"] is False  # not known back then
     unknown = runner.invoke(app, ["check-subject", "--subject", PERSON, "--matter", "NOPE"])
     assert unknown.exit_code != 0 and "unknown matter" in unknown.output
 

@@ -3,8 +3,10 @@ check-subject``, ``creditsync inspect draw`` / ``inspect verify``, ``creditsync 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -73,19 +75,27 @@ def check_subject(
     subject: str = typer.Option(..., "--subject", help="USCC or ID number (shown masked, never stored)."),
     matter: str = typer.Option(..., "--matter", help="The matter code (事项编码) in credit/measures.yaml."),
     department: str = typer.Option(None, "--department", help="The department checking."),
+    as_of: str = typer.Option(None, "--as-of", metavar="TIME",
+                              help="Replay: what a check at this ISO time answered (not recorded)."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
 ) -> None:
     """信用核查: is the subject listed, which measures apply to this matter, its grade; recorded and audited.
-    Exit 0 not listed, 1 listed."""
+    With --as-of, the answer from what the gateway knew then. Exit 0 not listed, 1 listed."""
     from creditsync.audit import AuditTrail
-    from creditsync.credit.check import CheckRequest, check
+    from creditsync.credit.check import CheckRequest, check, replay
     from creditsync.credit.measures import load_catalogue
+    from creditsync.credit.subjects import Subject
 
     with gateway_errors():
         gateway = _gateway()
         try:
             catalogue = load_catalogue(gateway.settings.home)
-            result = check(gateway.store, catalogue, CheckRequest(subject, matter, department), AuditTrail())
+            if as_of:
+                result = replay(gateway.store, catalogue, Subject.of(subject), matter, _moment(as_of))
+                result = {"check_id": f"(replay as of {as_of})", **result}
+            else:
+                result = check(gateway.store, catalogue, CheckRequest(subject, matter, department),
+                               AuditTrail())
         finally:
             gateway.store.dispose()
     if as_json:
@@ -93,6 +103,14 @@ def check_subject(
     else:
         _print_check(result)
     raise typer.Exit(1 if result["listed"] else 0)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO time: {text!r}", param_hint="--as-of") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _print_check(result: dict[str, object]) -> None:
