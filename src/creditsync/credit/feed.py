@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
@@ -159,43 +159,59 @@ def _store_page(session: Session, audit: AuditTrail, feed: Feed, since: str | No
 
 
 def _store_lists(session: Session, events: list[ListEvent], pull_id: int, stamp: datetime) -> list[int]:
-    versions = []
+    rows = []
     for event in events:
         subject = Subject.of(event.subject_id)
-        row = CreditListVersion(
-            entry_id=event.entry_id, pull_id=pull_id, event=event.event, status=event.status,
-            list_type=event.list_type, subject_key=subject.key, subject_masked=subject.shown,
-            subject_name=event.subject_name, cause=event.cause, basis=event.basis,
-            decision_no=event.decision_no, authority=event.authority, authority_code=event.authority_code,
-            start_date=event.start_date, end_date=event.end_date, measures=list(event.measures),
-            reason=event.reason, repair_decision_no=event.repair_decision_no, changed_at=event.changed_at,
-            known_at=stamp)
-        session.add(row)
-        session.flush()
-        versions.append(row.id)
-        _point(session, CreditListCurrent, CreditListCurrent.entry_id == event.entry_id,
-               {"entry_id": event.entry_id, "subject_key": subject.key, "version_id": row.id,
-                "status": event.status})
+        rows.append({
+            "entry_id": event.entry_id, "pull_id": pull_id, "event": event.event, "status": event.status,
+            "list_type": event.list_type, "subject_key": subject.key, "subject_masked": subject.shown,
+            "subject_name": event.subject_name, "cause": event.cause, "basis": event.basis,
+            "decision_no": event.decision_no, "authority": event.authority,
+            "authority_code": event.authority_code, "start_date": event.start_date,
+            "end_date": event.end_date, "measures": list(event.measures), "reason": event.reason,
+            "repair_decision_no": event.repair_decision_no, "changed_at": event.changed_at,
+            "known_at": stamp})
+    versions = _insert_versions(session, CreditListVersion, rows)
+    newest = {row["entry_id"]: {"entry_id": row["entry_id"], "subject_key": row["subject_key"],
+                                "version_id": version, "status": row["status"]}
+              for row, version in zip(rows, versions, strict=True)}  # events are in order: the last wins
+    _point(session, CreditListCurrent.__table__, "entry_id", list(newest.values()))
     return versions
 
 
 def _store_grades(session: Session, events: list[GradeEvent], pull_id: int, stamp: datetime) -> list[int]:
-    versions = []
+    rows = []
     for event in events:
         subject = Subject.of(event.subject_id)
-        row = CreditGradeVersion(subject_key=subject.key, subject_masked=subject.shown,
-                                 subject_name=event.subject_name, grade=event.grade,
-                                 graded_on=event.graded_on,
-                                 pull_id=pull_id, changed_at=event.changed_at, known_at=stamp)
-        session.add(row)
-        session.flush()
-        versions.append(row.id)
-        _point(session, CreditGradeCurrent, CreditGradeCurrent.subject_key == subject.key,
-               {"subject_key": subject.key, "version_id": row.id, "grade": event.grade})
+        rows.append({"subject_key": subject.key, "subject_masked": subject.shown,
+                     "subject_name": event.subject_name, "grade": event.grade, "graded_on": event.graded_on,
+                     "pull_id": pull_id, "changed_at": event.changed_at, "known_at": stamp})
+    versions = _insert_versions(session, CreditGradeVersion, rows)
+    newest = {row["subject_key"]: {"subject_key": row["subject_key"], "version_id": version,
+                                   "grade": row["grade"]}
+              for row, version in zip(rows, versions, strict=True)}
+    _point(session, CreditGradeCurrent.__table__, "subject_key", list(newest.values()))
     return versions
 
 
-def _point(session: Session, table: Any, where: Any, values: dict[str, Any]) -> None:
-    """Move a ``*_current`` pointer (insert it the first time)."""
-    if session.execute(update(table).where(where).values(**values)).rowcount == 0:  # type: ignore[attr-defined]
-        session.execute(insert(table).values(**values))
+def _insert_versions(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """One multi-row INSERT for a page's versions, their ids in the order of the rows."""
+    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return list(session.scalars(statement, rows).all())
+
+
+def _point(session: Session, table: Any, key: str, rows: list[dict[str, Any]]) -> None:
+    """Move the ``*_current`` pointers of a page: one UPDATE (executemany) for the keys known, one INSERT
+    for the new ones."""
+    known: set[str] = set()
+    keys = [row[key] for row in rows]
+    for start in range(0, len(keys), 900):
+        known.update(session.scalars(select(table.c[key]).where(table.c[key].in_(keys[start:start + 900]))))
+    moved = [row for row in rows if row[key] in known]
+    if moved:
+        values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in rows[0] if name != key}
+        session.execute(update(table).where(table.c[key] == bindparam(f"new_{key}")).values(**values),
+                        [{f"new_{name}": value for name, value in row.items()} for row in moved])
+    added = [row for row in rows if row[key] not in known]
+    if added:
+        session.execute(insert(table), added)
