@@ -116,3 +116,48 @@ def test_the_credit_page_finds_a_subject_by_a_posted_number_and_masks_a_persons(
     assert department.status_code == 200 and "370102********1231" in department.text
     story = client.post("/api/credit/subject", json=PERSON).json()
     assert story["entries"][0]["status"] == "listed" and len(story["checks"]) == 1
+
+
+@pytest.mark.integration
+def test_a_service_user_without_an_airflow_role_checks_through_a_real_api_server(
+        tmp_path: Path, sqlite_url: str) -> None:
+    """SimpleAuthManager as in the demo: ``svc_market:`` (no role) signs in with its password, may call
+    the check and nothing of Airflow's own API; a viewer may not check."""
+    import json
+    import subprocess
+    import sys
+
+    from airflow_api_server import airflow_env, free_port, stop_group, wait_healthy
+
+    from creditsync.store import open_store
+
+    store = open_store(sqlite_url)
+    _fill(store)
+    store.dispose()
+    passwords = {"svc_market": "svc-pw-1", "auditor": "auditor-pw-1"}
+    (tmp_path / "passwords.json").write_text(json.dumps(passwords), encoding="utf-8")
+    env = airflow_env(tmp_path, sqlite_url, "svc_market:,auditor:viewer")
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    base, log = f"http://127.0.0.1:{(port := free_port())}", tmp_path / "api-server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        wait_healthy(server, base, log)
+        tokens = {user: requests.post(f"{base}/auth/token", json={"username": user, "password": pw},
+                                      timeout=10).json()["access_token"] for user, pw in passwords.items()}
+        as_service = {"Authorization": f"Bearer {tokens['svc_market']}"}
+        answer = requests.post(f"{base}/creditsync/api/v1/check", headers=as_service, timeout=30,
+                               json={"subject": USCC, "matter": "SC-XK-001"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["listed"] is True
+        assert requests.get(f"{base}/api/v2/dags", headers=as_service, timeout=10).status_code == 403
+        console = requests.get(f"{base}/creditsync/api/status", headers=as_service, timeout=10)
+        assert console.status_code == 403
+        viewer = requests.post(f"{base}/creditsync/api/v1/check", timeout=30, json={
+            "subject": USCC, "matter": "SC-XK-001"}, headers={"Authorization": f"Bearer {tokens['auditor']}"})
+        assert viewer.status_code == 403
+    finally:
+        stop_group(server)
