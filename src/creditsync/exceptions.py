@@ -6,7 +6,9 @@
     │   └── RateLimitedError    the peer asked us to wait ``retry_after`` seconds
     │   └── IllegalTransition   the record's state does not allow what was asked (withdraw twice, …)
     ├── FatalError              stop this run; a person must look (auth refused, protocol broken)
-    └── SkippableRecordError    this record is bad: quarantine it, carry on with the rest
+    ├── SkippableRecordError    this record is bad: quarantine it, carry on with the rest
+    └── InvalidRequest          the caller's request is wrong (a check without a subject, an unknown
+                                matter): fix it and ask again; nothing was done
 
 Field-level problems are described by :class:`FieldError`, which names the standard field code
 (``CF_XDR_SHXYM``) and says what is wrong in Chinese and in English.
@@ -119,6 +121,10 @@ class SkippableRecordError(CreditSyncError):
         super().__init__(message, record_key=record_key, **context)
         self.errors: list[FieldError] = list(errors)
         self.record_key = record_key
+
+
+class InvalidRequest(CreditSyncError):
+    """The caller asked for something that cannot be done as asked; nothing was done."""
 
 
 @dataclass

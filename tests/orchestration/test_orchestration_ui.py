@@ -598,7 +598,8 @@ def test_the_plugin_is_registered_with_its_app_and_menu_entries(airflow_ui: dict
                       "creditsync-quarantine"),
                      ("信用同步·记录", "/creditsync/record", "nav", "browse", "creditsync-records"),
                      ("信用同步·审计", "/creditsync/audit", "nav", "browse", "creditsync-audit"),
-                     ("信用同步·质量", "/creditsync/quality", "nav", "browse", "creditsync-quality")}
+                     ("信用同步·质量", "/creditsync/quality", "nav", "browse", "creditsync-quality"),
+                     ("信用同步·信用核查", "/creditsync/credit", "nav", "browse", "creditsync-credit")}
     assert not {name for name, *_ in views} & {"审计日志", "Audit Log"}  # Airflow's own entry
 
 

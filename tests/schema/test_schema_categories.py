@@ -36,8 +36,11 @@ KEYS = {
     "reward": ("JL", "JL_JDJGDM", "JL_WSH"),
     "blacklist": ("MD", "MD_RDJGDM", "MD_WSH"),
     "commitment": ("CN", "CN_SLDWDM", "CN_CNBH"),
+    "measure_feedback": ("FK", "FK_SSJGDM", "FK_FKBH"),
+    "interview": ("YT", "YT_YTDWDM", "YT_YTBH"),
 }
-LIGHT = {"inspection", "commitment"}  # the lighter subject rule: 法定代表人 optional
+# the lighter subject rule: 法定代表人 optional
+LIGHT = {"inspection", "commitment", "measure_feedback", "interview"}
 
 # The category's own fields of a valid record (the subject block and the authority fields are added).
 SPECIFIC: dict[str, dict[str, str]] = {
@@ -53,6 +56,13 @@ SPECIFIC: dict[str, dict[str, str]] = {
                   "MD_RDRQ": "2026/03/02", "MD_YXQZ": "2029/03/01"},
     "commitment": {"CN_CNBH": "CN-2026-0001", "CN_CNLX": "审批替代型", "CN_CNSX": "食品经营许可告知承诺",
                    "CN_CNNR": "承诺材料真实有效", "CN_CNRQ": "2026/03/02", "CN_LYZT": "履约中"},
+    "measure_feedback": {"FK_FKBH": "FK-2026-0001", "FK_MDLB": "失信联合惩戒对象名单", "FK_MDBH": "a" * 32,
+                         "FK_CSDM": "CJ01", "FK_CSMC": "限制参与招标投标", "FK_SXBM": "SC-ZTB-001",
+                         "FK_HCBH": "b" * 32, "FK_SSRQ": "2026/03/02", "FK_SSQK": "不予通过资格审查",
+                         "FK_SSR": "王某"},
+    "interview": {"YT_YTBH": "YT-2026-0001", "YT_YTSY": "列入重点关注名单", "YT_YTRQ": "2026/03/02",
+                  "YT_YTR": "王某、李某", "YT_BYTR": "张某（法定代表人）", "YT_YTNR": "告知失信后果",
+                  "YT_ZGYQ": "三十日内整改", "YT_ZGQX": "2026/04/01"},
 }
 for _name, _word in (("confirmation", "确认"), ("levy", "征收"), ("benefit", "给付"),
                      ("adjudication", "裁决"), ("compensation", "补偿"), ("reward", "奖励")):
@@ -92,7 +102,7 @@ def codes_where(predicate: Any) -> list[tuple[str, str]]:
 
 # ---- every category has a model, a prefix and a valid record --------------------------------------
 
-def test_the_twelve_categories_and_their_prefixes() -> None:
+def test_the_categories_and_their_prefixes() -> None:
     assert {name: spec.prefix for name, spec in CATEGORIES.items()} == {n: k[0] for n, k in KEYS.items()}
 
 

@@ -45,6 +45,13 @@ class AuditEvent(StrEnum):
     # written by earlier versions of the gateway (one entry per record); still shown and verified
     RECORD_VERSION = "record_version"
     PUSH_RECEIPT = "push_receipt"
+    # the credit loop (creditsync.credit)
+    CREDIT_FEED_PULLED = "credit_feed_pulled"
+    CREDIT_CHECKED = "credit_checked"
+    DRAW_COMMITTED = "draw_committed"
+    DRAW_PUBLISHED = "draw_published"
+    DRAW_VERIFIED = "draw_verified"
+    CREDIT_DELIVERED = "credit_delivered"
 
     @property
     def label_zh(self) -> str:
@@ -87,6 +94,12 @@ LABELS: dict[AuditEvent, tuple[str, str]] = {
     AuditEvent.AUDIT_PRUNED: ("审计归档", "audit pruned"),
     AuditEvent.RECORD_VERSION: ("记录新版本", "record version"),
     AuditEvent.PUSH_RECEIPT: ("推送回执", "push receipt"),
+    AuditEvent.CREDIT_FEED_PULLED: ("信用名单/评价同步", "credit lists or grades pulled"),
+    AuditEvent.CREDIT_CHECKED: ("信用核查", "credit check"),
+    AuditEvent.DRAW_COMMITTED: ("抽查种子承诺", "spot-check seed committed"),
+    AuditEvent.DRAW_PUBLISHED: ("抽查名单公布", "spot-check draw published"),
+    AuditEvent.DRAW_VERIFIED: ("抽查复核", "spot-check draw verified"),
+    AuditEvent.CREDIT_DELIVERED: ("名单推送至部门", "credit changes delivered to a department"),
 }
 
 

@@ -19,6 +19,7 @@ import typer
 from creditsync.cli import (
     audit_cmds,
     check_cmds,
+    credit_cmds,
     output,
     quarantine_cmds,
     reconcile_cmds,
@@ -55,6 +56,7 @@ service_cmds.register(app)
 reconcile_cmds.register(app)
 check_cmds.register(app)
 withdraw_cmds.register(app)
+credit_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from creditsync.credit.feedback import refuse_after_repair
 from creditsync.exceptions import FieldError
 from creditsync.hashing import content_hash
 from creditsync.lifecycle import ChangeSet, ChunkPlan, RunScope, SourceItem, decide_chunk
@@ -87,6 +88,7 @@ def _display_period(translator: Translator, payload: dict[str, Any]) -> dict[str
 def ingest_chunk(session: Session, scope: RunScope, translator: Translator,
                  items: list[SourceItem]) -> Counter[str]:
     """Decide and write one translated chunk (the caller holds the transaction and the department lock)."""
+    items = refuse_after_repair(session, translator.category, items)  # repair ends the measures
     decision = decide_chunk(session, scope.sealer, scope.department, translator.category, scope.run_id, items)
     plan = ChunkPlan(ChangeSet(scope), translator.category, translator.mapping_digest, translator.adapter,
                      decision)

@@ -106,6 +106,21 @@ def _commitment(rng: random.Random, n: int, decided: date) -> dict[str, Any]:
             "CN_CNRQ": decided.isoformat(), "CN_LYZT": "履约中"}
 
 
+def _measure_feedback(rng: random.Random, n: int, decided: date) -> dict[str, Any]:
+    return {"FK_FKBH": f"长样反馈-2026-{n:04d}", "FK_MDLB": "失信联合惩戒对象名单", "FK_MDBH": f"{n:032x}",
+            "FK_CSDM": "CJ01", "FK_CSMC": "限制参与招标投标", "FK_SXBM": "SC-ZTB-001",
+            "FK_SXMC": "政府采购与招标投标资格审查", "FK_HCBH": f"{n + 1:032x}",
+            "FK_SSRQ": decided.isoformat(),
+            "FK_SSQK": "资格审查不予通过。", "FK_SSR": "王某"}
+
+
+def _interview(rng: random.Random, n: int, decided: date) -> dict[str, Any]:
+    return {"YT_YTBH": f"长样约谈-2026-{n:04d}", "YT_YTSY": "列入重点关注名单",
+            "YT_YTRQ": decided.isoformat(), "YT_YTR": "王某、李某", "YT_BYTR": "张某（法定代表人）",
+            "YT_YTNR": "告知失信后果及信用修复途径。",
+            "YT_ZGYQ": "三十日内完成整改。", "YT_ZGQX": (decided + timedelta(days=30)).isoformat()}
+
+
 # 决定文书名称, 文号 word, 类别, 内容, amount range in 元 (None: the category has no amount field)
 _DECISIONS: dict[str, tuple[str, str, str, str, tuple[int, int] | None]] = {
     "QR": ("房屋权属确认决定书", "确", "权属确认", "确认当事人对所涉厂房享有所有权。", None),
@@ -135,4 +150,5 @@ MAKERS: dict[str, Maker] = {
     "blacklist": _blacklist, "commitment": _commitment, "confirmation": _decision("QR"),
     "levy": _decision("ZS"), "benefit": _decision("GF"), "adjudication": _decision("CJ"),
     "compensation": _decision("BC"), "reward": _decision("JL"),
+    "measure_feedback": _measure_feedback, "interview": _interview,
 }

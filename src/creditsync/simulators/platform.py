@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.simulators.platform_credit import GRADES_PATH, LISTS_PATH, PlatformCredit
 from creditsync.simulators.platform_faults import FaultConfig, FaultDice
 from creditsync.simulators.platform_repairs import PlatformRepairs
 from creditsync.simulators.platform_store import (
@@ -49,6 +50,7 @@ _RECORD = re.compile(r"^/api/v1/records/([0-9a-f]{32})$")
 RECORDS_PER_QUERY = 200  # platform ids one read of many copies may name
 _CATEGORY_RECORDS = re.compile(r"^/api/v1/([a-z][a-z0-9_]*)/records$")
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_CREDIT_ADMIN = "/_sim/credit"
 NO_HEADERS: Mapping[str, str] = {}
 
 
@@ -89,6 +91,7 @@ class PlatformSimulator:
         self.max_body_bytes = max_body_bytes  # a larger request body is answered 413
         self.store = PlatformStore(store_path)
         self.repairs = PlatformRepairs(self.store)  # the credit repair feed
+        self.credit = PlatformCredit()  # joint-punishment lists and grades (§8)
         self._validator: Validator = validator or schema_validator
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -208,6 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self._read_body()  # read it all first, so a dropped answer is not a reset mid-send
+        if self.path.startswith(_CREDIT_ADMIN):  # the credit authority's desk: never faulted, no appKey
+            self._credit_admin(urlsplit(self.path).path, body or b"{}")
+            return
         self._api(lambda: self._post(urlsplit(self.path).path, body))
 
     def _api(self, answer: Callable[[], list[dict[str, Any]] | None]) -> None:
@@ -243,6 +249,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self.sim.query(match.group(1), query.get("idempotency_key", []))
         if path == self.sim.repairs.path:
             return self.sim.repairs.since(query)
+        if path == LISTS_PATH:
+            return self.sim.credit.lists_since(query)
+        if path == GRADES_PATH:
+            return self.sim.credit.grades_since(query)
         raise Problem(404, "接口不存在")
 
     def _post(self, path: str, body: bytes | None) -> list[dict[str, Any]] | None:
@@ -262,6 +272,34 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._envelope(502, "网关错误")
         return None
+
+    def _credit_admin(self, path: str, body: bytes) -> None:
+        """``POST /_sim/credit/lists`` places, ``…/lists/{entry_id}/repair`` and ``…/remove`` end an entry,
+        ``/_sim/credit/grades`` grades a subject; each answers the event it made."""
+        credit = self.sim.credit
+        try:
+            fields = json.loads(body)
+            if not isinstance(fields, dict):
+                raise Problem(400, "请求体须为JSON对象")
+            parts = path.removeprefix(_CREDIT_ADMIN).strip("/").split("/")
+            if parts == ["lists"]:
+                row = credit.place(fields)
+            elif parts == ["grades"]:
+                row = credit.grade(fields)
+            elif len(parts) == 3 and parts[0] == "lists" and parts[2] == "repair":
+                row = credit.repair(parts[1], str(fields.get("decision_no", "")),
+                                    str(fields.get("reason", "")))
+            elif len(parts) == 3 and parts[0] == "lists" and parts[2] == "remove":
+                row = credit.remove(parts[1], str(fields.get("reason", "")))
+            else:
+                raise Problem(404, "接口不存在")
+        except Problem as problem:
+            self._envelope(problem.status, problem.msg)
+            return
+        except ValueError:
+            self._envelope(400, "请求体不是有效的JSON")
+            return
+        self._envelope(200, "操作成功", [row])
 
     def _inject(self, fault: str) -> None:
         if fault == "drop":

@@ -234,3 +234,5 @@ class QualityAlert(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email | log
     alerted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (Index("ix_quality_alerts_department", "department", "alerted_at"),)
+# The credit loop's tables live in their own module; importing it here puts them in Base.metadata.
+from creditsync.store import credit_models as _credit_models  # noqa: E402, F401

@@ -30,6 +30,7 @@ from creditsync.orchestration.ui import audit_queries, queries, record_queries, 
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.clock import iso
 from creditsync.orchestration.ui.quality_routes import quality
+from creditsync.orchestration.ui.credit_routes import check_api, credit_api, credit_pages
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
 from creditsync.orchestration.ui.routes_common import (
     Day,
@@ -227,6 +228,8 @@ def create_app() -> FastAPI:
     for router in (pages, files, actions, api):
         app.include_router(router)
     app.include_router(quality)  # 质量 (quality_routes)
+    for router in (check_api, credit_pages, credit_api):  # the credit loop (docs/credit-loop.md)
+        app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
         app.add_exception_handler(error, _store_error)

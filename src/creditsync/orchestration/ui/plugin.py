@@ -49,7 +49,8 @@ MENU = (("信用同步·概览", "/", "creditsync-status"),
         ("信用同步·隔离记录", "/quarantine", "creditsync-quarantine"),
         ("信用同步·记录", "/record", "creditsync-records"),
         ("信用同步·审计", "/audit", "creditsync-audit"),
-        ("信用同步·质量", "/quality", "creditsync-quality"))
+        ("信用同步·质量", "/quality", "creditsync-quality"),
+        ("信用同步·信用核查", "/credit", "creditsync-credit"))
 
 
 def external_views() -> list[dict[str, Any]]:

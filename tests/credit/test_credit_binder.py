@@ -1,0 +1,39 @@
+"""Checks answered without their audit entry (as the api-server answers them) are bound into the trail by
+the binder a moment later, in one batch, each under its own caller's name, and the chain verifies."""
+
+from __future__ import annotations
+
+import time
+
+from credit_support import REPO, USCC
+
+from creditsync.audit import AuditTrail
+from creditsync.audit.verify import verify_chain
+from creditsync.credit.binder import CheckBinder
+from creditsync.credit.check import CheckRequest, check
+from creditsync.credit.measures import load_catalogue
+from creditsync.store import Store
+from creditsync.store.credit_models import CreditCheck
+from creditsync.store.models import AuditEntry
+
+
+def test_the_binder_appends_the_entries_of_answered_checks(store: Store) -> None:
+    catalogue = load_catalogue(REPO)
+    answers = [check(store, catalogue, CheckRequest(USCC, "SC-XK-001", "market_supervision"),
+                     AuditTrail(f"svc_{n}"), bind=False) for n in range(5)]
+    assert all(a["audit_entry_id"] is None for a in answers)
+
+    CheckBinder(lambda: store).kick()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with store.reader() as session:
+            rows = session.query(CreditCheck).filter(CreditCheck.audit_entry_id.is_(None)).count()
+        if rows == 0:
+            break
+        time.sleep(0.1)  # the binder works in its own thread
+    with store.reader() as session:
+        entries = session.query(AuditEntry).filter(AuditEntry.event == "credit_checked").order_by(
+            AuditEntry.id).all()
+        assert verify_chain(session).ok
+    assert [e.details["check_id"] for e in entries] == [a["check_id"] for a in answers]
+    assert [e.actor for e in entries] == [f"svc_{n}" for n in range(5)]
