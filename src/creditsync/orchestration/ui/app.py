@@ -29,8 +29,8 @@ from creditsync.exceptions import ConfigurationError
 from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.clock import iso
-from creditsync.orchestration.ui.quality_routes import quality
 from creditsync.orchestration.ui.credit_routes import check_api, credit_api, credit_pages
+from creditsync.orchestration.ui.quality_routes import quality
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
 from creditsync.orchestration.ui.routes_common import (
     Day,
