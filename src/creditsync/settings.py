@@ -80,6 +80,12 @@ PLATFORM_REPAIRS_PATH = Variable("CREDITSYNC_PLATFORM_REPAIRS_PATH", "the platfo
                                  "(`repair --pull`, the daily run)", "/api/v1/repairs")
 TEST_MARIADB = Variable("CREDITSYNC_TEST_MARIADB", "tests: the MariaDB server the SQL conformance suite "
                         "creates its databases on", "mysql+pymysql://root@127.0.0.1:3306")
+SINK = Variable("CREDITSYNC_SINK", "the interface the platform offers: `api`, `exchange_db`, `xml_envelope` "
+                "or `template_file` (docs/platform-interfaces.md); a department file may override it", "api")
+SINK_CONFIG = Variable("CREDITSYNC_SINK_CONFIG", "YAML file of each sink's options (the exchange database's "
+                       "layout, folders); no credentials", "(none)")
+EXCHANGE_DB_URL = Variable("CREDITSYNC_EXCHANGE_DB_URL", "the exchange database (前置库), a SQLAlchemy URL "
+                           "(a secret)", "the `creditsync_exchange_db` Connection")
 CONNECTION_PREFIX = "AIRFLOW_CONN_"  # one variable per Connection id (creditsync.secrets)
 
 VARIABLES: tuple[Variable, ...] = (
@@ -87,9 +93,9 @@ VARIABLES: tuple[Variable, ...] = (
     RETRY_MAX_WAIT_S, PLATFORM_TIMEOUT_S, HASH_KEY, ACTOR, VERBOSE, XML_RECORD_TAG, SOURCE_TOKEN,
     SOURCE_SIM_INTERVAL_S, HEALTH_DROP_INTERVAL_S, AUDIT_KEY, AUDIT_RETIRED_KEYS, AUDIT_KEY_CONN_ID,
     AUDIT_REQUIRE_KEY, AUDIT_CHECKPOINTS, AUDIT_ARCHIVE_DIR, AUDIT_MIN_KEEP_DAYS, DISPLAY_TZ,
-    PLATFORM_REPAIRS_PATH, TEST_MARIADB)
+    PLATFORM_REPAIRS_PATH, TEST_MARIADB, SINK, SINK_CONFIG, EXCHANGE_DB_URL)
 SECRET_VARIABLES: tuple[Variable, ...] = (PLATFORM_APP_KEY, HASH_KEY, SOURCE_TOKEN, AUDIT_KEY,
-                                          AUDIT_RETIRED_KEYS)
+                                          AUDIT_RETIRED_KEYS, EXCHANGE_DB_URL)
 DEFAULT_HASH_KEY = "creditsync-default-key"
 DEFAULT_SOURCE_TOKEN = "demo-source-token"
 

@@ -24,6 +24,7 @@ from creditsync.cli import (
     reconcile_cmds,
     records_cmds,
     service_cmds,
+    sink_cmds,
     sync_cmds,
     withdraw_cmds,
 )
@@ -54,6 +55,7 @@ service_cmds.register(app)
 reconcile_cmds.register(app)
 check_cmds.register(app)
 withdraw_cmds.register(app)
+sink_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)

@@ -12,35 +12,57 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
-from creditsync.delivery.client import PlatformClient
 from creditsync.lifecycle import ChangeSet
 from creditsync.lifecycle.receipts import Sent
 from creditsync.lifecycle.stored import load_records
 from creditsync.lifecycle.withdrawals import adopt_platform_ids, settle_never_received
 from creditsync.pipeline.context import SyncContext
+from creditsync.sinks.base import Receipt, Sink
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem
 from creditsync.store.states import OutboxAction, OutboxStatus
 
 
-def settle_orphan_withdrawals(ctx: SyncContext, client: PlatformClient, items: list[Sent]) -> list[Sent]:
-    """``items`` with every orphan withdrawal either given its platform id or settled (and dropped)."""
+def settle_orphan_withdrawals(ctx: SyncContext, client: Sink, items: list[Sent]) -> tuple[list[Sent], int]:
+    """``items`` with every orphan withdrawal either given its platform id or settled (and dropped), and
+    how many were held back: through an interface the platform reads on its own schedule, an upsert not
+    answered yet may still be taken; it is deleted if the interface allows (the exchange database's
+    "delete while not yet taken"), else the withdrawal waits for its answer."""
     orphans = [item for item in items if item.action == OutboxAction.WITHDRAW and not item.platform_id]
     if not orphans:
-        return items
+        return items, 0
     tried = _tried_upserts(ctx, [item.business_key for item in orphans])
     found_ids: dict[str, str] = {}
+    held: set[str] = set()
     for category in {item.category for item in orphans}:
-        keys = [key for item in orphans if item.category == category for key in tried[item.business_key]]
-        answers = client.query(category, keys) if keys else {}
-        for item in orphans:
+        mine = [item for item in orphans if item.category == category]
+        keys = [key for item in mine for key in tried[item.business_key]]
+        answers = _answers(client, category, keys)
+        for item in mine:
             ids = [answers[k].platform_id for k in tried[item.business_key] if k in answers]
-            if item.category == category and (known := [i for i in ids if i]):
+            if known := [i for i in ids if i]:
                 found_ids[item.business_key] = known[-1]
-    _store(ctx, orphans, found_ids)
+            elif any(k not in answers for k in tried[item.business_key]) and client.asynchronous:
+                held.add(item.business_key)
+    settled = [item for item in orphans if item.business_key not in held]
+    _store(ctx, settled, found_ids)
     orphan_ids = {item.id for item in orphans}
-    return [replace(item, platform_id=found_ids[item.business_key]) if item.id in orphan_ids else item
+    kept = [replace(item, platform_id=found_ids[item.business_key]) if item.id in orphan_ids else item
             for item in items if item.id not in orphan_ids or item.business_key in found_ids]
+    return kept, len(held)
+
+
+def _answers(client: Sink, category: str, keys: list[str]) -> dict[str, Receipt]:
+    """What the platform answered for these keys. Through an asynchronous interface, the keys it has
+    not answered are taken back where still possible: those count as never received (a rejection)."""
+    answers = client.query(category, keys) if keys else {}
+    if not client.asynchronous or not (open_keys := [k for k in keys if k not in answers]):
+        return answers
+    retracted = client.retract(category, open_keys)
+    answers.update(client.query(category, [k for k in open_keys if k not in retracted]) if
+                   len(retracted) < len(open_keys) else {})
+    answers.update((k, Receipt(k, "rejected", None, ["已撤回（平台未接收）"])) for k in retracted)
+    return answers
 
 
 def _tried_upserts(ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:

@@ -21,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
 from creditsync.delivery.errors import BatchTooLargeError
 from creditsync.exceptions import CreditSyncError, RetriableError
 from creditsync.lifecycle import ChangeSet
@@ -32,11 +31,18 @@ from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import commit_cursors
 from creditsync.pipeline.orphans import settle_orphan_withdrawals
+from creditsync.sinks.base import Action, PushItem, Receipt, Sink
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem, SyncRun
 from creditsync.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
+
+
+class AwaitingPlatformError(RetriableError):
+    """Delivered through an interface the platform reads on its own schedule (an exchange database, a
+    folder): the answers come on a later run, which the cursors wait for."""
+
 TOO_LARGE = "记录过大，平台拒收（413），请精简后重新报送 (the record alone exceeds the platform's size limit)"
 
 
@@ -53,7 +59,7 @@ class Answer:
     error: CreditSyncError | None = None
 
 
-def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
+def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
     ctx.ensure_run()
     counts: Counter[str] = Counter(batches=0, acked=0, rejected=0)
     probed = False
@@ -61,7 +67,12 @@ def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
         with ThreadPoolExecutor(max_workers=ctx.department.push_concurrency,
                                 thread_name_prefix=f"push-{ctx.name}") as pool:
             while items := _next_round(ctx):
-                items = settle_orphan_withdrawals(ctx, client, items)
+                items, held = settle_orphan_withdrawals(ctx, client, items)
+                if held and not items:  # only withdrawals waiting for their upsert's answer: a later run
+                    raise AwaitingPlatformError("withdrawals wait for the platform to take their "
+                                                "records first", department=ctx.name)
+                if not items:
+                    continue
                 batches = _cut(ctx, items)
                 if not probed:  # one batch alone first: a refused appKey costs one request, not N
                     batches, probed = batches[:1], True
@@ -170,7 +181,7 @@ def _mark_attempt(ctx: SyncContext, batch: Batch) -> None:
         changes.apply(session)
 
 
-def _send(client: PlatformClient, batch: Batch) -> Answer:
+def _send(client: Sink, batch: Batch) -> Answer:
     """In a worker thread: the platform's answers, splitting the batch while it is too large."""
     answer = Answer()
     pending = [batch.items]
@@ -198,7 +209,7 @@ def _wire(item: Sent) -> PushItem:
                     action=cast(Action, item.action), data=item.payload, platform_id=item.platform_id)
 
 
-def _collect(ctx: SyncContext, client: PlatformClient, futures: list[tuple[Batch, Future[Answer]]],
+def _collect(ctx: SyncContext, client: Sink, futures: list[tuple[Batch, Future[Answer]]],
              counts: Counter[str]) -> None:
     """Store each batch's answers as they come; then fail the round if any batch failed or was left
     without an answer (those items stay pending and go again, with the same keys)."""
@@ -223,11 +234,14 @@ def _collect(ctx: SyncContext, client: PlatformClient, futures: list[tuple[Batch
     if failure is not None:
         raise failure
     if unanswered and (left := _ask_again(ctx, client, unanswered)):
+        if client.asynchronous:
+            raise AwaitingPlatformError(f"{left} item(s) delivered, waiting for the platform to take "
+                                        "them; a later run reads their answers", department=ctx.name)
         raise RetriableError(f"the platform left {left} item(s) without a usable answer (none, or an "
                              "acceptance without its record id); they stay pending", department=ctx.name)
 
 
-def _ask_again(ctx: SyncContext, client: PlatformClient, unanswered: list[tuple[Batch, Sent]]) -> int:
+def _ask_again(ctx: SyncContext, client: Sink, unanswered: list[tuple[Batch, Sent]]) -> int:
     """An item answered without the platform's record id, or not at all: its outcome is unknown, so ask
     the platform back (never correct blind). Returns how many are still unknown."""
     left = 0
