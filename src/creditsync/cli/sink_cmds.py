@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -16,6 +18,8 @@ DEMO_CATEGORIES = "license,penalty"
 def register(app: typer.Typer) -> None:
     app.command("exchange-sim")(exchange_sim)
     app.command("exchange-ddl")(exchange_ddl)
+    app.command("envelope-sim")(envelope_sim)
+    app.command("template-sim")(template_sim)
 
 
 def exchange_sim(
@@ -70,3 +74,74 @@ def exchange_ddl(
 
 def _categories(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def envelope_sim(
+    folder: Path = typer.Option(None, "--folder",
+                                help="Take envelopes from FOLDER/outgoing, ack in FOLDER/ack."),
+    port: int = typer.Option(None, "--port", "-p", help="Serve POST / (an envelope → its ack), GET /ack/ID "
+                             "and /_sim/stats."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    reject_rate: float = typer.Option(0.0, "--reject-rate", min=0, max=1),
+    interval_s: float = typer.Option(1.0, "--interval-s", min=0.01),
+    seed: int = typer.Option(None, "--seed"),
+    store: Path = typer.Option(None, "--store", help="SQLite file keeping what the platform published."),
+) -> None:
+    """Play the platform's side of the XML envelope (a folder job and/or an HTTP endpoint)."""
+    from creditsync.simulators.envelope import EnvelopeFolderSimulator, EnvelopeServer
+
+    platform = _platform(store, reject_rate, seed)
+    job = EnvelopeFolderSimulator(folder, platform) if folder else None
+    server = EnvelopeServer((host, port), platform) if port is not None else None
+    _serve(platform, job, server, interval_s)
+
+
+def template_sim(
+    folder: Path = typer.Option(..., "--folder", help="The template sink's folder."),
+    port: int = typer.Option(None, "--port", "-p", help="Serve /_sim/stats."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    reject_rate: float = typer.Option(0.0, "--reject-rate", min=0, max=1),
+    interval_s: float = typer.Option(1.0, "--interval-s", min=0.01),
+    seed: int = typer.Option(None, "--seed"),
+    store: Path = typer.Option(None, "--store", help="SQLite file keeping what the platform published."),
+) -> None:
+    """Play the person uploading the template workbooks and the platform returning its result workbooks."""
+    from creditsync.simulators.template import TemplateSimulator
+
+    platform = _platform(store, reject_rate, seed)
+    server = platform._server(host, port) if port is not None else None
+    _serve(platform, TemplateSimulator(folder, platform), server, interval_s)
+
+
+def _platform(store: Path | None, reject_rate: float, seed: int | None):  # type: ignore[no-untyped-def]
+    from creditsync.simulators.platform import FaultConfig, PlatformSimulator
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    faults = FaultConfig(reject_rate=reject_rate, seed=seed)
+    return PlatformSimulator(str(store) if store else None, faults=faults)
+
+
+def _serve(platform: Any, job: Any, server: Any, interval_s: float) -> None:
+    """Serve HTTP in a thread and run the folder job until SIGTERM/SIGINT."""
+    import signal
+    import threading
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True) if server else None
+    if thread is not None:
+        thread.start()
+    try:
+        while True:
+            if job is not None:
+                job.run_once()
+            time.sleep(interval_s)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        platform.close()

@@ -10,7 +10,8 @@ its answer comes back differ:
   is unanswered: it stays pending and is asked back (``query``) or sent again with the same key.
 - ``query(category, keys)`` answers what the platform decided for these keys; undecided keys are absent.
 - ``retract(category, keys)``: items the platform has not taken yet, removed (the exchange database's
-  "delete while not yet taken"); the keys removed. Sinks that cannot take anything back return nothing.
+  "delete while not yet taken"); the keys that will never reach the platform (removed, or never
+  delivered at all). Sinks that cannot take anything back return nothing.
 - ``records``/``record``: the platform's copies (reconciliation's second pass), only where
   ``can_read_copies``.
 

@@ -73,7 +73,8 @@ class ExchangeDbSink(NoCopies):
         return self._call(lambda: self._answers(category, keys)) if keys else {}
 
     def retract(self, category: str, idempotency_keys: Iterable[str]) -> set[str]:
-        """Delete the rows of these keys the platform has not taken yet; the keys deleted."""
+        """Delete the rows of these keys the platform has not taken yet; the keys that will never reach
+        it (deleted, or never written)."""
         keys = list(dict.fromkeys(idempotency_keys))
         if not keys or not self.layout.delete_untaken:
             return set()
@@ -191,20 +192,23 @@ class ExchangeDbSink(NoCopies):
         return found
 
     def _delete_untaken(self, category: str, keys: list[str]) -> set[str]:
+        """Deleted rows, plus keys that never made a row (the pusher died before its insert)."""
         c = self.layout.columns
         deleted: set[str] = set()
+        present: set[str] = set()
         with self.engine.begin() as conn:
             for table in self.tables(category).values():
                 for chunk in _chunks(keys):
                     # Row locks make this wait for a pick-up job holding them, then see its flag.
-                    untaken = set(conn.scalars(select(table.c[c.key]).where(
-                        table.c[c.key].in_(chunk), table.c[c.flag] == self.layout.flag_codes.new)
-                        .with_for_update()))
+                    rows = conn.execute(select(table.c[c.key], table.c[c.flag])
+                                        .where(table.c[c.key].in_(chunk)).with_for_update()).all()
+                    present |= {key for key, _ in rows}
+                    untaken = [key for key, flag in rows if flag == self.layout.flag_codes.new]
                     if untaken:
-                        conn.execute(delete(table).where(table.c[c.key].in_(list(untaken)),
+                        conn.execute(delete(table).where(table.c[c.key].in_(untaken),
                                                          table.c[c.flag] == self.layout.flag_codes.new))
-                    deleted |= untaken
-        return deleted
+                    deleted |= set(untaken)
+        return deleted | (set(keys) - present)
 
 
 def _messages(result: str | None) -> list[str]:
