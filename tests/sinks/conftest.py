@@ -4,41 +4,22 @@ penalties to deliver."""
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from creditsync.simulators import synthetic as syn
-from creditsync.testing.sql_conformance import mariadb_server
 
 AUTHORITY = syn.fixed_uscc("1", "1", syn.CHANGQING, "00421234")
 AUTHORITY_NAME = "济南市长清区市场监督管理局"
 
 
-def mariadb_database() -> Iterator[str]:
-    server = mariadb_server()
-    name = f"creditsync_xdb_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server)
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    try:
-        yield f"{server.rstrip('/')}/{name}?charset=utf8mb4"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        admin.dispose()
-
-
 @pytest.fixture(params=["mariadb", "postgresql"])
 def exchange_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh exchange database (前置库) on the real server, dropped afterwards."""
-    if request.param == "mariadb":
-        yield from mariadb_database()
-    else:
-        yield str(request.getfixturevalue("empty_pg_url"))
+    fixture = "empty_mariadb_url" if request.param == "mariadb" else "empty_pg_url"
+    yield str(request.getfixturevalue(fixture))
 
 
 def penalty(number: int, *, natural: bool = False, seed: int = 1) -> dict[str, str]:

@@ -45,7 +45,7 @@ def count_rows(url: str, name: str) -> int:
 def test_a_batch_goes_in_once_and_its_answers_come_back_from_the_flags(exchange_url: str) -> None:
     sink, sim = setup(exchange_url)
     bad = item(3, data={"CF_XDR_SHXYM": "123"})
-    items = [item(1), item(2), bad]
+    items = [item(1), item(2, natural=True), bad]  # rows of other fields in one multi-row INSERT
     assert sink.push("penalty", items, "b1") == []  # nothing taken yet
     assert sink.push("penalty", items, "b1-again") == []  # re-sent: still one row per key
     assert count_rows(exchange_url, "T_SGS_CF") == 3

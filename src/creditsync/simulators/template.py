@@ -6,8 +6,10 @@ simulator's core, and its result workbook in ``returned/`` (every row with 导�
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+import zipfile
 from pathlib import Path
 
 from creditsync.schema import get_category
@@ -15,6 +17,7 @@ from creditsync.simulators.platform import PlatformSimulator
 from creditsync.simulators.platform_store import IncomingRecord
 from creditsync.sinks.template_file import workbook as wb
 
+log = logging.getLogger(__name__)
 ACTIONS = {wb.OPERATIONS["withdraw"]: "withdraw"}
 
 
@@ -22,9 +25,10 @@ class TemplateSimulator:
     def __init__(self, folder: Path, platform: PlatformSimulator) -> None:
         self.folder, self.platform = folder, platform
         self.taken, self.returned = folder / "taken", folder / "returned"
-        for path in (self.taken, self.returned):
+        for path in (self.taken, self.returned, folder / "refused"):
             path.mkdir(parents=True, exist_ok=True)
         self._stop = threading.Event()
+        self.serial = len(list(self.returned.glob("*.xlsx")))
 
     def run_once(self) -> int:
         for path in sorted((self.folder / "outgoing").glob("*/[!.]*.xlsx")):
@@ -33,14 +37,20 @@ class TemplateSimulator:
         done = 0
         for path in sorted(self.taken.glob("[!.]*.xlsx")):
             category = path.name.split("__", 1)[0]
-            rows = list(wb.read(path))
+            try:
+                rows = list(wb.read(path))
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # not a workbook: set aside
+                log.warning("workbook %s refused: %s", path.name, exc)
+                os.replace(path, self.folder / "refused" / path.name)
+                continue
             self.platform.count("requests")
             results = self.platform.push(category, [self._incoming(category, row) for row in rows])
             for row, result in zip(rows, results, strict=True):
                 rejected = result["status"] == "rejected"
                 row.update({wb.RESULT: "失败" if rejected else wb.OK, wb.ERRORS: "；".join(result["errors"]),
                             wb.PLATFORM_ID: result["platform_id"] or ""})
-            wb.write(self.returned / f"{path.stem}_结果.xlsx", category, rows,
+            self.serial += 1  # the same workbook name may come again (a day's second upload)
+            wb.write(self.returned / f"{path.stem}_{self.serial:04d}_结果.xlsx", category, rows,
                      extra=[wb.RESULT, wb.ERRORS, wb.PLATFORM_ID])
             path.unlink()
             done += len(rows)

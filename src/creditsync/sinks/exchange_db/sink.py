@@ -21,7 +21,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, delete, inspect, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from tenacity import Retrying
 
 from creditsync import http
@@ -122,11 +123,13 @@ class ExchangeDbSink(NoCopies):
                 return fn()
             except IntegrityError:
                 raise  # handled where it can happen
-            except (DBAPIError, SQLAlchemyError) as exc:
-                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and _is_programming(exc):
-                    raise ConfigurationError(f"exchange database refused the statement: {_short(exc)}") \
-                        from None
+            except (OperationalError, InterfaceError, SATimeoutError) as exc:  # dropped, killed, down
                 raise ExchangeDbUnavailable(f"exchange database: {_short(exc)}") from None
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise ExchangeDbUnavailable(f"exchange database: {_short(exc)}") from None
+                raise ConfigurationError(f"the exchange database refused the statement (does the layout "
+                                         f"match its tables?): {_short(exc)}") from None
 
         return http.call_with_retries(self._retrying, once)
 
@@ -146,18 +149,23 @@ class ExchangeDbSink(NoCopies):
             for table, group in by_table.values():
                 there = self._rows(conn, table, [i.idempotency_key for i in group])
                 found.update((key, receipt) for key, row in there.items() if (receipt := self._receipt(row)))
-                new = [self._row(i) for i in group if i.idempotency_key not in there]
+                new = [self._row(table, i) for i in group if i.idempotency_key not in there]
                 if new:
                     conn.execute(table.insert(), new)  # one multi-row INSERT (executemany)
         return found
 
-    def _row(self, item: PushItem) -> dict[str, Any]:
+    def _row(self, table: Table, item: PushItem) -> dict[str, Any]:
+        """Every column of the table (a multi-row INSERT takes the same columns for each row)."""
         c, ops = self.layout.columns, self.layout.operation_codes
         operation = ops.correct if item.platform_id else ops.new
         if item.action == "withdraw":
             operation = ops.withdraw
-        row = {self.layout.column_of(code): None if value is None else str(value)
-               for code, value in item.data.items()}
+        row: dict[str, Any] = dict.fromkeys(table.c.keys())
+        for code, value in item.data.items():
+            column = self.layout.column_of(code)
+            if column not in row:
+                raise ConfigurationError(f"the exchange table {table.name} has no column for {code}")
+            row[column] = None if value is None else str(value)
         row.update({c.key: item.idempotency_key, c.business_key: item.business_key, c.operation: operation,
                     c.platform_id: item.platform_id, c.loaded_at: loaded_now(),
                     c.flag: self.layout.flag_codes.new, c.result: None, c.processed_at: None,
@@ -222,11 +230,6 @@ def _messages(result: str | None) -> list[str]:
 def _chunks(keys: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(keys), IN_CHUNK):
         yield keys[start : start + IN_CHUNK]
-
-
-def _is_programming(exc: DBAPIError) -> bool:
-    name = type(exc.orig).__name__ if exc.orig is not None else ""
-    return name in ("ProgrammingError", "UndefinedTable", "UndefinedColumn", "DataError")
 
 
 def _short(exc: Exception) -> str:

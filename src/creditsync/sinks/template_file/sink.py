@@ -15,6 +15,7 @@ A withdrawal's upsert still in an outgoing workbook is taken out of it (``retrac
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -36,8 +37,14 @@ class TemplateFileSink(NoCopies):
             path.mkdir(parents=True, exist_ok=True)
         self._answers: dict[str, Receipt] = {}
         self._read: dict[Path, float] = {}
+        # The push step sends batches from several threads: one workbook is rewritten by one at a time.
+        self._lock = threading.RLock()
 
     def push(self, category: str, items: Sequence[PushItem], batch_id: str) -> list[Receipt]:
+        with self._lock:
+            return self._push(category, items)
+
+    def _push(self, category: str, items: Sequence[PushItem]) -> list[Receipt]:
         unique_keys(items)
         found = self.query(category, [i.idempotency_key for i in items])
         fresh = [i for i in items
@@ -53,10 +60,16 @@ class TemplateFileSink(NoCopies):
         return [found[i.idempotency_key] for i in items if i.idempotency_key in found]
 
     def query(self, category: str, idempotency_keys: Iterable[str]) -> dict[str, Receipt]:
-        self._read_returned()
-        return {key: self._answers[key] for key in dict.fromkeys(idempotency_keys) if key in self._answers}
+        with self._lock:
+            self._read_returned()
+            known = self._answers
+            return {key: known[key] for key in dict.fromkeys(idempotency_keys) if key in known}
 
     def retract(self, category: str, idempotency_keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return self._retract(category, list(idempotency_keys))
+
+    def _retract(self, category: str, idempotency_keys: list[str]) -> set[str]:
         keys = set(idempotency_keys) - set(self.query(category, idempotency_keys))
         gone = {key for key in keys if not (self.sent / key).exists()}  # never written
         for path in sorted((self.outgoing / category).glob("[!.]*.xlsx")):
