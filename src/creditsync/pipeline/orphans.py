@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from sqlalchemy import select
 
+from creditsync.audit.events import AuditEvent
 from creditsync.lifecycle import ChangeSet
 from creditsync.lifecycle.receipts import Sent
 from creditsync.lifecycle.stored import load_records
@@ -88,4 +89,54 @@ def _store(ctx: SyncContext, orphans: list[Sent], found_ids: dict[str, str]) -> 
         changes.item_updates += [{"id": item.id, "status": str(OutboxStatus.SUPERSEDED), "sealed": None}
                                  for item in never]
         settle_never_received(changes, stored, [item.business_key for item in never])
+        changes.apply(session)
+
+
+def take_back_untaken(ctx: SyncContext, client: Sink) -> None:
+    """Through an interface the platform reads on its own schedule (an exchange database, a folder): a
+    withdrawal queued behind a version the platform has not taken yet takes that version back. Taken
+    back, it never reaches the platform; a record the platform never had then needs no withdrawal."""
+    if not client.asynchronous:
+        return
+    with ctx.store.reader() as session:
+        withdrawing = set(session.scalars(select(OutboxItem.business_key).where(
+            OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.action == OutboxAction.WITHDRAW)))
+        if not withdrawing:
+            return
+        behind = session.execute(select(OutboxItem.id, OutboxItem.idempotency_key, OutboxItem.business_key,
+                                        OutboxItem.category).where(
+            OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.action == OutboxAction.UPSERT, OutboxItem.attempts > 0,
+            OutboxItem.business_key.in_(withdrawing))).all()
+    taken_back: list[tuple[int, str, str, str]] = []
+    for category in {row[3] for row in behind}:
+        keys = [row[1] for row in behind if row[3] == category]
+        gone = client.retract(category, keys)
+        taken_back += [tuple(row) for row in behind if row[3] == category and row[1] in gone]  # type: ignore[misc]
+    if taken_back:
+        _settle_taken_back(ctx, taken_back, {row[2] for row in behind if row not in taken_back})
+
+
+def _settle_taken_back(ctx: SyncContext, taken_back: list[tuple[int, str, str, str]],
+                       still_out: set[str]) -> None:
+    with ctx.store.transaction() as session:
+        lock_department(session, ctx.name)
+        changes = ChangeSet(ctx.scope)
+        records = {row[2] for row in taken_back}
+        stored = load_records(session, ctx.scope.sealer, records)
+        changes.item_updates += [{"id": row[0], "status": str(OutboxStatus.SUPERSEDED), "sealed": None}
+                                 for row in taken_back]
+        for item_id, key, business_key, category in taken_back:
+            changes.event(AuditEvent.DELIVERY_RETRACTED, category=category, business_key=business_key,
+                          idempotency_key=key, outbox_id=item_id)
+        never = [k for k in records - still_out
+                 if (row := stored.rows.get(k)) is not None and not row["platform_id"]]
+        if never:
+            withdrawals = session.execute(select(OutboxItem.id).where(
+                OutboxItem.business_key.in_(never), OutboxItem.status == OutboxStatus.PENDING,
+                OutboxItem.action == OutboxAction.WITHDRAW)).scalars()
+            changes.item_updates += [{"id": item_id, "status": str(OutboxStatus.SUPERSEDED), "sealed": None}
+                                     for item_id in withdrawals]
+            settle_never_received(changes, stored, never)
         changes.apply(session)

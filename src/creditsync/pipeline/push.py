@@ -30,7 +30,7 @@ from creditsync.lifecycle.seal import SealError
 from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import commit_cursors
-from creditsync.pipeline.orphans import settle_orphan_withdrawals
+from creditsync.pipeline.orphans import settle_orphan_withdrawals, take_back_untaken
 from creditsync.sinks.base import Action, PushItem, Receipt, Sink
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem, SyncRun
@@ -68,19 +68,24 @@ def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
     awaiting: set[str] = set()
     after = withheld = 0
     try:
+        take_back_untaken(ctx, client)
         with ThreadPoolExecutor(max_workers=ctx.department.push_concurrency,
                                 thread_name_prefix=f"push-{ctx.name}") as pool:
             while items := _next_round(ctx, after):
+                last = max(item.id for item in items)
                 if client.asynchronous:
-                    after = max(item.id for item in items)
                     items = [item for item in items if item.business_key not in awaiting]
                 items, held = settle_orphan_withdrawals(ctx, client, items)
                 withheld += held  # withdrawals whose upsert the platform may still take
                 if not items:
+                    after = last if client.asynchronous else after
                     continue
                 batches = _cut(ctx, items)
                 if not probed:  # one batch alone first: a refused appKey costs one request, not N
                     batches, probed = batches[:1], True
+                if client.asynchronous:  # the next round starts after what went, or at what waits
+                    sent = {item.id for batch in batches for item in batch.items}
+                    after = min([item.id - 1 for item in items if item.id not in sent] or [last])
                 for batch in batches:
                     _mark_attempt(ctx, batch)
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
