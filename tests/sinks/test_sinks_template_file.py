@@ -49,3 +49,12 @@ def test_the_returned_workbook_becomes_receipts(tmp_path: Path) -> None:
     assert [p.name.endswith("_2.xlsx") for p in (tmp_path / "outgoing" / "penalty").iterdir()] == [True]
     assert sink.retract("penalty", ["k00003"]) == {"k00003"}
     assert sim.run_once() == 0
+
+
+def test_a_workbook_larger_than_the_platforms_batch_is_imported_whole(tmp_path: Path) -> None:
+    sink = TemplateFileSink(tmp_path)
+    sim = TemplateSimulator(tmp_path, PlatformSimulator(max_batch=2))
+    sink.push("penalty", [item(n) for n in range(1, 6)], "b1")
+    assert sim.run_once() == 5
+    assert len(sink.query("penalty", [f"k{n:05d}" for n in range(1, 6)])) == 5
+    assert sim.platform.stats()["records"] == 5

@@ -71,3 +71,12 @@ def test_posted_envelopes_are_answered_and_asked_back(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_platform_job_takes_more_envelopes_than_its_batch_limit(tmp_path: Path) -> None:
+    sink = XmlFolderSink(tmp_path, sender="长清区")
+    sim = EnvelopeFolderSimulator(tmp_path, PlatformSimulator(max_batch=2))
+    sink.push("penalty", [item(n) for n in range(1, 6)], "b1")
+    assert sim.run_once() == 5
+    assert all(r.confirmed for r in sink.query("penalty", [f"k{n:05d}" for n in range(1, 6)]).values())
+    assert sim.platform.stats()["records"] == 5

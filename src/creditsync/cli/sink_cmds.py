@@ -136,7 +136,10 @@ def _serve(platform: Any, job: Any, server: Any, interval_s: float) -> None:
     try:
         while True:
             if job is not None:
-                job.run_once()
+                try:
+                    job.run_once()
+                except Exception:  # a simulator bug must not end the platform: log it, next round
+                    logging.getLogger(__name__).exception("pick-up round failed")
             time.sleep(interval_s)
     except KeyboardInterrupt:
         pass

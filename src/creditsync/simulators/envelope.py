@@ -34,14 +34,23 @@ def decide(platform: PlatformSimulator, messages: list[Message]) -> dict[str, by
         records = [IncomingRecord(m.item_id, m.business_key, m.action, m.platform_id, dict(m.data))
                    for m in group]
         try:
-            results = platform.push(category, records)
-        except Problem as problem:
+            results = push_in_batches(platform, category, records)
+        except Problem as problem:  # e.g. a category the platform does not know
             results = [{"idempotency_key": m.item_id, "status": "rejected", "platform_id": None,
                         "errors": [problem.msg]} for m in group]
         for result in results:
             acks[result["idempotency_key"]] = build_ack(result["idempotency_key"], result["status"],
                                                         result["platform_id"], result["errors"])
     return acks
+
+
+def push_in_batches(platform: PlatformSimulator, category: str,
+                    records: list[IncomingRecord]) -> list[dict[str, Any]]:
+    """The platform's job takes what it found in batches it accepts (its own batch limit)."""
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(records), platform.max_batch):
+        results += platform.push(category, records[start : start + platform.max_batch])
+    return results
 
 
 class EnvelopeFolderSimulator:

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 from creditsync.schema import get_category
+from creditsync.simulators.envelope import push_in_batches
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.simulators.platform_store import IncomingRecord
 from creditsync.sinks.template_file import workbook as wb
@@ -44,7 +45,8 @@ class TemplateSimulator:
                 os.replace(path, self.folder / "refused" / path.name)
                 continue
             self.platform.count("requests")
-            results = self.platform.push(category, [self._incoming(category, row) for row in rows])
+            incoming = [self._incoming(category, row) for row in rows]
+            results = push_in_batches(self.platform, category, incoming)
             for row, result in zip(rows, results, strict=True):
                 rejected = result["status"] == "rejected"
                 row.update({wb.RESULT: "失败" if rejected else wb.OK, wb.ERRORS: "；".join(result["errors"]),
