@@ -80,6 +80,42 @@ PY
 }
 # -- end housing_construction -------------------------------------------------------------------------
 
+# -- the sink: CREDITSYNC_SINK=exchange_db delivers through an exchange database (前置库) on MariaDB ----
+SINK=${CREDITSYNC_SINK:-api}
+EXCHANGE_PORT=${CREDITSYNC_EXCHANGE_PORT:-8703}
+EXCHANGE_DB_URL="$MARIADB_DEMO_SERVER/creditsync_demo_exchange_$AIRFLOW_PORT?charset=utf8mb4"
+EXCHANGE_CATEGORIES=license,penalty,enforcement,inspection
+
+sink_demo_env() {  # after write_env: the sink's settings (the exchange database created if missing)
+  echo "export CREDITSYNC_SINK=$SINK" >> "$VAR/demo.env"
+  [ "$SINK" = exchange_db ] || return 0
+  "$ROOT/.venv/bin/python" - "$MARIADB_DEMO_SERVER" "creditsync_demo_exchange_$AIRFLOW_PORT" <<'PY'
+import sys
+from sqlalchemy import create_engine, text
+engine = create_engine(sys.argv[1])
+with engine.connect() as conn:
+    conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{sys.argv[2]}` CHARACTER SET utf8mb4"))
+PY
+  echo "== exchange_db: the exchange database creditsync_demo_exchange_$AIRFLOW_PORT on MariaDB"
+  cat >> "$VAR/demo.env" <<ENV
+export CREDITSYNC_EXCHANGE_DB_URL="$EXCHANGE_DB_URL"
+export CREDITSYNC_SINK_CONFIG="$ROOT/deploy/sinks.demo.yaml"
+ENV
+}
+
+start_exchange_sim() {  # the platform's pick-up job on the exchange tables, beside the API simulator
+  [ "$SINK" = exchange_db ] || return 0
+  start_bg exchange-sim creditsync exchange-sim --db-url "$EXCHANGE_DB_URL" --host "$BIND" \
+    --port "$EXCHANGE_PORT" --store "$VAR/exchange-sim.db" --categories "$EXCHANGE_CATEGORIES" --interval-s 1
+  wait_http "http://$LOCAL:$EXCHANGE_PORT/_sim/stats" 60
+}
+
+exchange_summary() {
+  [ "$SINK" = exchange_db ] || return 0
+  echo "  exchange sim      http://$LOCAL:$EXCHANGE_PORT/_sim/stats  $(fetch "http://$LOCAL:$EXCHANGE_PORT/_sim/stats" 2>/dev/null)"
+}
+# -- end sink ------------------------------------------------------------------------------------------
+
 start_bg() {  # name, command...: a new session, so stopping the group stops every child
   local name=$1; shift
   if is_running "$name"; then echo "  $name already running"; return; fi
@@ -114,6 +150,7 @@ wait_http() {  # url, seconds
 start() {
   write_env
   housing_construction_demo
+  sink_demo_env
   # shellcheck disable=SC1091
   source "$VAR/demo.env"
   mkdir -p "$AIRFLOW_HOME"
@@ -128,6 +165,7 @@ start() {
   start_bg source-emergency_management creditsync source-sim emergency_management --workdir "$ROOT/.sim"
   start_bg source-health creditsync source-sim health --workdir "$ROOT/.sim"
   wait_http "http://$LOCAL:$PLATFORM_PORT/_sim/stats" 30
+  start_exchange_sim
   for _ in $(seq 1 30); do [ -f "$ROOT/.sim/emergency_management/emergency_management.db" ] && break; sleep 1; done
   echo "== Airflow api-server"
   start_bg airflow-api-server airflow api-server --host "$BIND" --port "$AIRFLOW_PORT"
@@ -182,6 +220,7 @@ CreditSync demo is running.
   gateway console   http://$LOCAL:$AIRFLOW_PORT/plugin/creditsync-status  (Browse → 信用同步·概览 / ·隔离记录 / ·记录 / ·审计)
                     e.g. 记录 → ${example:-a 文书号}; JSON http://$LOCAL:$AIRFLOW_PORT/creditsync/api/status
   platform sim      http://$LOCAL:$PLATFORM_PORT/_sim/stats  $(fetch "http://$LOCAL:$PLATFORM_PORT/_sim/stats" 2>/dev/null)
+$(exchange_summary)
   departments       market_supervision REST http://$LOCAL:$SOURCE_PORT, ecology_environment XML
                     http://$LOCAL:$ECOLOGY_PORT, emergency_management SQLite
                     .sim/emergency_management/, health file drops .sim/health/inbox/

@@ -128,3 +128,23 @@ def store(store_url: str) -> Iterator[Store]:
     handle = open_store(store_url)
     yield handle
     handle.dispose()
+
+
+@pytest.fixture
+def empty_mariadb_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database (utf8mb4) on the local server, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    from creditsync.testing.sql_conformance import mariadb_server
+
+    server = mariadb_server()
+    name = f"creditsync_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server)
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    try:
+        yield f"{server.rstrip('/')}/{name}?charset=utf8mb4"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,6 +73,15 @@ class PublicationConfig(BaseModel):
     hold_back: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
 
 
+class SinkConfig(BaseModel):
+    """A department delivered through another interface than the deployment's (creditsync.sinks)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["api", "exchange_db", "xml_envelope", "template_file"]
+    options: dict[str, Any] = Field(default_factory=dict)
+    conn_id: str | None = None  # the Connection holding its address and credentials
+
+
 class DepartmentConfig(BaseModel):
     """Everything the gateway needs to sync one department; no secrets (those are Connections)."""
 
@@ -92,6 +101,7 @@ class DepartmentConfig(BaseModel):
     push_concurrency: int = Field(default=2, ge=1, le=16)
     push_batch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     publication: PublicationConfig = Field(default_factory=PublicationConfig)
+    sink: SinkConfig | None = None  # default: the deployment's CREDITSYNC_SINK
 
     @field_validator("department")
     @classmethod

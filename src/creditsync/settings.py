@@ -89,6 +89,12 @@ QUALITY_REPORTS_DIR = Variable("CREDITSYNC_QUALITY_REPORTS_DIR", "where the dail
 QUALITY_ALERT_TO = Variable("CREDITSYNC_QUALITY_ALERT_TO", "who `report__quality` emails the records not "
                             "acknowledged by working day 5 (comma-separated; through the `smtp_default` "
                             "Connection)", "none: the task log and the console")
+SINK = Variable("CREDITSYNC_SINK", "the interface the platform offers: `api`, `exchange_db`, `xml_envelope` "
+                "or `template_file` (docs/platform-interfaces.md); a department file may override it", "api")
+SINK_CONFIG = Variable("CREDITSYNC_SINK_CONFIG", "YAML file of each sink's options (the exchange database's "
+                       "layout, folders); no credentials", "(none)")
+EXCHANGE_DB_URL = Variable("CREDITSYNC_EXCHANGE_DB_URL", "the exchange database (前置库), a SQLAlchemy URL "
+                           "(a secret)", "the `creditsync_exchange_db` Connection")
 CONNECTION_PREFIX = "AIRFLOW_CONN_"  # one variable per Connection id (creditsync.secrets)
 
 VARIABLES: tuple[Variable, ...] = (
@@ -96,9 +102,10 @@ VARIABLES: tuple[Variable, ...] = (
     RETRY_MAX_WAIT_S, PLATFORM_TIMEOUT_S, HASH_KEY, ACTOR, VERBOSE, XML_RECORD_TAG, SOURCE_TOKEN,
     SOURCE_SIM_INTERVAL_S, HEALTH_DROP_INTERVAL_S, AUDIT_KEY, AUDIT_RETIRED_KEYS, AUDIT_KEY_CONN_ID,
     AUDIT_REQUIRE_KEY, AUDIT_CHECKPOINTS, AUDIT_ARCHIVE_DIR, AUDIT_MIN_KEEP_DAYS, DISPLAY_TZ,
-    PLATFORM_REPAIRS_PATH, TEST_MARIADB, QUALITY_TARGETS, QUALITY_REPORTS_DIR, QUALITY_ALERT_TO)
+    PLATFORM_REPAIRS_PATH, TEST_MARIADB, QUALITY_TARGETS, QUALITY_REPORTS_DIR, QUALITY_ALERT_TO,
+    SINK, SINK_CONFIG, EXCHANGE_DB_URL)
 SECRET_VARIABLES: tuple[Variable, ...] = (PLATFORM_APP_KEY, HASH_KEY, SOURCE_TOKEN, AUDIT_KEY,
-                                          AUDIT_RETIRED_KEYS)
+                                          AUDIT_RETIRED_KEYS, EXCHANGE_DB_URL)
 DEFAULT_HASH_KEY = "creditsync-default-key"
 DEFAULT_SOURCE_TOKEN = "demo-source-token"
 

@@ -35,6 +35,7 @@ class AuditEvent(StrEnum):
     RECEIPTS_STORED = "receipts_stored"  # a batch's answers, bound by a Merkle root
     PUSH_REJECTED = "push_rejected"
     PUSH_FAILED = "push_failed"
+    DELIVERY_RETRACTED = "delivery_retracted"  # taken back from an exchange before the platform took it
     # people and checks
     MANUAL_REDRIVE = "manual_redrive"
     RECONCILIATION = "reconciliation"
@@ -63,6 +64,7 @@ class AuditEvent(StrEnum):
 
 
 LABELS: dict[AuditEvent, tuple[str, str]] = {
+    AuditEvent.DELIVERY_RETRACTED: ("撤回未接收的报送", "delivery taken back before the platform took it"),
     AuditEvent.RUN_STARTED: ("运行开始", "run started"),
     AuditEvent.RUN_RESUMED: ("运行续跑", "run resumed"),
     AuditEvent.RUN_FINISHED: ("运行结束", "run finished"),

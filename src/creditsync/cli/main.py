@@ -26,6 +26,7 @@ from creditsync.cli import (
     records_cmds,
     report_cmds,
     service_cmds,
+    sink_cmds,
     sync_cmds,
     withdraw_cmds,
 )
@@ -57,6 +58,7 @@ reconcile_cmds.register(app)
 check_cmds.register(app)
 withdraw_cmds.register(app)
 credit_cmds.register(app)
+sink_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(quarantine_cmds.app, name="quarantine")
 app.add_typer(publication_app)

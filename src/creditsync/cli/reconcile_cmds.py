@@ -47,7 +47,7 @@ def reconcile_cmd(
         try:
             config, categories = _department(gateway, department, category)
             run_id = new_cli_run_id(department).replace("cli__", "reconcile__", 1)
-            report = reconcile(gateway.context(config, run_id), gateway.platform_client(), categories,
+            report = reconcile(gateway.context(config, run_id), gateway.sink(config), categories,
                                repair=repair)
         finally:
             gateway.store.dispose()

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import msgspec
@@ -21,67 +20,14 @@ from creditsync.delivery import _wire
 from creditsync.delivery.errors import PLATFORM_ERRORS, PlatformProtocolError, PlatformRefusedError
 from creditsync.delivery.retry import default_retry_policy
 from creditsync.exceptions import ConfigurationError
+from creditsync.sinks.base import Action, PushItem, Receipt, Status, unique_keys
 
-Action = Literal["upsert", "withdraw"]
-# "unknown": the platform said accepted/duplicate but gave no platform_id, so whether (and as which
-# row) the record is published cannot be trusted: query back, never correct blind.
-Status = Literal["accepted", "duplicate", "rejected", "unknown"]
+__all__ = ["Action", "PlatformClient", "PushItem", "Receipt", "Status"]
 
 # Categories become a path segment: accept only what the platform's routes can contain.
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
 # Query-back puts keys in the URL; keep each URL well under common 8 KiB limits (64-hex keys).
 QUERY_CHUNK = 50
-
-
-@dataclass(frozen=True)
-class PushItem:
-    """One record to send. ``platform_id`` turns an upsert into a correction and is required to withdraw."""
-
-    idempotency_key: str
-    business_key: str
-    action: Action
-    data: Mapping[str, Any]
-    platform_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.action not in ("upsert", "withdraw"):
-            raise ValueError(f"unknown action {self.action!r}")
-        if self.action == "withdraw" and not self.platform_id:
-            raise ValueError("a withdrawal needs the platform_id of the record to withdraw")
-        if not self.idempotency_key:
-            raise ValueError("idempotency_key is empty")
-
-    def as_wire(self) -> dict[str, Any]:
-        return {
-            "idempotency_key": self.idempotency_key,
-            "business_key": self.business_key,
-            "action": self.action,
-            "platform_id": self.platform_id,
-            "data": dict(self.data),
-        }
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """The platform's answer for one record. ``duplicate``: the key was already known; nothing changed.
-
-    ``unknown``: the platform claimed ``accepted``/``duplicate`` without a ``platform_id``. Without the
-    id the next correction would go out as a new row (a duplicate on the platform), so such an answer
-    is never treated as accepted: the caller keeps the item unconfirmed and queries it back later."""
-
-    idempotency_key: str
-    status: Status
-    platform_id: str | None
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def confirmed(self) -> bool:
-        """The platform accepted the record and named its row."""
-        return self.status in ("accepted", "duplicate")
-
-    @property
-    def ok(self) -> bool:
-        return self.confirmed
 
 
 class PlatformClient:
@@ -90,7 +36,14 @@ class PlatformClient:
     ``session`` is the transport seam (tests mount a fake adapter); ``retrying`` is the injected policy
     (default: :func:`default_retry_policy`). Every call is retried as a whole, which is safe because a
     resent idempotency key never creates a second row.
+
+    It is the ``api`` sink (:mod:`creditsync.sinks`): answers come with the request, and the platform's
+    copies can be read back.
     """
+
+    name = "api"
+    asynchronous = False
+    can_read_copies = True
 
     def __init__(
         self,
@@ -159,6 +112,13 @@ class PlatformClient:
             raise
         return rows[0] if rows else None
 
+    def retract(self, category: str, idempotency_keys: Iterable[str]) -> set[str]:
+        """An API call that was made cannot be taken back: the record is withdrawn instead."""
+        return set()
+
+    def close(self) -> None:
+        self._session.close()
+
     def stats(self) -> dict[str, Any]:
         """Simulator only: ``GET /_sim/stats`` (counts of rows, business keys, faults, ...)."""
         response = self._session.get(self.base_url + "/_sim/stats", timeout=self._timeout)
@@ -198,11 +158,7 @@ def _checked(category: str) -> str:
 
 
 def _unique_keys(items: Sequence[PushItem]) -> list[str]:
-    keys = [item.idempotency_key for item in items]
-    if len(set(keys)) != len(keys):
-        # The platform would answer the second copy as a duplicate of the first: a caller bug.
-        raise ValueError("a batch must not contain the same idempotency key twice")
-    return keys
+    return unique_keys(items)
 
 
 def _receipts_by_key(rows: list[dict[str, Any]]) -> dict[str, Receipt]:

@@ -105,11 +105,11 @@ def _pull(department: str) -> dict[str, Any]:
 @task
 def _push(department: str) -> dict[str, Any]:
     from creditsync.pipeline import push
-    from creditsync.pipeline.runner import platform_client
+    from creditsync.sinks.registry import sink_for
 
     with fail_without_retry():
         ctx = _context(department)
-        return push(ctx, platform_client(ctx.settings))
+        return push(ctx, sink_for(ctx.settings, ctx.department))
 
 
 @task

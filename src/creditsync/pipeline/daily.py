@@ -51,7 +51,6 @@ def severity_defaults(gateway: Gateway) -> dict[str, str]:
 
 def deliver_withdrawals(gateway: Gateway, departments: Iterable[str]) -> list[str]:
     """Push each department's outbox now: the withdrawals just queued, and whatever waits before them."""
-    client = None
     delivered = []
     for department in sorted(set(departments)):
         with gateway.store.reader() as session:
@@ -59,7 +58,7 @@ def deliver_withdrawals(gateway: Gateway, departments: Iterable[str]) -> list[st
                 OutboxItem.department == department, OutboxItem.status == OutboxStatus.PENDING).limit(1))
         if category is None:
             continue
-        client = client or gateway.platform_client()
-        push(gateway.context(delivery_department(gateway, department, category)), client)
+        config = delivery_department(gateway, department, category)
+        push(gateway.context(config), gateway.sink(config))
         delivered.append(department)
     return delivered

@@ -21,7 +21,6 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditsync.delivery.client import Action, PlatformClient, PushItem, Receipt
 from creditsync.delivery.errors import BatchTooLargeError
 from creditsync.exceptions import CreditSyncError, RetriableError
 from creditsync.lifecycle import ChangeSet
@@ -31,12 +30,19 @@ from creditsync.lifecycle.seal import SealError
 from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import commit_cursors
-from creditsync.pipeline.orphans import settle_orphan_withdrawals
+from creditsync.pipeline.orphans import settle_orphan_withdrawals, take_back_untaken
+from creditsync.sinks.base import Action, PushItem, Receipt, Sink
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem, SyncRun
 from creditsync.store.states import OutboxStatus
 
 log = logging.getLogger(__name__)
+
+
+class AwaitingPlatformError(RetriableError):
+    """Delivered through an interface the platform reads on its own schedule (an exchange database, a
+    folder): the answers come on a later run, which the cursors wait for."""
+
 TOO_LARGE = "记录过大，平台拒收（413），请精简后重新报送 (the record alone exceeds the platform's size limit)"
 
 
@@ -53,28 +59,46 @@ class Answer:
     error: CreditSyncError | None = None
 
 
-def push(ctx: SyncContext, client: PlatformClient) -> dict[str, int]:
+def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
     ctx.ensure_run()
     counts: Counter[str] = Counter(batches=0, acked=0, rejected=0)
     probed = False
+    # An interface the platform reads on its own schedule: what waits for its answer is passed over
+    # (with every later version of its record), and the rounds go on after it, by outbox id.
+    awaiting: set[str] = set()
+    after = withheld = 0
     try:
+        take_back_untaken(ctx, client)
         with ThreadPoolExecutor(max_workers=ctx.department.push_concurrency,
                                 thread_name_prefix=f"push-{ctx.name}") as pool:
-            while items := _next_round(ctx):
-                items = settle_orphan_withdrawals(ctx, client, items)
+            while items := _next_round(ctx, after):
+                last = max(item.id for item in items)
+                if client.asynchronous:
+                    items = [item for item in items if item.business_key not in awaiting]
+                items, held = settle_orphan_withdrawals(ctx, client, items)
+                withheld += held  # withdrawals whose upsert the platform may still take
+                if not items:
+                    after = last if client.asynchronous else after
+                    continue
                 batches = _cut(ctx, items)
                 if not probed:  # one batch alone first: a refused appKey costs one request, not N
                     batches, probed = batches[:1], True
+                if client.asynchronous:  # the next round starts after what went, or at what waits
+                    sent = {item.id for batch in batches for item in batch.items}
+                    after = min([item.id - 1 for item in items if item.id not in sent] or [last])
                 for batch in batches:
                     _mark_attempt(ctx, batch)
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
-                _collect(ctx, client, futures, counts)
+                awaiting |= _collect(ctx, client, futures, counts)
+        if awaiting or withheld:
+            raise AwaitingPlatformError(f"{len(awaiting) + withheld} record(s) wait for the platform to "
+                                        "take them; a later run reads their answers", department=ctx.name)
     finally:
         commit_cursors(ctx)  # streams whose items all have their answer, even if a later batch failed
     return dict(counts)
 
 
-def _next_round(ctx: SyncContext) -> list[Sent]:
+def _next_round(ctx: SyncContext, after: int = 0) -> list[Sent]:
     """The oldest pending items, each opened from its seal and given the platform row it targets from
     its (sealed) record. An item that does not open, or whose record was altered, is never sent: it is
     refused, quarantined and alarmed, and the round goes on with the rest."""
@@ -83,7 +107,8 @@ def _next_round(ctx: SyncContext) -> list[Sent]:
         with ctx.store.reader() as session:
             rows = [dict(r._mapping) for r in session.execute(
                 select(*OutboxItem.__table__.columns)
-                .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING)
+                .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING,
+                       OutboxItem.id > after)
                 .order_by(OutboxItem.id).limit(size))]
             stored = load_records(session, ctx.scope.sealer, {row["business_key"] for row in rows},
                                   outbox=False)
@@ -165,7 +190,7 @@ def _mark_attempt(ctx: SyncContext, batch: Batch) -> None:
         changes.apply(session)
 
 
-def _send(client: PlatformClient, batch: Batch) -> Answer:
+def _send(client: Sink, batch: Batch) -> Answer:
     """In a worker thread: the platform's answers, splitting the batch while it is too large."""
     answer = Answer()
     pending = [batch.items]
@@ -193,10 +218,11 @@ def _wire(item: Sent) -> PushItem:
                     action=cast(Action, item.action), data=item.payload, platform_id=item.platform_id)
 
 
-def _collect(ctx: SyncContext, client: PlatformClient, futures: list[tuple[Batch, Future[Answer]]],
-             counts: Counter[str]) -> None:
+def _collect(ctx: SyncContext, client: Sink, futures: list[tuple[Batch, Future[Answer]]],
+             counts: Counter[str]) -> set[str]:
     """Store each batch's answers as they come; then fail the round if any batch failed or was left
-    without an answer (those items stay pending and go again, with the same keys)."""
+    without an answer (those items stay pending and go again, with the same keys). Through an
+    asynchronous interface, the business keys still waiting for the platform's answer."""
     failure: CreditSyncError | None = None
     unanswered: list[tuple[Batch, Sent]] = []
     for batch, future in futures:
@@ -217,23 +243,27 @@ def _collect(ctx: SyncContext, client: PlatformClient, futures: list[tuple[Batch
             unanswered += [(batch, item) for item in applied.unanswered]
     if failure is not None:
         raise failure
-    if unanswered and (left := _ask_again(ctx, client, unanswered)):
-        raise RetriableError(f"the platform left {left} item(s) without a usable answer (none, or an "
+    left = _ask_again(ctx, client, unanswered) if unanswered else []
+    if left and client.asynchronous:
+        return {item.business_key for item in left}
+    if left:
+        raise RetriableError(f"the platform left {len(left)} item(s) without a usable answer (none, or an "
                              "acceptance without its record id); they stay pending", department=ctx.name)
+    return set()
 
 
-def _ask_again(ctx: SyncContext, client: PlatformClient, unanswered: list[tuple[Batch, Sent]]) -> int:
+def _ask_again(ctx: SyncContext, client: Sink, unanswered: list[tuple[Batch, Sent]]) -> list[Sent]:
     """An item answered without the platform's record id, or not at all: its outcome is unknown, so ask
-    the platform back (never correct blind). Returns how many are still unknown."""
-    left = 0
+    the platform back (never correct blind). Returns those still unknown."""
+    left: list[Sent] = []
     for category in {batch.category for batch, _ in unanswered}:
         items = [item for batch, item in unanswered if batch.category == category]
         found = client.query(category, [item.idempotency_key for item in items])
         with ctx.store.transaction() as session:
             lock_department(session, ctx.name)
             changes = ChangeSet(ctx.scope)
-            left += len(apply_answers(session, changes, items, found,
-                                      batch_id=f"{ctx.run_id}#query-back").unanswered)
+            left += apply_answers(session, changes, items, found,
+                                  batch_id=f"{ctx.run_id}#query-back").unanswered
             changes.apply(session)
     return left
 

@@ -35,7 +35,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
-from creditsync.delivery.client import PlatformClient, Receipt
 from creditsync.hashing import content_hash
 from creditsync.lifecycle import ChangeSet
 from creditsync.lifecycle.receipts import Sent, apply_answers
@@ -44,6 +43,7 @@ from creditsync.lifecycle.stored import load_records
 from creditsync.lifecycle.withdrawals import adopt_platform_ids, repair_record, withdraw_again
 from creditsync.pipeline.context import SyncContext
 from creditsync.privacy import REREAD_MARK
+from creditsync.sinks.base import Receipt, Sink
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import OutboxItem, Record
 
@@ -104,12 +104,14 @@ class ReconcileReport:
             tally.unresolved += 1
 
 
-def reconcile(ctx: SyncContext, client: PlatformClient, categories: list[str], *,
+def reconcile(ctx: SyncContext, client: Sink, categories: list[str], *,
               repair: bool) -> ReconcileReport:
     report = ReconcileReport(ctx.run_id, repair)
     for category in categories:
         _settle_in_flight(ctx, client, category, report)
         report.awaiting_reread += _awaiting_reread(ctx, category)
+        if not client.can_read_copies:  # a folder or a one-way table: the in-flight pass is all there is
+            continue
         for chunk in _delivered(ctx, category):
             copies = client.records([r.platform_id for r in chunk if r.platform_id])
             for record in chunk:
@@ -125,7 +127,7 @@ def reconcile(ctx: SyncContext, client: PlatformClient, categories: list[str], *
 
 # -- 1. in flight ------------------------------------------------------------------------------------
 
-def _settle_in_flight(ctx: SyncContext, client: PlatformClient, category: str,
+def _settle_in_flight(ctx: SyncContext, client: Sink, category: str,
                       report: ReconcileReport) -> None:
     after = 0
     while chunk := _in_flight_chunk(ctx, category, after):
@@ -191,7 +193,7 @@ def _awaiting_reread(ctx: SyncContext, category: str) -> int:
             Record.mapped_hash == REREAD_MARK)) or 0
 
 
-def _check_record(ctx: SyncContext, client: PlatformClient, record: Record, report: ReconcileReport,
+def _check_record(ctx: SyncContext, client: Sink, record: Record, report: ReconcileReport,
                   copy: dict[str, Any] | None) -> None:
     report.delivered.checked += 1
     problem = _problem(record, copy)
@@ -221,7 +223,7 @@ def _problem(record: Record, copy: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _accepted_elsewhere(ctx: SyncContext, client: PlatformClient, record: Record) -> str | None:
+def _accepted_elsewhere(ctx: SyncContext, client: Sink, record: Record) -> str | None:
     """The id under which the platform accepted one of the record's upserts, if that row exists."""
     with ctx.store.reader() as session:
         keys = list(session.scalars(select(OutboxItem.idempotency_key).where(

@@ -18,6 +18,8 @@ from creditsync.pipeline.push import push
 from creditsync.pipeline.report import report, summarise
 from creditsync.secrets import get_connection, register_secret
 from creditsync.settings import Settings, load_settings
+from creditsync.sinks.base import Sink
+from creditsync.sinks.registry import sink_for
 from creditsync.store import Store, open_store
 
 
@@ -43,6 +45,10 @@ class Gateway:
 
     def platform_client(self) -> PlatformClient:
         return platform_client(self.settings)
+
+    def sink(self, department: DepartmentConfig | None = None) -> Sink:
+        """The interface the department's outbox goes through (CREDITSYNC_SINK, or its own ``sink``)."""
+        return sink_for(self.settings, department)
 
 
 def platform_client(settings: Settings) -> PlatformClient:
@@ -86,7 +92,7 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
     if dry_run:
         return dry_run_preview(ctx, categories)
     pulled = pull(ctx, categories=categories)
-    pushed = push(ctx, gateway.platform_client())
+    pushed = push(ctx, gateway.sink(ctx.department))
     return {"run_id": ctx.run_id, "pulled": pulled, "pushed": pushed, "report": report(ctx)}
 
 
@@ -96,7 +102,7 @@ def handover_department(gateway: Gateway, name: str, category: str) -> Departmen
     settings: dict[str, Any] = {"name": name, "bad_record_threshold": 1.0}
     if (gateway.settings.adapters_dir / f"{name}.yaml").exists():
         base = gateway.department(name)
-        settings.update(name=base.name, batch_size=base.batch_size)
+        settings.update(name=base.name, batch_size=base.batch_size, sink=base.sink)
     return DepartmentConfig(department=name, source=SourceConfig(kind="template_file"),
                             streams=[StreamConfig(category=category)], **settings)
 
@@ -112,7 +118,7 @@ def delivery_department(gateway: Gateway, name: str, category: str) -> Departmen
 def push_file(gateway: Gateway, path: Path, category: str, department: str) -> dict[str, Any]:
     """Validate → store → outbox → push → receipts → audit, for one handed-over template file."""
     ctx = gateway.context(handover_department(gateway, department, category))
-    client = gateway.platform_client()
+    client = gateway.sink(ctx.department)
     # What an interrupted earlier run left in the outbox goes first, as a retried DAG push task would:
     # a re-run after a crash or a kill continues the delivery before it re-reads the whole file.
     drained = push(ctx, client)
