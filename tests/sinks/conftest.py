@@ -1,18 +1,11 @@
-"""Exchange databases on the machine's real MariaDB and PostgreSQL (fresh, dropped after), and valid
-penalties to deliver."""
+"""Exchange databases on the machine's real MariaDB and PostgreSQL (fresh, dropped after)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
-from datetime import date, timedelta
 
 import pytest
 
-from creditsync.simulators import synthetic as syn
-
-AUTHORITY = syn.fixed_uscc("1", "1", syn.CHANGQING, "00421234")
-AUTHORITY_NAME = "济南市长清区市场监督管理局"
 
 
 @pytest.fixture(params=["mariadb", "postgresql"])
@@ -20,21 +13,3 @@ def exchange_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh exchange database (前置库) on the real server, dropped afterwards."""
     fixture = "empty_mariadb_url" if request.param == "mariadb" else "empty_pg_url"
     yield str(request.getfixturevalue(fixture))
-
-
-def penalty(number: int, *, natural: bool = False, seed: int = 1) -> dict[str, str]:
-    """One valid canonical penalty (a company's, or a natural person's)."""
-    rng = random.Random(seed * 100_000 + number)
-    person = syn.make_person_name(rng)
-    if natural:
-        subject = {"CF_XDR_MC": person, "CF_XDR_LB": "自然人", "CF_XDR_ZJLX": "身份证",
-                   "CF_XDR_ZJHM": syn.make_id_number(rng)}
-    else:
-        subject = {"CF_XDR_MC": syn.make_company_name(rng), "CF_XDR_LB": "法人及非法人组织",
-                   "CF_XDR_SHXYM": syn.make_uscc(rng, "9", "1"), "CF_FRDB": person}
-    decided = date.today() - timedelta(days=rng.randint(3, 60))
-    return {**subject, "CF_WSH": f"长市监罚〔2026〕{number}号", "CF_WFXW": "未按规定公示信息",
-            "CF_SY": "经查，当事人未按规定公示年度报告信息。", "CF_YJ": "《企业信息公示暂行条例》第十八条",
-            "CF_CFLB": "罚款", "CF_NR": "罚款5000元。", "CF_NR_FK": "0.5",
-            "CF_JDRQ": decided.isoformat(), "CF_YXQ": "2099-12-31", "CF_CFJG": AUTHORITY_NAME,
-            "CF_CFJGDM": AUTHORITY, "CF_SJLY": AUTHORITY_NAME, "CF_SJLYDM": AUTHORITY}

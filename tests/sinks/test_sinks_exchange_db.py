@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import penalty
+from sinks_support import penalty
 from sqlalchemy import column, create_engine, func, select, table, text
 
 from creditsync.exceptions import ConfigurationError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import penalty
+from sinks_support import penalty
 from sqlalchemy import func, select
 
 from creditsync.audit import AuditTrail

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import penalty
 from openpyxl import load_workbook
+from sinks_support import penalty
 
 from creditsync.simulators.platform import PlatformSimulator
 from creditsync.simulators.template import TemplateSimulator

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import penalty
 from lxml import etree
+from sinks_support import penalty
 
 from creditsync.simulators.envelope import EnvelopeFolderSimulator, EnvelopeServer
 from creditsync.simulators.platform import PlatformSimulator
