@@ -27,7 +27,7 @@ def test_every_department_file_becomes_a_dag(home: Path) -> None:
     expected = {f"sync__{p.stem}" for p in (home / "adapters").glob("*.yaml")}
     assert set(dags) == expected | {"display__expiry"}
     dag = dags["sync__market_supervision"]
-    assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report"]
+    assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report", "all_published"]
     assert dag.dag_display_name == "长清区市场监督管理局"
     assert dag.max_active_runs == 1
     assert "market_supervision" in dag.tags

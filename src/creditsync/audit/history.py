@@ -57,10 +57,17 @@ class Trace:
 
 
 def trace(session: Session, key: str) -> Trace:
-    """By business key, 文书号, or the department's own record id."""
+    """By business key, 文书号 (any written variant: creditsync.store.text_search), or the department's
+    own record id."""
+    from creditsync.schema.document_no import search_form
+    from creditsync.store.text_search import document_no_forms, folded
+
+    key = key.replace("\u3000", " ").strip()
+    forms = document_no_forms(key)
     result = Trace(key)
     result.records = list(session.scalars(select(Record).where(
-        or_(Record.business_key == key, Record.document_no == key, Record.source_key == key))))
+        or_(Record.business_key == key, Record.document_no.in_(forms), Record.source_key == key,
+            folded(Record.document_no).in_({search_form(f) for f in forms})))))
     keys = [r.business_key for r in result.records]
     source_keys = [r.source_key for r in result.records if r.source_key] + [key]
     source_keys += _quarantined_as(session, key)
@@ -82,10 +89,13 @@ def trace(session: Session, key: str) -> Trace:
 
 
 def _quarantined_as(session: Session, document_no: str) -> list[str]:
-    """Source ids of records quarantined under this 文书号 before they ever had a business key."""
+    """Source ids of records quarantined under this 文书号 (as typed, or canonical) before they ever had
+    a business key."""
+    from creditsync.store.text_search import document_no_forms
+
     query = select(AuditEntry.details["source_key"].as_string()).where(
         AuditEntry.event == "record_quarantined",
-        AuditEntry.details["document_no"].as_string() == document_no)
+        AuditEntry.details["document_no"].as_string().in_(document_no_forms(document_no)))
     return sorted({k for k in session.scalars(query) if k})
 
 

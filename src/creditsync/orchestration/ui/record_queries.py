@@ -14,6 +14,7 @@ from creditsync.orchestration.ui.clock import iso
 from creditsync.privacy import mask_record, mask_text
 from creditsync.store import Store
 from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
+from creditsync.store.text_search import document_no_contains, document_no_forms, text_contains
 
 SEARCH_LIMIT = 200
 QUARANTINED = "record_quarantined"
@@ -25,15 +26,24 @@ def normalise_query(text: str) -> str:
     return text.replace("\u3000", " ").strip()
 
 
+def _matching(query: str) -> Any:
+    """Exactly by key or source id; by 文书号 in any written variant, or a part of it; by part of the
+    subject's name (what was typed taken literally: % and _ are no wildcards)."""
+    return or_(Record.business_key == query, Record.source_key == query,
+               Record.document_no.in_(document_no_forms(query)),
+               document_no_contains(Record.document_no, query),
+               text_contains(Record.subject_name, query))
+
+
 def search(store: Store, text: str, department: str | None = None, category: str | None = None,
            state: str | None = None) -> list[dict[str, Any]]:
-    """Stored records matching exactly by key, 文书号 or source id, or by part of the subject's name;
-    then keys only the audit trail knows (quarantined or revoked before they were ever stored)."""
+    """Stored records matching by key or source id, by 文书号 (any written variant, or a part), or by part
+    of the subject's name; then keys only the audit trail knows (quarantined or revoked before they
+    were ever stored)."""
     query = normalise_query(text)
     wanted = select(Record).order_by(Record.updated_at.desc()).limit(SEARCH_LIMIT)
     if query:
-        wanted = wanted.where(or_(Record.business_key == query, Record.document_no == query,
-                                  Record.source_key == query, Record.subject_name.contains(query)))
+        wanted = wanted.where(_matching(query))
     for column, value in ((Record.department, department), (Record.category, category),
                           (Record.state, state)):
         if value:
@@ -57,7 +67,8 @@ def _only_in_trail(session: Session, query: str, known: set[str], department: st
                    category: str | None) -> list[dict[str, Any]]:
     """Quarantined rows (by 文书号 or source id in their details) and unpublished revocations (by key)."""
     wanted = select(AuditEntry).where(or_(
-        (AuditEntry.event == QUARANTINED) & or_(AuditEntry.details["document_no"].as_string() == query,
+        (AuditEntry.event == QUARANTINED) & or_(
+            AuditEntry.details["document_no"].as_string().in_(document_no_forms(query)),
                                                 AuditEntry.details["source_key"].as_string() == query),
         (AuditEntry.event == "revoked_unpublished") & or_(
             AuditEntry.business_key == query, key_ends_with(query),
@@ -99,8 +110,10 @@ def timeline(store: Store, key: str) -> dict[str, Any]:
             AuditEntry.business_key == key, AuditEntry.id.in_(bound),
             AuditEntry.event.in_(BY_SOURCE_KEY)
             & AuditEntry.details["source_key"].as_string().in_(source_keys))).order_by(AuditEntry.id))
+        titles = _titles(record.category if record else key.split(":", 1)[0])
         story: dict[str, Any] = {"key": key, "record": _record_row(record) if record else None,
-                 "versions": [_version(v) for v in versions], "pushes": [_push(p) for p in pushes],
+                 "versions": with_changes([_version(v) for v in versions], titles),
+                 "pushes": [_push(p) for p in pushes],
                  "quarantine": [_quarantined(q) for q in quarantine],
                  "entries": [entry_row(e) for e in entries]}
     story["found"] = bool(story["record"] or story["quarantine"] or story["entries"])
@@ -109,8 +122,39 @@ def timeline(store: Store, key: str) -> dict[str, Any]:
     return story
 
 
+def _titles(category: str) -> dict[str, str]:
+    """The standard's Chinese names of a category's fields (none for a category the schema lacks)."""
+    from creditsync.schema import field_titles
+
+    try:
+        return field_titles(category)
+    except (KeyError, LookupError, ValueError):
+        return {}
+
+
+def with_changes(versions: list[dict[str, Any]], titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Each version's masked fields as rows in the standard's order, each marked when its value differs
+    from the previous version's (a field the version dropped shows as emptied)."""
+    previous: dict[str, Any] | None = None
+    for version in versions:
+        payload = version.pop("payload")
+        codes = [c for c in titles if c in payload or (previous and c in previous)]
+        codes += sorted(set(payload) - set(titles)) + sorted(set(previous or {}) - set(payload) - set(titles))
+        version["fields"] = [{"code": c, "title": titles.get(c, c), "value": _shown(payload.get(c)),
+                              "changed": previous is not None and previous.get(c) != payload.get(c)}
+                             for c in codes]
+        version["changed"] = [f["code"] for f in version["fields"] if f["changed"]]
+        previous = payload
+    return versions
+
+
+def _shown(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
 def _version(version: RecordVersion) -> dict[str, Any]:
-    return {"version": version.version, "run_id": version.run_id, "source_key": version.source_key,
+    return {"payload": mask_record(dict(version.payload_masked or {})), "version": version.version,
+            "run_id": version.run_id, "source_key": version.source_key,
             "source_hash": version.source_hash, "mapped_hash": version.mapped_hash,
             "mapping_digest": version.mapping_digest, "adapter": version.adapter,
             "created_at": iso(version.created_at)}
