@@ -125,13 +125,20 @@ def record_page(request: Request, user: GetUserDep, key: Annotated[str, Query(ma
 def audit_page(request: Request, department: Text = None, category: Text = None, event: Text = None,
                actor: Text = None, business_key: Text = None, document_no: Text = None, since: Day = None,
                until: Day = None, after: Text = None, verify: bool = False,
-               notice: Text = None) -> HTMLResponse:
+               notice: Text = None, before: Text = None, size: int = audit_queries.PAGE_SIZE,
+               page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> HTMLResponse:
     filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
     store = gateway_store()
-    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
-    return page_response(request, "audit.html", "audit", page="audit", filters=filters, entries=entries,
-                         notice=notice,
-                         after=after, next_after=next_position.token() if next_position else None,
+    size = size if size in audit_queries.PAGE_SIZES else audit_queries.PAGE_SIZE
+    window = audit_queries.audit_window(store, filters, _position(after), _position(before), size)
+    page_no = 1 if window.newer is None else max(page_no, 2)  # the newest entries are page 1
+    return page_response(request, "audit.html", "audit", page="audit", filters=filters,
+                         entries=window.entries, notice=notice, size=size, sizes=audit_queries.PAGE_SIZES,
+                         page_no=page_no, total=window.total, total_capped=window.total_capped,
+                         pages=-(-window.total // size) if window.total else 1,
+                         prev_before=window.newer.token() if window.newer else None,
+                         after=after or before,
+                         next_after=window.older.token() if window.older else None,
                          chain=audit_queries.chain_status(store) if verify else None,
                          events=audit_queries.KNOWN_EVENTS, **department_choices())
 
@@ -166,12 +173,14 @@ def record_json(key: Annotated[str, Query(max_length=250)]) -> dict[str, Any]:
 @api.get("/audit", summary="Audit entries as JSON, newest first, keyset paged")
 def audit_json(department: Text = None, category: Text = None, event: Text = None, actor: Text = None,
                business_key: Text = None, document_no: Text = None, since: Day = None, until: Day = None,
-               after: Text = None, verify: bool = False) -> dict[str, Any]:
+               after: Text = None, verify: bool = False, before: Text = None) -> dict[str, Any]:
     filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
     store = gateway_store()
-    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
-    return {"generated_at": iso(datetime.now(UTC)), "filters": filters.as_query(), "entries": entries,
-            "next_after": next_position.token() if next_position else None,
+    window = audit_queries.audit_window(store, filters, _position(after), _position(before))
+    return {"generated_at": iso(datetime.now(UTC)), "filters": filters.as_query(), "entries": window.entries,
+            "next_after": window.older.token() if window.older else None,
+            "previous_before": window.newer.token() if window.newer else None,
+            "total": window.total, "total_capped": window.total_capped,
             "chain": audit_queries.chain_status(store) if verify else None}
 
 
