@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
@@ -29,6 +30,7 @@ from creditsync.orchestration.ui import audit_queries, queries, record_queries, 
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.clock import iso
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
+from creditsync.orchestration.ui.refusals import validation_error
 from creditsync.orchestration.ui.routes_common import (
     Day,
     Text,
@@ -234,6 +236,7 @@ def create_app() -> FastAPI:
     for router in (pages, files, actions, api):
         app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
         app.add_exception_handler(error, _store_error)
     return app
