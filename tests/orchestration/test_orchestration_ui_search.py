@@ -62,3 +62,13 @@ def test_versions_show_standard_names_and_mark_what_changed() -> None:
     assert rows["CF_SY"]["title"] == field_titles("penalty")["CF_SY"] and rows["CF_SY"]["changed"]
     assert rows["CF_WSH"]["value"] == STORED and not rows["CF_WSH"]["changed"]
     assert "payload" not in versions[1]
+
+
+def test_the_timeline_of_a_record_never_stored_is_found_by_its_source_id(store: Store) -> None:
+    from creditsync.audit import AuditTrail
+
+    with store.transaction() as s:
+        AuditTrail("scheduler").append(s, "record_quarantined", department="market_supervision",
+                                       category="penalty", document_no=STORED, source_key="P000044")
+    story = record_queries.timeline(store, "P000044")
+    assert story["found"] and story["versions"] == [] and story["document_no"] == STORED

@@ -94,7 +94,8 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
     if item.department not in {c.department for c in configured_departments()[0]}:
         raise HTTPException(409, f"{item.department} is not a configured department: nothing re-reads it")
     wanted = RedriveRequest(item.department, [item.category], reason, reset_cursor=True,
-                            platform_rejected=item.stage == QuarantineStage.PLATFORM)
+                            platform_rejected=item.stage == QuarantineStage.PLATFORM,
+                            quarantine_id=item.id, source_key=item.source_key)
     try:
         redrive(gateway_store(), wanted, _trail(user))
     except (ConfigurationError, CreditSyncError) as exc:

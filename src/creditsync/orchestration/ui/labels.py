@@ -16,6 +16,9 @@ STAGES = {"source": "来源", "mapping": "映射", "validation": "校验", "plat
           "tampered": "篡改"}
 OUTBOX_STATUSES = {"pending": "待推送", "acked": "已确认", "rejected": "被退回", "superseded": "已取代",
                    "refused": "拒绝发送"}
+# what a re-drive's re-read found (creditsync.lifecycle.quarantine)
+RETRY_OUTCOMES = {"pending": "等待重读 waiting for the next sync", "still_invalid": "仍有问题 still invalid",
+                  "fixed": "已更正 fixed", "requeued": "已重新排队 queued again"}
 ACTIONS = {"upsert": "公示", "withdraw": "终止公示"}
 # incomplete: the platform could not be reached; the next run continues the delivery
 RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",

@@ -49,7 +49,8 @@ def quarantine_rows(store: Store, query: QuarantineQuery, limit: int = LIMIT) ->
             view = describer.describe(session, item)
             if query.field and all(p.field != query.field for p in view.problems):
                 continue
-            rows.append(_row(view))
+            retry = {"retried_at": iso(item.retried_at), "retry_outcome": item.retry_outcome}
+            rows.append(_row(view) | retry)
             if len(rows) >= limit:
                 break
         _add_sightings(session, rows)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from creditsync.exceptions import ConfigurationError
 from creditsync.orchestration.ui.audit_queries import entry_row, key_ends_with
 from creditsync.orchestration.ui.clock import iso
 from creditsync.privacy import mask_record, mask_text
@@ -18,7 +19,8 @@ from creditsync.store.text_search import document_no_contains, document_no_forms
 
 SEARCH_LIMIT = 200
 QUARANTINED = "record_quarantined"
-BY_SOURCE_KEY = (QUARANTINED, "quarantine_resolved")  # entries about a row that has no business key yet
+# entries about a row that has no business key yet: found by the department's record id
+BY_SOURCE_KEY = (QUARANTINED, "quarantine_resolved", "quarantine_retried", "manual_redrive")
 
 
 def normalise_query(text: str) -> str:
@@ -110,7 +112,7 @@ def timeline(store: Store, key: str) -> dict[str, Any]:
             AuditEntry.business_key == key, AuditEntry.id.in_(bound),
             AuditEntry.event.in_(BY_SOURCE_KEY)
             & AuditEntry.details["source_key"].as_string().in_(source_keys))).order_by(AuditEntry.id))
-        titles = _titles(record.category if record else key.split(":", 1)[0])
+        titles = _titles(record.category) if record else {}  # versions are only a stored record's
         story: dict[str, Any] = {"key": key, "record": _record_row(record) if record else None,
                  "versions": with_changes([_version(v) for v in versions], titles),
                  "pushes": [_push(p) for p in pushes],
@@ -128,7 +130,7 @@ def _titles(category: str) -> dict[str, str]:
 
     try:
         return field_titles(category)
-    except (KeyError, LookupError, ValueError):
+    except (ConfigurationError, LookupError, ValueError):
         return {}
 
 
@@ -174,4 +176,5 @@ def _quarantined(item: QuarantineItem) -> dict[str, Any]:
             "source_key": item.source_key, "run_id": item.run_id,
             "errors": [mask_record(e) for e in item.errors or []],
             "created_at": iso(item.created_at), "resolved_at": iso(item.resolved_at),
-            "resolution": item.resolution}
+            "resolution": item.resolution, "last_seen_at": iso(item.last_seen_at),
+            "retried_at": iso(item.retried_at), "retry_outcome": item.retry_outcome}
