@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,12 +31,14 @@ def history(session: Session, filters: HistoryFilter, chunk: int = 2000) -> Iter
         query = query.where(AuditEntry.category == filters.category)
     if filters.status:
         query = query.where(AuditEntry.event == filters.status)
-    # Days are UTC days, as shown; aware bounds keep them so whatever the database session's time zone.
+    # Days are local days (creditsync.display_time), as shown; aware bounds keep them so whatever the
+    # database session's time zone.
+    from creditsync.display_time import day_end, day_start
+
     if filters.since:
-        query = query.where(AuditEntry.ts >= datetime.combine(filters.since, time.min, UTC))
+        query = query.where(AuditEntry.ts >= day_start(filters.since))
     if filters.until:
-        end = datetime.combine(filters.until + timedelta(days=1), time.min, UTC)
-        query = query.where(AuditEntry.ts < end)
+        query = query.where(AuditEntry.ts < day_end(filters.until))
     yield from session.scalars(query.execution_options(yield_per=chunk))
 
 

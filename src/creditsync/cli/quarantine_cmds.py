@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -71,15 +71,22 @@ def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str 
             views = list(entries(session, filters, Describer(gateway.settings)))
             total = session.scalar(select(func.count()).select_from(QuarantineItem)) or 0
     if output is ListFormat.json:
-        sys.stdout.write(safe_text(json.dumps([view.as_dict() for view in views], ensure_ascii=False,
+        sys.stdout.write(safe_text(json.dumps([_local(view.as_dict()) for view in views], ensure_ascii=False,
                                               indent=2, default=str)) + "\n")
     elif output is ListFormat.jsonl:
         for view in views:
-            print_json(view.as_dict())
+            print_json(_local(view.as_dict()))
     elif output is ListFormat.csv:
         _write_csv(views)
     else:
         _print_table(views, total)
+
+
+def _local(data: dict[str, Any]) -> dict[str, Any]:
+    """An entry's times in the display zone, ISO with the offset (creditsync.display_time)."""
+    from creditsync.display_time import local_iso
+
+    return data | {"created_at": local_iso(data["created_at"]), "resolved_at": local_iso(data["resolved_at"])}
 
 
 def _print_table(views: Iterable[QuarantineView], total: int) -> None:
@@ -107,7 +114,9 @@ def _print_table(views: Iterable[QuarantineView], total: int) -> None:
 
 
 def _write_csv(views: Iterable[QuarantineView]) -> None:
-    """One row per problem; department data cannot become a formula in a spreadsheet."""
+    """One row per problem; department data cannot become a formula in a spreadsheet. Times in the
+    display zone with their offset (creditsync.display_time)."""
+    from creditsync.display_time import local_iso
     from creditsync.export_safety import neutralise_row
 
     writer = csv.writer(sys.stdout)
@@ -119,7 +128,7 @@ def _write_csv(views: Iterable[QuarantineView]) -> None:
                 [data["id"], data["department"], data["category"], data["stage"],
                  data["source_key"], data["document_no"], data["subject_name"],
                  problem.get("field"), problem.get("title"), safe_text(str(problem.get("message") or "")),
-                 data["created_at"], data["resolved_at"], data["resolution"]]))
+                 local_iso(data["created_at"]), local_iso(data["resolved_at"]), data["resolution"]]))
 
 
 @app.command("report")
