@@ -51,6 +51,7 @@ def verify(
 ) -> None:
     """Check the keyed chain, its anchors and archives, its checkpoints and the tables it describes;
     exit 1 naming the first altered, removed or reordered entry and every other discrepancy."""
+    from rich.markup import escape
     from rich.progress import Progress
     from sqlalchemy import func, select
 
@@ -74,19 +75,12 @@ def verify(
                 report.problems += rows.lines()
                 report.notes.append("deep: " + ", ".join(f"{n} {what}" for what, n in rows.checked.items())
                                     + " checked against their seals and entries")
-    result = report.chain
-    if report.ok:
-        console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
-    elif result.ok:
-        console.print(f"[red]audit trail not intact[/red]: its {result.checked} entries chain up, but it "
-                      "does not match what lies outside it")
-    else:
-        console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
-                      f"({result.checked} entries verified before it)")
+    # the same words as the console's check (TrailReport.headline, problems, notes)
+    console.print(f"[{'green' if report.ok else 'red'}]{escape(report.headline())}[/]")
     for problem in report.problems:
-        console.print(f"  [red]✗[/red] {problem}")
+        console.print(f"  [red]✗[/red] {escape(problem)}")
     for note in report.notes:
-        console.print(f"  {note}")
+        console.print(f"  {'[yellow]![/yellow] ' if note in report.warnings else ''}{escape(note)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
 
 

@@ -183,6 +183,9 @@ def chain_status(store: Store) -> dict[str, Any]:
         report = verify_trail(session, load_audit_config())
     result = report.chain
     problem = result.problem or ("; ".join(report.problems[:3]) if report.problems else None)
-    return {"ok": report.ok, "checked": result.checked, "problem": problem,
+    # exactly what `creditsync audit verify` says: its headline, every problem, its notes and warnings
+    return {"ok": report.ok, "status": report.status, "headline": report.headline(),
+            "problems": report.problems, "notes": report.notes, "warnings": report.warnings,
+            "checked": result.checked, "problem": problem,
             "entry_id": result.entry_id, "checked_at": iso(datetime.now(UTC)),
             "seconds": round(time.monotonic() - started, 3)}
