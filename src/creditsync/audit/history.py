@@ -61,15 +61,14 @@ class Trace:
 def trace(session: Session, key: str) -> Trace:
     """By business key, 文书号 (any written variant: creditsync.store.text_search), or the department's
     own record id."""
-    from creditsync.schema.document_no import search_form
-    from creditsync.store.text_search import document_no_forms, folded
+    from creditsync.store.text_search import document_no_forms
 
     key = key.replace("\u3000", " ").strip()
-    forms = document_no_forms(key)
     result = Trace(key)
+    # stored 文书号 are canonical: the typed text's canonical form finds them through the index
     result.records = list(session.scalars(select(Record).where(
-        or_(Record.business_key == key, Record.document_no.in_(forms), Record.source_key == key,
-            folded(Record.document_no).in_({search_form(f) for f in forms})))))
+        or_(Record.business_key == key, Record.document_no.in_(document_no_forms(key)),
+            Record.source_key == key))))
     keys = [r.business_key for r in result.records]
     source_keys = [r.source_key for r in result.records if r.source_key] + [key]
     source_keys += _quarantined_as(session, key)

@@ -27,6 +27,7 @@ from creditsync.cli.output import (
 
 if TYPE_CHECKING:
     from creditsync.audit.keys import AuditConfig
+    from creditsync.cli.store_access import StoreAccess
 
 app = typer.Typer(help="The tamper-evident audit trail (read-only but for prune).", no_args_is_help=True)
 
@@ -37,10 +38,10 @@ class HistoryFormat(StrEnum):
     json = "json"
 
 
-def _gateway():  # type: ignore[no-untyped-def]
-    from creditsync.pipeline.runner import Gateway
+def _gateway() -> StoreAccess:
+    from creditsync.cli.store_access import StoreAccess
 
-    return Gateway.open()
+    return StoreAccess.open()
 
 
 @app.command("verify")

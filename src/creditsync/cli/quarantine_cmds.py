@@ -17,7 +17,7 @@ from rich.markup import escape
 from creditsync.cli.output import EXIT_OK, console, gateway_errors, print_json, safe_text
 
 if TYPE_CHECKING:
-    from creditsync.pipeline.runner import Gateway
+    from creditsync.cli.store_access import StoreAccess
     from creditsync.quarantine import QuarantineView
 
 app = typer.Typer(help="Records that could not be published: list, report, re-drive, resolve.",
@@ -41,10 +41,10 @@ CSV_COLUMNS = ("id", "department", "category", "stage", "source_key", "document_
                "field", "field_title", "message", "created_at", "resolved_at", "resolution")
 
 
-def _gateway() -> Gateway:
-    from creditsync.pipeline.runner import Gateway
+def _gateway() -> StoreAccess:
+    from creditsync.cli.store_access import StoreAccess
 
-    return Gateway.open()
+    return StoreAccess.open()
 
 
 @app.callback()
@@ -173,7 +173,7 @@ def _check_known(session: object, department: str, configured: bool) -> None:
                                  "in the store (see `creditsync departments`)")
 
 
-def _department_name(gateway: Gateway, department: str) -> str | None:
+def _department_name(gateway: StoreAccess, department: str) -> str | None:
     """The configured Chinese name; ``None`` for a department without a file (handed-over files only)."""
     from creditsync.exceptions import ConfigurationError
 
@@ -221,7 +221,7 @@ def redrive_cmd(
     raise typer.Exit(EXIT_OK)
 
 
-def _categories(gateway: Gateway, department: str, asked: list[str] | None, *,
+def _categories(gateway: StoreAccess, department: str, asked: list[str] | None, *,
                 needs_source: bool) -> list[str]:
     """The department's streams (checked); a department without a source file (handed-over files only)
     can have its platform rejections re-queued, but has no cursor to reset."""
