@@ -75,7 +75,8 @@ def overview_page(request: Request, department: Text = None) -> HTMLResponse:
     return page_response(request, "overview.html", "status", page="overview", departments=data["departments"],
                          states=states, generated_at=data["generated_at"],
                          problems=data["configuration_errors"], only=department,
-                         trend=queries.daily_trend(gateway_store(), department or None))
+                         trend=queries.daily_trend(gateway_store(), department or None),
+                         refresh_s=queries.REFRESH_S if queries.any_running(data["departments"]) else None)
 
 
 @pages.get("/quarantine", summary="隔离记录 Quarantine")

@@ -49,6 +49,7 @@ class Links:
 
 def page(template: str, links: Links, **values: Any) -> str:
     values.setdefault("notice", None)
+    values.setdefault("refresh_s", None)  # a page showing something running reloads itself
     return _env.get_template(template).render(
         labels=labels, categories=labels.categories(), zone=zone_label(), zone_en=zone_label(english=True),
         url=links.url, base=links.base, airflow_base=links.airflow_base, json_url=links.json_url,
