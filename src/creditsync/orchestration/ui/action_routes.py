@@ -37,11 +37,11 @@ DONE = {"redrive": "已安排重推：下次同步时重新读取该类别 · re
 actions = APIRouter(prefix="/actions", dependencies=[READ_ACCESS])
 
 
-def _trail(user: BaseUser) -> AuditTrail:
+def actor_trail(user: BaseUser) -> AuditTrail:
     return AuditTrail(actor=user.get_name())
 
 
-def _may_act(request: Request, user: BaseUser, token: str) -> None:
+def may_act(request: Request, user: BaseUser, token: str) -> None:
     """Before any lookup: a user who may act nowhere gets 403 whatever they name (an auditor learns
     nothing of which keys exist), and the form must carry this user's token."""
     if not may_act_anywhere(user, {c.department for c in configured_departments()[0]}):
@@ -86,7 +86,7 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
     """Source, mapping and validation problems: the stream's cursor goes back to the start, so the next
     sync re-reads the fixed record (unchanged ones are deduplicated). Platform rejections: the rejected
     records of the stream are queued again as well."""
-    _may_act(request, user, csrf_token)
+    may_act(request, user, csrf_token)
     item = _entry(entry_id)
     _authorise(request, user, item.department, csrf_token)
     if item.resolved_at is not None:
@@ -97,7 +97,7 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
                             platform_rejected=item.stage == QuarantineStage.PLATFORM,
                             quarantine_id=item.id, source_key=item.source_key)
     try:
-        redrive(gateway_store(), wanted, _trail(user))
+        redrive(gateway_store(), wanted, actor_trail(user))
     except (ConfigurationError, CreditSyncError) as exc:
         raise _refused(exc) from None
     return _to_trail(request, item.department, "manual_redrive", "redrive")
@@ -106,11 +106,11 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
 @actions.post("/quarantine/resolve", summary="Close a quarantine entry by hand, with a reason")
 def resolve_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason: Reason,
                   csrf_token: Token) -> RedirectResponse:
-    _may_act(request, user, csrf_token)
+    may_act(request, user, csrf_token)
     item = _entry(entry_id)
     _authorise(request, user, item.department, csrf_token)
     try:
-        resolve(gateway_store(), entry_id, reason, _trail(user))
+        resolve(gateway_store(), entry_id, reason, actor_trail(user))
     except CreditSyncError as exc:
         raise _refused(exc) from None
     return _back_to(request, item.business_key or item.source_key, "resolve")
@@ -121,7 +121,7 @@ def withdraw_record(request: Request, user: GetUserDep, business_key: Annotated[
                     reason: Reason, csrf_token: Token,
                     confirm_document_no: Confirmation = "") -> RedirectResponse:
     """Done only when the operator typed the record's 文书号 (any written variant) to confirm."""
-    _may_act(request, user, csrf_token)
+    may_act(request, user, csrf_token)
     with gateway_store().reader() as session:
         record = session.get(Record, business_key)
     if record is None:
@@ -133,7 +133,7 @@ def withdraw_record(request: Request, user: GetUserDep, business_key: Annotated[
                                  "the withdrawal: nothing was done")
     run_id = new_cli_run_id(record.department).replace("cli__", "console__", 1)
     try:
-        withdraw(gateway_store(), business_key, reason, _trail(user), run_id)
+        withdraw(gateway_store(), business_key, reason, actor_trail(user), run_id)
     except CreditSyncError as exc:
         raise _refused(exc) from None
     return _back_to(request, business_key, "withdraw")

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException
 from creditsync.exceptions import ConfigurationError
 from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
+from creditsync.orchestration.ui.bulk_actions import bulk_entries  # noqa: F401 (registers its route)
 from creditsync.orchestration.ui.clock import iso
 from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
 from creditsync.orchestration.ui.refusals import validation_error
