@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import insert
 
 from creditsync.orchestration.ui import audit_queries
@@ -47,3 +49,25 @@ def test_a_total_past_the_cap_is_said_to_be_more(store: Store) -> None:
     _entries(store, 12)
     assert audit_queries.audit_total(store, AuditFilter(), cap=10) == (10, True)
     assert audit_queries.audit_total(store, AuditFilter(event="nothing"), cap=10) == (0, False)
+
+
+def test_quarantine_pages_both_ways_with_the_total(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    from creditsync.orchestration.ui.quarantine_queries import QuarantineQuery, quarantine_page
+    from creditsync.store.guard import lifecycle_writes
+    from creditsync.store.models import QuarantineItem
+
+    monkeypatch.setenv("CREDITSYNC_HOME", str(tmp_path))  # no department files: rows as stored
+    with lifecycle_writes(), store.transaction() as s:
+        s.add_all([QuarantineItem(run_id="r", department="market_supervision", category="penalty",
+                                  source_key=f"P{n}", stage="validation", errors=[], raw_masked={},
+                                  created_at=datetime(2026, 3, 2, tzinfo=UTC)) for n in range(7)])
+    query = QuarantineQuery()
+    first = quarantine_page(store, query, size=3)
+    second = quarantine_page(store, query, after=first.older, size=3)
+    third = quarantine_page(store, query, after=second.older, size=3)
+    assert (first.total, first.newer, len(third.rows), third.older) == (7, None, 1, None)
+    ids = [r["id"] for page in (first, second, third) for r in page.rows]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 7
+    back = quarantine_page(store, query, before=second.newer, size=3)
+    assert [r["id"] for r in back.rows] == [r["id"] for r in first.rows] and back.newer is None

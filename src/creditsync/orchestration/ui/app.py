@@ -26,11 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from creditsync.exceptions import ConfigurationError
-from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
+from creditsync.orchestration.ui import audit_queries, quarantine_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
 from creditsync.orchestration.ui.bulk_actions import bulk_entries  # noqa: F401 (registers its route)
 from creditsync.orchestration.ui.clock import iso
-from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
+from creditsync.orchestration.ui.quarantine_queries import LIMIT, PAGE_SIZE, quarantine_rows
 from creditsync.orchestration.ui.refusals import validation_error
 from creditsync.orchestration.ui.routes_common import (
     Day,
@@ -83,12 +83,18 @@ def overview_page(request: Request, department: Text = None) -> HTMLResponse:
 @pages.get("/quarantine", summary="隔离记录 Quarantine")
 def quarantine_page(request: Request, user: GetUserDep, department: Text = None, category: Text = None,
                     stage: Text = None, field: Text = None, since: Day = None, until: Day = None,
-                    include_resolved: bool = False, notice: Text = None) -> HTMLResponse:
+                    include_resolved: bool = False, notice: Text = None,
+                    after: Annotated[int | None, Query(ge=0)] = None,
+                    before: Annotated[int | None, Query(ge=0)] = None,
+                    page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> HTMLResponse:
     query = quarantine_query(department, category, stage, field, since, until, include_resolved)
-    rows = quarantine_rows(gateway_store(), query)
+    window = quarantine_queries.quarantine_page(gateway_store(), query, after, before)
+    rows = window.rows
     editable = editable_departments(user, {r["department"] for r in rows})
+    page_no = 1 if window.newer is None else max(page_no, 2)  # the newest entries are page 1
     return page_response(request, "quarantine.html", "quarantine", page="quarantine", query=query, rows=rows,
-                         limit=LIMIT, editable=editable,
+                         limit=LIMIT, editable=editable, window=window, page_no=page_no,
+                         pages=-(-window.total // PAGE_SIZE) if window.total else 1,
                          any_editable=bool(editable), csrf=csrf_token(user), notice=notice,
                          **department_choices())
 
