@@ -72,3 +72,17 @@ def test_the_timeline_of_a_record_never_stored_is_found_by_its_source_id(store: 
                                        category="penalty", document_no=STORED, source_key="P000044")
     story = record_queries.timeline(store, "P000044")
     assert story["found"] and story["versions"] == [] and story["document_no"] == STORED
+
+
+def test_record_search_pages_both_ways_with_the_total(store: Store) -> None:
+    fabricate.write(store, records=[fabricate.record_row(f"penalty:X:长市监处罚〔2026〕{n}号")
+                                    for n in range(5)])
+    first = record_queries.search_page(store, "〔2026〕", size=2)
+    second = record_queries.search_page(store, "〔2026〕", after=first.older, size=2)
+    third = record_queries.search_page(store, "〔2026〕", after=second.older, size=2)
+    assert (first.total, first.newer, len(third.rows), third.older) == (5, None, 1, None)
+    keys = [r["business_key"] for page in (first, second, third) for r in page.rows]
+    assert len(set(keys)) == 5
+    back = record_queries.search_page(store, "〔2026〕", before=second.newer, size=2)
+    assert [r["business_key"] for r in back.rows] == [r["business_key"] for r in first.rows]
+    assert back.newer is None

@@ -101,15 +101,23 @@ def quarantine_page(request: Request, user: GetUserDep, department: Text = None,
 
 @pages.get("/record", summary="记录 Records: search")
 def records_page(request: Request, q: Text = None, department: Text = None, category: Text = None,
-                 state: Text = None) -> Response:
+                 state: Text = None, after: Text = None, before: Text = None,
+                 page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> Response:
     searched = bool(q or department or category or state)
-    rows = record_queries.search(gateway_store(), q or "", department or None, category or None,
-                                 state or None) if searched else []
-    if q and len(rows) == 1:  # a 文书号 names one record: show it
+    try:
+        window = record_queries.search_page(gateway_store(), q or "", department or None, category or None,
+                                            state or None, after, before) if searched else None
+    except ValueError:
+        raise HTTPException(422, "after/before: not a page position 翻页位置无效") from None
+    rows = window.rows if window else []
+    page_no = 1 if window is None or window.newer is None else max(page_no, 2)
+    if q and len(rows) == 1 and not (after or before):  # a 文书号 names one record: show it
         return RedirectResponse(render.Links(*links(request, "records").values()).url(
             "/record/view", key=rows[0]["business_key"]), status_code=303)
     return page_response(request, "records.html", "records", page="record", q=q, department=department,
-                         category=category, state=state, rows=rows, searched=searched,
+                         category=category, state=state, rows=rows, searched=searched, window=window,
+                         page_no=page_no, pages=-(-window.total // record_queries.PAGE_SIZE)
+                         if window and window.total else 1,
                          limit=record_queries.SEARCH_LIMIT, states=[s.value for s in queries.RECORD_STATES],
                          **department_choices())
 

@@ -4,9 +4,11 @@ including records revoked before publication that only the audit trail knows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.exceptions import ConfigurationError
@@ -18,6 +20,8 @@ from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Reco
 from creditsync.store.text_search import document_no_contains, document_no_forms, text_contains
 
 SEARCH_LIMIT = 200
+PAGE_SIZE = 100
+COUNT_CAP = 100_000
 QUARANTINED = "record_quarantined"
 # entries about a row that has no business key yet: found by the department's record id
 BY_SOURCE_KEY = (QUARANTINED, "quarantine_resolved", "quarantine_retried", "manual_redrive")
@@ -55,6 +59,71 @@ def search(store: Store, text: str, department: str | None = None, category: str
         if query and not state:
             found += _only_in_trail(session, query, {r["business_key"] for r in found}, department, category)
     return found
+
+
+@dataclass
+class RecordPage:
+    """Stored records matching, newest change first, one page; ``older``/``newer``: where the next and
+    previous pages start (``updated_at|business_key``); the total the search matches (up to COUNT_CAP)."""
+
+    rows: list[dict[str, Any]]
+    older: str | None
+    newer: str | None
+    total: int
+    total_capped: bool
+
+
+def search_page(store: Store, text: str, department: str | None = None, category: str | None = None,
+                state: str | None = None, after: str | None = None, before: str | None = None,
+                size: int = PAGE_SIZE) -> RecordPage:
+    """:func:`search` a page at a time, by keyset over (updated_at, business_key) both ways; records only
+    the audit trail knows come with the first page."""
+    query = normalise_query(text)
+    wanted = select(Record)
+    if query:
+        wanted = wanted.where(_matching(query))
+    for column, value in ((Record.department, department), (Record.category, category),
+                          (Record.state, state)):
+        if value:
+            wanted = wanted.where(column == value)
+    total_query = select(func.count()).select_from(
+        wanted.with_only_columns(Record.business_key).limit(COUNT_CAP + 1).subquery())
+    newest_first = before is None
+    position = _position(before or after)
+    if position is not None:
+        moment, key = position
+        same = Record.updated_at == moment
+        later = or_(Record.updated_at > moment, and_(same, Record.business_key > key))
+        earlier = or_(Record.updated_at < moment, and_(same, Record.business_key < key))
+        wanted = wanted.where(earlier if newest_first else later)
+    order = (Record.updated_at.desc(), Record.business_key.desc()) if newest_first else (
+        Record.updated_at.asc(), Record.business_key.asc())
+    with store.reader() as session:
+        found = list(session.scalars(wanted.order_by(*order).limit(size + 1)))
+        counted = int(session.scalar(total_query) or 0)
+        more = len(found) > size
+        found = found[:size] if newest_first else list(reversed(found[:size]))
+        rows = [_record_row(r) for r in found]
+        if query and not state and position is None:
+            rows += _only_in_trail(session, query, {r["business_key"] for r in rows}, department, category)
+    marks = [_mark(r) for r in found]
+    if newest_first:
+        older, newer = (marks[-1] if more else None), (marks[0] if position is not None and marks else None)
+    else:
+        older, newer = (marks[-1] if marks else None), (marks[0] if more else None)
+    return RecordPage(rows, older, newer, min(counted, COUNT_CAP), counted > COUNT_CAP)
+
+
+def _mark(record: Record) -> str:
+    moment = record.updated_at.replace(tzinfo=UTC) if record.updated_at.tzinfo is None else record.updated_at
+    return f"{moment.astimezone(UTC).isoformat()}|{record.business_key}"
+
+
+def _position(token: str | None) -> tuple[datetime, str] | None:
+    if not token:
+        return None
+    moment, _, key = token.partition("|")
+    return datetime.fromisoformat(moment), key  # ValueError: not a position (the page answers 422)
 
 
 def _record_row(record: Record) -> dict[str, Any]:
