@@ -31,6 +31,9 @@ export AIRFLOW_HOME="$VAR/airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
+# Schedules in Beijing time (a daily DAG at 00:00 runs at local midnight); Airflow's UI shows times in the
+# browser's own time zone, the console and the CLI in CREDITSYNC_DISPLAY_TZ (Asia/Shanghai by default).
+export AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Shanghai
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,operator:op,auditor:viewer"

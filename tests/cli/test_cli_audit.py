@@ -162,13 +162,14 @@ def test_history_and_trace_never_show_a_full_id_number(harness: Harness) -> None
 
 
 @pytest.mark.parametrize("harness_db", ["postgresql"], indirect=True)
-def test_history_days_are_utc_days_whatever_the_database_time_zone(
+def test_history_days_are_beijing_days_whatever_the_database_time_zone(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """济南's PostgreSQL may well run on Asia/Shanghai: the dates still mean the UTC days shown."""
+    """One clock: the CLI shows Beijing time (CREDITSYNC_DISPLAY_TZ), JSON and CSV as ISO with the offset,
+    and its dates are the days shown, whatever zone the database session runs in."""
     with harness.gateway.store.engine.connect() as conn:
         name = conn.exec_driver_sql("SELECT current_database()").scalar()
-        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET timezone TO 'Asia/Shanghai'")
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET timezone TO 'UTC'")
         conn.commit()
     harness.gateway.store.engine.dispose()
     monkeypatch.setattr(trail, "datetime", FrozenClock)
@@ -176,10 +177,17 @@ def test_history_days_are_utc_days_whatever_the_database_time_zone(
     path = write_rows(tmp_path / "handover.jsonl", penalties(2))
     assert invoke("push", "--category", "penalty", "--input", str(path)).exit_code == 0
 
-    on_the_ninth = history("--since", "2026-03-09", "--until", "2026-03-09")
-    assert len(on_the_ninth) == total_entries(harness)
-    assert {e["ts"] for e in on_the_ninth} == {"2026-03-09T20:00:00+00:00"}
-    assert history("--since", "2026-03-10") == []
+    on_the_tenth = history("--since", "2026-03-10", "--until", "2026-03-10")
+    assert len(on_the_tenth) == total_entries(harness)
+    assert {e["ts"] for e in on_the_tenth} == {"2026-03-10T04:00:00+08:00"}
+    assert history("--until", "2026-03-09") == [] and history("--since", "2026-03-11") == []
+    csv_rows = list(csv.DictReader(io.StringIO(invoke("audit", "history", "--format", "csv").stdout)))
+    assert {row["ts"] for row in csv_rows} == {"2026-03-10T04:00:00+08:00"}
+    table = invoke("audit", "history").stdout
+    assert "2026-03-10 04:00:00" in table and "Beijing time" in table
+    monkeypatch.setenv("CREDITSYNC_DISPLAY_TZ", "UTC")
+    assert {e["ts"] for e in history("--since", "2026-03-09", "--until", "2026-03-09")} == {
+        "2026-03-09T20:00:00+00:00"}
 
 
 def test_formula_injection_in_the_audit_csv_export_is_neutralised(

@@ -27,7 +27,7 @@ def test_every_department_file_becomes_a_dag(home: Path) -> None:
     expected = {f"sync__{p.stem}" for p in (home / "adapters").glob("*.yaml")}
     assert set(dags) == expected | {"display__expiry"}
     dag = dags["sync__market_supervision"]
-    assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report"]
+    assert [t.task_id for t in dag.topological_sort()] == ["pull", "push", "report", "all_published"]
     assert dag.dag_display_name == "长清区市场监督管理局"
     assert dag.max_active_runs == 1
     assert "market_supervision" in dag.tags
@@ -102,3 +102,17 @@ def test_the_daily_expiry_dag_is_thin_and_runs_at_beijing_midnight(home: Path) -
     assert dag.max_active_runs == 1 and not dag.catchup
     assert dag.schedule == "@daily"
     assert str(dag.timezone) == "Asia/Shanghai"  # display periods end on local days
+
+
+def test_the_demo_and_the_deployment_schedule_in_beijing_time() -> None:
+    """Airflow's default time zone decides when a cron schedule fires: the daily expiry at local midnight."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yaml").read_text(encoding="utf-8"))
+    environments = [s.get("environment") or {} for s in compose.get("services", {}).values()]
+    environments += [v.get("environment") or {} for k, v in compose.items() if k.startswith("x-")
+                     and isinstance(v, dict)]
+    assert any(env.get("AIRFLOW__CORE__DEFAULT_TIMEZONE") == "Asia/Shanghai" for env in environments)
+    demo = (root / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    assert "export AIRFLOW__CORE__DEFAULT_TIMEZONE=Asia/Shanghai" in demo

@@ -85,7 +85,9 @@ def test_dag_delivers_valid_records_and_quarantines_broken_ones(live: dict[str, 
     result = _run_dag(env, "--logical-date", FIRST_RUN, "--user", "alice")
 
     assert result["state"] == "success", result
-    assert result["tasks"] == {t: "success" for t in ("pull", "push", "report")}
+    # partial (it quarantined records): the grid's last square is skipped, not green
+    assert result["tasks"] == {"pull": "success", "push": "success", "report": "success",
+                               "all_published": "skipped"}
     stats = platform.stats()
     assert stats["records"] == stats["business_keys"] > 80
     store = open_store(env["CREDITSYNC_DB_URL"])
@@ -162,7 +164,8 @@ def test_a_run_past_the_bad_record_threshold_fails_at_once_and_says_why(
     result = _run_dag(env)
 
     assert result["state"] == "failed"
-    assert result["tasks"] == {"pull": "success", "push": "success", "report": "failed"}
+    assert result["tasks"] == {"pull": "success", "push": "success", "report": "failed",
+                               "all_published": "upstream_failed"}
     assert result["tries"]["report"] == 1  # retrying cannot help: failed at once, visible at once
     note = str(result["note"])
     assert note.startswith("**CreditSync** 失败 failed") and "问题 problems:" in note

@@ -13,6 +13,7 @@ from creditsync.orchestration.listeners import annotate_run
 from creditsync.orchestration.run_note import (
     MARK,
     NOTE_LIMIT,
+    all_published_or_why,
     merge_note,
     quarantine_href,
     run_figures,
@@ -37,6 +38,21 @@ def summary(quarantined: int = 0, **records: int) -> dict[str, Any]:
 ])
 def test_only_runs_that_were_not_clean_get_a_note(status: str, counts: dict[str, Any], noted: bool) -> None:
     assert (run_note(status, counts, HREF) is not None) is noted
+
+
+@pytest.mark.parametrize(("status", "counts", "published"), [
+    ("success", summary(), True),
+    ("partial", summary(quarantined=2), False),
+    ("partial", dict(summary(), pending_department=3), False),  # deliveries still pending
+    ("success", dict(summary(), pending_department=1), False),
+    ("success", summary(quarantined=1), False),
+])
+def test_all_published_is_skipped_for_every_run_that_was_not_clean(status: str, counts: dict[str, Any],
+                                                                   published: bool) -> None:
+    why = all_published_or_why(dict(counts, status=status))
+    assert (why is None) is published
+    if why:
+        assert why.startswith("部分成功 partial run") and f"{counts['quarantined']} 条隔离" in why
 
 
 def test_the_note_carries_every_figure_and_links_the_quarantine_page() -> None:

@@ -627,17 +627,38 @@ def test_operator_actions_need_the_dag_edit_permission_and_a_csrf_token(airflow_
     forms = {"/creditsync/actions/quarantine/resolve": {"entry_id": entry.id},
              "/creditsync/actions/quarantine/redrive": {"entry_id": entry.id},
              "/creditsync/actions/record/withdraw": {"business_key": key}}
+    missing = {"/creditsync/actions/quarantine/resolve": {"entry_id": 999999},
+               "/creditsync/actions/quarantine/redrive": {"entry_id": 999999},
+               "/creditsync/actions/record/withdraw": {"business_key": "penalty:X:no such key"}}
     for path, form in forms.items():  # an auditor, even with a valid token of their own, gets 403
         assert _post(airflow_ui, path, "auditor", reason="x", csrf_token="x", **form).status_code == 403
+        # the same 403 for what does not exist: permission is checked before anything is looked up
+        unknown = _post(airflow_ui, path, "auditor", reason="x", csrf_token="x", **missing[path])
+        assert unknown.status_code == 403
         assert requests.post(airflow_ui["base"] + path, data=form, timeout=10).status_code in (401, 403)
         assert _post(airflow_ui, path, "operator", reason="x", csrf_token="forged", **form).status_code == 403
+        no_token = _post(airflow_ui, path, "operator", reason="x", **form)  # the console's page, not JSON
+        assert no_token.status_code == 403 and "text/html" in no_token.headers["content-type"], no_token.text
+        too_long = _post(airflow_ui, path, "operator", reason="原" * 201 + "ECHO", csrf_token="x", **form)
+        assert too_long.status_code == 422 and "text/html" in too_long.headers["content-type"]
+        assert "ECHO" not in too_long.text and "过长" in too_long.text
     token = _csrf(airflow_ui, "operator", key)
     resolved = _post(airflow_ui, "/creditsync/actions/quarantine/resolve", "operator", entry_id=entry.id,
                      reason="纸质报送 handed over on paper", csrf_token=token)
+    unconfirmed = _post(airflow_ui, "/creditsync/actions/record/withdraw", "operator", business_key=key,
+                        reason="法院撤销 annulled by a court", csrf_token=token)
+    mistyped = _post(airflow_ui, "/creditsync/actions/record/withdraw", "operator", business_key=key,
+                     reason="法院撤销 annulled by a court", csrf_token=token,
+                     confirm_document_no="长市监处罚")
+    with store.reader() as s:
+        still = s.get(Record, key)
+        assert still is not None and still.state == "published"
+    typed = published.document_no.replace("〔", "[").replace("〕", "]")  # any written variant confirms
     withdrawn = _post(airflow_ui, "/creditsync/actions/record/withdraw", "operator", business_key=key,
-                      reason="法院撤销 annulled by a court", csrf_token=token)
+                      reason="法院撤销 annulled by a court", csrf_token=token, confirm_document_no=typed)
     again = _post(airflow_ui, "/creditsync/actions/record/withdraw", "operator", business_key=key,
-                  reason="twice", csrf_token=token)
+                  reason="twice", csrf_token=token, confirm_document_no=published.document_no)
+    assert (unconfirmed.status_code, mistyped.status_code) == (400, 400)
     assert (resolved.status_code, withdrawn.status_code, again.status_code) == (303, 303, 409)
     with store.reader() as s:
         record = s.get(Record, key)

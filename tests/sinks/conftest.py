@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 
-
 @pytest.fixture(params=["mariadb", "postgresql"])
 def exchange_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh exchange database (前置库) on the real server, dropped afterwards."""

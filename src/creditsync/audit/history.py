@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,12 +31,14 @@ def history(session: Session, filters: HistoryFilter, chunk: int = 2000) -> Iter
         query = query.where(AuditEntry.category == filters.category)
     if filters.status:
         query = query.where(AuditEntry.event == filters.status)
-    # Days are UTC days, as shown; aware bounds keep them so whatever the database session's time zone.
+    # Days are local days (creditsync.display_time), as shown; aware bounds keep them so whatever the
+    # database session's time zone.
+    from creditsync.display_time import day_end, day_start
+
     if filters.since:
-        query = query.where(AuditEntry.ts >= datetime.combine(filters.since, time.min, UTC))
+        query = query.where(AuditEntry.ts >= day_start(filters.since))
     if filters.until:
-        end = datetime.combine(filters.until + timedelta(days=1), time.min, UTC)
-        query = query.where(AuditEntry.ts < end)
+        query = query.where(AuditEntry.ts < day_end(filters.until))
     yield from session.scalars(query.execution_options(yield_per=chunk))
 
 
@@ -57,10 +59,16 @@ class Trace:
 
 
 def trace(session: Session, key: str) -> Trace:
-    """By business key, 文书号, or the department's own record id."""
+    """By business key, 文书号 (any written variant: creditsync.store.text_search), or the department's
+    own record id."""
+    from creditsync.store.text_search import document_no_forms
+
+    key = key.replace("\u3000", " ").strip()
     result = Trace(key)
+    # stored 文书号 are canonical: the typed text's canonical form finds them through the index
     result.records = list(session.scalars(select(Record).where(
-        or_(Record.business_key == key, Record.document_no == key, Record.source_key == key))))
+        or_(Record.business_key == key, Record.document_no.in_(document_no_forms(key)),
+            Record.source_key == key))))
     keys = [r.business_key for r in result.records]
     source_keys = [r.source_key for r in result.records if r.source_key] + [key]
     source_keys += _quarantined_as(session, key)
@@ -82,10 +90,13 @@ def trace(session: Session, key: str) -> Trace:
 
 
 def _quarantined_as(session: Session, document_no: str) -> list[str]:
-    """Source ids of records quarantined under this 文书号 before they ever had a business key."""
+    """Source ids of records quarantined under this 文书号 (as typed, or canonical) before they ever had
+    a business key."""
+    from creditsync.store.text_search import document_no_forms
+
     query = select(AuditEntry.details["source_key"].as_string()).where(
         AuditEntry.event == "record_quarantined",
-        AuditEntry.details["document_no"].as_string() == document_no)
+        AuditEntry.details["document_no"].as_string().in_(document_no_forms(document_no)))
     return sorted({k for k in session.scalars(query) if k})
 
 

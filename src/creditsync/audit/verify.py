@@ -107,6 +107,26 @@ class TrailReport:
     def ok(self) -> bool:
         return self.chain.ok and not self.problems
 
+    @property
+    def status(self) -> str:
+        return "intact" if self.ok else "not_intact" if self.chain.ok else "broken"
+
+    def headline(self) -> str:
+        """What ``audit verify`` says first; the console says the same words (then problems, notes)."""
+        result = self.chain
+        if self.ok:
+            return f"audit trail intact: {result.checked} entries verified"
+        if result.ok:
+            return (f"audit trail not intact: its {result.checked} entries chain up, but it does not match "
+                    "what lies outside it")
+        return (f"audit trail broken at entry {result.entry_id}: {result.problem} "
+                f"({result.checked} entries verified before it)")
+
+    @property
+    def warnings(self) -> list[str]:
+        """Notes that weaken what "intact" means (no key: anyone who can write the store can rewrite it)."""
+        return [note for note in self.notes if "unkeyed" in note]
+
 
 def verify_trail(session: Session, config: AuditConfig, *, chunk: int = 5000,
                  progress: Callable[[int], None] | None = None) -> TrailReport:

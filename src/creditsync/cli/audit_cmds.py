@@ -27,6 +27,7 @@ from creditsync.cli.output import (
 
 if TYPE_CHECKING:
     from creditsync.audit.keys import AuditConfig
+    from creditsync.cli.store_access import StoreAccess
 
 app = typer.Typer(help="The tamper-evident audit trail (read-only but for prune).", no_args_is_help=True)
 
@@ -37,10 +38,10 @@ class HistoryFormat(StrEnum):
     json = "json"
 
 
-def _gateway():  # type: ignore[no-untyped-def]
-    from creditsync.pipeline.runner import Gateway
+def _gateway() -> StoreAccess:
+    from creditsync.cli.store_access import StoreAccess
 
-    return Gateway.open()
+    return StoreAccess.open()
 
 
 @app.command("verify")
@@ -51,6 +52,7 @@ def verify(
 ) -> None:
     """Check the keyed chain, its anchors and archives, its checkpoints and the tables it describes;
     exit 1 naming the first altered, removed or reordered entry and every other discrepancy."""
+    from rich.markup import escape
     from rich.progress import Progress
     from sqlalchemy import func, select
 
@@ -74,19 +76,12 @@ def verify(
                 report.problems += rows.lines()
                 report.notes.append("deep: " + ", ".join(f"{n} {what}" for what, n in rows.checked.items())
                                     + " checked against their seals and entries")
-    result = report.chain
-    if report.ok:
-        console.print(f"[green]audit trail intact[/green]: {result.checked} entries verified")
-    elif result.ok:
-        console.print(f"[red]audit trail not intact[/red]: its {result.checked} entries chain up, but it "
-                      "does not match what lies outside it")
-    else:
-        console.print(f"[red]audit trail broken[/red] at entry {result.entry_id}: {result.problem} "
-                      f"({result.checked} entries verified before it)")
+    # the same words as the console's check (TrailReport.headline, problems, notes)
+    console.print(f"[{'green' if report.ok else 'red'}]{escape(report.headline())}[/]")
     for problem in report.problems:
-        console.print(f"  [red]✗[/red] {problem}")
+        console.print(f"  [red]✗[/red] {escape(problem)}")
     for note in report.notes:
-        console.print(f"  {note}")
+        console.print(f"  {'[yellow]![/yellow] ' if note in report.warnings else ''}{escape(note)}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_INVALID)
 
 
@@ -132,7 +127,7 @@ def history_cmd(
     department: str = typer.Option(None, "--department", "-d"),
     category: str = typer.Option(None, "--category", "-c"),
     status: str = typer.Option(None, "--status", "-s", help="Event: push_receipt, record_quarantined, …"),
-    since: str = typer.Option(None, "--since", help="YYYY-MM-DD"),
+    since: str = typer.Option(None, "--since", help="YYYY-MM-DD, a day in CREDITSYNC_DISPLAY_TZ (北京时间)"),
     until: str = typer.Option(None, "--until", help="YYYY-MM-DD (inclusive)"),
     output: HistoryFormat = typer.Option(HistoryFormat.table, "--format", "-f"),
 ) -> None:
@@ -150,9 +145,12 @@ def history_cmd(
 
 
 def _emit(rows: object, output: HistoryFormat) -> None:
+    """Times in the display zone (creditsync.display_time): ISO with its offset in CSV and JSON."""
+    from creditsync.display_time import local_iso, local_text, zone_label
+
     if output is HistoryFormat.json:
         for row in rows:  # type: ignore[attr-defined]
-            print_json(row)
+            print_json(dict(row, ts=local_iso(row["ts"])))
         return
     if output is HistoryFormat.csv:
         from creditsync.export_safety import neutralise_row
@@ -163,12 +161,13 @@ def _emit(rows: object, output: HistoryFormat) -> None:
         for row in rows:  # type: ignore[attr-defined]
             details = safe_text(json.dumps(row["details"], ensure_ascii=False))
             writer.writerow(neutralise_row([
-                row["id"], row["ts"], row["event"], row["actor"], row["department"], row["category"],
-                row["business_key"], row["run_id"], details]))
+                row["id"], local_iso(row["ts"]), row["event"], row["actor"], row["department"],
+                row["category"], row["business_key"], row["run_id"], details]))
         return
-    table = Table("id", "time (UTC)", "event", "department", "category", "record", "details")
+    table = Table("id", f"time ({zone_label(english=True)})", "event", "department", "category", "record",
+                  "details")
     for row in rows:  # type: ignore[attr-defined]
-        table.add_row(str(row["id"]), row["ts"][:19], row["event"], row["department"] or "",
+        table.add_row(str(row["id"]), local_text(row["ts"]), row["event"], row["department"] or "",
                       row["category"] or "", row["business_key"] or "",
                       json.dumps(row["details"], ensure_ascii=False)[:120])
     console.print(table)
@@ -192,7 +191,8 @@ def trace_cmd(
 
 
 def _print_trace(story: object) -> None:
-    from creditsync.audit.history import Trace, utc
+    from creditsync.audit.history import Trace
+    from creditsync.display_time import local_text, zone_label
     from creditsync.exceptions import FieldError
 
     assert isinstance(story, Trace)
@@ -213,9 +213,10 @@ def _print_trace(story: object) -> None:
         reasons = "; ".join(str(FieldError.from_stored(e)) for e in q.errors)
         console.print(f"[red]quarantine[/red] #{q.id} ({q.stage}) {reasons}"
                       f"{'  [resolved: ' + q.resolution + ']' if q.resolution else ''}")
-    table = Table("id", "time (UTC)", "event", "actor", "run", "details", title="audit trail")
+    table = Table("id", f"time ({zone_label(english=True)})", "event", "actor", "run", "details",
+                  title="audit trail")
     for entry in story.entries:
-        table.add_row(str(entry.id), utc(entry.ts).isoformat()[:19], entry.event, entry.actor,
+        table.add_row(str(entry.id), local_text(entry.ts), entry.event, entry.actor,
                       entry.run_id or "", json.dumps(entry.details, ensure_ascii=False)[:160])
     console.print(table)
 
@@ -254,6 +255,9 @@ def prune_cmd(
         done = prune(gateway.store, keep_days=keep_days, archive_dir=folder, dry_run=dry_run)
     verb = "would archive" if dry_run else "archived and removed"
     span = f"entries {done.first_id}..{done.last_id}" if done.entries else "nothing"
-    console.print(f"{verb} {done.entries} entries older than {done.cutoff:%Y-%m-%d %H:%M} UTC ({span})")
+    from creditsync.display_time import local_text, zone_label
+
+    console.print(f"{verb} {done.entries} entries older than {local_text(done.cutoff)} "
+                  f"{zone_label(english=True)} ({span})")
     if done.archive:
         console.print(f"archive {done.archive}  sha256 {done.sha256}")

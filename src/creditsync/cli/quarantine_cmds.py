@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -17,7 +17,7 @@ from rich.markup import escape
 from creditsync.cli.output import EXIT_OK, console, gateway_errors, print_json, safe_text
 
 if TYPE_CHECKING:
-    from creditsync.pipeline.runner import Gateway
+    from creditsync.cli.store_access import StoreAccess
     from creditsync.quarantine import QuarantineView
 
 app = typer.Typer(help="Records that could not be published: list, report, re-drive, resolve.",
@@ -41,10 +41,10 @@ CSV_COLUMNS = ("id", "department", "category", "stage", "source_key", "document_
                "field", "field_title", "message", "created_at", "resolved_at", "resolution")
 
 
-def _gateway() -> Gateway:
-    from creditsync.pipeline.runner import Gateway
+def _gateway() -> StoreAccess:
+    from creditsync.cli.store_access import StoreAccess
 
-    return Gateway.open()
+    return StoreAccess.open()
 
 
 @app.callback()
@@ -71,15 +71,22 @@ def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str 
             views = list(entries(session, filters, Describer(gateway.settings)))
             total = session.scalar(select(func.count()).select_from(QuarantineItem)) or 0
     if output is ListFormat.json:
-        sys.stdout.write(safe_text(json.dumps([view.as_dict() for view in views], ensure_ascii=False,
+        sys.stdout.write(safe_text(json.dumps([_local(view.as_dict()) for view in views], ensure_ascii=False,
                                               indent=2, default=str)) + "\n")
     elif output is ListFormat.jsonl:
         for view in views:
-            print_json(view.as_dict())
+            print_json(_local(view.as_dict()))
     elif output is ListFormat.csv:
         _write_csv(views)
     else:
         _print_table(views, total)
+
+
+def _local(data: dict[str, Any]) -> dict[str, Any]:
+    """An entry's times in the display zone, ISO with the offset (creditsync.display_time)."""
+    from creditsync.display_time import local_iso
+
+    return data | {"created_at": local_iso(data["created_at"]), "resolved_at": local_iso(data["resolved_at"])}
 
 
 def _print_table(views: Iterable[QuarantineView], total: int) -> None:
@@ -107,7 +114,9 @@ def _print_table(views: Iterable[QuarantineView], total: int) -> None:
 
 
 def _write_csv(views: Iterable[QuarantineView]) -> None:
-    """One row per problem; department data cannot become a formula in a spreadsheet."""
+    """One row per problem; department data cannot become a formula in a spreadsheet. Times in the
+    display zone with their offset (creditsync.display_time)."""
+    from creditsync.display_time import local_iso
     from creditsync.export_safety import neutralise_row
 
     writer = csv.writer(sys.stdout)
@@ -119,7 +128,7 @@ def _write_csv(views: Iterable[QuarantineView]) -> None:
                 [data["id"], data["department"], data["category"], data["stage"],
                  data["source_key"], data["document_no"], data["subject_name"],
                  problem.get("field"), problem.get("title"), safe_text(str(problem.get("message") or "")),
-                 data["created_at"], data["resolved_at"], data["resolution"]]))
+                 local_iso(data["created_at"]), local_iso(data["resolved_at"]), data["resolution"]]))
 
 
 @app.command("report")
@@ -164,7 +173,7 @@ def _check_known(session: object, department: str, configured: bool) -> None:
                                  "in the store (see `creditsync departments`)")
 
 
-def _department_name(gateway: Gateway, department: str) -> str | None:
+def _department_name(gateway: StoreAccess, department: str) -> str | None:
     """The configured Chinese name; ``None`` for a department without a file (handed-over files only)."""
     from creditsync.exceptions import ConfigurationError
 
@@ -212,7 +221,7 @@ def redrive_cmd(
     raise typer.Exit(EXIT_OK)
 
 
-def _categories(gateway: Gateway, department: str, asked: list[str] | None, *,
+def _categories(gateway: StoreAccess, department: str, asked: list[str] | None, *,
                 needs_source: bool) -> list[str]:
     """The department's streams (checked); a department without a source file (handed-over files only)
     can have its platform rejections re-queued, but has no cursor to reset."""

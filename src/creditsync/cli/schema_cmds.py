@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from creditsync.cli.output import EXIT_USAGE, console, errors, print_json
-from creditsync.schema import CATEGORIES, CategorySpec, FieldDefinition, get_category
+
+if TYPE_CHECKING:  # the schema loads its category files when imported: only inside the command
+    from creditsync.schema import CategorySpec, FieldDefinition
 
 app = typer.Typer()
 REGENERATE = "creditsync schema --format markdown > docs/schema.md"
@@ -28,6 +30,8 @@ def schema_cmd(
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Print a category's fields: code, name, whether required, type."""
+    from creditsync.schema import CATEGORIES, get_category
+
     if category is None and output is not Format.markdown:
         errors.print(f"give a category: {', '.join(CATEGORIES)}")
         raise typer.Exit(EXIT_USAGE)
@@ -67,6 +71,8 @@ def field_type(spec: FieldDefinition) -> str:
 
 def schema_markdown(specs: list[CategorySpec] | None = None) -> str:
     """docs/schema.md: every category's fields, generated from the category files."""
+    from creditsync.schema import CATEGORIES
+
     specs = specs if specs is not None else list(CATEGORIES.values())
     lines = ["# Fields of each category (generated)", "",
              "Generated from `src/creditsync/schema/categories/*.yaml`; do not edit by hand. Regenerate with",

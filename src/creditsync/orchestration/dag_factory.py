@@ -1,5 +1,6 @@
 """One DAG per configured department, id ``sync__<department>`` shown under the department's Chinese
-name: pull → push → report; and the daily ``display__expiry`` (creditsync.orchestration.expiry_dag).
+name: pull → push → report → all_published (skipped when the run was partial); and the daily
+``display__expiry`` (creditsync.orchestration.expiry_dag).
 
 Parsing reads only the YAML files beside the DAGs (no network, no database). Tasks pass counts through
 XCom, never records; each is safe to retry because every step is idempotent in the gateway store. Audit
@@ -74,6 +75,8 @@ def department_dag(config: DepartmentConfig) -> DAG:
         pushed = _push.override(task_id="push")(name)
         reported = _report.override(task_id="report")(name)
         pulled >> pushed >> reported
+        # Green only when everything was published: skipped (pink in the grid) for a partial run
+        _all_published.override(task_id="all_published", retries=0)(reported)
     return dag
 
 
@@ -124,6 +127,21 @@ def _report(department: str) -> dict[str, Any]:
         summary = report(ctx)
     log.info("%s run %s: %s", department, ctx.run_id, summary.get("status"))
     return summary
+
+
+@task
+def _all_published(summary: Any) -> None:  # the report step's summary (an XCom until it runs)
+    """The run's last square in Airflow's grid: success for a clean run, skipped for a run that quarantined
+    records or left deliveries pending (Airflow counts a run with a skipped task as successful, so the run
+    stays green; this square is what tells IT staff the run was partial, in Airflow's own UI)."""
+    from creditsync.orchestration.run_note import all_published_or_why
+
+    why = all_published_or_why(summary)
+    if why:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(why)
+    log.info("all records of the run published")
 
 
 def _context(department: str) -> Any:

@@ -51,6 +51,17 @@ def run_note(status: str, counts: Mapping[str, Any], quarantine_href: str) -> st
     return _cut("\n\n".join(lines), NOTE_LIMIT)
 
 
+def all_published_or_why(summary: Mapping[str, Any]) -> str | None:
+    """None when the report step's summary is of a clean run, else why not (the skip's message)."""
+    figures = run_figures(summary)
+    pending = int(summary.get("pending_department") or 0)
+    status = str(summary.get("status") or "")
+    if status == "success" and not figures["quarantined"] and not pending:
+        return None
+    return (f"部分成功 partial run ({STATUS_WORDS.get(status, status)}): {figures['quarantined']} 条隔离 "
+            f"quarantined, {pending} 条待推送 pending delivery")
+
+
 def quarantine_href(base_path: str, department: str) -> str:
     """The console's quarantine page for the department, under Airflow's ``[api] base_url`` path."""
     return f"{base_path.rstrip('/')}/quarantine?{urlencode({'department': department})}"

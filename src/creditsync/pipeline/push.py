@@ -90,12 +90,23 @@ def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
                     _mark_attempt(ctx, batch)
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
                 awaiting |= _collect(ctx, client, futures, counts)
+                note_progress(ctx, "push", counts)
         if awaiting or withheld:
             raise AwaitingPlatformError(f"{len(awaiting) + withheld} record(s) wait for the platform to "
                                         "take them; a later run reads their answers", department=ctx.name)
     finally:
         commit_cursors(ctx)  # streams whose items all have their answer, even if a later batch failed
     return dict(counts)
+
+
+def note_progress(ctx: SyncContext, step: str, counts: Counter[str]) -> None:
+    """The run's figures so far, per round, for the console's overview while the run is running (the
+    report step replaces them with the run's totals)."""
+    with ctx.store.transaction() as session:
+        run = session.get(SyncRun, ctx.run_id)
+        if run is not None and run.status == "running":
+            run.counts = {**(run.counts or {}), "progress": {**(run.counts or {}).get("progress", {}),
+                                                             step: dict(counts)}}
 
 
 def _next_round(ctx: SyncContext, after: int = 0) -> list[Sent]:

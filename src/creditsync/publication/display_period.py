@@ -22,8 +22,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+import creditsync.schema as schema  # light: its category files load on first use
 from creditsync.publication.severity import Severity
-from creditsync.schema import get_category
 
 CREDIT_REPAIR_RULES_FROM = date(2026, 4, 1)
 DISPLAY_END_FIELD = "CF_GSJZQ"  # 公示截止期: a department may state an earlier end
@@ -87,7 +87,7 @@ def record_display_until(category: str, record: Mapping[str, Any], severity: Sev
     (only penalties have one) or it has no decision date or severity."""
     if category != "penalty" or severity is None:
         return None
-    decision = as_date(record.get(get_category(category).keys.decision_date))
+    decision = as_date(record.get(schema.get_category(category).keys.decision_date))
     if decision is None:
         return None
     return display_until(decision, severity, stated_end=as_date(record.get(DISPLAY_END_FIELD)))

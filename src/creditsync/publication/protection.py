@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+import creditsync.schema as schema  # light: its category files load on first use
 from creditsync.exceptions import ConfigurationError, FieldError
 from creditsync.publication.display_period import as_date
-from creditsync.schema import get_category
 
 MINOR_REASON = "未成年人信息不予公示"
 ADULT_AGE = 18
@@ -110,7 +110,7 @@ def hold_back_error(category: str, record: Mapping[str, Any],
     """:func:`hold_back_reason` as the quarantine entry of stage ``protected``: the field that decided
     it, the reason in Chinese (as configured) and in English."""
     if _about_a_minor(category, record):
-        prefix = get_category(category).prefix
+        prefix = schema.get_category(category).prefix
         who = "FR" if record.get(f"{prefix}_XDR_LB") == SOLE_TRADER else "XDR"
         return FieldError(f"{prefix}_{who}_ZJHM", MINOR_REASON,
                           "the subject was under 18 on the decision date: not published", kind="held_back")
@@ -124,7 +124,7 @@ def hold_back_error(category: str, record: Mapping[str, Any],
 def _about_a_minor(category: str, record: Mapping[str, Any]) -> bool:
     """A natural person, or a 个体工商户 whose operator is one, under 18 on the decision date, by any
     document whose number carries a birth date (and a GB 11643 number filed under any type)."""
-    spec = get_category(category)
+    spec = schema.get_category(category)
     prefix = spec.prefix
     people = {NATURAL_PERSON: "XDR", SOLE_TRADER: "FR"}
     who = people.get(str(record.get(f"{prefix}_XDR_LB") or "").strip())

@@ -7,6 +7,12 @@ the platform's, in Chinese), reported back to their department as XLSX, and re-d
     resolve(store, entry_id, reason, trail)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# eager: the functions ``entries`` and ``redrive`` must replace the submodules of the same names here
 from creditsync.quarantine.entries import Describer, Problem, QuarantineFilter, QuarantineView, entries
 from creditsync.quarantine.redrive import (
     CursorReset,
@@ -16,7 +22,20 @@ from creditsync.quarantine.redrive import (
     redrive,
     resolve,
 )
-from creditsync.quarantine.report import ReportSummary, write_report
+
+if TYPE_CHECKING:
+    from creditsync.quarantine.report import ReportSummary, write_report
+
+# The XLSX report on first use: ``quarantine list`` need not import openpyxl to start (benchmarks/
+# RESULTS.md, CLI start-up).
+_MODULES = {name: "creditsync.quarantine.report" for name in ("ReportSummary", "write_report")}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULES[name]), name)
+
 
 __all__ = [
     "CursorReset",

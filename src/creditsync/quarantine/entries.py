@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from creditsync.departments import load_department
 from creditsync.exceptions import CreditSyncError, FieldError, split_message
-from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.privacy import mask_text
-from creditsync.schema import CATEGORIES, field_titles, get_category
 from creditsync.settings import Settings
 from creditsync.store.models import QuarantineItem, Record
+
+if TYPE_CHECKING:  # the schema and the mappings load their files when imported: only when describing
+    from creditsync.mapping import MappingSpec
 
 STAGES_ZH = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台",
              "protected": "保护", "tampered": "篡改"}
@@ -125,6 +125,8 @@ class Describer:
         record = session.get(Record, item.business_key) if item.business_key else None
         if record is not None:
             return record.document_no, record.subject_name
+        from creditsync.schema import CATEGORIES, get_category
+
         if item.category not in CATEGORIES:
             return None, None
         keys = get_category(item.category).keys
@@ -151,6 +153,9 @@ class Describer:
         if self.settings is None:
             return None
         try:
+            from creditsync.departments import load_department
+            from creditsync.mapping import load_mapping
+
             config = load_department(self.settings.adapters_dir, department)
             return load_mapping(config.mapping_path(self.settings.mappings_dir, config.stream(category)))
         except (CreditSyncError, OSError):
@@ -174,6 +179,8 @@ def _problem(error: dict[str, Any], titles: dict[str, str]) -> Problem:
 
 
 def _titles(category: str) -> dict[str, str]:
+    from creditsync.schema import CATEGORIES, field_titles
+
     return field_titles(category) if category in CATEGORIES else {}
 
 

@@ -19,6 +19,7 @@ Two kinds of re-drive, each one transaction with its ``manual_redrive`` audit en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -66,6 +67,14 @@ class RedriveRequest:
     reset_cursor: bool = False
     cursor: str | None = None  # with reset_cursor: the value to go back to; None = from the start
     platform_rejected: bool = False
+    # the quarantine entry the re-drive was asked from (the console's button): named in the audit entry,
+    # so the record's timeline shows the re-drive
+    quarantine_id: int | None = None
+    source_key: str | None = None
+
+    def prompted_by(self) -> dict[str, Any]:
+        return {k: v for k, v in (("quarantine_id", self.quarantine_id), ("source_key", self.source_key))
+                if v is not None}
 
 
 def redrive(store: Store, request: RedriveRequest, trail: AuditTrail) -> RedriveOutcome:
@@ -93,7 +102,8 @@ def _reset_cursor(session: Session, changes: ChangeSet, request: RedriveRequest,
     before = read_cursor(session, changes.scope.sealer, request.department, category)
     _refuse_forward(category, before, request.cursor)
     set_cursor(changes, category, request.cursor, event=AuditEvent.MANUAL_REDRIVE, mode="cursor_reset",
-               reason=request.reason, cursor_from=before, cursor_to=request.cursor, cancelled_runs=cancelled)
+               reason=request.reason, cursor_from=before, cursor_to=request.cursor, cancelled_runs=cancelled,
+               **request.prompted_by())
     waiting = mark_retried(session, changes, request.department, [category])
     return CursorReset(category, before, request.cursor, cancelled, waiting)
 

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "creditsync.adapters"
 _BUILTIN_MODULES = ("creditsync.sources.rest", "creditsync.sources.sql", "creditsync.sources.xml",
                     "creditsync.sources.files")
+# A built-in kind needs only its own module (its HTTP or database client, not every adapter's)
+_BUILTIN_KINDS = {"rest": "creditsync.sources.rest", "sql": "creditsync.sources.sql",
+                  "xml": "creditsync.sources.xml", "file": "creditsync.sources.files"}
 
 _ADAPTERS: dict[str, type[SourceAdapter]] = {}
 _BROKEN: dict[str, str] = {}  # entry-point name -> why it did not load
@@ -65,6 +68,10 @@ def register_adapter(cls: A) -> A:
 
 
 def get_adapter_class(kind: str) -> type[SourceAdapter]:
+    if kind not in _ADAPTERS and kind in _BUILTIN_KINDS:
+        importlib.import_module(_BUILTIN_KINDS[kind])
+    if kind in _ADAPTERS:
+        return _ADAPTERS[kind]
     _ensure_loaded()
     try:
         return _ADAPTERS[kind]

@@ -18,16 +18,18 @@ from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.orchestration.ui import render
 from creditsync.orchestration.ui.actions import withdraw
 from creditsync.orchestration.ui.routes_common import links
-from creditsync.orchestration.ui.security import READ_ACCESS, check_csrf, require_edit
+from creditsync.orchestration.ui.security import READ_ACCESS, check_csrf, may_act_anywhere, require_edit
 from creditsync.orchestration.ui.store import configured_departments, gateway_store
 from creditsync.pipeline.context import new_cli_run_id
 from creditsync.quarantine import RedriveRequest, redrive, resolve
+from creditsync.schema.document_no import canonical_document_no
 from creditsync.store.models import QuarantineItem, Record
 from creditsync.store.states import QuarantineStage
 
 Reason = Annotated[str, Form(min_length=1, max_length=200)]
-Token = Annotated[str, Form(max_length=128)]
+Token = Annotated[str, Form(max_length=128)]  # missing: 403 (app._validation_error), like a wrong one
 EntryId = Annotated[int, Form()]
+Confirmation = Annotated[str, Form(max_length=250)]
 DONE = {"redrive": "已安排重推：下次同步时重新读取该类别 · re-drive recorded: the next sync re-reads it",
         "resolve": "已关闭隔离条目 · quarantine entry closed",
         "withdraw": "已安排终止公示：下次推送时发送 · withdrawal queued: the next push sends it"}
@@ -35,8 +37,16 @@ DONE = {"redrive": "已安排重推：下次同步时重新读取该类别 · re
 actions = APIRouter(prefix="/actions", dependencies=[READ_ACCESS])
 
 
-def _trail(user: BaseUser) -> AuditTrail:
+def actor_trail(user: BaseUser) -> AuditTrail:
     return AuditTrail(actor=user.get_name())
+
+
+def may_act(request: Request, user: BaseUser, token: str) -> None:
+    """Before any lookup: a user who may act nowhere gets 403 whatever they name (an auditor learns
+    nothing of which keys exist), and the form must carry this user's token."""
+    if not may_act_anywhere(user, {c.department for c in configured_departments()[0]}):
+        raise HTTPException(403, "没有操作权限 you may not act on any department")
+    check_csrf(request, user, token)
 
 
 def _authorise(request: Request, user: BaseUser, department: str, token: str) -> None:
@@ -76,6 +86,7 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
     """Source, mapping and validation problems: the stream's cursor goes back to the start, so the next
     sync re-reads the fixed record (unchanged ones are deduplicated). Platform rejections: the rejected
     records of the stream are queued again as well."""
+    may_act(request, user, csrf_token)
     item = _entry(entry_id)
     _authorise(request, user, item.department, csrf_token)
     if item.resolved_at is not None:
@@ -83,9 +94,10 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
     if item.department not in {c.department for c in configured_departments()[0]}:
         raise HTTPException(409, f"{item.department} is not a configured department: nothing re-reads it")
     wanted = RedriveRequest(item.department, [item.category], reason, reset_cursor=True,
-                            platform_rejected=item.stage == QuarantineStage.PLATFORM)
+                            platform_rejected=item.stage == QuarantineStage.PLATFORM,
+                            quarantine_id=item.id, source_key=item.source_key)
     try:
-        redrive(gateway_store(), wanted, _trail(user))
+        redrive(gateway_store(), wanted, actor_trail(user))
     except (ConfigurationError, CreditSyncError) as exc:
         raise _refused(exc) from None
     return _to_trail(request, item.department, "manual_redrive", "redrive")
@@ -94,10 +106,11 @@ def redrive_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
 @actions.post("/quarantine/resolve", summary="Close a quarantine entry by hand, with a reason")
 def resolve_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason: Reason,
                   csrf_token: Token) -> RedirectResponse:
+    may_act(request, user, csrf_token)
     item = _entry(entry_id)
     _authorise(request, user, item.department, csrf_token)
     try:
-        resolve(gateway_store(), entry_id, reason, _trail(user))
+        resolve(gateway_store(), entry_id, reason, actor_trail(user))
     except CreditSyncError as exc:
         raise _refused(exc) from None
     return _back_to(request, item.business_key or item.source_key, "resolve")
@@ -105,15 +118,22 @@ def resolve_entry(request: Request, user: GetUserDep, entry_id: EntryId, reason:
 
 @actions.post("/record/withdraw", summary="终止公示: withdraw a published record, with a reason")
 def withdraw_record(request: Request, user: GetUserDep, business_key: Annotated[str, Form(max_length=250)],
-                    reason: Reason, csrf_token: Token) -> RedirectResponse:
+                    reason: Reason, csrf_token: Token,
+                    confirm_document_no: Confirmation = "") -> RedirectResponse:
+    """Done only when the operator typed the record's 文书号 (any written variant) to confirm."""
+    may_act(request, user, csrf_token)
     with gateway_store().reader() as session:
         record = session.get(Record, business_key)
     if record is None:
-        raise HTTPException(404, f"no record {business_key} 记录不存在")
+        raise HTTPException(404, "no such record 记录不存在")
     _authorise(request, user, record.department, csrf_token)
+    typed = confirm_document_no.strip()
+    if not typed or canonical_document_no(typed) != canonical_document_no(record.document_no):
+        raise HTTPException(400, "终止公示须输入该记录的文书号以确认 · type the record's 文书号 to confirm "
+                                 "the withdrawal: nothing was done")
     run_id = new_cli_run_id(record.department).replace("cli__", "console__", 1)
     try:
-        withdraw(gateway_store(), business_key, reason, _trail(user), run_id)
+        withdraw(gateway_store(), business_key, reason, actor_trail(user), run_id)
     except CreditSyncError as exc:
         raise _refused(exc) from None
     return _back_to(request, business_key, "withdraw")

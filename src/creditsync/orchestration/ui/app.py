@@ -21,17 +21,20 @@ from typing import Annotated, Any
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from creditsync.exceptions import ConfigurationError
-from creditsync.orchestration.ui import audit_queries, queries, record_queries, render
+from creditsync.orchestration.ui import audit_queries, quarantine_queries, queries, record_queries, render
 from creditsync.orchestration.ui.action_routes import actions
+from creditsync.orchestration.ui.bulk_actions import bulk_entries  # noqa: F401 (registers its route)
 from creditsync.orchestration.ui.clock import iso
 from creditsync.orchestration.ui.credit_routes import check_api, credit_api, credit_pages
 from creditsync.orchestration.ui.quality_routes import quality
-from creditsync.orchestration.ui.quarantine_queries import LIMIT, quarantine_rows
+from creditsync.orchestration.ui.quarantine_queries import LIMIT, PAGE_SIZE, quarantine_rows
+from creditsync.orchestration.ui.refusals import validation_error
 from creditsync.orchestration.ui.routes_common import (
     Day,
     Text,
@@ -76,33 +79,48 @@ def overview_page(request: Request, department: Text = None) -> HTMLResponse:
     return page_response(request, "overview.html", "status", page="overview", departments=data["departments"],
                          states=states, generated_at=data["generated_at"],
                          problems=data["configuration_errors"], only=department,
-                         trend=queries.daily_trend(gateway_store(), department or None))
+                         trend=queries.daily_trend(gateway_store(), department or None),
+                         refresh_s=queries.REFRESH_S if queries.any_running(data["departments"]) else None)
 
 
 @pages.get("/quarantine", summary="隔离记录 Quarantine")
 def quarantine_page(request: Request, user: GetUserDep, department: Text = None, category: Text = None,
                     stage: Text = None, field: Text = None, since: Day = None, until: Day = None,
-                    include_resolved: bool = False, notice: Text = None) -> HTMLResponse:
+                    include_resolved: bool = False, notice: Text = None,
+                    after: Annotated[int | None, Query(ge=0)] = None,
+                    before: Annotated[int | None, Query(ge=0)] = None,
+                    page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> HTMLResponse:
     query = quarantine_query(department, category, stage, field, since, until, include_resolved)
-    rows = quarantine_rows(gateway_store(), query)
+    window = quarantine_queries.quarantine_page(gateway_store(), query, after, before)
+    rows = window.rows
     editable = editable_departments(user, {r["department"] for r in rows})
+    page_no = 1 if window.newer is None else max(page_no, 2)  # the newest entries are page 1
     return page_response(request, "quarantine.html", "quarantine", page="quarantine", query=query, rows=rows,
-                         limit=LIMIT, editable=editable,
+                         limit=LIMIT, editable=editable, window=window, page_no=page_no,
+                         pages=-(-window.total // PAGE_SIZE) if window.total else 1,
                          any_editable=bool(editable), csrf=csrf_token(user), notice=notice,
                          **department_choices())
 
 
 @pages.get("/record", summary="记录 Records: search")
 def records_page(request: Request, q: Text = None, department: Text = None, category: Text = None,
-                 state: Text = None) -> Response:
+                 state: Text = None, after: Text = None, before: Text = None,
+                 page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> Response:
     searched = bool(q or department or category or state)
-    rows = record_queries.search(gateway_store(), q or "", department or None, category or None,
-                                 state or None) if searched else []
-    if q and len(rows) == 1:  # a 文书号 names one record: show it
+    try:
+        window = record_queries.search_page(gateway_store(), q or "", department or None, category or None,
+                                            state or None, after, before) if searched else None
+    except ValueError:
+        raise HTTPException(422, "after/before: not a page position 翻页位置无效") from None
+    rows = window.rows if window else []
+    page_no = 1 if window is None or window.newer is None else max(page_no, 2)
+    if q and len(rows) == 1 and not (after or before):  # a 文书号 names one record: show it
         return RedirectResponse(render.Links(*links(request, "records").values()).url(
             "/record/view", key=rows[0]["business_key"]), status_code=303)
     return page_response(request, "records.html", "records", page="record", q=q, department=department,
-                         category=category, state=state, rows=rows, searched=searched,
+                         category=category, state=state, rows=rows, searched=searched, window=window,
+                         page_no=page_no, pages=-(-window.total // record_queries.PAGE_SIZE)
+                         if window and window.total else 1,
                          limit=record_queries.SEARCH_LIMIT, states=[s.value for s in queries.RECORD_STATES],
                          **department_choices())
 
@@ -128,13 +146,20 @@ def record_page(request: Request, user: GetUserDep, key: Annotated[str, Query(ma
 def audit_page(request: Request, department: Text = None, category: Text = None, event: Text = None,
                actor: Text = None, business_key: Text = None, document_no: Text = None, since: Day = None,
                until: Day = None, after: Text = None, verify: bool = False,
-               notice: Text = None) -> HTMLResponse:
+               notice: Text = None, before: Text = None, size: int = audit_queries.PAGE_SIZE,
+               page_no: Annotated[int, Query(alias="page", ge=1, le=10_000_000)] = 1) -> HTMLResponse:
     filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
     store = gateway_store()
-    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
-    return page_response(request, "audit.html", "audit", page="audit", filters=filters, entries=entries,
-                         notice=notice,
-                         after=after, next_after=next_position.token() if next_position else None,
+    size = size if size in audit_queries.PAGE_SIZES else audit_queries.PAGE_SIZE
+    window = audit_queries.audit_window(store, filters, _position(after), _position(before), size)
+    page_no = 1 if window.newer is None else max(page_no, 2)  # the newest entries are page 1
+    return page_response(request, "audit.html", "audit", page="audit", filters=filters,
+                         entries=window.entries, notice=notice, size=size, sizes=audit_queries.PAGE_SIZES,
+                         page_no=page_no, total=window.total, total_capped=window.total_capped,
+                         pages=-(-window.total // size) if window.total else 1,
+                         prev_before=window.newer.token() if window.newer else None,
+                         after=after or before,
+                         next_after=window.older.token() if window.older else None,
                          chain=audit_queries.chain_status(store) if verify else None,
                          events=audit_queries.KNOWN_EVENTS, **department_choices())
 
@@ -169,12 +194,14 @@ def record_json(key: Annotated[str, Query(max_length=250)]) -> dict[str, Any]:
 @api.get("/audit", summary="Audit entries as JSON, newest first, keyset paged")
 def audit_json(department: Text = None, category: Text = None, event: Text = None, actor: Text = None,
                business_key: Text = None, document_no: Text = None, since: Day = None, until: Day = None,
-               after: Text = None, verify: bool = False) -> dict[str, Any]:
+               after: Text = None, verify: bool = False, before: Text = None) -> dict[str, Any]:
     filters = audit_filter(department, category, event, actor, business_key, document_no, since, until)
     store = gateway_store()
-    entries, next_position = audit_queries.audit_page(store, filters, _position(after))
-    return {"generated_at": iso(datetime.now(UTC)), "filters": filters.as_query(), "entries": entries,
-            "next_after": next_position.token() if next_position else None,
+    window = audit_queries.audit_window(store, filters, _position(after), _position(before))
+    return {"generated_at": iso(datetime.now(UTC)), "filters": filters.as_query(), "entries": window.entries,
+            "next_after": window.older.token() if window.older else None,
+            "previous_before": window.newer.token() if window.newer else None,
+            "total": window.total, "total_capped": window.total_capped,
             "chain": audit_queries.chain_status(store) if verify else None}
 
 
@@ -231,6 +258,7 @@ def create_app() -> FastAPI:
     for router in (check_api, credit_pages, credit_api):  # the credit loop (docs/credit-loop.md)
         app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for error in (StoreUnavailable, SQLAlchemyError, ConfigurationError):
         app.add_exception_handler(error, _store_error)
     return app

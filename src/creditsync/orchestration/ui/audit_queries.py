@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from creditsync.audit import verify_trail
 from creditsync.audit.keys import load_audit_config
@@ -22,6 +22,8 @@ from creditsync.store import Store
 from creditsync.store.models import AuditEntry
 
 PAGE_SIZE = 100
+PAGE_SIZES = (10, 20, 50, 100, 200)
+COUNT_CAP = 100_000  # beyond this the page says "more than 100000" instead of counting every entry
 EXPORT_CHUNK = 1000
 # Offered as suggestions in the event filter; any other event name typed in works as well.
 KNOWN_EVENTS = tuple(EVENTS)
@@ -101,6 +103,57 @@ def audit_page(store: Store, filters: AuditFilter, after: Position | None = None
     return [entry_row(entry) for entry in rows], last
 
 
+@dataclass
+class AuditPage:
+    """One page newest first, where the next (older) and previous (newer) pages start, and the total
+    of the filtered set (``total_capped``: at least ``total``, counting stopped there)."""
+
+    entries: list[dict[str, Any]]
+    older: Position | None
+    newer: Position | None
+    total: int
+    total_capped: bool
+
+
+def audit_window(store: Store, filters: AuditFilter, after: Position | None = None,
+                 before: Position | None = None, size: int = PAGE_SIZE) -> AuditPage:
+    """The page after ``after`` (older entries) or before ``before`` (newer ones, for "previous"),
+    by keyset over (ts, id) both ways; and the filtered set's total."""
+    query = _filtered(filters)
+    if before is not None:
+        query = query.where(or_(AuditEntry.ts > before.ts, and_(AuditEntry.ts == before.ts,
+                                                                 AuditEntry.id > before.id)))
+        query = query.order_by(AuditEntry.ts.asc(), AuditEntry.id.asc())
+    else:
+        if after is not None:
+            query = query.where(or_(AuditEntry.ts < after.ts, and_(AuditEntry.ts == after.ts,
+                                                                    AuditEntry.id < after.id)))
+        query = query.order_by(AuditEntry.ts.desc(), AuditEntry.id.desc())
+    with store.reader() as session:
+        rows = list(session.scalars(query.limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size] if before is None else list(reversed(rows[:size]))
+    if before is None:  # going older: more means an older page; came from a newer page if after
+        older, newer = (_at(rows[-1]) if more else None), (_at(rows[0]) if after and rows else None)
+    else:  # going newer: the page ``before`` began is older than these; more means a newer page
+        older, newer = (_at(rows[-1]) if rows else None), (_at(rows[0]) if more else None)
+    total, capped = audit_total(store, filters)
+    return AuditPage([entry_row(entry) for entry in rows], older, newer, total, capped)
+
+
+def _at(entry: AuditEntry) -> Position:
+    return Position(utc(entry.ts), entry.id)
+
+
+def audit_total(store: Store, filters: AuditFilter, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many entries the filters match, counting at most ``cap + 1`` rows (bounded cost on a trail
+    of millions): ``(cap, True)`` means more than ``cap``."""
+    limited = _filtered(filters).with_only_columns(AuditEntry.id).limit(cap + 1).subquery()
+    with store.reader() as session:
+        counted = int(session.scalar(select(func.count()).select_from(limited)) or 0)
+    return (cap, True) if counted > cap else (counted, False)
+
+
 def export_rows(store: Store, filters: AuditFilter, chunk: int = EXPORT_CHUNK) -> Iterator[dict[str, Any]]:
     """The whole filtered set in chain order, one short read per ``chunk`` entries: memory stays flat
     and no transaction is held open while a slow client downloads."""
@@ -130,6 +183,9 @@ def chain_status(store: Store) -> dict[str, Any]:
         report = verify_trail(session, load_audit_config())
     result = report.chain
     problem = result.problem or ("; ".join(report.problems[:3]) if report.problems else None)
-    return {"ok": report.ok, "checked": result.checked, "problem": problem,
+    # exactly what `creditsync audit verify` says: its headline, every problem, its notes and warnings
+    return {"ok": report.ok, "status": report.status, "headline": report.headline(),
+            "problems": report.problems, "notes": report.notes, "warnings": report.warnings,
+            "checked": result.checked, "problem": problem,
             "entry_id": result.entry_id, "checked_at": iso(datetime.now(UTC)),
             "seconds": round(time.monotonic() - started, 3)}

@@ -16,11 +16,25 @@ STAGES = {"source": "来源", "mapping": "映射", "validation": "校验", "plat
           "tampered": "篡改"}
 OUTBOX_STATUSES = {"pending": "待推送", "acked": "已确认", "rejected": "被退回", "superseded": "已取代",
                    "refused": "拒绝发送"}
+# what a re-drive's re-read found (creditsync.lifecycle.quarantine)
+RETRY_OUTCOMES = {"pending": "等待重读 waiting for the next sync", "still_invalid": "仍有问题 still invalid",
+                  "fixed": "已更正 fixed", "requeued": "已重新排队 queued again"}
 ACTIONS = {"upsert": "公示", "withdraw": "终止公示"}
 # incomplete: the platform could not be reached; the next run continues the delivery
 RUN_STATUSES = {"running": "运行中", "success": "成功", "partial": "部分成功", "failed": "失败",
                 "incomplete": "推送未完成"}
 EVENTS = {event.value: event.label_zh for event in AuditEvent}
+# An audit entry's details, labelled (a name not listed here shows as itself)
+DETAIL_NAMES = {
+    "reason": "原因", "document_no": "文书号", "source_key": "源记录标识", "source_hash": "来源哈希",
+    "mapped_hash": "推送内容哈希", "stage": "环节", "errors": "问题", "try_number": "尝试次数",
+    "count": "条数", "root": "默克尔根", "cursor_from": "游标起点", "cursor_to": "游标终点",
+    "batch_id": "批次", "version": "版本", "state_before": "原状态", "state": "状态", "counts": "计数",
+    "size": "条数", "keys": "业务键", "attempt": "尝试", "acked": "已确认", "rejected": "被退回",
+    "trigger": "触发方式", "status": "状态", "summary": "汇总", "entry_id": "隔离条目",
+    "entry_ids": "隔离条目", "outcome": "结果", "resolution": "处理", "subject_name": "行政相对人",
+    "business_key": "业务键", "platform": "平台", "queued": "排队", "action": "动作", "category": "类别",
+}
 
 
 @cache

@@ -17,6 +17,8 @@ from creditsync.store import Store
 from creditsync.store.models import QuarantineItem
 
 LIMIT = 500
+PAGE_SIZE = 100
+COUNT_CAP = 100_000
 
 
 @dataclass(frozen=True)
@@ -34,22 +36,67 @@ class QuarantineQuery:
                 for k, v in asdict(self).items() if v}
 
 
-def quarantine_rows(store: Store, query: QuarantineQuery, limit: int = LIMIT) -> list[dict[str, Any]]:
-    """The newest ``limit`` entries matching, one row per entry (its problems listed in it)."""
+def _selected(query: QuarantineQuery) -> Any:
     base = QuarantineFilter(query.department, query.category, query.stage, query.include_resolved)
-    selected = select_items(base).order_by(None).order_by(QuarantineItem.id.desc())
+    selected = select_items(base).order_by(None)
     if query.since:
         selected = selected.where(QuarantineItem.created_at >= day_start(query.since))
     if query.until:
         selected = selected.where(QuarantineItem.created_at < day_end(query.until))
+    return selected
+
+
+@dataclass
+class QuarantinePage:
+    """One page newest first; the id the next (older) and previous (newer) pages start after; the total
+    the filters match (before the field filter, which reads each entry's problems; counted up to
+    COUNT_CAP)."""
+
+    rows: list[dict[str, Any]]
+    older: int | None
+    newer: int | None
+    total: int
+    total_capped: bool
+
+
+def quarantine_page(store: Store, query: QuarantineQuery, after: int | None = None, before: int | None = None,
+                    size: int = PAGE_SIZE) -> QuarantinePage:
+    """Keyset pages over the entry id, both ways (``after``: older entries; ``before``: newer ones)."""
+    if before is not None:
+        selected = _selected(query).where(QuarantineItem.id > before).order_by(QuarantineItem.id.asc())
+    else:
+        selected = _selected(query).order_by(QuarantineItem.id.desc())
+        if after is not None:
+            selected = selected.where(QuarantineItem.id < after)
+    rows = _described(store, selected, query.field, size + 1)
+    more = len(rows) > size
+    rows = rows[:size] if before is None else list(reversed(rows[:size]))
+    if before is None:
+        older = rows[-1]["id"] if more else None
+        newer = rows[0]["id"] if after is not None and rows else None
+    else:
+        older, newer = (rows[-1]["id"] if rows else None), (rows[0]["id"] if more else None)
+    limited = _selected(query).with_only_columns(QuarantineItem.id).limit(COUNT_CAP + 1).subquery()
+    with store.reader() as session:
+        counted = int(session.scalar(select(func.count()).select_from(limited)) or 0)
+    return QuarantinePage(rows, older, newer, min(counted, COUNT_CAP), counted > COUNT_CAP)
+
+
+def quarantine_rows(store: Store, query: QuarantineQuery, limit: int = LIMIT) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries matching, one row per entry (its problems listed in it)."""
+    return _described(store, _selected(query).order_by(QuarantineItem.id.desc()), query.field, limit)
+
+
+def _described(store: Store, selected: Any, field: str | None, limit: int) -> list[dict[str, Any]]:
     describer = Describer(load_settings())
     rows: list[dict[str, Any]] = []
     with store.reader() as session:
         for item in session.scalars(selected.execution_options(yield_per=200)):
             view = describer.describe(session, item)
-            if query.field and all(p.field != query.field for p in view.problems):
+            if field and all(p.field != field for p in view.problems):
                 continue
-            rows.append(_row(view))
+            retry = {"retried_at": iso(item.retried_at), "retry_outcome": item.retry_outcome}
+            rows.append(_row(view) | retry)
             if len(rows) >= limit:
                 break
         _add_sightings(session, rows)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from creditsync.departments import DepartmentConfig
 from creditsync.orchestration.ui.clock import day_start, iso, local_day, utc
 from creditsync.store import Store
-from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, SyncRun
+from creditsync.store.models import AuditEntry, Cursor, OutboxItem, QuarantineItem, Record, RunStream, SyncRun
 from creditsync.store.states import OutboxAction, OutboxStatus, RecordState
 
 # Publication states every row shows, in this order (others appear after them if present).
@@ -28,6 +28,7 @@ RECORD_STATES = (RecordState.PUBLISHED, RecordState.PENDING, RecordState.REJECTE
 # Columns the overview always shows; the others appear once some record is in them.
 ALWAYS_SHOWN = tuple(s.value for s in RECORD_STATES[:6])
 RUN_HISTORY = 10
+REFRESH_S = 10  # the overview reloads itself this often while a run is running
 TREND_DAYS = 30
 Key = tuple[str, str]  # (department, category)
 
@@ -158,9 +159,31 @@ def _run_departments(session: Session) -> set[str]:
 
 
 def run_history(session: Session, department: str, limit: int = RUN_HISTORY) -> list[dict[str, Any]]:
-    runs = session.scalars(select(SyncRun).where(SyncRun.department == department)
-                           .order_by(SyncRun.started_at.desc()).limit(limit))
-    return [run_row(run) for run in runs]
+    runs = list(session.scalars(select(SyncRun).where(SyncRun.department == department)
+                                .order_by(SyncRun.started_at.desc()).limit(limit)))
+    rows = [run_row(run) for run in runs]
+    running = [row for row in rows if row["status"] == "running"]
+    if running:
+        _add_progress(session, running, {run.id: run for run in runs})
+    return rows
+
+
+def _add_progress(session: Session, rows: list[dict[str, Any]], runs: dict[str, SyncRun]) -> None:
+    """A running run's figures so far: what its streams read and decided, chunk by chunk (the pull
+    writes them with each chunk), and what its push rounds delivered (pipeline.push.note_progress)."""
+    for row in rows:
+        totals: Counter[str] = Counter()
+        for counts in session.scalars(select(RunStream.counts).where(RunStream.run_id == row["id"])):
+            totals.update({k: int(v) for k, v in (counts or {}).items() if isinstance(v, int)})
+        pushed = ((runs[row["id"]].counts or {}).get("progress") or {}).get("push") or {}
+        row.update(read=totals.get("read", 0), new=totals.get("new", 0), corrected=totals.get("changed", 0),
+                   withdrawn=totals.get("withdrawal_queued", 0), revoked=totals.get("revoked", 0),
+                   quarantined=totals.get("quarantined", 0), published=int(pushed.get("acked", 0)),
+                   progress={"pushed": int(pushed.get("acked", 0)), "batches": int(pushed.get("batches", 0))})
+
+
+def any_running(departments: list[dict[str, Any]]) -> bool:
+    return any(run["status"] == "running" for d in departments for run in d["runs"])
 
 
 def run_row(run: SyncRun) -> dict[str, Any]:
@@ -178,6 +201,7 @@ def run_row(run: SyncRun) -> dict[str, Any]:
         "new": records.get("new", 0), "corrected": records.get("changed", 0),
         "withdrawn": records.get("withdrawal_queued", 0), "revoked": records.get("revoked", 0),
         "quarantined": int(counts.get("quarantined", records.get("quarantined", 0))),
+        "progress": None,
     }
 
 

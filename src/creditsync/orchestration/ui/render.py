@@ -26,6 +26,11 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 _env.filters["when"] = local_text
 
 
+def json_text(value: Any) -> str:
+    """The whole of an entry's details, indented: the "JSON" a click away from the labelled fields."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2, default=str)
+
+
 def details(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "), default=str)
     return text if len(text) <= DETAILS_MAX else text[:DETAILS_MAX] + " …"
@@ -44,10 +49,11 @@ class Links:
 
 def page(template: str, links: Links, **values: Any) -> str:
     values.setdefault("notice", None)
+    values.setdefault("refresh_s", None)  # a page showing something running reloads itself
     return _env.get_template(template).render(
         labels=labels, categories=labels.categories(), zone=zone_label(), zone_en=zone_label(english=True),
         url=links.url, base=links.base, airflow_base=links.airflow_base, json_url=links.json_url,
-        details=details, age=labels.age, run_class=RUN_CLASS, **values)
+        details=details, json_text=json_text, age=labels.age, run_class=RUN_CLASS, **values)
 
 
 def error_page(status_code: int, message: str, links: Links, login_url: str | None = None) -> str:

@@ -46,6 +46,15 @@ def may_edit(user: BaseUser, department: str) -> bool:
         method=EDIT, access_entity=DagAccessEntity.RUN, details=DagDetails(id=dag_id(department)), user=user))
 
 
+def may_act_anywhere(user: BaseUser, departments: set[str]) -> bool:
+    """Whether the user may edit any department's DAG (or every DAG): asked before anything is looked
+    up, so that a viewer gets the same 403 whether or not what they name exists."""
+    manager = get_auth_manager()
+    if manager.is_authorized_dag(method=EDIT, access_entity=DagAccessEntity.RUN, user=user):
+        return True
+    return any(may_edit(user, department) for department in departments)
+
+
 def require_edit(request: Request, user: BaseUser, department: str) -> None:
     """Airflow's own check, for the department's DAG: 403 for a viewer."""
     requires_access_dag(EDIT, DagAccessEntity.RUN, param_dag_id=dag_id(department))(request, user)
