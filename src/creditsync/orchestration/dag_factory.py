@@ -22,6 +22,12 @@ from airflow.sdk import DAG, get_current_context, task
 
 from creditsync.departments import DepartmentConfig, load_department_file
 from creditsync.exceptions import ConfigurationError
+from creditsync.orchestration.airflow_native import (
+    acked_in_run,
+    announce_published,
+    published_alias,
+    run_deadline,
+)
 from creditsync.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -53,8 +59,9 @@ def build_dags(home: Path | None = None) -> dict[str, DAG]:
 def _default_args(config: DepartmentConfig | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {"owner": "creditsync", "retries": 2, "retry_delay": timedelta(minutes=1),
                             "retry_exponential_backoff": True}
-    if config is not None and config.pool:
-        args["pool"] = config.pool
+    if config is not None:  # one pool per department (created by `creditsync deploy-init`)
+        args.update(pool=config.pool_name(), retries=config.retries,
+                    retry_delay=timedelta(seconds=config.retry_delay_s))
     return args
 
 
@@ -65,13 +72,14 @@ def department_dag(config: DepartmentConfig) -> DAG:
         catchup=False,
         max_active_runs=1,  # runs of one department share its cursors: one at a time
         default_args=_default_args(config), tags=["creditsync", name],
+        deadline=run_deadline(config),  # orchestration.airflow_native
         doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
                + ", ".join(s.category for s in config.streams),
     ) as dag:
         # The source's read deadlines bound the pull (creditsync.sources.limits); this is the backstop for
         # a read blocked where the framework cannot interrupt it (a driver call that never returns).
         pulled = _pull.override(task_id="pull", execution_timeout=config.pull_timeout())(name)
-        pushed = _push.override(task_id="push")(name)
+        pushed = _push.override(task_id="push", outlets=[published_alias(name)])(name)
         reported = _report.override(task_id="report")(name)
         pulled >> pushed >> reported
     return dag
@@ -109,7 +117,9 @@ def _push(department: str) -> dict[str, Any]:
 
     with fail_without_retry():
         ctx = _context(department)
-        return push(ctx, platform_client(ctx.settings))
+        counts = push(ctx, platform_client(ctx.settings))
+    announce_published(department, acked_in_run(ctx), get_current_context())
+    return counts
 
 
 @task
