@@ -154,13 +154,27 @@ def test_the_deadline_alert_records_the_overdue_run(first_runs: dict[str, Any], 
 
 
 def test_one_pool_per_department_and_assets_updated_by_published_records(
-        first_runs: dict[str, Any], operator: Client) -> None:
+        first_runs: dict[str, Any], operator: Client, deployment: Topology) -> None:
     pools = {p["name"]: p["slots"] for p in operator.get("/api/v2/pools").json()["pools"]}
     assert pools["creditsync__market_supervision"] == 3 and pools["creditsync__ecology_environment"] == 2
-    events = operator.get("/api/v2/assets/events", limit=100).json()["asset_events"]
-    uris = {e["uri"] for e in events}
-    assert {"creditsync://market_supervision/penalty", "creditsync://market_supervision/license"} <= uris
-    assert any(u.startswith("creditsync://ecology_environment/") for u in uris)
+    for dag_id, run_id in first_runs["runs"].items():
+        assert _asset_events(operator, run_id) == _acked_categories(deployment, dag_id, run_id) != set()
+    assert _asset_events(operator, first_runs["runs"][MARKET]) == {
+        "creditsync://market_supervision/penalty", "creditsync://market_supervision/license"}
+
+
+def _asset_events(client: Client, run_id: str) -> set[str]:
+    events = client.get("/api/v2/assets/events", limit=100).json()["asset_events"]
+    return {e["uri"] for e in events if e["source_run_id"] == run_id}
+
+
+def _acked_categories(deployment: Topology, dag_id: str, run_id: str) -> set[str]:
+    """creditsync://<department>/<category> of every category the platform acknowledged in the run."""
+    with _store(deployment) as session:
+        receipts = session.scalars(select(AuditEntry).where(AuditEntry.event == "receipts_stored",
+                                                            AuditEntry.run_id == f"{dag_id}/{run_id}")).all()
+    department = dag_id.removeprefix("sync__")
+    return {f"creditsync://{department}/{e.category}" for e in receipts if e.details.get("acked")}
 
 
 def test_secrets_from_the_secrets_backend_never_reach_a_log(first_runs: dict[str, Any],
@@ -184,3 +198,5 @@ def test_two_schedulers_one_killed_with_runs_in_flight_the_runs_finish(
     finished = operator.wait_done(runs, 300)
     assert {dag: run["state"] for dag, run in finished.items()} == {MARKET: "success", ECOLOGY: "success"}
     assert deployment.processes["scheduler-2"].poll() is None
+    for dag_id, run_id in runs.items():  # an asset event only for what the platform acknowledged
+        assert _asset_events(operator, run_id) == _acked_categories(deployment, dag_id, run_id)

@@ -54,6 +54,8 @@ def test_every_task_of_a_department_runs_in_its_pool_with_its_retries_and_deadli
     assert alert.interval == timedelta(minutes=45)
     assert alert.callback.kwargs == {"department": "market_supervision", "minutes": 45}
     assert dag.task_dict["push"].outlets == [published_alias("market_supervision")]
+    assert dag.task_dict["report"].inlets == [published_asset("market_supervision", c)
+                                              for c in ("penalty", "license")]
     assert published_asset("market_supervision", "penalty").uri == "creditsync://market_supervision/penalty"
 
 

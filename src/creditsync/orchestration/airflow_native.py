@@ -29,6 +29,10 @@ def published_asset(department: str, category: str) -> Asset:
                  group="creditsync")
 
 
+def published_assets(config: DepartmentConfig) -> list[Asset]:
+    return [published_asset(config.department, stream.category) for stream in config.streams]
+
+
 def published_alias(department: str) -> AssetAlias:
     return AssetAlias(name=f"creditsync__{department}__published", group="creditsync")
 

@@ -26,6 +26,7 @@ from creditsync.orchestration.airflow_native import (
     acked_in_run,
     announce_published,
     published_alias,
+    published_assets,
     run_deadline,
 )
 from creditsync.settings import load_settings
@@ -80,7 +81,10 @@ def department_dag(config: DepartmentConfig) -> DAG:
         # a read blocked where the framework cannot interrupt it (a driver call that never returns).
         pulled = _pull.override(task_id="pull", execution_timeout=config.pull_timeout())(name)
         pushed = _push.override(task_id="push", outlets=[published_alias(name)])(name)
-        reported = _report.override(task_id="report")(name)
+        # The report reads what the run published; naming the assets here lets the dag-processor register
+        # and activate them when it parses the file: activated at run time instead, two HA schedulers
+        # race to insert the same asset_active row and one of them dies (Airflow 3.3.2).
+        reported = _report.override(task_id="report", inlets=published_assets(config))(name)
         pulled >> pushed >> reported
     return dag
 
