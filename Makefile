@@ -56,7 +56,7 @@ test: install chromium lint
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -m "not integration and not reliability and not browser"
+	$(BIN)/pytest -m "not integration and not reliability and not browser and not e2e"
 
 # make bench [BENCH="--only e2e_rest --args 'e2e_rest=--records 10000'"]; figures go to benchmarks/RESULTS.md
 bench: install

@@ -158,9 +158,10 @@ start() {
   source "$VAR/demo.env"
   mkdir -p "$AIRFLOW_HOME"
   demo_passwords
-  echo "== gateway store"; creditsync db-upgrade
   echo "== Airflow metadata database"; log_start airflow-migrate
   airflow db migrate >> "$VAR/log/airflow-migrate.log" 2>&1
+  # the gateway's init step: its store, and one Airflow pool per department (the DAGs' tasks use them)
+  echo "== gateway store and pools"; creditsync deploy-init
   echo "== simulators"
   start_bg platform-sim creditsync platform-sim --host "$BIND" --port "$PLATFORM_PORT" --store "$VAR/platform-sim.db"
   start_bg source-market_supervision creditsync source-sim market_supervision --host "$BIND" --port "$SOURCE_PORT"

@@ -93,7 +93,11 @@ class DepartmentConfig(BaseModel):
     schedule: str | None = "@hourly"
     batch_size: int = Field(default=200, ge=1, le=5000)
     rate_limit_per_s: float | None = Field(default=None, gt=0)
-    pool: str | None = None
+    pool: str | None = None  # default creditsync__<department>, created by `creditsync deploy-init`
+    pool_slots: int = Field(default=2, ge=1, le=64)  # tasks of the department at once (its pool's size)
+    retries: int = Field(default=2, ge=0, le=10)  # of each Airflow task (every step is idempotent)
+    retry_delay_s: int = Field(default=60, ge=1, le=3600)
+    deadline_minutes: float | None = Field(default=120, gt=0)  # a run not finished by then raises an alert
     bad_record_threshold: float = Field(default=0.5, ge=0, le=1)
     enabled: bool = True
     # Batches of one department in flight at once (the platform keeps one item per record per batch);
@@ -118,6 +122,10 @@ class DepartmentConfig(BaseModel):
 
     def mapping_path(self, mappings_dir: Path, stream: StreamConfig) -> Path:
         return mappings_dir / self.department / (stream.mapping or f"{stream.category}.yaml")
+
+    def pool_name(self) -> str:
+        """The Airflow pool every task of the department runs in (one pool per department)."""
+        return self.pool or f"creditsync__{self.department}"
 
     def pull_timeout(self) -> timedelta:
         """How long the pull step may run: every stream's read deadline, plus time to store the last

@@ -43,6 +43,10 @@ class AuditEvent(StrEnum):
     TAMPER_DETECTED = "tamper_detected"
     STORE_SEALED = "store_sealed"
     AUDIT_PRUNED = "audit_pruned"
+    # Airflow's view of a run (orchestration.listeners, orchestration.airflow_native)
+    DAG_RUN_STARTED = "dag_run_started"
+    DAG_RUN_ENDED = "dag_run_ended"
+    RUN_OVERDUE = "run_overdue"
     # written by earlier versions of the gateway (one entry per record); still shown and verified
     RECORD_VERSION = "record_version"
     PUSH_RECEIPT = "push_receipt"
@@ -94,6 +98,9 @@ LABELS: dict[AuditEvent, tuple[str, str]] = {
     AuditEvent.TAMPER_DETECTED: ("发现篡改", "tampering detected"),
     AuditEvent.STORE_SEALED: ("存储封签", "store sealed"),
     AuditEvent.AUDIT_PRUNED: ("审计归档", "audit pruned"),
+    AuditEvent.DAG_RUN_STARTED: ("调度运行开始", "Airflow run started"),
+    AuditEvent.DAG_RUN_ENDED: ("调度运行结束", "Airflow run ended"),
+    AuditEvent.RUN_OVERDUE: ("运行超时未完成", "run past its deadline"),
     AuditEvent.RECORD_VERSION: ("记录新版本", "record version"),
     AuditEvent.PUSH_RECEIPT: ("推送回执", "push receipt"),
     AuditEvent.CREDIT_FEED_PULLED: ("信用名单/评价同步", "credit lists or grades pulled"),

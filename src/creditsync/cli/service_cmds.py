@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     app.command("source-sim")(source_sim)
     app.command("mapping-schema")(mapping_schema)
     app.command("new-adapter")(new_adapter)
+    app.command("deploy-init")(deploy_init)
 
 
 def db_upgrade() -> None:
@@ -42,6 +43,27 @@ def db_upgrade() -> None:
         console.print(f"sealed rows written before seals existed: {sealed.records} records, "
                       f"{sealed.versions} versions, {sealed.cursors} cursors, {sealed.payloads} pending "
                       "payloads")
+
+
+def deploy_init(
+    roles: bool = typer.Option(True, "--roles/--no-roles",
+                               help="Create the operator and auditor roles (FAB auth manager only)."),
+) -> None:
+    """The deployment's init step, after ``airflow db migrate``: upgrade the gateway store, create one
+    Airflow pool per department (sized by its pool_slots) and, under FAB, the gateway's roles
+    (creditsync.orchestration.deployment). Idempotent."""
+    from creditsync.departments import load_departments
+    from creditsync.orchestration import deployment
+    from creditsync.settings import load_settings
+
+    db_upgrade()
+    with gateway_errors():
+        configs = load_departments(load_settings().adapters_dir)
+        for pool in deployment.ensure_pools(deployment.department_pools(configs)):
+            console.print(f"pool {pool.name}: {pool.slots} slots")
+        if roles and deployment.uses_fab():
+            for role in deployment.ensure_roles():
+                console.print(f"role {role}: up to date")
 
 
 def _safe_url(url: str) -> str:

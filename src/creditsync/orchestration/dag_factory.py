@@ -23,6 +23,13 @@ from airflow.sdk import DAG, get_current_context, task
 
 from creditsync.departments import DepartmentConfig, load_department_file
 from creditsync.exceptions import ConfigurationError
+from creditsync.orchestration.airflow_native import (
+    acked_in_run,
+    announce_published,
+    published_alias,
+    published_assets,
+    run_deadline,
+)
 from creditsync.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -54,8 +61,9 @@ def build_dags(home: Path | None = None) -> dict[str, DAG]:
 def _default_args(config: DepartmentConfig | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {"owner": "creditsync", "retries": 2, "retry_delay": timedelta(minutes=1),
                             "retry_exponential_backoff": True}
-    if config is not None and config.pool:
-        args["pool"] = config.pool
+    if config is not None:  # one pool per department (created by `creditsync deploy-init`)
+        args.update(pool=config.pool_name(), retries=config.retries,
+                    retry_delay=timedelta(seconds=config.retry_delay_s))
     return args
 
 
@@ -66,14 +74,18 @@ def department_dag(config: DepartmentConfig) -> DAG:
         catchup=False,
         max_active_runs=1,  # runs of one department share its cursors: one at a time
         default_args=_default_args(config), tags=["creditsync", name],
+        deadline=run_deadline(config),  # orchestration.airflow_native
         doc_md=f"**{config.name}** ({name}) → municipal credit platform. Streams: "
                + ", ".join(s.category for s in config.streams),
     ) as dag:
         # The source's read deadlines bound the pull (creditsync.sources.limits); this is the backstop for
         # a read blocked where the framework cannot interrupt it (a driver call that never returns).
         pulled = _pull.override(task_id="pull", execution_timeout=config.pull_timeout())(name)
-        pushed = _push.override(task_id="push")(name)
-        reported = _report.override(task_id="report")(name)
+        pushed = _push.override(task_id="push", outlets=[published_alias(name)])(name)
+        # The report reads what the run published; naming the assets here lets the dag-processor register
+        # and activate them when it parses the file: activated at run time instead, two HA schedulers
+        # race to insert the same asset_active row and one of them dies (Airflow 3.3.2).
+        reported = _report.override(task_id="report", inlets=published_assets(config))(name)
         pulled >> pushed >> reported
         # Green only when everything was published: skipped (pink in the grid) for a partial run
         _all_published.override(task_id="all_published", retries=0)(reported)
@@ -112,7 +124,9 @@ def _push(department: str) -> dict[str, Any]:
 
     with fail_without_retry():
         ctx = _context(department)
-        return push(ctx, sink_for(ctx.settings, ctx.department))
+        counts = push(ctx, sink_for(ctx.settings, ctx.department))
+    announce_published(department, acked_in_run(ctx), get_current_context())
+    return counts
 
 
 @task

@@ -1,4 +1,6 @@
-"""Airflow listeners (registered by the console plugin): a department's DAG run that quarantined records,
+"""Airflow listeners (registered by the console plugin): every department DAG run's start and end go to
+the gateway's audit trail (``dag_run_started`` / ``dag_run_ended``, acting for who triggered it); a
+department's DAG run that quarantined records,
 failed or left deliveries pending gets a note in the grid with its figures and a link to the quarantine
 page, so a partial run never looks like a clean one.
 
@@ -20,13 +22,43 @@ DAG_PREFIX = "sync__"
 
 
 @hookimpl
+def on_dag_run_running(dag_run: Any, msg: str) -> None:
+    audit_dag_run(dag_run, "running")
+
+
+@hookimpl
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
     annotate_run(dag_run)
+    audit_dag_run(dag_run, "success")
 
 
 @hookimpl
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     annotate_run(dag_run)
+    audit_dag_run(dag_run, "failed")
+
+
+def audit_dag_run(dag_run: Any, state: str) -> None:
+    """The run's start and end as Airflow saw them, in the gateway's audit trail (a run that failed
+    before its tasks wrote anything still leaves a trace), naming whoever triggered it."""
+    try:
+        dag_id = str(dag_run.dag_id)
+        if not dag_id.startswith(DAG_PREFIX):
+            return
+        from creditsync.audit import AuditEvent, AuditTrail
+        from creditsync.orchestration.actors import run_actor
+        from creditsync.orchestration.dag_factory import gateway_run_id
+        from creditsync.orchestration.ui.store import gateway_store
+
+        department = dag_id.removeprefix(DAG_PREFIX)
+        event = AuditEvent.DAG_RUN_STARTED if state == "running" else AuditEvent.DAG_RUN_ENDED
+        with gateway_store().transaction() as session:
+            AuditTrail(actor=run_actor(dag_run)).append(
+                session, event, department=department,
+                run_id=gateway_run_id(department, str(dag_run.run_id)), state=state,
+                run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type) or ""))
+    except Exception:  # a listener must never fail the scheduler's loop
+        log.warning("CreditSync could not audit DAG run %s", getattr(dag_run, "run_id", "?"), exc_info=True)
 
 
 def annotate_run(dag_run: Any) -> None:
