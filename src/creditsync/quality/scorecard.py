@@ -6,7 +6,7 @@ rejection reasons, the weekly trend and the records behind the figures (docs/qua
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -260,8 +260,16 @@ def _department_dict(score: DepartmentScore, targets: Targets) -> dict[str, Any]
         "weeks": [{"week": week.isoformat(), "counts": {**asdict(c), "late": c.late}, "rates": c.rates()}
                   for week, c in sorted(score.weeks.items())],
         "reasons": [asdict(r) for r in score.reasons],
-        "overdue": [{**asdict(r), "decision_date": r.decision_date.isoformat(),
+        "overdue": [{**_shallow(r), "decision_date": r.decision_date.isoformat(),
                      "deadline": r.deadline.isoformat(),
                      "acknowledged_on": r.acknowledged_on.isoformat() if r.acknowledged_on else None}
                     for r in score.overdue],
     }
+
+
+def _shallow(row: LateRecord) -> dict[str, Any]:
+    """asdict without its deep copies (plain values only): a year's late list has 100,000s of rows."""
+    return {name: getattr(row, name) for name in LATE_FIELDS}
+
+
+LATE_FIELDS = tuple(f.name for f in fields(LateRecord))
