@@ -1,6 +1,6 @@
 """Quality scorecards (`creditsync report quality`) on N records in PostgreSQL.
 
-    .venv/bin/python benchmarks/quality_scale.py [--records N] [--admin-url URL] [--keep]
+    .venv/bin/python benchmarks/quality_scale.py [--records N] [--admin-url URL] [--keep | --url URL]
 
 A fresh database at the current schema (Alembic), then N records of four departments decided over
 2026-01-01…2026-11-30, generated set-based (INSERT … SELECT generate_series): one version each (with or
@@ -174,10 +174,9 @@ def timed_command(url: str, total: int, *args: str) -> Row:
                 f"whole process; {len(done.stdout):,} characters out{size}")
 
 
-def measure(total: int, admin_url: str, keep: bool) -> list[Row]:
-    with fresh_database(admin_url, keep) as url:
-        upgrade(url)
-        rows = load(url, total)
+def measure(total: int, admin_url: str, keep: bool, reuse: str | None = None) -> list[Row]:
+    with contextlib.nullcontext(reuse) if reuse else fresh_database(admin_url, keep) as url:
+        rows = [] if reuse else _generated(url, total)
         check = expected(url)
         health = timed_scorecard(url, total, "2026", "health")
         wanted = f"{check['records']:,} records, {check['late']:,} late"
@@ -193,13 +192,19 @@ def measure(total: int, admin_url: str, keep: bool) -> list[Row]:
     return rows
 
 
+def _generated(url: str, total: int) -> list[Row]:
+    upgrade(url)
+    return load(url, total)
+
+
 def collect(argv: list[str]) -> list[Row]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--admin-url", default=ADMIN_URL, help="a PostgreSQL URL allowed to CREATE DATABASE")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--url", help="measure this database, generated before with --keep (same --records)")
     args = parser.parse_args(argv)
-    return measure(args.records, args.admin_url, args.keep)
+    return measure(args.records, args.admin_url, args.keep, args.url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,3 +99,17 @@ def test_the_weekly_trend_and_the_reasons(autumn: Harness) -> None:
     reasons = {(r.field, r.count) for r in score.reasons}
     assert ("XK_NR", 1) in reasons and ("XK_XKJGDM", 1) in reasons
     assert sum(r.count for r in score.reasons) == 4  # F's and G's refusals, H's code, I's missing content
+
+
+@BOTH
+def test_a_short_late_list_is_the_head_of_the_full_one(autumn: Harness) -> None:
+    # the short list reads only the records decided up to the day its last entry needs (daily counts)
+    with autumn.gateway.store.engine.connect() as conn:
+        full = scorecards(conn, parse_period("2026"), as_of=AS_OF)
+        for limit in (1, 2, 3, 50):
+            short = scorecards(conn, parse_period("2026"), as_of=AS_OF, overdue_limit=limit)
+            assert {d: s.totals for d, s in short.departments.items()} == {
+                d: s.totals for d, s in full.departments.items()}
+            for name, score in full.departments.items():
+                assert short.departments[name].overdue == score.overdue[:limit], (name, limit)
+    assert len(full.departments[DEPARTMENT].overdue) > 3  # so that the limits cut it

@@ -1,26 +1,19 @@
 """The scorecard's queries: set-based SQLAlchemy Core over the store, on SQLite and PostgreSQL.
 
-One row per record decided in the period carries every fact the scorecard counts (:func:`facts`);
-the figures are sums of those rows by department and week, so the database does the counting and
-nothing loads records into Python. Working days come from the calendar table (quality.calendar).
+One row per record decided in the period carries every fact the scorecard counts (:func:`facts`,
+which the alerts read); the figures are sums of those facts by department and day (:func:`daily`,
+one pass), so the database does the counting and nothing loads records into Python. Working days
+come from the calendar table (quality.calendar).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    Date,
-    Integer,
-    MetaData,
     String,
-    Table,
     Text,
     and_,
     case,
@@ -28,6 +21,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -82,13 +76,16 @@ def _department(column: Any, scope: Scope) -> Any:
     return column == scope.department if scope.department else true()
 
 
-def first_acks(scope: Scope) -> Any:
-    """When the platform first acknowledged each record (its first publication), up to ``as_of``."""
-    return (select(OUT.c.business_key, func.min(OUT.c.acked_at).label("first_ack"))
-            .where(OUT.c.action == str(OutboxAction.UPSERT), OUT.c.status == str(OutboxStatus.ACKED),
-                   OUT.c.acked_at >= local_midnight_utc(scope.period.start), OUT.c.acked_at < scope.cutoff,
-                   _department(OUT.c.department, scope))
-            .group_by(OUT.c.business_key).subquery("first_acks"))
+def first_acks(scope: Scope, keys: Any = None) -> Any:
+    """When the platform first acknowledged each record (its first publication), up to ``as_of``;
+    only for ``keys`` (a SELECT of business keys) when given."""
+    query = (select(OUT.c.business_key, func.min(OUT.c.acked_at).label("first_ack"))
+             .where(OUT.c.action == str(OutboxAction.UPSERT), OUT.c.status == str(OutboxStatus.ACKED),
+                    OUT.c.acked_at >= local_midnight_utc(scope.period.start), OUT.c.acked_at < scope.cutoff,
+                    _department(OUT.c.department, scope)))
+    if keys is not None:
+        query = query.where(OUT.c.business_key.in_(keys))
+    return query.group_by(OUT.c.business_key).subquery("first_acks")
 
 
 def _refused_keys(scope: Scope) -> tuple[Any, Any]:
@@ -152,37 +149,119 @@ def facts(scope: Scope) -> Any:
                R.c.state != str(RecordState.REPLACED), _department(R.c.department, scope)))
 
 
-FACT_COLUMNS = (("business_key", String(250)), ("department", String(64)), ("category", String(32)),
-                ("document_no", String(128)), ("subject_name", String(200)), ("decision_date", Date()),
-                ("state", String(24)), ("week", Date()), ("acked_on", Date()), ("taken", Integer()),
-                ("elapsed", Integer()), ("due", Integer()), ("on_time", Integer()), ("waiting", Integer()),
-                ("refused", Integer()), ("complete", Integer()), ("withdrawn_within_days", Integer()))
+def _acked_day(scope: Scope, acks: Any) -> Any:
+    """The day in China the platform first acknowledged the record, up to ``as_of`` (else NULL)."""
+    adopted = case((R.c.published_at < scope.cutoff, R.c.published_at))  # acknowledged before outbox rows
+    return local_day(func.coalesce(acks.c.first_ack, adopted))
 
 
-@contextmanager
-def materialized(conn: Connection, scope: Scope) -> Iterator[Any]:
-    """The facts in a temporary table (this connection only), dropped afterwards: the weekly sums and
-    the late list read one computed set instead of joining the store twice."""
-    table = Table(f"quality_facts_{uuid.uuid4().hex[:12]}", MetaData(),
-                  *(Column(name, kind) for name, kind in FACT_COLUMNS), prefixes=["TEMPORARY"])
-    table.create(conn)
-    try:
-        conn.execute(table.insert().from_select([name for name, _ in FACT_COLUMNS], facts(scope)))
-        yield table
-    finally:
-        table.drop(conn)
+def _owed_flag(scope: Scope) -> Any:
+    """1 when, unless acknowledged by ``as_of``, the record is owed: still waiting for the platform, or
+    published only later."""
+    owed = or_(R.c.state.in_([str(s) for s in OWED]), R.c.published_at >= scope.cutoff)
+    return case((owed, 1), else_=0)
 
 
-def weekly(conn: Connection, f: Any) -> list[dict[str, Any]]:
-    """The counts by department and week of decision, from the :func:`materialized` facts."""
-    withdrawn_on_time = case((f.c.withdrawn_within_days <= WITHDRAWAL_LIMIT_WORKING_DAYS, 1), else_=0)
-    query = (select(f.c.department, f.c.week, func.count().label("records"),
-                    func.sum(f.c.due).label("due"), func.sum(f.c.on_time).label("on_time"),
-                    func.sum(f.c.waiting).label("waiting"), func.sum(f.c.refused).label("refused"),
-                    func.sum(f.c.complete).label("complete"),
-                    func.count(f.c.withdrawn_within_days).label("withdrawals"),
-                    func.sum(withdrawn_on_time).label("withdrawn_on_time"))
-             .group_by(f.c.department, f.c.week).order_by(f.c.department, f.c.week))
+def _in_period(scope: Scope) -> Any:
+    return and_(R.c.decision_date >= scope.period.start, R.c.decision_date <= scope.period.end,
+                R.c.state != str(RecordState.REPLACED), _department(R.c.department, scope))
+
+
+def daily(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
+    """The counts by department and day of decision (with its week), in one pass over the store.
+
+    The records are first summed by what their figures depend on (decision day, day of first
+    acknowledgement, owed or not), a few thousand groups; the working-day calendar is joined to those
+    groups, not to every record. Same figures as :func:`facts`, summed (tests/quality)."""
+    acks = first_acks(scope)
+    refused_key, refused_source = _refused_keys(scope)
+    refused = or_(refused_key.c.business_key.is_not(None), refused_source.c.source_key.is_not(None))
+    withdrawn = R.c.withdrawn_within_days
+    groups = (
+        select(R.c.department, R.c.decision_date, _acked_day(scope, acks).label("acked_day"),
+               _owed_flag(scope).label("owed"), func.count().label("n"),
+               func.sum(case((refused, 1), else_=0)).label("refused"),
+               func.sum(_complete()).label("complete"), func.count(withdrawn).label("withdrawals"),
+               func.sum(case((withdrawn <= WITHDRAWAL_LIMIT_WORKING_DAYS, 1), else_=0))
+               .label("withdrawn_on_time"))
+        .select_from(
+            R.outerjoin(acks, acks.c.business_key == R.c.business_key)
+            .outerjoin(refused_key, refused_key.c.business_key == R.c.business_key)
+            .outerjoin(refused_source, and_(refused_source.c.department == R.c.department,
+                                            refused_source.c.category == R.c.category,
+                                            refused_source.c.source_key == R.c.source_key))
+            .outerjoin(V, and_(V.c.business_key == R.c.business_key, V.c.version == R.c.version)))
+        .where(_in_period(scope))
+        .group_by(R.c.department, R.c.decision_date, literal_column("acked_day"), literal_column("owed"))
+        .subquery("groups"))
+    calendar = scope.calendar.table()
+    decided, acked = calendar.alias("decided_on"), calendar.alias("acked_on")
+    taken = acked.c.ordinal - decided.c.ordinal
+    elapsed = literal(scope.as_of_ordinal) - decided.c.ordinal
+    limit, n = PUBLICATION_LIMIT_WORKING_DAYS, groups.c.n
+    owed = and_(acked.c.ordinal.is_(None), groups.c.owed == 1)
+    query = (
+        select(groups.c.department, groups.c.decision_date.label("day"), decided.c.week,
+               func.sum(n).label("records"),
+               func.sum(case((acked.c.ordinal.is_not(None), n), (and_(owed, elapsed > limit), n),
+                             else_=0)).label("due"),
+               func.sum(case((and_(acked.c.ordinal.is_not(None), taken <= limit), n),
+                             else_=0)).label("on_time"),
+               func.sum(case((and_(owed, elapsed <= limit), n), else_=0)).label("waiting"),
+               *(func.sum(groups.c[name]).label(name)
+                 for name in ("refused", "complete", "withdrawals", "withdrawn_on_time")))
+        .select_from(groups.join(decided, decided.c.day == groups.c.decision_date)
+                     .outerjoin(acked, acked.c.day == groups.c.acked_day))
+        .group_by(groups.c.department, groups.c.decision_date, decided.c.week))
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def overdue(conn: Connection, scope: Scope, until: dict[str, date] | None = None,
+            *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Records published late, overdue and still missing, or waiting within their deadline, by
+    department and decision date; each with the open refusal that holds it back, if any.
+
+    ``until``: only the records each department decided up to its day (the first ``limit`` listed are
+    among them, :func:`daily` tells which), so that a short list reads a few days' records, not all."""
+    where = _in_period(scope)
+    if until is not None:
+        if not until:
+            return []
+        where = and_(where, or_(*(and_(R.c.department == dept, R.c.decision_date <= day)
+                                  for dept, day in sorted(until.items()))))
+    acks = first_acks(scope, keys=select(R.c.business_key).where(where) if until is not None else None)
+    calendar = scope.calendar.table()
+    decided, acked = calendar.alias("decided_on"), calendar.alias("acked_on")
+    taken = acked.c.ordinal - decided.c.ordinal
+    elapsed = literal(scope.as_of_ordinal) - decided.c.ordinal
+    owed = and_(acked.c.ordinal.is_(None), _owed_flag(scope) == 1)
+    waiting = case((and_(owed, elapsed <= PUBLICATION_LIMIT_WORKING_DAYS), 1), else_=0)
+    late = or_(and_(acked.c.ordinal.is_not(None), taken > PUBLICATION_LIMIT_WORKING_DAYS),
+               and_(owed, elapsed > PUBLICATION_LIMIT_WORKING_DAYS))
+    place = func.row_number().over(partition_by=R.c.department, order_by=(R.c.decision_date, R.c.document_no))
+    listed = (
+        select(R.c.business_key, R.c.department, R.c.category, R.c.document_no, R.c.subject_name,
+               R.c.decision_date, R.c.state, acked.c.day.label("acked_on"), taken.label("taken"),
+               elapsed.label("elapsed"), waiting.label("waiting"), place.label("place"))
+        .select_from(R.join(decided, decided.c.day == R.c.decision_date)
+                     .outerjoin(acks, acks.c.business_key == R.c.business_key)
+                     .outerjoin(acked, acked.c.day == _acked_day(scope, acks)))
+        .where(where, or_(late, waiting == 1)).subquery("listed"))
+    # the newest open refusal of each record (quarantine has no index by business key: one pass, joined)
+    newest = (select(func.max(Q.c.id).label("id"))
+              .where(Q.c.business_key.is_not(None), Q.c.resolved_at.is_(None),
+                     _department(Q.c.department, scope))
+              .group_by(Q.c.business_key).subquery("newest"))
+    open_refusal = (select(Q.c.business_key, Q.c.errors).join(newest, newest.c.id == Q.c.id)
+                    .subquery("open_refusal"))
+    query = (select(listed.c.business_key, listed.c.department, listed.c.category, listed.c.document_no,
+                    listed.c.subject_name, listed.c.decision_date, listed.c.state, listed.c.acked_on,
+                    listed.c.taken, listed.c.elapsed, listed.c.waiting, open_refusal.c.errors)
+             .select_from(listed.outerjoin(open_refusal,
+                                           open_refusal.c.business_key == listed.c.business_key))
+             .order_by(listed.c.department, listed.c.place))
+    if limit:  # the first ``limit`` of each department
+        query = query.where(listed.c.place <= limit)
     return [dict(row._mapping) for row in conn.execute(query)]
 
 
@@ -211,30 +290,6 @@ def never_stored(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
 def _monday(day: Any) -> date:
     found = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
     return found - timedelta(days=found.weekday())
-
-
-def overdue(conn: Connection, scope: Scope, f: Any, *, limit: int | None = None) -> list[dict[str, Any]]:
-    """Records published late, overdue and still missing, or waiting within their deadline, by
-    department and decision date; each with the open refusal that holds it back, if any."""
-    place = func.row_number().over(partition_by=f.c.department, order_by=(f.c.decision_date, f.c.document_no))
-    listed = (select(f, place.label("place"))
-              .where(or_(and_(f.c.due == 1, f.c.on_time == 0), f.c.waiting == 1)).subquery("listed"))
-    # the newest open refusal of each record (quarantine has no index by business key: one pass, joined)
-    newest = (select(func.max(Q.c.id).label("id"))
-              .where(Q.c.business_key.is_not(None), Q.c.resolved_at.is_(None),
-                     _department(Q.c.department, scope))
-              .group_by(Q.c.business_key).subquery("newest"))
-    open_refusal = (select(Q.c.business_key, Q.c.errors).join(newest, newest.c.id == Q.c.id)
-                    .subquery("open_refusal"))
-    query = (select(listed.c.business_key, listed.c.department, listed.c.category, listed.c.document_no,
-                    listed.c.subject_name, listed.c.decision_date, listed.c.state, listed.c.acked_on,
-                    listed.c.taken, listed.c.elapsed, listed.c.waiting, open_refusal.c.errors)
-             .select_from(listed.outerjoin(open_refusal,
-                                           open_refusal.c.business_key == listed.c.business_key))
-             .order_by(listed.c.department, listed.c.place))
-    if limit:  # the first ``limit`` of each department
-        query = query.where(listed.c.place <= limit)
-    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def rejection_reasons(conn: Connection, scope: Scope, *, top: int = 10) -> list[dict[str, Any]]:

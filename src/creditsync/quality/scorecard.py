@@ -6,7 +6,7 @@ rejection reasons, the weekly trend and the records behind the figures (docs/qua
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -180,10 +180,11 @@ def scorecards(conn: Connection, period: Period, *, as_of: date, department: str
         score(department)
     if conn.dialect.name == "postgresql":  # the joins of a year's records hash in memory, not in batches
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
-    with queries.materialized(conn, scope) as facts:
-        weeks = queries.weekly(conn, facts)
-        late = queries.overdue(conn, scope, facts, limit=overdue_limit)
-    for row in weeks + queries.never_stored(conn, scope):
+        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling costs more than it saves on these joins
+    days = queries.daily(conn, scope)
+    late = queries.overdue(conn, scope, _listed_until(days, overdue_limit) if overdue_limit else None,
+                           limit=overdue_limit)
+    for row in days + queries.never_stored(conn, scope):
         dept = score(row["department"])
         dept.totals.add(row)
         dept.weeks.setdefault(_day(row["week"]), Counts()).add(row)
@@ -193,6 +194,20 @@ def scorecards(conn: Connection, period: Period, *, as_of: date, department: str
         score(row["department"]).overdue.append(_late(row))
     ordered = dict(sorted(scores.items()))
     return Scorecard(period, as_of, targets or Targets(), ordered)
+
+
+def _listed_until(days: list[dict[str, Any]], limit: int) -> dict[str, date]:
+    """Each department's decision day by which ``limit`` of its records are listed as late, missing or
+    waiting (or its last day with any): the late list need not read records decided after it."""
+    listed: dict[str, int] = {}
+    until: dict[str, date] = {}
+    for row in sorted(days, key=lambda r: (r["department"], _day(r["day"]))):
+        dept = row["department"]
+        count = int(row["due"] or 0) - int(row["on_time"] or 0) + int(row["waiting"] or 0)
+        if count and listed.get(dept, 0) < limit:
+            listed[dept] = listed.get(dept, 0) + count
+            until[dept] = _day(row["day"])
+    return until
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -245,8 +260,16 @@ def _department_dict(score: DepartmentScore, targets: Targets) -> dict[str, Any]
         "weeks": [{"week": week.isoformat(), "counts": {**asdict(c), "late": c.late}, "rates": c.rates()}
                   for week, c in sorted(score.weeks.items())],
         "reasons": [asdict(r) for r in score.reasons],
-        "overdue": [{**asdict(r), "decision_date": r.decision_date.isoformat(),
+        "overdue": [{**_shallow(r), "decision_date": r.decision_date.isoformat(),
                      "deadline": r.deadline.isoformat(),
                      "acknowledged_on": r.acknowledged_on.isoformat() if r.acknowledged_on else None}
                     for r in score.overdue],
     }
+
+
+def _shallow(row: LateRecord) -> dict[str, Any]:
+    """asdict without its deep copies (plain values only): a year's late list has 100,000s of rows."""
+    return {name: getattr(row, name) for name in LATE_FIELDS}
+
+
+LATE_FIELDS = tuple(f.name for f in fields(LateRecord))
