@@ -9,7 +9,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -369,7 +369,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class FakePlatform:
-    """Accepts every record (or fails like a platform that is down); keeps what it received."""
+    """Accepts every record (or fails like a platform that is down); keeps what it received. A sink that
+    answers with the request (creditsync.sinks.base.Sink)."""
+
+    name = "fake"
+    asynchronous = False
 
     def __init__(self, down: bool = False) -> None:
         self.down = down
@@ -381,8 +385,20 @@ class FakePlatform:
         self.received.extend(items)
         return [Receipt(item.idempotency_key, "accepted", uuid.uuid4().hex) for item in items]
 
-    def query(self, category: str, keys: Sequence[str]) -> dict[str, Receipt]:
+    def query(self, category: str, keys: Iterable[str]) -> dict[str, Receipt]:
         return {}
+
+    def retract(self, category: str, keys: Iterable[str]) -> set[str]:
+        return set()
+
+    def records(self, platform_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def record(self, platform_id: str) -> dict[str, Any] | None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture
