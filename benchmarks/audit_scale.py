@@ -16,24 +16,23 @@ scans, and a sequential scan of ``audit_log`` or ``records`` is reported as a pr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _audit_data import AUDIT_COLUMNS, RECORD_COLUMNS, CopyBuffer, TrailGenerator, audit_rows
+from _pg import fresh_database
 from _plans import PlanRecorder
 
 from creditsync.audit import AuditTrail, verify_chain
@@ -47,21 +46,6 @@ QUICK_ARGS = ["--entries", "20000"]
 ADMIN_URL = os.environ.get("CREDITSYNC_BENCH_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 DEPARTMENT, PAGE, REPEAT = "health", 50, 5
 Row = dict[str, Any]
-
-
-@contextlib.contextmanager
-def fresh_database(admin_url: str, keep: bool) -> Iterator[str]:
-    name = f"creditsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load(store: Store, total: int, workdir: Path) -> tuple[TrailGenerator, list[Row]]:

@@ -27,13 +27,15 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _pg import fresh_database
+from sqlalchemy import create_engine
 
 REPO = Path(__file__).resolve().parents[1]
 TITLE = "Credit check: POST /creditsync/api/v1/check under a fixed request rate (PostgreSQL)"
@@ -50,21 +52,6 @@ manager = create_auth_manager()
 print("TOKEN " + manager.generate_jwt(SimpleAuthManagerUser(username="svc_market", role=None)), flush=True)
 uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 '''
-
-
-@contextlib.contextmanager
-def fresh_database(admin_url: str, keep: bool) -> Iterator[str]:
-    name = f"creditsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def numbers(count: int, salt: int) -> list[str]:

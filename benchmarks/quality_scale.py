@@ -22,14 +22,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _pg import fresh_database
 
 from creditsync.quality import parse_period, scorecards
 from creditsync.store.db import upgrade
@@ -84,21 +85,6 @@ GENERATE = [
          '{{}}', (DATE '2026-01-01' + (i % 334)) + TIME '02:00'
        FROM generate_series(1, :n / 50) AS i""",
 ]
-
-
-@contextlib.contextmanager
-def fresh_database(admin_url: str, keep: bool) -> Iterator[str]:
-    name = f"creditsync_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _row(records: int, measurement: str, seconds: float | str, detail: str = "") -> Row:
