@@ -47,10 +47,21 @@ SERVER = '''
 import os, sys, uvicorn
 from airflow.api_fastapi.app import create_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-from creditsync.orchestration.ui.app import create_app
 manager = create_auth_manager()
 print("TOKEN " + manager.generate_jwt(SimpleAuthManagerUser(username="svc_market", role=None)), flush=True)
-uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+port, workers = int(sys.argv[1]), int(sys.argv[2])
+# each worker process builds the app after its own auth manager, as the api-server's workers do
+uvicorn.run("check_server:app", factory=True, app_dir=os.path.dirname(sys.argv[3]), workers=workers,
+            host="127.0.0.1", port=port, log_level="warning", access_log=False)
+'''
+APP = '''
+from airflow.api_fastapi.app import create_auth_manager
+from creditsync.orchestration.ui.app import create_app
+
+
+def app():
+    create_auth_manager()
+    return create_app()
 '''
 
 
@@ -107,7 +118,7 @@ def _tables(keys: list[str], listed: list[str]) -> list[tuple[str, str, Any]]:
     ]
 
 
-def serve(url: str, port: int, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, port: int, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CREDITSYNC_"))}
     env.update({"AIRFLOW_HOME": str(workdir), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "svc_market:",
@@ -116,8 +127,11 @@ def serve(url: str, port: int, workdir: Path) -> tuple[subprocess.Popen[bytes], 
                 "CREDITSYNC_DB_URL": url})
     airflow = str(Path(sys.executable).with_name("airflow"))  # its tokens are checked against revoked ones
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=open(workdir / "server.log", "wb"), start_new_session=True)  # noqa: SIM115
+    (workdir / "check_server.py").write_text(APP)
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(workers),
+                               str(workdir / "check_server.py")], env=env,
+                              stdout=subprocess.PIPE, stderr=open(workdir / "server.log", "wb"),  # noqa: SIM115
+                              start_new_session=True)
     assert server.stdout is not None
     token = ""
     while not token:  # Airflow logs to stdout too: the token is the line that says so
@@ -217,6 +231,8 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="keep the loaded database (its URL is printed)")
     parser.add_argument("--database", help="a database a --keep run loaded: skip the load")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="server processes, as the api-server's [api] workers (about one per core)")
     options = parser.parse_args(argv)
     listed, unlisted = numbers(options.subjects, 1), numbers(min(options.subjects, 10_000), 2)
     asked = [n for pair in zip(listed[:10_000], unlisted, strict=False) for n in pair]
@@ -238,14 +254,14 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
         rows.append({"measurement": "bind_checks: the audit entries of those 500 checks",
                      "result": f"{direct['bind']} ms", "detail": "one lock of the chain's head per batch"})
         port = options.port or _free_port()
-        server, token = serve(url, port, Path(work))
+        server, token = serve(url, port, Path(work), options.workers)
         try:
             load_test(port, token, asked, 20, 2)  # warm-up: connections, caches
             for rate in options.rate or [200.0]:
                 before = _cpu_seconds(server.pid)
                 found = load_test(port, token, asked, rate, options.seconds)
                 server_ms = (_cpu_seconds(server.pid) - before) / found["requests"] * 1000
-                rows.append(_row(rate, options.seconds, found, server_ms))
+                rows.append(_row(rate, options.seconds, found, server_ms, options.workers))
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
@@ -254,8 +270,10 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _row(rate: float, seconds: float, found: dict[str, Any], server_ms: float) -> dict[str, Any]:
-    return {"measurement": f"POST /api/v1/check at {rate:g}/s for {seconds:g} s",
+def _row(rate: float, seconds: float, found: dict[str, Any], server_ms: float,
+         workers: int) -> dict[str, Any]:
+    return {"measurement": f"POST /api/v1/check at {rate:g}/s for {seconds:g} s, {workers} server "
+                           f"process{'es' if workers > 1 else ''}",
             "result": f"p50 {found['p50']} ms · p99 {found['p99']} ms",
             "detail": f"p90 {found['p90']} ms, max {found['max']} ms; {found['requests']:,} requests, "
                       f"{found['errors']} errors, {found['achieved']:.0f}/s achieved; half listed; "
@@ -264,9 +282,12 @@ def _row(rate: float, seconds: float, found: dict[str, Any], server_ms: float) -
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (Linux /proc), to say what one check costs the server."""
+    """User + system CPU of a process and its live children (uvicorn's workers), from Linux /proc, to
+    say what one check costs the server."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _free_port() -> int:
