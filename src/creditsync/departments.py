@@ -134,7 +134,9 @@ class DepartmentConfig(BaseModel):
         return timedelta(seconds=per_stream * len(self.streams) + PULL_MARGIN_S)
 
 
-def load_department_file(path: Path) -> DepartmentConfig:
+def load_department_file(path: Path, *, check_sources: bool = True) -> DepartmentConfig:
+    """One department file, validated; ``check_sources=False`` skips checking the source's options
+    against its adapter (which imports the adapter: lxml, SQLAlchemy, requests), for listings only."""
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # a safe loader (C or Python)
     except (OSError, yaml.YAMLError) as exc:
@@ -148,7 +150,8 @@ def load_department_file(path: Path) -> DepartmentConfig:
         raise ConfigurationError(f"{path}: {problems}") from exc
     if config.department != path.stem:
         raise ConfigurationError(f"{path}: department {config.department!r} must match the file name")
-    _check_source_options(path, config)
+    if check_sources:
+        _check_source_options(path, config)
     _check_publication(path, config)
     return config
 
@@ -177,11 +180,11 @@ def _check_source_options(path: Path, config: DepartmentConfig) -> None:
         raise ConfigurationError(f"{path}: {exc}") from None
 
 
-def load_departments(adapters_dir: Path) -> list[DepartmentConfig]:
+def load_departments(adapters_dir: Path, *, check_sources: bool = True) -> list[DepartmentConfig]:
     """All department files, sorted by name; a broken file raises (loud beats silently skipped)."""
     if not adapters_dir.is_dir():
         return []
-    return [load_department_file(p) for p in sorted(adapters_dir.glob("*.yaml"))]
+    return [load_department_file(p, check_sources=check_sources) for p in sorted(adapters_dir.glob("*.yaml"))]
 
 
 def load_department(adapters_dir: Path, department: str) -> DepartmentConfig:

@@ -78,3 +78,14 @@ def test_importing_the_app_in_process_keeps_the_heavy_stacks_out() -> None:
                           timeout=120)
     assert heavy(set(done.stdout.split())) == []
     assert isinstance(app, typer.Typer)
+
+
+def test_listing_the_departments_loads_no_source_adapter(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """``departments`` reads the repository's department files (REST, XML, SQL, files) without importing
+    what their sources run on; ``check`` is what checks a source's options against its adapter."""
+    monkeypatch.setenv("CREDITSYNC_HOME", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.setenv("CREDITSYNC_DB_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    modules = imported_modules("departments")
+    assert heavy(modules) == []
+    assert "creditsync.departments" in modules  # the files were read

@@ -32,7 +32,7 @@ def today() -> date:
 
 def department_names(settings: Settings) -> dict[str, str]:
     try:
-        return {d.department: d.name for d in load_departments(settings.adapters_dir)}
+        return {d.department: d.name for d in load_departments(settings.adapters_dir, check_sources=False)}
     except ConfigurationError as exc:  # a broken department file must not hide the scorecard
         log.warning("department names unavailable: %s", exc)
         return {}
