@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from test_console_browser import _store_rows, shot, sign_in
+from test_console_browser import _store_rows, click_through, shot, sign_in
 
 from creditsync.store.models import AuditEntry
 
@@ -29,11 +29,11 @@ def test_auditor_pages_to_page_2_and_back_with_a_total(console: dict[str, Any], 
     assert browser.find_element(By.ID, "total").text == str(total)
     assert "第 1 页" in browser.find_element(By.ID, "page-position").text
     assert browser.find_elements(By.ID, "prev-page") == []
-    browser.find_element(By.ID, "next-page").click()
+    click_through(browser, browser.find_element(By.ID, "next-page"))
     second = ids()
     shot(browser, "auditor-audit-page-2")
     assert "第 2 页" in browser.find_element(By.ID, "page-position").text
     assert len(first) == 10 and second and max(second) < min(first)  # older entries, none twice
     assert browser.find_element(By.ID, "total").text == str(total)
-    browser.find_element(By.ID, "prev-page").click()
+    click_through(browser, browser.find_element(By.ID, "prev-page"))
     assert ids() == first and "第 1 页" in browser.find_element(By.ID, "page-position").text

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,26 @@ def shot(driver: Any, name: str) -> Path:
     driver.set_window_size(1400, max(1000, driver.execute_script("return document.body.scrollHeight")))
     driver.save_screenshot(str(path))
     return path
+
+
+@contextmanager
+def page_load(driver: Any, seconds: float = 30) -> Iterator[None]:
+    """After the block, wait for the page it loads: a click or submit returns before the browser navigates."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    yield
+    WebDriverWait(driver, seconds).until(shown.staleness_of(page))
+    WebDriverWait(driver, seconds).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def click_through(driver: Any, element: Any) -> None:
+    """Click a link or button that loads a new page, and wait for that page."""
+    with page_load(driver):
+        element.click()
 
 
 def _store_rows(console: dict[str, Any], query: Any) -> list[Any]:
@@ -65,7 +87,8 @@ def test_auditor_finds_a_record_by_document_number_and_reads_its_timeline(consol
     browser.get(console["base"] + "/creditsync/record")
     box = browser.find_element(By.NAME, "q")
     box.send_keys(record.document_no)
-    box.submit()
+    with page_load(browser):
+        box.submit()
     timeline = browser.find_element(By.ID, "timeline").text
     shot(browser, "auditor-record")
     assert record.document_no in browser.find_element(By.TAG_NAME, "h1").text
@@ -86,7 +109,7 @@ def test_auditor_sees_the_overview_with_its_chart_and_linked_figures(console: di
     open_entries = _store_rows(console, select(QuarantineItem.id).where(QuarantineItem.resolved_at.is_(None)))
     link = browser.find_element(By.CSS_SELECTOR, "#dept-market_supervision + table tr.total a.warn")
     assert int(link.text) == len(open_entries)
-    link.click()
+    click_through(browser, link)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#quarantine tr")) == len(open_entries) + 1
 
 
@@ -133,7 +156,7 @@ def test_operator_redrives_a_quarantined_record_and_the_trail_names_them(console
     row = browser.find_element(By.CSS_SELECTOR, "#quarantine tr:nth-child(2)")
     entry_id = int(row.find_element(By.CSS_SELECTOR, "td").text)
     row.find_element(By.NAME, "reason").send_keys("部门已更正 fixed at source")
-    row.find_element(By.CSS_SELECTOR, "button[data-action='redrive']").click()
+    click_through(browser, row.find_element(By.CSS_SELECTOR, "button[data-action='redrive']"))
     notice = browser.find_element(By.ID, "notice").text
     shot(browser, "operator-after-redrive")
     assert "已安排重推" in notice

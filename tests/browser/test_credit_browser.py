@@ -44,14 +44,15 @@ def _listed_and_checked(gateway_url: str) -> dict[str, Any]:
 
 def test_auditor_looks_up_a_listed_subject_on_the_credit_page(console: dict[str, Any], browser: Any) -> None:
     from selenium.webdriver.common.by import By
-    from test_console_browser import shot, sign_in
+    from test_console_browser import click_through, page_load, shot, sign_in
 
     answer = _listed_and_checked(console["gateway_url"])
     sign_in(browser, console, "auditor")
     browser.get(console["base"] + "/creditsync/credit")
     box = browser.find_element(By.NAME, "subject")
     box.send_keys(USCC)
-    box.submit()
+    with page_load(browser):
+        box.submit()
     entries = browser.find_element(By.ID, "entries").text
     checks = browser.find_element(By.ID, "checks").text
     shot(browser, "auditor-credit")
@@ -61,7 +62,7 @@ def test_auditor_looks_up_a_listed_subject_on_the_credit_page(console: dict[str,
     assert answer["check_id"] in checks and "svc_market" in checks and "SC-ZTB-001" in checks
     assert str(answer["list_versions"][0]) in checks
 
-    browser.find_element(By.LINK_TEXT, "长清区市场监督管理局 (market_supervision)").click()
+    click_through(browser, browser.find_element(By.LINK_TEXT, "长清区市场监督管理局 (market_supervision)"))
     shot(browser, "auditor-credit-department")
     assert answer["check_id"] in browser.find_element(By.ID, "checks").text
     assert browser.find_element(By.ID, "draws").text  # the table is there, even without draws yet

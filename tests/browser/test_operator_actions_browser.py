@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from test_console_browser import _store_rows, shot, sign_in
+from test_console_browser import _store_rows, click_through, page_load, shot, sign_in
 
 from creditsync.store.models import QuarantineItem, Record
 from creditsync.store.states import RecordState
@@ -30,7 +30,8 @@ def test_operator_withdraws_only_after_typing_the_document_number(console: dict[
     browser.get(console["base"] + "/creditsync/record")
     box = browser.find_element(By.NAME, "q")
     box.send_keys(record.business_key)
-    box.submit()
+    with page_load(browser):
+        box.submit()
 
     def fill(confirmation: str) -> None:
         panel = browser.find_element(By.ID, "withdraw")
@@ -38,7 +39,7 @@ def test_operator_withdraws_only_after_typing_the_document_number(console: dict[
             panel.find_element(By.TAG_NAME, "summary").click()
         panel.find_element(By.NAME, "confirm_document_no").send_keys(confirmation)
         panel.find_element(By.NAME, "reason").send_keys("法院判决撤销 annulled by a court")
-        panel.find_element(By.CSS_SELECTOR, "button[data-action='withdraw']").click()
+        click_through(browser, panel.find_element(By.CSS_SELECTOR, "button[data-action='withdraw']"))
 
     fill("")  # no confirmation typed
     refused = browser.find_element(By.TAG_NAME, "body").text
@@ -66,11 +67,11 @@ def test_operator_redrives_from_the_record_and_sees_it_on_its_timeline(console: 
     browser.get(console["base"] + "/creditsync/quarantine?department=market_supervision")
     row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#quarantine tr")[1:]
                if r.find_element(By.TAG_NAME, "td").text == str(entry.id))
-    row.find_element(By.CSS_SELECTOR, "td a").click()  # its 文书号: the record's page
+    click_through(browser, row.find_element(By.CSS_SELECTOR, "td a"))  # its 文书号: the record's page
     quarantined = browser.find_element(By.ID, "quarantine")
     form = quarantined.find_element(By.CSS_SELECTOR, "form.action")
     form.find_element(By.NAME, "reason").send_keys("部门已更正 fixed at source")
-    form.find_element(By.CSS_SELECTOR, "button[data-action='redrive']").click()
+    click_through(browser, form.find_element(By.CSS_SELECTOR, "button[data-action='redrive']"))
     assert "已安排重推" in browser.find_element(By.ID, "notice").text
     browser.get(console["base"] + f"/creditsync/record/view?key={entry.source_key}")
     timeline = browser.find_element(By.ID, "timeline").text

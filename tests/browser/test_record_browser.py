@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_console_browser import shot, sign_in
+from test_console_browser import page_load, shot, sign_in
 
 from creditsync.schema import field_titles
 
@@ -22,7 +22,8 @@ def test_auditor_finds_a_document_number_typed_with_square_brackets(console: dic
     browser.get(console["base"] + "/creditsync/record")
     box = browser.find_element(By.NAME, "q")
     box.send_keys("长市监处罚[2026]101号")
-    box.submit()
+    with page_load(browser):
+        box.submit()
     shot(browser, "auditor-search-brackets")
     assert "长市监处罚〔2026〕101号" in browser.find_element(By.TAG_NAME, "h1").text  # the one record
 
@@ -37,7 +38,8 @@ def test_auditor_reads_the_published_fields_and_the_field_a_correction_changed(c
     browser.get(console["base"] + "/creditsync/record")
     box = browser.find_element(By.NAME, "q")
     box.send_keys(key)
-    box.submit()
+    with page_load(browser):
+        box.submit()
     latest = browser.find_element(By.ID, "version-2")
     changed = latest.find_elements(By.CSS_SELECTOR, "table.fields tr.changed")
     shot(browser, "auditor-record-versions")
