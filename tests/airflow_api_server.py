@@ -23,10 +23,10 @@ def wait_healthy(server: subprocess.Popen[bytes], base: str, log: Path, seconds:
         if server.poll() is not None:
             pytest.fail(f"airflow api-server exited {server.returncode}:\n{log.read_text()[-4000:]}")
         try:
-            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
+            if requests.get(f"{base}/api/v2/monitor/health", timeout=10).ok:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or still starting its workers on a loaded machine
         time.sleep(0.3)  # waiting for a server to start, not a retry
     pytest.fail(f"airflow api-server not healthy after {seconds:.0f} s:\n{log.read_text()[-4000:]}")
 
