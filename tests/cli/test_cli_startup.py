@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from cli_support import EXECUTABLE, penalties, write_rows
+from cli_support import EXECUTABLE, json_document, json_lines, penalties, run_cli, write_rows
 from typer.main import get_command
 
 from creditsync.cli.main import app
@@ -89,3 +89,82 @@ def test_listing_the_departments_loads_no_source_adapter(tmp_path: Path,
     modules = imported_modules("departments")
     assert heavy(modules) == []
     assert "creditsync.departments" in modules  # the files were read
+
+
+# What a read-only listing of the store must not load: the ORM and the models (it reads Core tables,
+# creditsync.store.tables), the PostgreSQL dialect on SQLite, Alembic, and what writes (the trail's writer,
+# the lifecycle, re-driving, the XLSX report, the sources).
+READ_ONLY_HEAVY = ("airflow", "openpyxl", "lxml", "requests", "alembic", "sqlalchemy.orm",
+                   "sqlalchemy.dialects.postgresql", "creditsync.store.models",
+                   "creditsync.store.credit_models", "creditsync.pipeline", "creditsync.orchestration",
+                   "creditsync.lifecycle", "creditsync.sources", "creditsync.audit.trail",
+                   "creditsync.audit.verify", "creditsync.audit.keys",
+                   "creditsync.audit.checkpoints", "creditsync.quarantine.redriving",
+                   "creditsync.quarantine.report")
+
+
+def read_only_heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in READ_ONLY_HEAVY))
+
+
+@pytest.fixture
+def filled_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An upgraded SQLite store holding a record, a quarantine entry naming it and two audit entries."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from creditsync.store import guard, open_store
+    from creditsync.store.tables import audit_log, quarantine, records
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("CREDITSYNC_HOME", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.setenv("CREDITSYNC_DB_URL", url)
+    store = open_store(url, migrate=True)
+    now = datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    with store.engine.begin() as connection, guard.lifecycle_writes():  # test data, written directly
+        connection.execute(insert(records).values(
+            business_key="penalty:health:DOC-7", department="health", category="penalty",
+            document_no="长卫罚〔2026〕7号", subject_name="某某诊所", mapped_hash="0" * 64, state="rejected",
+            first_seen_at=now, updated_at=now, run_id="cli-1"))
+        connection.execute(insert(quarantine).values(
+            run_id="cli-1", department="health", category="penalty", source_key="7",
+            business_key="penalty:health:DOC-7", stage="platform", raw_masked={},
+            errors=[{"field": "CF_JG", "kind": "invalid", "zh": "处罚结果不能为空", "en": "empty"}],
+            created_at=now))
+        connection.execute(insert(audit_log), [
+            {"id": 1, "ts": now, "event": "run_started", "actor": "cli", "department": "health",
+             "run_id": "cli-1", "details": {"trigger": "cli"}, "prev_hash": "0" * 64, "hash": "1" * 64},
+            {"id": 2, "ts": now, "event": "record_quarantined", "actor": "cli", "department": "health",
+             "category": "penalty", "run_id": "cli-1", "details": {"source_key": "7"},
+             "prev_hash": "1" * 64, "hash": "2" * 64}])
+    store.dispose()
+    return url
+
+
+def test_listing_the_quarantine_reads_core_tables_only(filled_store: str) -> None:
+    """``quarantine list`` shows the entry with its record's 文书号 and reason, without the ORM, the models,
+    re-driving (audit trail writer, lifecycle, sources) or the XLSX report."""
+    modules = imported_modules("quarantine", "list", "--format", "json")
+    assert read_only_heavy(modules) == []
+    assert {"sqlalchemy", "creditsync.store.tables", "creditsync.quarantine.entries"} <= modules
+    shown = json_document(run_cli("quarantine", "list", "--format", "json").stdout)
+    assert [(e["document_no"], e["subject_name"], e["errors"][0]["field"]) for e in shown] == [
+        ("长卫罚〔2026〕7号", "某某诊所", "CF_JG")]
+
+
+def test_the_audit_history_reads_core_tables_only(filled_store: str) -> None:
+    """``audit history`` streams the trail without the ORM, the models, or the trail's writer and keys."""
+    modules = imported_modules("audit", "history", "--format", "json", "--department", "health")
+    assert read_only_heavy(modules) == []
+    assert {"sqlalchemy", "creditsync.store.tables", "creditsync.audit.history"} <= modules
+    shown = json_lines(run_cli("audit", "history", "--format", "json", "--status", "record_quarantined")
+                       .stdout)
+    assert [(e["id"], e["event"], e["details"]) for e in shown] == [
+        (2, "record_quarantined", {"source_key": "7"})]
+
+
+def test_the_check_sees_the_orm_when_a_command_loads_it(filled_store: str) -> None:
+    """The same log shows the ORM and the models once a command reads through them (``audit trace``)."""
+    modules = imported_modules("audit", "trace", "长卫罚〔2026〕7号")
+    assert {"sqlalchemy.orm", "creditsync.store.models"} <= set(read_only_heavy(modules))

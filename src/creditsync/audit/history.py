@@ -1,16 +1,24 @@
-"""Read-only questions an auditor asks of the trail: what happened, when, to which record."""
+"""Read-only questions an auditor asks of the trail: what happened, when, to which record.
+
+``history`` reads the Core table (creditsync.store.tables) and works on a connection or a session:
+``creditsync audit history`` does not import the ORM and the models. ``trace`` reads through the models.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, or_, select
 
-from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
+from creditsync.store.tables import audit_log
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
 
 
 @dataclass
@@ -22,24 +30,25 @@ class HistoryFilter:
     until: date | None = None
 
 
-def history(session: Session, filters: HistoryFilter, chunk: int = 2000) -> Iterator[AuditEntry]:
-    """Entries in chain order, streamed."""
-    query = select(AuditEntry).order_by(AuditEntry.id)
+def history(connection: Connection | Session, filters: HistoryFilter,
+            chunk: int = 2000) -> Iterator[Row[Any]]:
+    """Entries in chain order, streamed: rows of ``audit_log`` (the attributes of an ``AuditEntry``)."""
+    query = select(audit_log).order_by(audit_log.c.id)
     if filters.department:
-        query = query.where(AuditEntry.department == filters.department)
+        query = query.where(audit_log.c.department == filters.department)
     if filters.category:
-        query = query.where(AuditEntry.category == filters.category)
+        query = query.where(audit_log.c.category == filters.category)
     if filters.status:
-        query = query.where(AuditEntry.event == filters.status)
+        query = query.where(audit_log.c.event == filters.status)
     # Days are local days (creditsync.display_time), as shown; aware bounds keep them so whatever the
     # database session's time zone.
     from creditsync.display_time import day_end, day_start
 
     if filters.since:
-        query = query.where(AuditEntry.ts >= day_start(filters.since))
+        query = query.where(audit_log.c.ts >= day_start(filters.since))
     if filters.until:
-        query = query.where(AuditEntry.ts < day_end(filters.until))
-    yield from session.scalars(query.execution_options(yield_per=chunk))
+        query = query.where(audit_log.c.ts < day_end(filters.until))
+    yield from connection.execute(query.execution_options(yield_per=chunk))
 
 
 @dataclass
@@ -61,6 +70,7 @@ class Trace:
 def trace(session: Session, key: str) -> Trace:
     """By business key, 文书号 (any written variant: creditsync.store.text_search), or the department's
     own record id."""
+    from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
     from creditsync.store.text_search import document_no_forms
 
     key = key.replace("\u3000", " ").strip()
@@ -92,6 +102,7 @@ def trace(session: Session, key: str) -> Trace:
 def _quarantined_as(session: Session, document_no: str) -> list[str]:
     """Source ids of records quarantined under this 文书号 (as typed, or canonical) before they ever had
     a business key."""
+    from creditsync.store.models import AuditEntry
     from creditsync.store.text_search import document_no_forms
 
     query = select(AuditEntry.details["source_key"].as_string()).where(
@@ -102,6 +113,8 @@ def _quarantined_as(session: Session, document_no: str) -> list[str]:
 
 def _source_key_entry(source_keys: list[str]) -> Any:
     """Quarantine entries carry no business key yet: find them by the department's record id."""
+    from creditsync.store.models import AuditEntry
+
     return AuditEntry.event.in_(["record_quarantined"]) & or_(
         *[AuditEntry.details["source_key"].as_string() == k for k in source_keys])
 
@@ -111,7 +124,7 @@ def utc(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def entry_row(entry: AuditEntry) -> dict[str, Any]:
+def entry_row(entry: AuditEntry | Row[Any]) -> dict[str, Any]:
     return {"id": entry.id, "ts": utc(entry.ts).isoformat(), "event": entry.event, "actor": entry.actor,
             "department": entry.department, "category": entry.category,
             "business_key": entry.business_key, "run_id": entry.run_id, "details": entry.details,

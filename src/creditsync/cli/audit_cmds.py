@@ -139,8 +139,8 @@ def history_cmd(
                             until_dt.date() if until_dt else None)
     with gateway_errors():
         gateway = _gateway()
-        with gateway.store.reader() as session:
-            rows = (entry_row(e) for e in history(session, filters))
+        with gateway.store.read_connection() as connection:  # Core: no ORM, no models to load
+            rows = (entry_row(e) for e in history(connection, filters))
             _emit(rows, output)
 
 

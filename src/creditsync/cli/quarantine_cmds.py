@@ -62,14 +62,14 @@ def list_cmd(department: str = DEPARTMENT, category: str = CATEGORY, stage: str 
     from sqlalchemy import func, select
 
     from creditsync.quarantine import Describer, QuarantineFilter, entries
-    from creditsync.store.models import QuarantineItem
+    from creditsync.store.tables import quarantine
 
     filters = QuarantineFilter(department, category, stage, include_resolved, limit or None)
     with gateway_errors():
         gateway = _gateway()
-        with gateway.store.reader() as session:
-            views = list(entries(session, filters, Describer(gateway.settings)))
-            total = session.scalar(select(func.count()).select_from(QuarantineItem)) or 0
+        with gateway.store.read_connection() as connection:  # Core: no ORM, no models to load
+            views = list(entries(connection, filters, Describer(gateway.settings)))
+            total = connection.scalar(select(func.count()).select_from(quarantine)) or 0
     if output is ListFormat.json:
         sys.stdout.write(safe_text(json.dumps([_local(view.as_dict()) for view in views], ensure_ascii=False,
                                               indent=2, default=str)) + "\n")

@@ -12,23 +12,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# eager: the functions ``entries`` and ``redrive`` must replace the submodules of the same names here
+# eager: the function ``entries`` must replace the submodule of the same name here
 from creditsync.quarantine.entries import Describer, Problem, QuarantineFilter, QuarantineView, entries
-from creditsync.quarantine.redrive import (
-    CursorReset,
-    QuarantineError,
-    RedriveOutcome,
-    RedriveRequest,
-    redrive,
-    resolve,
-)
 
 if TYPE_CHECKING:
+    from creditsync.lifecycle.quarantine import QuarantineError
+    from creditsync.quarantine.redriving import CursorReset, RedriveOutcome, RedriveRequest, redrive, resolve
     from creditsync.quarantine.report import ReportSummary, write_report
 
-# The XLSX report on first use: ``quarantine list`` need not import openpyxl to start (benchmarks/
-# RESULTS.md, CLI start-up).
-_MODULES = {name: "creditsync.quarantine.report" for name in ("ReportSummary", "write_report")}
+# The rest on first use: ``quarantine list`` need not import the XLSX report (openpyxl) nor what re-driving
+# writes with (the audit trail's writer, the lifecycle, the source cursors) to start (benchmarks/
+# RESULTS.md, CLI start-up). Re-driving lives in ``redriving``, so no submodule shadows ``redrive``.
+_MODULES = {name: "creditsync.quarantine.report" for name in ("ReportSummary", "write_report")} | {
+    name: "creditsync.quarantine.redriving"
+    for name in ("CursorReset", "QuarantineError", "RedriveOutcome", "RedriveRequest", "redrive", "resolve")}
 
 
 def __getattr__(name: str) -> Any:

@@ -13,16 +13,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, Select, select
 
 from creditsync.exceptions import CreditSyncError, FieldError, split_message
 from creditsync.privacy import mask_text
 from creditsync.settings import Settings
-from creditsync.store.models import QuarantineItem, Record
+from creditsync.store.tables import quarantine, records
 
 if TYPE_CHECKING:  # the schema and the mappings load their files when imported: only when describing
+    from sqlalchemy.orm import Session
+
     from creditsync.mapping import MappingSpec
+    from creditsync.store.models import QuarantineItem
+
+# ``entries`` reads the Core tables (creditsync.store.tables) on a connection or a session, so
+# ``creditsync quarantine list`` does not import the ORM and the models; ``select_items`` is the console's
+# ORM query, with the same filters.
 
 STAGES_ZH = {"source": "来源", "mapping": "映射", "validation": "校验", "platform": "平台",
              "protected": "保护", "tampered": "篡改"}
@@ -84,24 +90,31 @@ class QuarantineFilter:
 
 
 def select_items(filters: QuarantineFilter) -> Any:
-    query = select(QuarantineItem)
+    """The filtered entries as ``QuarantineItem`` objects (the console adds its own conditions)."""
+    from creditsync.store.models import QuarantineItem
+
+    return _filtered(select(QuarantineItem), filters)
+
+
+def _filtered(query: Select[Any], filters: QuarantineFilter) -> Select[Any]:
     if filters.department:
-        query = query.where(QuarantineItem.department == filters.department)
+        query = query.where(quarantine.c.department == filters.department)
     if filters.category:
-        query = query.where(QuarantineItem.category == filters.category)
+        query = query.where(quarantine.c.category == filters.category)
     if filters.stage:
-        query = query.where(QuarantineItem.stage == filters.stage)
+        query = query.where(quarantine.c.stage == filters.stage)
     if not filters.include_resolved:
-        query = query.where(QuarantineItem.resolved_at.is_(None))
+        query = query.where(quarantine.c.resolved_at.is_(None))
     if filters.limit:
-        return query.order_by(QuarantineItem.id.desc()).limit(filters.limit)
-    return query.order_by(QuarantineItem.category, QuarantineItem.id)
+        return query.order_by(quarantine.c.id.desc()).limit(filters.limit)
+    return query.order_by(quarantine.c.category, quarantine.c.id)
 
 
-def entries(session: Session, filters: QuarantineFilter, describer: Describer) -> Iterator[QuarantineView]:
+def entries(session: Connection | Session, filters: QuarantineFilter,
+            describer: Describer) -> Iterator[QuarantineView]:
     """Streamed; the report reads a department's whole quarantine this way."""
-    for item in session.scalars(select_items(filters).execution_options(yield_per=500)):
-        yield describer.describe(session, item)
+    for row in session.execute(_filtered(select(quarantine), filters).execution_options(yield_per=500)):
+        yield describer.describe(session, row)
 
 
 class Describer:
@@ -111,7 +124,7 @@ class Describer:
         self.settings = settings
         self._mappings: dict[tuple[str, str], MappingSpec | None] = {}
 
-    def describe(self, session: Session, item: QuarantineItem) -> QuarantineView:
+    def describe(self, session: Connection | Session, item: QuarantineItem | Row[Any]) -> QuarantineView:
         document, subject = self._identify(session, item)
         titles = _titles(item.category)
         problems = [_problem(error, titles) for error in item.errors or []]
@@ -121,8 +134,10 @@ class Describer:
             subject_name=subject, created_at=item.created_at, resolved_at=item.resolved_at,
             resolution=item.resolution, run_id=item.run_id, problems=problems)
 
-    def _identify(self, session: Session, item: QuarantineItem) -> tuple[str | None, str | None]:
-        record = session.get(Record, item.business_key) if item.business_key else None
+    def _identify(self, session: Connection | Session,
+                  item: QuarantineItem | Row[Any]) -> tuple[str | None, str | None]:
+        record = session.execute(select(records.c.document_no, records.c.subject_name).where(
+            records.c.business_key == item.business_key)).first() if item.business_key else None
         if record is not None:
             return record.document_no, record.subject_name
         from creditsync.schema import CATEGORIES, get_category
@@ -135,7 +150,7 @@ class Describer:
             data = self._mapped(item)
         return _text(data.get(keys.document_number)), _text(data.get(keys.subject_name))
 
-    def _mapped(self, item: QuarantineItem) -> dict[str, Any]:
+    def _mapped(self, item: QuarantineItem | Row[Any]) -> dict[str, Any]:
         mapping = self._mapping(item.department, item.category)
         if mapping is None:
             return {}

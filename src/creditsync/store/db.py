@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 from creditsync.exceptions import ConfigurationError
 from creditsync.store import guard
@@ -35,11 +38,23 @@ JSON_CODEC: dict[str, Any] = {"json_serializer": _encode_json, "json_deserialize
 
 @dataclass
 class Store:
-    """A handle on the gateway database: ``with store.transaction() as session: ...``."""
+    """A handle on the gateway database: ``with store.transaction() as session: ...``. Its ORM sessions
+    are made on first use: a read-only command that queries Core tables (``read_connection``) never
+    imports the ORM (benchmarks/RESULTS.md, CLI start-up)."""
 
     engine: Engine
-    sessions: sessionmaker[Session]
-    read_sessions: sessionmaker[Session]
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def read_sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -53,6 +68,13 @@ class Store:
         check does not hold up the pipeline."""
         with self.read_sessions() as session:
             yield session
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """``reader`` without the ORM, for Core queries (creditsync.store.tables): the same read-only
+        transaction, rolled back at the end."""
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -161,6 +183,4 @@ def open_store(url: str, *, migrate: bool = False, check: bool = True) -> Store:
         except ConfigurationError:
             engine.dispose()
             raise
-    readers = engine.execution_options(**{READ_ONLY: True})
-    return Store(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
-                 read_sessions=sessionmaker(readers, expire_on_commit=False))
+    return Store(engine=engine)

@@ -11,11 +11,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from creditsync.store import tables
 
 
 class Base(DeclarativeBase):
+    metadata = tables.metadata  # the tables the read-only commands query without the ORM are in it
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
@@ -46,36 +61,32 @@ class RunStream(Base):
 
 
 class Record(Base):
-    """One published (or to-be-published) decision, by business key, and its publication state."""
+    """One published (or to-be-published) decision, by business key, and its publication state
+    (the columns: creditsync.store.tables.records)."""
 
-    __tablename__ = "records"
-    business_key: Mapped[str] = mapped_column(String(250), primary_key=True)
-    department: Mapped[str] = mapped_column(String(64), index=True)
-    category: Mapped[str] = mapped_column(String(32), index=True)
-    document_no: Mapped[str] = mapped_column(String(128), index=True)
-    subject_name: Mapped[str] = mapped_column(String(200))
-    source_key: Mapped[str | None] = mapped_column(String(200), index=True)  # trace by the department's id
-    decision_date: Mapped[date | None] = mapped_column(Date)
-    version: Mapped[int] = mapped_column(default=1)
-    mapped_hash: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(24), default="pending", index=True)  # states.RecordState
-    platform_id: Mapped[str | None] = mapped_column(String(64))
-    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    run_id: Mapped[str | None] = mapped_column(String(250))  # the run that wrote the current version
-    # Publication rules (creditsync.publication): severity and last display day of a penalty; why the
-    # gateway took it off display (公示期满, 信用修复) and the repair decision's number; working days
-    # from the decision (or the withdrawal's cause) to the platform's acknowledgement.
-    severity: Mapped[str | None] = mapped_column(String(8))
-    display_until: Mapped[date | None] = mapped_column(Date, index=True)
-    withdraw_reason: Mapped[str | None] = mapped_column(String(32))  # states.WithdrawCause
-    repair_decision_no: Mapped[str | None] = mapped_column(String(128))
-    published_within_days: Mapped[int | None] = mapped_column(Integer)
-    withdrawn_within_days: Mapped[int | None] = mapped_column(Integer)
-    seal: Mapped[str | None] = mapped_column(String(64))  # lifecycle.seal: HMAC over the row
-    # a department's own record id → the record it currently names (a changed 文书号 keeps the id)
-    __table_args__ = (Index("ix_records_source_link", "department", "category", "source_key"),)
+    __table__ = tables.records
+    business_key: Mapped[str]
+    department: Mapped[str]
+    category: Mapped[str]
+    document_no: Mapped[str]
+    subject_name: Mapped[str]
+    source_key: Mapped[str | None]
+    decision_date: Mapped[date | None]
+    version: Mapped[int]
+    mapped_hash: Mapped[str]
+    state: Mapped[str]
+    platform_id: Mapped[str | None]
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    run_id: Mapped[str | None]
+    severity: Mapped[str | None]
+    display_until: Mapped[date | None]
+    withdraw_reason: Mapped[str | None]
+    repair_decision_no: Mapped[str | None]
+    published_within_days: Mapped[int | None]
+    withdrawn_within_days: Mapped[int | None]
+    seal: Mapped[str | None]
 
 
 class RecordVersion(Base):
@@ -128,29 +139,26 @@ class OutboxItem(Base):
 
 
 class QuarantineItem(Base):
-    """A record that could not be published, with every reason (ours and the platform's)."""
+    """A record that could not be published, with every reason (ours and the platform's; the columns:
+    creditsync.store.tables.quarantine)."""
 
-    __tablename__ = "quarantine"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(String(250), index=True)
-    department: Mapped[str] = mapped_column(String(64), index=True)
-    category: Mapped[str] = mapped_column(String(32))
-    source_key: Mapped[str | None] = mapped_column(String(200))
-    business_key: Mapped[str | None] = mapped_column(String(250))
-    stage: Mapped[str] = mapped_column(String(16))  # states.QuarantineStage
-    errors: Mapped[list[Any]] = mapped_column()  # [{"field", "kind", "zh", "en"}] (older: "message")
-    raw_masked: Mapped[dict[str, Any]] = mapped_column()
-    source_hash: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution: Mapped[str | None] = mapped_column(String(200))
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # read again, still bad
-    retried_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # re-driven
-    retry_outcome: Mapped[str | None] = mapped_column(String(32))  # what the re-read found
-    # re-reading a fixed record closes its open entries by source id, an unchanged bad one is known by
-    # its content hash (pipeline.write)
-    __table_args__ = (Index("ix_quarantine_source_key", "department", "category", "source_key"),
-                      Index("ix_quarantine_source_hash", "department", "category", "source_hash"))
+    __table__ = tables.quarantine
+    id: Mapped[int]
+    run_id: Mapped[str]
+    department: Mapped[str]
+    category: Mapped[str]
+    source_key: Mapped[str | None]
+    business_key: Mapped[str | None]
+    stage: Mapped[str]
+    errors: Mapped[list[Any]]
+    raw_masked: Mapped[dict[str, Any]]
+    source_hash: Mapped[str | None]
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None]
+    last_seen_at: Mapped[datetime | None]
+    retried_at: Mapped[datetime | None]
+    retry_outcome: Mapped[str | None]
 
 
 class Cursor(Base):
@@ -165,31 +173,32 @@ class Cursor(Base):
 
 
 class AuditEntry(Base):
-    """Append-only; each entry's hash covers its content and the previous entry's hash."""
+    """Append-only; each entry's hash covers its content and the previous entry's hash (the columns:
+    creditsync.store.tables.audit_log)."""
 
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    event: Mapped[str] = mapped_column(String(48))
-    actor: Mapped[str] = mapped_column(String(120))
-    department: Mapped[str | None] = mapped_column(String(64))
-    category: Mapped[str | None] = mapped_column(String(32))
-    business_key: Mapped[str | None] = mapped_column(String(250), index=True)
-    run_id: Mapped[str | None] = mapped_column(String(250), index=True)
-    details: Mapped[dict[str, Any]] = mapped_column()
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-    # "sha256" (unkeyed: development, and every entry before keys) or "hmac-sha256:<key id>"
-    scheme: Mapped[str] = mapped_column(String(40), default="sha256", server_default="sha256")
-    # history --department/--status --since; trace of a quarantined record by its source id or 文书号
-    __table_args__ = (
-        Index("ix_audit_dept_ts", "department", "ts"),
-        Index("ix_audit_event_ts", "event", "ts"),
-        Index("ix_audit_quarantined_source_key", text("(details ->> 'source_key')"),
-              postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
-        Index("ix_audit_quarantined_document_no", text("(details ->> 'document_no')"),
-              postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
-    )
+    __table__ = tables.audit_log
+    id: Mapped[int]
+    ts: Mapped[datetime]
+    event: Mapped[str]
+    actor: Mapped[str]
+    department: Mapped[str | None]
+    category: Mapped[str | None]
+    business_key: Mapped[str | None]
+    run_id: Mapped[str | None]
+    details: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str]
+    hash: Mapped[str]
+    scheme: Mapped[str]
+
+
+# trace of a quarantined record by its source id or 文书号 (PostgreSQL only). Declared here rather than in
+# creditsync.store.tables: their options load the PostgreSQL dialect, which reading on SQLite does not need.
+Table("audit_log", Base.metadata,
+      Index("ix_audit_quarantined_source_key", text("(details ->> 'source_key')"),
+            postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
+      Index("ix_audit_quarantined_document_no", text("(details ->> 'document_no')"),
+            postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
+      extend_existing=True)
 
 
 class AuditHead(Base):
