@@ -272,10 +272,11 @@ def create_app() -> FastAPI:
     # No /docs or /openapi.json: every route of this app is behind READ_ACCESS, and those are not.
     app = FastAPI(title="CreditSync", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(PrivateHeaders)
-    for router in (pages, files, actions, api):
+    # The check first: routes are matched in order, and it is by far the most called one.
+    for router in (check_api, pages, files, actions, api):
         app.include_router(router)
     app.include_router(quality)  # 质量 (quality_routes)
-    for router in (check_api, credit_pages, credit_api):  # the credit loop (docs/credit-loop.md)
+    for router in (credit_pages, credit_api):  # the rest of the credit loop (docs/credit-loop.md)
         app.include_router(router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
