@@ -8,6 +8,7 @@ at that moment, from the versions kept).
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Iterator
@@ -17,7 +18,20 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, String, bindparam, create_engine, func, insert, select, update
+import msgspec
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    String,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
@@ -67,12 +81,12 @@ def check(store: Store, catalogue: Catalogue, request: CheckRequest, audit: Audi
     # is durable before the answer leaves; a read outside a transaction sees one consistent snapshot.
     with _autocommit(store) as connection:
         stamp = now()
-        rows = connection.execute(_READ, {"k": subject.key}).all()
+        rows = _read_subject(connection, subject.key)
         entries = [row for row in rows if row.id is not None]
         grade = _Grade(rows[0].grade_id, rows[0].grade, rows[0].graded_on) if rows[0].grade_id else None
         result = answer(catalogue, matter, subject, entries, grade, shanghai_today())
         result["feed_position"] = {"lists_pull": rows[0].lists_pull, "grades_pull": rows[0].grades_pull}
-        connection.execute(_INSERT, {
+        _record(connection, {
             "id": check_id, "checked_at": stamp, "actor": audit.actor, "department": request.department,
             "matter": matter.code, "subject_key": subject.key, "subject_masked": subject.shown,
             "listed": result["listed"], "grade": grade.grade if grade else None, "result": result})
@@ -105,7 +119,65 @@ def _check_engine(engine: Engine) -> Engine:
         if url not in _engines:
             _engines[url] = create_engine(url, isolation_level="AUTOCOMMIT", pool_recycle=300,
                                           pool_size=10, max_overflow=0, **JSON_CODEC)
+            event.listen(_engines[url], "connect", _prepare)
         return _engines[url]
+
+
+# On PostgreSQL the two statements are prepared once per connection: planning the read (two joins and
+# two subqueries) cost the server more than running it, on the cores the api-server shares with it.
+_READ_PREPARED, _INSERT_PREPARED = "creditsync_check_read", "creditsync_check_insert"
+_RECORDED = ("id", "checked_at", "actor", "department", "matter", "subject_key", "subject_masked", "listed",
+             "grade", "result")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    sql: str  # PREPARE name AS … ($1, $2, … in the order of ``order``)
+    order: tuple[str, ...]
+    fixed: dict[str, Any]  # values the statement binds itself (the feeds' names)
+
+    def execute(self, connection: Connection, values: dict[str, Any]) -> CursorResult[Any]:
+        arguments = tuple(values[name] if name in values else self.fixed[name] for name in self.order)
+        placeholders = ", ".join(["%s"] * len(arguments))
+        return connection.exec_driver_sql(f"EXECUTE {self.name}({placeholders})", arguments)
+
+
+@functools.cache
+def _prepared() -> tuple[_Prepared, _Prepared]:
+    from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2  # only where PostgreSQL is
+
+    dialect = PGDialect_psycopg2(paramstyle="numeric_dollar")
+    read, insert_ = _READ.compile(dialect=dialect), _INSERT.compile(dialect=dialect, column_keys=_RECORDED)
+    return (_Prepared(_READ_PREPARED, f"PREPARE {_READ_PREPARED} AS {read}", tuple(read.positiontup or ()),
+                      {k: v for k, v in read.params.items() if v is not None}),
+            _Prepared(_INSERT_PREPARED, f"PREPARE {_INSERT_PREPARED} AS {insert_}",
+                      tuple(insert_.positiontup or ()), {}))
+
+
+def _prepare(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in _prepared():
+            cursor.execute(statement.sql)
+    finally:
+        cursor.close()
+    if not dbapi_connection.autocommit:
+        dbapi_connection.commit()
+
+
+def _read_subject(connection: Connection, key: str) -> list[Any]:
+    if connection.dialect.name == "postgresql":
+        return list(_prepared()[0].execute(connection, {"k": key}).all())
+    return list(connection.execute(_READ, {"k": key}).all())
+
+
+def _record(connection: Connection, values: dict[str, Any]) -> None:
+    if connection.dialect.name == "postgresql":  # the result's JSON as text: the statement casts it
+        result = msgspec.json.encode(values["result"]).decode()
+        _prepared()[1].execute(connection, {**values, "result": result})
+    else:
+        connection.execute(_INSERT, values)
 
 
 @dataclass(frozen=True)
