@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,8 +30,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
@@ -206,30 +208,51 @@ _READ = _read()  # built once: a check only binds the subject's key
 _INSERT = insert(CreditCheck)
 
 
-def bind_checks(store: Store, audit: AuditTrail, limit: int = 500) -> dict[str, int]:
+def bind_checks(store: Store, audit: AuditTrail, limit: int = 500,
+                ids: Collection[str] | None = None) -> dict[str, int]:
     """Append the audit entries of checks not in the trail yet (oldest first, under each check's own
-    actor): check id → entry id. Safe to run from several processes at once."""
+    actor): check id → entry id. Safe to run from several processes at once.
+
+    ``ids``: only those checks, found by their key (the api-server's binder knows the checks it
+    answered). Without, every check not bound yet, found by a scan of the unbound ones: on PostgreSQL
+    that scan also walks the index entries of rows bound since the last vacuum (each check's row is
+    updated once), a cost that grows with the rate of checks."""
     bound: dict[str, int] = {}
     columns = [CreditCheck.__table__.c[name] for name in _BOUND_COLUMNS]
-    while True:
-        with store.transaction() as session:
-            query = (select(*columns).where(CreditCheck.audit_entry_id.is_(None))
-                     .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            checks = session.execute(query).all()
-            if not checks:
-                return bound
-            rows = audit.append_many(session, [_draft(c) for c in checks])
-            pairs = [{"check": c.id, "entry": row["id"]} for c, row in zip(checks, rows, strict=True)]
-            session.execute(update(CreditCheck.__table__).where(  # type: ignore[arg-type]
-                CreditCheck.__table__.c.id == bindparam("check")).values(
-                audit_entry_id=bindparam("entry")), pairs)
-            bound.update({p["check"]: p["entry"] for p in pairs})
-        if len(checks) < limit:
-            return bound
+    chunks: Iterator[list[str] | None] = (
+        iter([None]) if ids is None else (sorted(ids)[i:i + limit] for i in range(0, len(ids), limit)))
+    for chunk in chunks:
+        while True:
+            with store.transaction() as session:
+                query = (select(*columns).where(CreditCheck.audit_entry_id.is_(None))
+                         .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
+                if chunk is not None:
+                    query = query.where(CreditCheck.id.in_(chunk))
+                postgresql = session.get_bind().dialect.name == "postgresql"
+                if postgresql:
+                    query = query.with_for_update(skip_locked=True)
+                checks = session.execute(query).all()
+                if checks:
+                    rows = audit.append_many(session, [_draft(c) for c in checks])
+                    found = {c.id: row["id"] for c, row in zip(checks, rows, strict=True)}
+                    _set_entries(session, found, postgresql)
+                    bound.update(found)
+            if chunk is not None or len(checks) < limit:
+                break
+    return bound
 
 
+def _set_entries(session: Session, found: dict[str, int], postgresql: bool) -> None:
+    if postgresql:  # one statement, not one UPDATE (parsed and planned) per check
+        session.execute(_SET_ENTRIES, {"ids": list(found), "entries": list(found.values())})
+        return
+    table = CreditCheck.__table__
+    session.execute(update(table).where(table.c.id == bindparam("check")).values(  # type: ignore[arg-type]
+        audit_entry_id=bindparam("entry")), [{"check": c, "entry": e} for c, e in found.items()])
+
+
+_SET_ENTRIES = text("UPDATE credit_checks SET audit_entry_id = given.entry FROM unnest(CAST(:ids AS text[]), "
+                    "CAST(:entries AS integer[])) AS given(id, entry) WHERE credit_checks.id = given.id")
 _BOUND_COLUMNS = ("id", "checked_at", "actor", "department", "matter", "subject_masked", "listed", "grade",
                   "result")
 
