@@ -5,11 +5,13 @@ on PostgreSQL (target: p99 ≤ 20 ms at 200 requests/s with 1,000,000 listed sub
 
 A fresh database at the gateway's schema; N subjects on the joint-punishment list and graded (one
 version and one current row each, COPY), keyed as the gateway keys them; the console's FastAPI app
-served by uvicorn in its own process (one worker), with Airflow's SimpleAuthManager and a real JWT of a
-service user in the ``credit_check`` role; then an open-loop load: requests are sent on a fixed
-schedule whatever the answers, and each latency runs from the moment the request was due (so a slow
-answer cannot hide the queue behind it). Half the subjects asked are listed, half not. Every check is
-recorded (a ``credit_checks`` row and an audit entry), as in production.
+served by uvicorn in its own processes (``--workers``, as the api-server's ``[api] workers``), with
+Airflow's SimpleAuthManager and a real JWT of a service user in the ``credit_check`` role; then an
+open-loop load: requests are sent on a fixed schedule whatever the answers, and each latency runs from
+the moment the request was due (so a slow answer cannot hide the queue behind it). Half the subjects
+asked are listed, half not. Every check is recorded (a ``credit_checks`` row and an audit entry), as in
+production. Reported per check: the CPU of the server's processes and, when PostgreSQL runs here, of its
+backends (both on the same cores).
 """
 
 from __future__ import annotations
