@@ -5,11 +5,13 @@ on PostgreSQL (target: p99 ≤ 20 ms at 200 requests/s with 1,000,000 listed sub
 
 A fresh database at the gateway's schema; N subjects on the joint-punishment list and graded (one
 version and one current row each, COPY), keyed as the gateway keys them; the console's FastAPI app
-served by uvicorn in its own process (one worker), with Airflow's SimpleAuthManager and a real JWT of a
-service user in the ``credit_check`` role; then an open-loop load: requests are sent on a fixed
-schedule whatever the answers, and each latency runs from the moment the request was due (so a slow
-answer cannot hide the queue behind it). Half the subjects asked are listed, half not. Every check is
-recorded (a ``credit_checks`` row and an audit entry), as in production.
+served by uvicorn in its own processes (``--workers``, as the api-server's ``[api] workers``), with
+Airflow's SimpleAuthManager and a real JWT of a service user in the ``credit_check`` role; then an
+open-loop load: requests are sent on a fixed schedule whatever the answers, and each latency runs from
+the moment the request was due (so a slow answer cannot hide the queue behind it). Half the subjects
+asked are listed, half not. Every check is recorded (a ``credit_checks`` row and an audit entry), as in
+production. Reported per check: the CPU of the server's processes and, when PostgreSQL runs here, of its
+backends (both on the same cores).
 """
 
 from __future__ import annotations
@@ -258,10 +260,14 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
         try:
             load_test(port, token, asked, 20, 2)  # warm-up: connections, caches
             for rate in options.rate or [200.0]:
-                before = _cpu_seconds(server.pid)
+                before, database_before = _cpu_seconds(server.pid), _database_cpu(url)
                 found = load_test(port, token, asked, rate, options.seconds)
                 server_ms = (_cpu_seconds(server.pid) - before) / found["requests"] * 1000
-                rows.append(_row(rate, options.seconds, found, server_ms, options.workers))
+                database = _database_cpu(url)
+                database_ms = None if database is None or database_before is None else sum(
+                    cpu - database_before.get(pid, 0.0) for pid, cpu in database.items()
+                ) / found["requests"] * 1000
+                rows.append(_row(rate, options.seconds, found, server_ms, options.workers, database_ms))
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
@@ -270,24 +276,45 @@ def collect(argv: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _row(rate: float, seconds: float, found: dict[str, Any], server_ms: float,
-         workers: int) -> dict[str, Any]:
+def _row(rate: float, seconds: float, found: dict[str, Any], server_ms: float, workers: int,
+         database_ms: float | None) -> dict[str, Any]:
+    database = "" if database_ms is None else f", PostgreSQL CPU {database_ms:.1f} ms"
     return {"measurement": f"POST /api/v1/check at {rate:g}/s for {seconds:g} s, {workers} server "
                            f"process{'es' if workers > 1 else ''}",
             "result": f"p50 {found['p50']} ms · p99 {found['p99']} ms",
             "detail": f"p90 {found['p90']} ms, max {found['max']} ms; {found['requests']:,} requests, "
                       f"{found['errors']} errors, {found['achieved']:.0f}/s achieved; half listed; "
-                      f"server CPU {server_ms:.1f} ms per check; target p99 ≤ 20 ms: "
+                      f"server CPU {server_ms:.1f} ms{database} per check; target p99 ≤ 20 ms: "
                       f"{'met' if found['p99'] <= 20 else 'NOT met'}"}
 
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its live children (uvicorn's workers), from Linux /proc, to
     say what one check costs the server."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = _process_cpu(pid)
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return own + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _database_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend connected to the benchmark's database (the server's pool
+    keeps its connections), when PostgreSQL runs on this machine: its work shares the same cores."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()").scalars().all()
+        return {pid: _process_cpu(pid) for pid in pids if Path(f"/proc/{pid}/stat").exists()}
+    except OSError:  # not ours to read, or PostgreSQL elsewhere
+        return None
+    finally:
+        engine.dispose()
+
+
+def _process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

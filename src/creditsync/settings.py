@@ -8,6 +8,7 @@ table and with every ``CREDITSYNC_*`` name in the source). Modules read a settin
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Mapping
@@ -146,7 +147,7 @@ class Settings:
 
 def load_settings() -> Settings:
     """The settings as the environment gives them now."""
-    home = Path(HOME.read() or Path.cwd()).resolve()
+    home = _resolved(os.path.join(os.getcwd(), HOME.read() or ""))  # a relative HOME: from here
     return Settings(
         home=home,
         db_url=DB_URL.read() or f"sqlite:///{home / 'var' / 'creditsync.db'}",
@@ -154,6 +155,13 @@ def load_settings() -> Settings:
         platform_conn_id=PLATFORM_CONN_ID.read() or "creditsync_platform",
         platform_app_key=PLATFORM_APP_KEY.read(),
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(folder: str) -> Path:
+    # Resolving walks the path with a system call per component, and the api-server reads the settings
+    # several times per request.
+    return Path(folder).resolve()
 
 
 def seconds(variable: Variable) -> float | None:

@@ -10,7 +10,7 @@ from credit_support import REPO, USCC
 from creditsync.audit import AuditTrail
 from creditsync.audit.verify import verify_chain
 from creditsync.credit.binder import CheckBinder
-from creditsync.credit.check import CheckRequest, check
+from creditsync.credit.check import CheckRequest, bind_checks, check
 from creditsync.credit.measures import load_catalogue
 from creditsync.store import Store
 from creditsync.store.credit_models import CreditCheck
@@ -37,3 +37,24 @@ def test_the_binder_appends_the_entries_of_answered_checks(store: Store) -> None
         assert verify_chain(session).ok
     assert [e.details["check_id"] for e in entries] == [a["check_id"] for a in answers]
     assert [e.actor for e in entries] == [f"svc_{n}" for n in range(5)]
+
+
+def test_the_api_servers_binder_binds_the_checks_handed_to_it_by_their_id(store: Store) -> None:
+    catalogue = load_catalogue(REPO)
+    first, second, third = (check(store, catalogue, CheckRequest(USCC, "SC-XK-001", "market_supervision"),
+                                  AuditTrail(f"svc_{n}"), bind=False)["check_id"] for n in range(3))
+    assert list(bind_checks(store, AuditTrail("test"), ids=[second])) == [second]
+    binder = CheckBinder(lambda: store)
+    binder.kick(third)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _unbound(store) != {first}:
+        time.sleep(0.1)  # the binder works in its own thread
+    assert _unbound(store) == {first}  # not handed over: the DAG's sweep (or a kick without an id) binds it
+    assert list(bind_checks(store, AuditTrail("test"))) == [first]
+    with store.reader() as session:
+        assert verify_chain(session).ok
+
+
+def _unbound(store: Store) -> set[str]:
+    with store.reader() as session:
+        return {c.id for c in session.query(CreditCheck).filter(CreditCheck.audit_entry_id.is_(None))}

@@ -4,24 +4,31 @@ pages for viewers (a subject's number POSTed with the CSRF token, never in the U
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
 from airflow.api_fastapi.app import create_auth_manager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from starlette.exceptions import HTTPException
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
 from creditsync.credit.check import bind_checks
 from creditsync.credit.feed import CreditFeedClient, pull_all
+from creditsync.orchestration.ui import credit_access
 from creditsync.orchestration.ui.app import create_app
+from creditsync.orchestration.ui.credit_access import token_user
 from creditsync.orchestration.ui.security import csrf_token
 from creditsync.orchestration.ui.store import close_stores
 from creditsync.simulators.platform import PlatformSimulator
@@ -63,8 +70,11 @@ def client(store: Store, store_url: str, tmp_path: Path,
 
 
 def _as(client: TestClient, name: str, role: str | None) -> SimpleAuthManagerUser:
+    """The user Airflow would give from a token of this role: the pages ask ``get_user``, the check
+    ``token_user`` (the same, with a verified token remembered for a few seconds)."""
     user = SimpleAuthManagerUser(username=name, role=role)  # type: ignore[arg-type]
     client.app.dependency_overrides[get_user] = lambda: user  # type: ignore[attr-defined]
+    client.app.dependency_overrides[token_user] = lambda: user  # type: ignore[attr-defined]
     return user
 
 
@@ -116,6 +126,46 @@ def test_the_credit_page_finds_a_subject_by_a_posted_number_and_masks_a_persons(
     assert department.status_code == 200 and "370102********1231" in department.text
     story = client.post("/api/credit/subject", json=PERSON).json()
     assert story["entries"][0]["status"] == "listed" and len(story["checks"]) == 1
+
+
+def _token(seconds: float) -> str:
+    return jwt.encode({"sub": "svc_market", "exp": int(time.time() + seconds)}, "k" * 32, algorithm="HS256")
+
+
+def test_a_verified_token_is_believed_for_a_few_seconds_and_never_past_its_expiry(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow verifies each token once (signature, then its revoked-token query), not per check."""
+    asked: list[str] = []
+    refused: set[str] = set()
+
+    async def airflow_verifies(token: str) -> SimpleAuthManagerUser:
+        asked.append(token)
+        if token in refused:
+            raise HTTPException(403, "Invalid JWT token")
+        return SimpleAuthManagerUser(username="svc_market", role=None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(credit_access, "resolve_user_from_token", airflow_verifies)
+    credit_access.forget_tokens()
+
+    def user(token: str) -> Any:
+        bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+        return asyncio.run(token_user(None, bearer))  # type: ignore[arg-type]
+
+    token, expiring = _token(3600), _token(-1)
+    assert user(token).get_name() == user(token).get_name() == "svc_market"
+    assert asked == [token]  # the second check believed the first one's verification
+    user(expiring)
+    user(expiring)
+    assert asked == [token, expiring, expiring]  # past its expiry: never believed without Airflow
+    refused.add(token)
+    assert user(token).get_name() == "svc_market"  # revoked a moment ago: believed a few seconds more
+    monkeypatch.setattr(credit_access, "TOKEN_TRUST_S", 0.0)
+    credit_access.forget_tokens()
+    for _ in range(2):  # refusals are not remembered either: Airflow is asked each time
+        with pytest.raises(HTTPException) as refusal:
+            user(token)
+        assert refusal.value.status_code == 403
+    assert asked == [token, expiring, expiring, token, token]
 
 
 @pytest.mark.integration

@@ -373,6 +373,15 @@ def test_every_route_answers_a_viewer(client: TestClient) -> None:
         assert answer.status_code in (200, 303), f"{path}: {answer.text[:300]}"
 
 
+def test_every_answer_stays_out_of_shared_caches_and_frames(client: TestClient) -> None:
+    refused = client.get("/api/status")  # refusals too
+    viewer = _signed_in(client, "viewer")
+    for answer in (refused, viewer.get("/"), viewer.get("/api/audit"), viewer.get("/static/echarts.min.js")):
+        assert answer.headers.get_list("cache-control") == ["no-store"], answer.url  # replaces a file's own
+        assert answer.headers["content-security-policy"] == "frame-ancestors 'self'"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+
+
 def test_pages_escape_store_and_config_text_and_never_show_an_id_number(client: TestClient) -> None:
     viewer = _signed_in(client, "viewer")
     status = viewer.get("/")

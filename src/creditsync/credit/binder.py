@@ -1,9 +1,10 @@
 """Checks answered by the api-server reach the audit trail in batches, a moment after their answer.
 
-One daemon thread per process: each check wakes it, it appends the entries of every check not yet in the
-trail (creditsync.credit.check.bind_checks: one lock of the chain's head per batch) and sleeps again. The
-check rows are committed before the answer leaves, so nothing is lost if the process dies first: the
-next binder, or the ``feed__platform`` DAG, appends what is left.
+One daemon thread per process: each check hands it its id and wakes it; it appends the entries of the
+checks handed over since (creditsync.credit.check.bind_checks: one lock of the chain's head per batch,
+the checks found by their key) and sleeps again. The check rows are committed before the answer leaves,
+so nothing is lost if the process dies first: the ``feed__platform`` DAG appends what is left. After a
+batch that failed, and on a kick without an id, the next batch binds every check not bound yet.
 """
 
 from __future__ import annotations
@@ -26,9 +27,16 @@ class CheckBinder:
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._pending: set[str] = set()
+        self._sweep = False
 
-    def kick(self) -> None:
+    def kick(self, check_id: str | None = None) -> None:
+        """Bind ``check_id`` in a moment; without one, every check not bound yet."""
         with self._lock:
+            if check_id is None:
+                self._sweep = True
+            else:
+                self._pending.add(check_id)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="credit-check-binder", daemon=True)
                 self._thread.start()
@@ -39,7 +47,12 @@ class CheckBinder:
             self._wake.wait()
             self._wake.clear()
             self._wake.wait(PAUSE_S)  # let a burst of checks gather
+            with self._lock:
+                ids, self._pending = self._pending, set()
+                sweep, self._sweep = self._sweep, False
             try:
-                bind_checks(self._store(), AuditTrail("credit-check-binder"))
-            except Exception:  # the next check wakes it again; the DAG binds leftovers
+                bind_checks(self._store(), AuditTrail("credit-check-binder"), ids=None if sweep else ids)
+            except Exception:  # the rows are stored: the next batch looks for every unbound one
                 log.exception("binding credit checks into the audit trail failed")
+                with self._lock:
+                    self._sweep = True

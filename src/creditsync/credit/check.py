@@ -8,16 +8,32 @@ at that moment, from the versions kept).
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, String, bindparam, create_engine, func, insert, select, update
+import msgspec
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    String,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from creditsync.audit import AuditTrail
 from creditsync.audit.events import AuditEvent
@@ -67,12 +83,12 @@ def check(store: Store, catalogue: Catalogue, request: CheckRequest, audit: Audi
     # is durable before the answer leaves; a read outside a transaction sees one consistent snapshot.
     with _autocommit(store) as connection:
         stamp = now()
-        rows = connection.execute(_READ, {"k": subject.key}).all()
+        rows = _read_subject(connection, subject.key)
         entries = [row for row in rows if row.id is not None]
         grade = _Grade(rows[0].grade_id, rows[0].grade, rows[0].graded_on) if rows[0].grade_id else None
         result = answer(catalogue, matter, subject, entries, grade, shanghai_today())
         result["feed_position"] = {"lists_pull": rows[0].lists_pull, "grades_pull": rows[0].grades_pull}
-        connection.execute(_INSERT, {
+        _record(connection, {
             "id": check_id, "checked_at": stamp, "actor": audit.actor, "department": request.department,
             "matter": matter.code, "subject_key": subject.key, "subject_masked": subject.shown,
             "listed": result["listed"], "grade": grade.grade if grade else None, "result": result})
@@ -97,13 +113,73 @@ _engines_lock = threading.Lock()
 def _check_engine(engine: Engine) -> Engine:
     """The store's database without a transaction per statement and without a ping per checkout: on
     the store's own engine each check would cost a ping and two isolation-level switches, three more
-    round trips. A connection that died is replaced after one failed check (pool_recycle bounds it)."""
+    round trips. A connection that died is replaced after one failed check (pool_recycle bounds it).
+    No overflow: in a burst, a check waits for one of the pool's connections rather than opening one
+    that is closed again on its return (a new PostgreSQL backend each time, on the same cores)."""
     url = engine.url.render_as_string(hide_password=False)
     with _engines_lock:
         if url not in _engines:
             _engines[url] = create_engine(url, isolation_level="AUTOCOMMIT", pool_recycle=300,
-                                          pool_size=10, **JSON_CODEC)
+                                          pool_size=10, max_overflow=0, **JSON_CODEC)
+            event.listen(_engines[url], "connect", _prepare)
         return _engines[url]
+
+
+# On PostgreSQL the two statements are prepared once per connection: planning the read (two joins and
+# two subqueries) cost the server more than running it, on the cores the api-server shares with it.
+_READ_PREPARED, _INSERT_PREPARED = "creditsync_check_read", "creditsync_check_insert"
+_RECORDED = ("id", "checked_at", "actor", "department", "matter", "subject_key", "subject_masked", "listed",
+             "grade", "result")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    name: str
+    sql: str  # PREPARE name AS … ($1, $2, … in the order of ``order``)
+    order: tuple[str, ...]
+    fixed: dict[str, Any]  # values the statement binds itself (the feeds' names)
+
+    def execute(self, connection: Connection, values: dict[str, Any]) -> CursorResult[Any]:
+        arguments = tuple(values[name] if name in values else self.fixed[name] for name in self.order)
+        placeholders = ", ".join(["%s"] * len(arguments))
+        return connection.exec_driver_sql(f"EXECUTE {self.name}({placeholders})", arguments)
+
+
+@functools.cache
+def _prepared() -> tuple[_Prepared, _Prepared]:
+    from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2  # only where PostgreSQL is
+
+    dialect = PGDialect_psycopg2(paramstyle="numeric_dollar")
+    read, insert_ = _READ.compile(dialect=dialect), _INSERT.compile(dialect=dialect, column_keys=_RECORDED)
+    return (_Prepared(_READ_PREPARED, f"PREPARE {_READ_PREPARED} AS {read}", tuple(read.positiontup or ()),
+                      {k: v for k, v in read.params.items() if v is not None}),
+            _Prepared(_INSERT_PREPARED, f"PREPARE {_INSERT_PREPARED} AS {insert_}",
+                      tuple(insert_.positiontup or ()), {}))
+
+
+def _prepare(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for statement in _prepared():
+            cursor.execute(statement.sql)
+    finally:
+        cursor.close()
+    if not dbapi_connection.autocommit:
+        dbapi_connection.commit()
+
+
+def _read_subject(connection: Connection, key: str) -> list[Any]:
+    if connection.dialect.name == "postgresql":
+        return list(_prepared()[0].execute(connection, {"k": key}).all())
+    return list(connection.execute(_READ, {"k": key}).all())
+
+
+def _record(connection: Connection, values: dict[str, Any]) -> None:
+    if connection.dialect.name == "postgresql":  # the result's JSON as text: the statement casts it
+        result = msgspec.json.encode(values["result"]).decode()
+        _prepared()[1].execute(connection, {**values, "result": result})
+    else:
+        connection.execute(_INSERT, values)
 
 
 @dataclass(frozen=True)
@@ -132,30 +208,51 @@ _READ = _read()  # built once: a check only binds the subject's key
 _INSERT = insert(CreditCheck)
 
 
-def bind_checks(store: Store, audit: AuditTrail, limit: int = 500) -> dict[str, int]:
+def bind_checks(store: Store, audit: AuditTrail, limit: int = 500,
+                ids: Collection[str] | None = None) -> dict[str, int]:
     """Append the audit entries of checks not in the trail yet (oldest first, under each check's own
-    actor): check id → entry id. Safe to run from several processes at once."""
+    actor): check id → entry id. Safe to run from several processes at once.
+
+    ``ids``: only those checks, found by their key (the api-server's binder knows the checks it
+    answered). Without, every check not bound yet, found by a scan of the unbound ones: on PostgreSQL
+    that scan also walks the index entries of rows bound since the last vacuum (each check's row is
+    updated once), a cost that grows with the rate of checks."""
     bound: dict[str, int] = {}
     columns = [CreditCheck.__table__.c[name] for name in _BOUND_COLUMNS]
-    while True:
-        with store.transaction() as session:
-            query = (select(*columns).where(CreditCheck.audit_entry_id.is_(None))
-                     .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            checks = session.execute(query).all()
-            if not checks:
-                return bound
-            rows = audit.append_many(session, [_draft(c) for c in checks])
-            pairs = [{"check": c.id, "entry": row["id"]} for c, row in zip(checks, rows, strict=True)]
-            session.execute(update(CreditCheck.__table__).where(  # type: ignore[arg-type]
-                CreditCheck.__table__.c.id == bindparam("check")).values(
-                audit_entry_id=bindparam("entry")), pairs)
-            bound.update({p["check"]: p["entry"] for p in pairs})
-        if len(checks) < limit:
-            return bound
+    chunks: Iterator[list[str] | None] = (
+        iter([None]) if ids is None else (sorted(ids)[i:i + limit] for i in range(0, len(ids), limit)))
+    for chunk in chunks:
+        while True:
+            with store.transaction() as session:
+                query = (select(*columns).where(CreditCheck.audit_entry_id.is_(None))
+                         .order_by(CreditCheck.checked_at, CreditCheck.id).limit(limit))
+                if chunk is not None:
+                    query = query.where(CreditCheck.id.in_(chunk))
+                postgresql = session.get_bind().dialect.name == "postgresql"
+                if postgresql:
+                    query = query.with_for_update(skip_locked=True)
+                checks = session.execute(query).all()
+                if checks:
+                    rows = audit.append_many(session, [_draft(c) for c in checks])
+                    found = {c.id: row["id"] for c, row in zip(checks, rows, strict=True)}
+                    _set_entries(session, found, postgresql)
+                    bound.update(found)
+            if chunk is not None or len(checks) < limit:
+                break
+    return bound
 
 
+def _set_entries(session: Session, found: dict[str, int], postgresql: bool) -> None:
+    if postgresql:  # one statement, not one UPDATE (parsed and planned) per check
+        session.execute(_SET_ENTRIES, {"ids": list(found), "entries": list(found.values())})
+        return
+    table = CreditCheck.__table__
+    session.execute(update(table).where(table.c.id == bindparam("check")).values(  # type: ignore[arg-type]
+        audit_entry_id=bindparam("entry")), [{"check": c, "entry": e} for c, e in found.items()])
+
+
+_SET_ENTRIES = text("UPDATE credit_checks SET audit_entry_id = given.entry FROM unnest(CAST(:ids AS text[]), "
+                    "CAST(:entries AS integer[])) AS given(id, entry) WHERE credit_checks.id = given.id")
 _BOUND_COLUMNS = ("id", "checked_at", "actor", "department", "matter", "subject_masked", "listed", "grade",
                   "result")
 

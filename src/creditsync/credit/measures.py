@@ -6,9 +6,10 @@ names who may call the check (``credit/access.yaml``). Both are read once per ch
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import yaml
 
@@ -18,6 +19,7 @@ CREDIT_DIR = "credit"
 MEASURES_FILE = "measures.yaml"
 ACCESS_FILE = "access.yaml"
 CHECK_ROLE = "credit_check"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,27 @@ def read_yaml(path: Path) -> Any:
     return data
 
 
+_built: dict[tuple[Path, str], tuple[Any, Any]] = {}  # what was built from each file's data as read
+
+
+def _built_from(path: Path, kind: str, data: Any, build: Callable[[Any], T]) -> T:
+    """``build(data)``, once per version of the file (the api-server asks on every check)."""
+    with _lock:
+        known = _built.get((path, kind))
+    if known is not None and known[0] is data:
+        return cast(T, known[1])
+    value = build(data)
+    with _lock:
+        _built[(path, kind)] = (data, value)
+    return value
+
+
 def load_catalogue(home: Path) -> Catalogue:
-    data = read_yaml(home / CREDIT_DIR / MEASURES_FILE)
+    path = home / CREDIT_DIR / MEASURES_FILE
+    return _built_from(path, "catalogue", read_yaml(path), _catalogue)
+
+
+def _catalogue(data: Any) -> Catalogue:
     try:
         measures = {str(code): Measure(str(code), str(m["name"]), str(m.get("basis", "")))
                     for code, m in (data.get("measures") or {}).items()}
@@ -94,7 +115,11 @@ def check_users(home: Path) -> dict[str, str]:
     path = home / CREDIT_DIR / ACCESS_FILE
     if not path.exists():
         return {}
-    users = read_yaml(path).get("check_users") or {}
+    return dict(_built_from(path, "users", read_yaml(path), _check_users))
+
+
+def _check_users(data: Any) -> dict[str, str]:
+    users = data.get("check_users") or {}
     if not isinstance(users, dict):
         raise ConfigurationError("credit/access.yaml: check_users must map user names to departments")
     return {str(k): str(v) for k, v in users.items()}

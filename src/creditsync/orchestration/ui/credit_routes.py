@@ -46,7 +46,7 @@ def check_json(subject: Subject, matter: MatterCode, checker: Checker = CHECK_AC
         answer = check(gateway_store(), catalogue, request, AuditTrail(checker.name), bind=False)
     except InvalidRequest as exc:
         raise HTTPException(422, str(exc)) from None
-    BINDER.kick()  # its audit entry follows in a moment, with the other checks of that moment
+    BINDER.kick(answer["check_id"])  # its audit entry follows in a moment, with the other checks then
     # Already JSON-safe (texts, numbers, ISO dates): encoded once by msgspec, not walked by FastAPI.
     return Response(msgspec.json.encode(answer), media_type="application/json")
 
