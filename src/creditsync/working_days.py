@@ -39,13 +39,30 @@ def knows_year(year: int) -> bool:
 
 def working_days_between(start: date, end: date) -> int:
     """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not after it): a
-    decision on Monday acknowledged on Tuesday took 1 working day."""
+    decision on Monday acknowledged on Tuesday took 1 working day. Counted from a per-year table
+    (a first sync acknowledges years of decisions at once: no day-by-day walk per record)."""
+    first = start + timedelta(days=1)
     days = 0
-    day = start + timedelta(days=1)
-    while day <= end:
-        days += is_working_day(day)
+    for year in range(first.year, end.year + 1):
+        low = first if year == first.year else date(year, 1, 1)
+        high = end if year == end.year else date(year, 12, 31)
+        counts = _running_counts(year)
+        days += counts[_day_of_year(high)] - counts[_day_of_year(low) - 1]
+    return max(days, 0)
+
+
+@cache
+def _running_counts(year: int) -> tuple[int, ...]:
+    """Index n: the working days of ``year`` up to and including its n-th day (index 0: none)."""
+    counts, day = [0], date(year, 1, 1)
+    while day.year == year:
+        counts.append(counts[-1] + is_working_day(day))
         day += timedelta(days=1)
-    return days
+    return tuple(counts)
+
+
+def _day_of_year(day: date) -> int:
+    return day.toordinal() - date(day.year, 1, 1).toordinal() + 1
 
 
 def add_working_days(start: date, count: int) -> date:

@@ -20,10 +20,12 @@ def sync(
                                  help="Read, map and validate; show what would happen. Writes nothing."),
 ) -> None:
     """Run one department's sync exactly as its DAG does, without Airflow."""
+    from creditsync.pipeline.heap import settle_heap
     from creditsync.pipeline.runner import Gateway, sync_department
 
     with gateway_errors():
         gateway = Gateway.open()
+        settle_heap()  # this process is the sync: what start-up built stays until it ends
         result = sync_department(gateway, department, categories=category or None, dry_run=dry_run)
     console.print_json(data=result)
     summary = result.get("report", {})

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from creditsync.delivery.errors import PLATFORM_ERRORS, PlatformProtocolError
 from creditsync.exceptions import CreditSyncError
@@ -62,9 +62,12 @@ def unwrap(response: requests.Response, secrets: Iterable[str] = ()) -> list[dic
     return envelope.data.data
 
 
+_RESULTS = TypeAdapter(list[ResultRow])  # the whole list in one pydantic-core call, not one per row
+
+
 def parse_results(rows: list[dict[str, Any]]) -> list[ResultRow]:
     try:
-        return [ResultRow.model_validate(row) for row in rows]
+        return _RESULTS.validate_python(rows)
     except ValidationError as exc:
         raise PlatformProtocolError(f"malformed per-record result: {exc.error_count()} problem(s)") from exc
 

@@ -32,7 +32,7 @@ from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import commit_cursors
 from creditsync.pipeline.orphans import settle_orphan_withdrawals, take_back_untaken
 from creditsync.sinks.base import Action, PushItem, Receipt, Sink
-from creditsync.store.bulk import lock_department
+from creditsync.store.bulk import fetch_dicts, lock_department
 from creditsync.store.models import OutboxItem, SyncRun
 from creditsync.store.states import OutboxStatus
 
@@ -116,11 +116,10 @@ def _next_round(ctx: SyncContext, after: int = 0) -> list[Sent]:
     size = ctx.department.batch_size * ctx.department.push_concurrency
     while True:
         with ctx.store.reader() as session:
-            rows = [dict(r._mapping) for r in session.execute(
-                select(*OutboxItem.__table__.columns)
-                .where(OutboxItem.department == ctx.name, OutboxItem.status == OutboxStatus.PENDING,
-                       OutboxItem.id > after)
-                .order_by(OutboxItem.id).limit(size))]
+            rows = fetch_dicts(session, select(*OutboxItem.__table__.columns)
+                               .where(OutboxItem.department == ctx.name,
+                                      OutboxItem.status == OutboxStatus.PENDING, OutboxItem.id > after)
+                               .order_by(OutboxItem.id).limit(size))
             stored = load_records(session, ctx.scope.sealer, {row["business_key"] for row in rows},
                                   outbox=False)
         sendable, refused = _open(ctx, rows, stored.rows, stored.tampered)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from importlib import resources
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 _PACKAGE = "creditsync.schema.categories"
 _FIELD_CODE = re.compile(r"^[A-Z]+(_[A-Z0-9]+)*$")
 SHARED_FIELDS = frozenset({"BZ"})  # 备注: the one field every category has under the same code
+
+# libyaml's safe loader when PyYAML has it: every process reads the schema files at start-up
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,13 @@ class CategorySpec:
     fields: tuple[FieldDefinition, ...]
     keys: KeyFields
     rules: tuple[RuleSpec, ...]
-    model: type[CanonicalRecord] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def model(self) -> type[CanonicalRecord]:
+        """Built on first use: a process needs one or two of the categories' models, not all of them."""
         from creditsync.schema.record import build_model  # the model needs the finished spec
 
-        object.__setattr__(self, "model", build_model(self))
+        return build_model(self)
 
     @property
     def key_fields(self) -> tuple[str, str]:
@@ -99,7 +103,7 @@ class CategorySpec:
 def _read_yaml(filename: str) -> dict[str, Any]:
     path = resources.files(_PACKAGE) / filename
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read schema file {filename}: {exc}") from exc
     if not isinstance(raw, dict):

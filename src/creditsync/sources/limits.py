@@ -111,22 +111,33 @@ def is_flat(value: Any) -> bool:
 
 
 def too_deep(value: Any, limit: int) -> bool:
-    """Whether objects and lists nest deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    """Whether objects and lists nest deeper than ``limit`` (iterative: no recursion to exhaust). Runs
+    on every page and record: plain dicts and lists are told by their exact type, scalars never pushed."""
     if limit >= 2 and is_flat(value):
         return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
+        children = _children(item)
+        if children is None:
             continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple))
+        flat_fits = depth + 2 <= limit  # a flat object below holds two levels at most
+        stack.extend([(child, depth + 1) for child in children
+                      if type(child) not in _SCALARS and not (flat_fits and is_flat(child))])
     return False
+
+
+def _children(item: Any) -> Any:
+    kind = type(item)
+    if kind is dict:
+        return item.values()
+    if kind is list or kind is tuple:
+        return item
+    if isinstance(item, Mapping):
+        return item.values()
+    return item if isinstance(item, list | tuple) else None
 
 
 def oversized_fields(data: Mapping[str, Any], limit: int) -> list[tuple[str, int]]:

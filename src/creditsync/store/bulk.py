@@ -57,8 +57,13 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
 
 
 def _copy_line(values: Sequence[Any], formats: list[Callable[[Any], str]]) -> str:
-    # plain text needing no escape is most of a row: taken as it is, without a call per value
-    return "\t".join([value if type(value) is str and form is _copy_text and _plain(value) else form(value)
+    # plain text needing no escape is most of a row: a row's texts are tested together (one join, in
+    # C) and then taken as they are, without a call per value
+    texts = [value for value, form in zip(values, formats, strict=True)
+             if type(value) is str and form is _copy_text]
+    if not _plain("".join(texts)):
+        return "\t".join([form(value) for value, form in zip(values, formats, strict=True)]) + "\n"
+    return "\t".join([value if type(value) is str and form is _copy_text else form(value)
                       for value, form in zip(values, formats, strict=True)]) + "\n"
 
 
