@@ -60,6 +60,7 @@ test-fast: install
 
 # make bench [BENCH="--only e2e_rest --args 'e2e_rest=--records 10000'"]; figures go to benchmarks/RESULTS.md
 bench: install
+	$(BIN)/python -m compileall -q src  # modules changed since install: measured, not compiled per process
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 lock: install
