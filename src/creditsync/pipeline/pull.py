@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -58,8 +58,9 @@ def _pull_stream(ctx: SyncContext, translator: Translator,
     _start_stream(ctx, category, cursor)
     cursor_to: Cursor | None = None
     writer = _Writer(ctx, translator)
+    source = None if records is not None else _read_source(ctx, category, cursor)
+    rows: Iterable[RawRecord] = source if source is not None else records or ()
     try:
-        rows = records if records is not None else _read_source(ctx, category, cursor)
         for chunk in chunks(rows, ctx.department.batch_size):
             writer.write(translate_chunk(translator, chunk), len(chunk))
             cursor_to = max_cursor(cursor_to, chunk)
@@ -71,6 +72,9 @@ def _pull_stream(ctx: SyncContext, translator: Translator,
         log.error("source of %s/%s failed: %s", ctx.name, category, exc)
         _record_failure(ctx, category, exc)
         return {READ: totals[READ], "error": str(exc)}
+    finally:
+        if source is not None:  # a stream stopped early (a failed write) closes its adapter now, not at GC
+            source.close()
     return _finish_stream(ctx, category, totals, cursor, cursor_to)
 
 
@@ -123,7 +127,7 @@ def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], r
     return outcomes
 
 
-def _read_source(ctx: SyncContext, category: str, cursor: Cursor | None) -> Iterator[RawRecord]:
+def _read_source(ctx: SyncContext, category: str, cursor: Cursor | None) -> Generator[RawRecord, None, None]:
     """The framework around the source (creditsync.sources.reading) enforces the source contract and
     the department's limits (``source.limits``): deadlines, sizes, order, malformed items."""
     stream = ctx.department.stream(category)
