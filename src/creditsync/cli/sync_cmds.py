@@ -20,7 +20,7 @@ def sync(
                                  help="Read, map and validate; show what would happen. Writes nothing."),
 ) -> None:
     """Run one department's sync exactly as its DAG does, without Airflow."""
-    from creditsync.pipeline.heap import settle_heap
+    from creditsync.heap import settle_heap
     from creditsync.pipeline.runner import Gateway, sync_department
 
     with gateway_errors():

@@ -26,6 +26,8 @@ class LazyApp:
     Every task loads every plugin (Airflow looks for macros there): importing the app, FastAPI and
     Airflow's API security module would cost each task about a second, for pages only the api-server
     serves. The app has no lifespan to run, so the api-server needs nothing more than an ASGI callable.
+    Once built, the process's heap is frozen (creditsync.heap): a full collection would otherwise stall
+    every request in flight, credit checks inside approval forms included, for a fifth of a second.
     """
 
     def __init__(self) -> None:
@@ -33,9 +35,11 @@ class LazyApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
+            from creditsync.heap import freeze_startup_heap
             from creditsync.orchestration.ui.app import create_app
 
             self._app = create_app()
+            freeze_startup_heap()
         await self._app(scope, receive, send)
 
 
