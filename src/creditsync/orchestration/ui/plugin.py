@@ -5,6 +5,7 @@ listener that gives a department's run that was not clean a note in the grid."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,9 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
+SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval in the api-server (Python's default: 0.005)
+
+
 class LazyApp:
     """The FastAPI app (creditsync.orchestration.ui.app), built on its first request.
 
@@ -27,7 +31,11 @@ class LazyApp:
     Airflow's API security module would cost each task about a second, for pages only the api-server
     serves. The app has no lifespan to run, so the api-server needs nothing more than an ASGI callable.
     Once built, the process's heap is frozen (creditsync.heap): a full collection would otherwise stall
-    every request in flight, credit checks inside approval forms included, for a fifth of a second.
+    every request in flight, credit checks inside approval forms included, for a fifth of a second. And
+    the interpreter hands the GIL over every millisecond instead of every five: while the check binder's
+    batch runs (pure Python, tens of milliseconds), a request waiting for its database answer waited up
+    to 5 ms to run again after each of its round trips, which made the check's p99 13-24 ms at 200/s
+    instead of 9 (benchmarks/RESULTS.md, credit check).
     """
 
     def __init__(self) -> None:
@@ -40,6 +48,7 @@ class LazyApp:
 
             self._app = create_app()
             freeze_startup_heap()
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         await self._app(scope, receive, send)
 
 
