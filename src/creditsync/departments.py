@@ -187,9 +187,9 @@ def load_departments(adapters_dir: Path, *, check_sources: bool = True) -> list[
     return [load_department_file(p, check_sources=check_sources) for p in sorted(adapters_dir.glob("*.yaml"))]
 
 
-def load_department(adapters_dir: Path, department: str) -> DepartmentConfig:
+def load_department(adapters_dir: Path, department: str, *, check_sources: bool = True) -> DepartmentConfig:
     path = adapters_dir / f"{department}.yaml"
     if not path.exists():
         known = ", ".join(p.stem for p in sorted(adapters_dir.glob("*.yaml"))) or "none"
         raise ConfigurationError(f"unknown department {department!r} (configured: {known})")
-    return load_department_file(path)
+    return load_department_file(path, check_sources=check_sources)

@@ -93,11 +93,14 @@ def test_listing_the_departments_loads_no_source_adapter(tmp_path: Path,
 
 # What a read-only listing of the store must not load: the ORM and the models (it reads Core tables,
 # creditsync.store.tables), the PostgreSQL dialect on SQLite, Alembic, and what writes (the trail's writer,
-# the lifecycle, re-driving, the XLSX report, the sources).
+# the lifecycle, re-driving, the XLSX report), nor any source adapter (a department file is read for its
+# mapping's path only: its options need not be checked against the adapter, whose import is the cost).
 READ_ONLY_HEAVY = ("airflow", "openpyxl", "lxml", "requests", "alembic", "sqlalchemy.orm",
                    "sqlalchemy.dialects.postgresql", "creditsync.store.models",
                    "creditsync.store.credit_models", "creditsync.pipeline", "creditsync.orchestration",
-                   "creditsync.lifecycle", "creditsync.sources", "creditsync.audit.trail",
+                   "creditsync.lifecycle", "creditsync.sources.registry", "creditsync.sources.rest",
+                   "creditsync.sources.http_base", "creditsync.sources.xml", "creditsync.sources.sql",
+                   "creditsync.sources.files", "creditsync.sources.reading", "creditsync.audit.trail",
                    "creditsync.audit.verify", "creditsync.audit.keys",
                    "creditsync.audit.checkpoints", "creditsync.quarantine.redriving",
                    "creditsync.quarantine.report")
@@ -132,6 +135,13 @@ def filled_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             business_key="penalty:health:DOC-7", stage="platform", raw_masked={},
             errors=[{"field": "CF_JG", "kind": "invalid", "zh": "处罚结果不能为空", "en": "empty"}],
             created_at=now))
+        # quarantined before it had a business key: its 文书号 is found through the department's mapping
+        connection.execute(insert(quarantine).values(
+            run_id="cli-1", department="market_supervision", category="penalty", source_key="88",
+            business_key=None, stage="validation",
+            raw_masked={"decision_no": "长市监处罚〔2026〕88号", "party_name": "某某商行"},
+            errors=[{"field": "CF_JDRQ", "kind": "invalid", "zh": "日期无效", "en": "bad date"}],
+            created_at=now))
         connection.execute(insert(audit_log), [
             {"id": 1, "ts": now, "event": "run_started", "actor": "cli", "department": "health",
              "run_id": "cli-1", "details": {"trigger": "cli"}, "prev_hash": "0" * 64, "hash": "1" * 64},
@@ -143,14 +153,16 @@ def filled_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_listing_the_quarantine_reads_core_tables_only(filled_store: str) -> None:
-    """``quarantine list`` shows the entry with its record's 文书号 and reason, without the ORM, the models,
-    re-driving (audit trail writer, lifecycle, sources) or the XLSX report."""
+    """``quarantine list`` shows each entry with its 文书号 and reason (from its record, or through the
+    department's mapping), without the ORM, the models, re-driving (audit trail writer, lifecycle), the
+    XLSX report, or the department's source adapter (requests, for a REST source)."""
     modules = imported_modules("quarantine", "list", "--format", "json")
     assert read_only_heavy(modules) == []
-    assert {"sqlalchemy", "creditsync.store.tables", "creditsync.quarantine.entries"} <= modules
+    assert {"sqlalchemy", "creditsync.store.tables", "creditsync.quarantine.entries",
+            "creditsync.mapping.loader"} <= modules
     shown = json_document(run_cli("quarantine", "list", "--format", "json").stdout)
-    assert [(e["document_no"], e["subject_name"], e["errors"][0]["field"]) for e in shown] == [
-        ("长卫罚〔2026〕7号", "某某诊所", "CF_JG")]
+    assert sorted((e["document_no"], e["subject_name"], e["errors"][0]["field"]) for e in shown) == [
+        ("长卫罚〔2026〕7号", "某某诊所", "CF_JG"), ("长市监处罚〔2026〕88号", "某某商行", "CF_JDRQ")]
 
 
 def test_the_audit_history_reads_core_tables_only(filled_store: str) -> None:

@@ -171,7 +171,9 @@ class Describer:
             from creditsync.departments import load_department
             from creditsync.mapping import load_mapping
 
-            config = load_department(self.settings.adapters_dir, department)
+            # only the mapping's path is needed: not the source adapter's options (its import alone
+            # doubled `creditsync quarantine list`'s start-up)
+            config = load_department(self.settings.adapters_dir, department, check_sources=False)
             return load_mapping(config.mapping_path(self.settings.mappings_dir, config.stream(category)))
         except (CreditSyncError, OSError):
             return None  # a handed-over file's department, or a mapping since removed

@@ -17,17 +17,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from creditsync.schema.catalogue import CATEGORIES, field_codes, field_titles, get_category
     from creditsync.schema.category import CategorySpec, KeyFields
     from creditsync.schema.codetables import code_of, lookup, lookup_many
     from creditsync.schema.record import CanonicalRecord, format_decimal
     from creditsync.schema.validation import (
-        CATEGORIES,
         RecordValidator,
         ValidationResult,
         errors_from_validation,
-        field_codes,
-        field_titles,
-        get_category,
         record_validator,
         validate_record,
     )
@@ -40,9 +37,9 @@ _MODULES = {"CategorySpec": "category", "KeyFields": "category", "code_of": "cod
             "lookup": "codetables", "lookup_many": "codetables", "CanonicalRecord": "record",
             "format_decimal": "record", "LONG_TERM": "values", "FieldDefinition": "values",
             "shanghai_today": "values"}
-_MODULES |= dict.fromkeys(("CATEGORIES", "RecordValidator", "ValidationResult", "errors_from_validation",
-                           "field_codes", "field_titles", "get_category", "record_validator",
-                           "validate_record"), "validation")
+_MODULES |= dict.fromkeys(("CATEGORIES", "field_codes", "field_titles", "get_category"), "catalogue")
+_MODULES |= dict.fromkeys(("RecordValidator", "ValidationResult", "errors_from_validation",
+                           "record_validator", "validate_record"), "validation")
 
 
 def __getattr__(name: str) -> Any:

@@ -9,13 +9,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from creditsync.exceptions import ConfigurationError, FieldError
-from creditsync.schema.category import CategorySpec, load_categories
+from creditsync.exceptions import FieldError
+from creditsync.schema.catalogue import CATEGORIES, field_codes, field_titles, get_category
+from creditsync.schema.category import CategorySpec
 from creditsync.schema.record import FIELD_ERROR, RULES_ERROR, WIRE_PAYLOAD, CanonicalRecord, format_decimal
 from creditsync.schema.rules import Findings
 from creditsync.schema.values import FieldDefinition, FieldProblem, field_parser, shanghai_today
 
-CATEGORIES: dict[str, CategorySpec] = load_categories()
+__all__ = ["CATEGORIES", "RecordValidator", "ValidationResult", "errors_from_validation", "field_codes",
+           "field_titles", "get_category", "record_validator", "validate_record"]
 
 
 @dataclass
@@ -29,25 +31,6 @@ class ValidationResult:
     @property
     def ok(self) -> bool:
         return self.record is not None and not self.errors
-
-
-def get_category(category: str) -> CategorySpec:
-    try:
-        return CATEGORIES[category]
-    except KeyError:
-        known = ", ".join(sorted(CATEGORIES))
-        message = f"unknown category {category!r} (known: {known})"
-        raise ConfigurationError(message, category=category) from None
-
-
-def field_codes(category: str) -> list[str]:
-    """Standard field codes in standard order (the CSV/XLSX template headers)."""
-    return get_category(category).codes
-
-
-def field_titles(category: str) -> dict[str, str]:
-    """Standard field code → Chinese name (名称)."""
-    return {f.code: f.title for f in get_category(category).fields}
 
 
 def validate_record(category: str, data: Mapping[str, Any], *, today: date | None = None) -> ValidationResult:
