@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from creditsync.store.bulk import insert_rows, update_rows
 from creditsync.store.db import Store
@@ -72,3 +72,29 @@ def test_shared_values_of_another_type_are_not_merged(store: Store) -> None:
     stored = _stored(store)
     assert msgspec.json.encode(stored[rows[0]["id"]]["counts"]) == b'{"n":1}'
     assert msgspec.json.encode(stored[rows[1]["id"]]["counts"]) == b'{"n":true}'
+
+
+def test_sqlites_executemany_stores_what_sqlalchemy_would(store: Store) -> None:
+    """On SQLite the writers hand the DBAPI tuples; the text stored (dates, times, JSON, a JSON null) must
+    be what SQLAlchemy's own executemany stores, or rows written before and after would differ."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the DBAPI path is SQLite's (PostgreSQL: COPY, tested above)")
+    fast = [dict(row, id=f"fast-{i}", finished_at=T0 if i % 2 else None,
+                 counts=None if i == 3 else row["counts"]) for i, row in enumerate(_rows(5))]
+    plain = [dict(row, id=row["id"].replace("fast", "plain")) for row in fast]
+    with store.transaction() as session:
+        insert_rows(session, SyncRun, fast)
+        session.execute(insert(SyncRun.__table__), plain)
+    changes = [{"id": row["id"], "status": "done", "finished_at": T0, "counts": {"n": i}}
+               for i, row in enumerate(fast[:3])]
+    with store.transaction() as session:
+        update_rows(session, SyncRun, changes)
+        for change in changes:
+            session.execute(update(SyncRun.__table__).where(SyncRun.__table__.c.id == change["id"].replace(
+                "fast", "plain")).values({k: v for k, v in change.items() if k != "id"}))
+    with store.engine.connect() as connection:  # the stored text itself, no type processing
+        raw = {row[0]: row[1:] for row in connection.exec_driver_sql(
+            "SELECT id, department, \"trigger\", status, started_at, finished_at, counts FROM sync_runs")}
+    for row in fast:
+        assert raw[row["id"]] == raw[row["id"].replace("fast", "plain")], row["id"]
+    assert raw["fast-3"][-1] == "null" and raw["fast-1"][3] == raw["fast-1"][4]  # started, finished: T0

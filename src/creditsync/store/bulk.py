@@ -2,7 +2,8 @@
 
 The pipeline works a chunk of records at a time; these helpers turn a chunk's rows into one statement
 per table: on PostgreSQL a COPY for inserts and one ``UPDATE … FROM (VALUES …)`` per set of columns
-(psycopg2 renders the rows in C), elsewhere SQLAlchemy's executemany. They also serialise the writers
+(psycopg2 renders the rows in C), on SQLite the DBAPI's executemany with the rows as tuples, elsewhere
+SQLAlchemy's executemany. They also serialise the writers
 of one department.
 """
 
@@ -33,10 +34,42 @@ _LOCK_CLASS = 7301
 def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql" and len(rows) > 1:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and len(rows) > 1:
         _copy_rows(session, model.__table__, rows)
+    elif dialect == "sqlite" and len(rows) > 1:
+        _sqlite_insert(session, model.__table__, rows)
     else:
         session.execute(insert(model.__table__), list(rows))
+
+
+def _sqlite_insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The DBAPI's executemany with the rows as tuples: SQLAlchemy's executemany builds a parameter dict
+    per row and passes every value through its processing, a quarter of a chunk's write time."""
+    columns = list(rows[0])
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join(["?"] * len(columns))
+    session.connection().exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                                         _sqlite_params(session, table, columns, rows))
+
+
+def _sqlite_params(session: Session, table: Any, columns: Sequence[str],
+                   rows: Iterable[Mapping[str, Any]]) -> list[Sequence[Any]]:
+    """Each row's values in ``columns`` order, through the column types' own bind processors (JSON text,
+    SQLite's date and time spelling), so the rows stored are the ones SQLAlchemy would store."""
+    dialect = session.get_bind().dialect
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    processors = [(index, processor) for index, name in enumerate(columns)
+                  if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
+    if not processors:
+        return [values(row) for row in rows]
+    params: list[Sequence[Any]] = []
+    for row in rows:
+        found = list(values(row))
+        for index, processor in processors:
+            found[index] = processor(found[index])
+        params.append(tuple(found))
+    return params
 
 
 def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -141,12 +174,24 @@ def update_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]])
         for columns, group in groups.items():
             _update_from_values(session, table, keys, columns, group)
         return
+    if session.get_bind().dialect.name == "sqlite":
+        for columns, group in groups.items():
+            _sqlite_update(session, table, keys, [c for c in columns if c not in keys], group)
+        return
     for columns, group in groups.items():
         params = [{f"k_{k}" if k in keys else k: v for k, v in row.items()} for row in group]
         statement = (update(table)
                      .where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
                      .values({c: bindparam(c) for c in columns if c not in keys}))
         session.connection().execute(statement, params)
+
+
+def _sqlite_update(session: Session, table: Any, keys: list[str], columns: list[str],
+                   rows: list[Mapping[str, Any]]) -> None:
+    assignments = ", ".join(f'"{name}" = ?' for name in columns)
+    matches = " AND ".join(f'"{key}" = ?' for key in keys)
+    session.connection().exec_driver_sql(f'UPDATE "{table.name}" SET {assignments} WHERE {matches}',
+                                         _sqlite_params(session, table, [*columns, *keys], rows))
 
 
 def _update_from_values(session: Session, table: Any, keys: list[str], columns: tuple[str, ...],
