@@ -210,6 +210,26 @@ def test_a_read_only_account_is_enough(source: SourceDatabase) -> None:
     assert "Wr0ng-pw" not in str(caught.value)
 
 
+def test_the_read_only_account_is_one_account_and_goes_with_the_database() -> None:
+    """Tests and the demo create reader accounts on the shared server: each is created, granted and
+    dropped under the same name and host, so none outlives its database."""
+    database = create_database(mariadb_server(), f"creditsync_test_{uuid.uuid4().hex[:10]}", seed=7)
+    user = f"cs_reader_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database.server)
+    try:
+        database.grant_reader("Rd-0nly-pw", user=user)
+        with admin.connect() as conn:
+            hosts = [row[0] for row in conn.exec_driver_sql(
+                "SELECT host FROM mysql.user WHERE user = %s", (user,))]
+        assert hosts == ["%"]
+    finally:
+        database.drop()
+    with admin.connect() as conn:
+        left = conn.exec_driver_sql("SELECT COUNT(*) FROM mysql.user WHERE user = %s", (user,)).scalar()
+    admin.dispose()
+    assert left == 0
+
+
 def test_an_unknown_table_is_a_configuration_error(source: SourceDatabase) -> None:
     with pytest.raises(ConfigurationError, match="no table 'nope'"):
         read(source, {**PENALTIES, "table": "nope"})

@@ -78,9 +78,11 @@ class SourceDatabase:
     def grant_reader(self, password: str, user: str = READER) -> str:
         """The account a DBA hands the gateway: SELECT on this database, nothing else (replaced if it
         exists, dropped with the database)."""
-        with self.engine.begin() as conn:  # %% : the driver's pyformat escape of %
-            conn.execute(sa.text(f"CREATE OR REPLACE USER '{user}'@'%%' IDENTIFIED BY :pw"), {"pw": password})
-            conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON `{self.database}`.* TO '{user}'@'%%'")
+        # Every statement naming the account passes parameters, so the driver always turns %% into the
+        # host wildcard %: one without parameters kept %% and named another account, which outlived drop().
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE OR REPLACE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+            conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON `{self.database}`.* TO %s@'%%'", (user,))
         self.readers.append(user)
         return user
 
@@ -111,7 +113,7 @@ class SourceDatabase:
     def drop(self) -> None:
         with self.engine.begin() as conn:
             for user in self.readers:
-                conn.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
+                conn.exec_driver_sql("DROP USER IF EXISTS %s@'%%'", (user,))
         self.engine.dispose()
         _drop(self.server, self.database)
 
