@@ -17,7 +17,7 @@ from creditsync.audit import AuditTrail
 from creditsync.credit.feed import pull_all
 from creditsync.mapping import load_mapping
 from creditsync.pipeline.runner import Gateway, push_file
-from creditsync.schema import validate_record
+from creditsync.schema import shanghai_today, validate_record
 from creditsync.simulators.platform import RunningSimulator
 from creditsync.store import Store
 from creditsync.store.models import QuarantineItem, Record
@@ -67,8 +67,9 @@ def test_feedback_reaches_the_platform_once_and_a_measure_after_repair_is_refuse
 
     admin(platform, f"lists/{entry['entry_id']}/repair", {"decision_no": "济信修〔2026〕5号"})
     pull_all(store, feed_client(platform), AuditTrail("scheduler"))
+    # applied on the day of the repair (Beijing time, as the end of an entry is dated): refused
     late = _hand_over(gateway, tmp_path, "late.jsonl", [_feedback("FK-2026-0002", entry["entry_id"],
-                                                                   "2026-12-07")])
+                                                                   shanghai_today().isoformat())])
     earlier = _hand_over(gateway, tmp_path, "earlier.jsonl", [_feedback("FK-2026-0003", entry["entry_id"],
                                                                          "2026-11-21")])
 
