@@ -23,12 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from creditsync.exceptions import ConfigurationError, CreditSyncError
 from creditsync.sources.limits import SourceLimits
+from creditsync.yaml_text import load_safe
 
 PULL_MARGIN_S = 600
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-# libyaml's loader when PyYAML has it: the DAG file parses every department file, and the pure-Python
-# loader took ~20 ms a file (more than half the parse time with 100 departments).
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SourceConfig(BaseModel):
@@ -138,7 +136,7 @@ def load_department_file(path: Path, *, check_sources: bool = True) -> Departmen
     """One department file, validated; ``check_sources=False`` skips checking the source's options
     against its adapter (which imports the adapter: lxml, SQLAlchemy, requests), for listings only."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # a safe loader (C or Python)
+        raw = load_safe(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read department file {path}: {exc}") from exc
     if not isinstance(raw, dict):

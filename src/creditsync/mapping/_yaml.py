@@ -14,11 +14,12 @@ from typing import Any
 import yaml
 from yaml.constructor import ConstructorError
 
+from creditsync.yaml_text import SAFE_LOADER
 
-class _MappingLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's parser and composer where PyYAML was built with it (about ten times faster: every CLI
-    command that describes a quarantined record reads its department's mappings), with the keys and
-    duplicates handled as below; the nodes keep their lines either way."""
+
+class _MappingLoader(SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """libyaml's parser and composer where there is one, with the keys and duplicates handled as below;
+    the nodes keep their lines either way."""
 
 
 def _construct_mapping(loader: _MappingLoader, node: yaml.MappingNode) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from creditsync.privacy import is_id_field
 from creditsync.schema import codetables
 from creditsync.schema.rules import Check, Findings, RuleSpec, make_rule
 from creditsync.schema.values import KINDS, FieldDefinition
+from creditsync.yaml_text import load_safe
 
 if TYPE_CHECKING:
     from creditsync.schema.record import CanonicalRecord
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 _PACKAGE = "creditsync.schema.categories"
 _FIELD_CODE = re.compile(r"^[A-Z]+(_[A-Z0-9]+)*$")
 SHARED_FIELDS = frozenset({"BZ"})  # 备注: the one field every category has under the same code
-
-# libyaml's safe loader when PyYAML has it: every process reads the schema files at start-up
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ class CategorySpec:
 def _read_yaml(filename: str) -> dict[str, Any]:
     path = resources.files(_PACKAGE) / filename
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        raw = load_safe(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigurationError(f"cannot read schema file {filename}: {exc}") from exc
     if not isinstance(raw, dict):

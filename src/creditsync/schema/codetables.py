@@ -16,12 +16,10 @@ from typing import Any
 import yaml
 
 from creditsync.exceptions import ConfigurationError
+from creditsync.yaml_text import load_safe
 
 MULTI_SEPARATORS = (";", "；")  # never "、": the pre-2021 wording has it inside one value
 JOINER = ";"
-
-# libyaml's safe loader when PyYAML has it: every process reads the schema files at start-up
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnknownCodeError(LookupError):
@@ -102,7 +100,7 @@ def table(name: str) -> CodeTable:
     if not path.is_file():
         raise ConfigurationError(f"unknown code table {name!r}")
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        raw = load_safe(path.read_text(encoding="utf-8"))
         entries = tuple(_entry(e) for e in raw["entries"])
         return CodeTable(raw["name"], raw["title"], raw["title_en"], entries, raw.get("code_width"))
     except (yaml.YAMLError, KeyError, TypeError) as exc:

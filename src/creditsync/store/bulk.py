@@ -3,8 +3,7 @@
 The pipeline works a chunk of records at a time; these helpers turn a chunk's rows into one statement
 per table: on PostgreSQL a COPY for inserts and one ``UPDATE … FROM (VALUES …)`` per set of columns
 (psycopg2 renders the rows in C), on SQLite the DBAPI's executemany with the rows as tuples, elsewhere
-SQLAlchemy's executemany. They also serialise the writers
-of one department.
+SQLAlchemy's executemany. They also serialise the writers of one department.
 """
 
 from __future__ import annotations
@@ -43,6 +42,13 @@ def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]])
         session.execute(insert(model.__table__), list(rows))
 
 
+def _values_of(columns: Sequence[str]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
+    """A row's values in ``columns`` order, as a tuple (one C call for several columns)."""
+    if len(columns) == 1:
+        return lambda row: (row[columns[0]],)
+    return itemgetter(*columns)
+
+
 def _sqlite_insert(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """The DBAPI's executemany with the rows as tuples: SQLAlchemy's executemany builds a parameter dict
     per row and passes every value through its processing, a quarter of a chunk's write time."""
@@ -58,7 +64,7 @@ def _sqlite_params(session: Session, table: Any, columns: Sequence[str],
     """Each row's values in ``columns`` order, through the column types' own bind processors (JSON text,
     SQLite's date and time spelling), so the rows stored are the ones SQLAlchemy would store."""
     dialect = session.get_bind().dialect
-    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    values = _values_of(columns)
     processors = [(index, processor) for index, name in enumerate(columns)
                   if (processor := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
     if not processors:
@@ -78,7 +84,7 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
     guard.check(table.name)
     columns = list(rows[0])
     formats = [_copy_format(table.c[name]) for name in columns]
-    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    values = _values_of(columns)
     lines = StringIO()
     lines.writelines([_copy_line(values(row), formats) for row in rows])
     lines.seek(0)
