@@ -11,10 +11,10 @@ open-loop load: requests are sent on a fixed schedule whatever the answers, and 
 the moment the request was due (so a slow answer cannot hide the queue behind it). The load comes from
 ``http.client`` on kept-alive connections, one per sending thread: a client built on ``requests`` cost
 about 1 ms of CPU a request on the same two cores and added up to 7 ms to the p99 it measured (its own
-queue for the GIL, compared with the time the server took). Half the subjects
-asked are listed, half not. Every check is recorded (a ``credit_checks`` row and an audit entry), as in
-production. Reported per check: the CPU of the server's processes and, when PostgreSQL runs here, of its
-backends (both on the same cores).
+queue for the GIL, compared with the time the server took). Half the subjects asked are listed, half
+not. Every check is recorded (a ``credit_checks`` row and an audit entry), as in production. Reported
+per check: the CPU of the server's processes and, when PostgreSQL runs here, of its backends (both on
+the same cores).
 """
 
 from __future__ import annotations
@@ -169,23 +169,21 @@ def load_test(port: int, token: str, subjects: list[str], rate: float, seconds: 
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def post(body: str) -> tuple[str, bytes]:
-        """On the thread's kept-alive connection; one that the server closed while idle (uvicorn's
-        keep-alive timeout) is opened again and the request sent again, as a pooling client does."""
-        for attempt in (1, 2):
-            connection = getattr(local, "connection", None)
-            reused = connection is not None
-            if connection is None:
-                connection = local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        """On the thread's kept-alive connection; one the server closed while idle (uvicorn's keep-alive
+        timeout) is opened again and the request sent once more, as a pooling client does."""
+        connection = getattr(local, "connection", None)
+        if connection is not None:
             try:
-                connection.request("POST", "/api/v1/check", body, headers)
-                answer = connection.getresponse()
-                return str(answer.status), answer.read()
+                return _exchange(connection, body)
             except (ConnectionError, http.client.RemoteDisconnected):
                 connection.close()
-                local.connection = None
-                if not reused or attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        return _exchange(local.connection, body)
+
+    def _exchange(connection: http.client.HTTPConnection, body: str) -> tuple[str, bytes]:
+        connection.request("POST", "/api/v1/check", body, headers)
+        answer = connection.getresponse()
+        return str(answer.status), answer.read()
 
     def one(due: float, body: dict[str, str]) -> None:
         try:
