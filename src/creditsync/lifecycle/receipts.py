@@ -74,15 +74,23 @@ class Applied:
 
 
 def mark_attempts(session: Session, changes: ChangeSet, items: Sequence[Sent], *, batch_id: str,
-                  category: str) -> None:
+                  category: str) -> list[Sent]:
     """Committed before the batch leaves: a killed process leaves a trace, and the items count as
-    possibly on the platform from now on."""
+    possibly on the platform from now on. Returns the items to send: those still pending. One that a
+    sync superseded or an operator withdrew after the round read it (the caller holds the department
+    lock, as they do) is not sent: its newer item would go out without the platform id this one's
+    answer brings, and the decision would stand on the platform twice."""
     with lifecycle_writes():
-        session.execute(update(OutboxItem).where(any_ids(session, OutboxItem.id, [i.id for i in items]))
-                        .values(attempts=OutboxItem.attempts + 1))
-    changes.event(AuditEvent.PUSH_ATTEMPT, category=category, batch_id=batch_id, size=len(items),
-                  keys=[i.business_key for i in items], try_number=changes.scope.try_number,
-                  attempt=max(i.attempts for i in items))
+        marked = set(session.scalars(
+            update(OutboxItem).where(any_ids(session, OutboxItem.id, [i.id for i in items]),
+                                     OutboxItem.status == OutboxStatus.PENDING)
+            .values(attempts=OutboxItem.attempts + 1).returning(OutboxItem.id)))
+    going = [item for item in items if item.id in marked]
+    if going:
+        changes.event(AuditEvent.PUSH_ATTEMPT, category=category, batch_id=batch_id, size=len(going),
+                      keys=[i.business_key for i in going], try_number=changes.scope.try_number,
+                      attempt=max(i.attempts for i in going))
+    return going
 
 
 def record_failure(session: Session, changes: ChangeSet, items: Sequence[Sent], *, batch_id: str,

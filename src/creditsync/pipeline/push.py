@@ -86,8 +86,7 @@ def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
                 if client.asynchronous:  # the next round starts after what went, or at what waits
                     sent = {item.id for batch in batches for item in batch.items}
                     after = min([item.id - 1 for item in items if item.id not in sent] or [last])
-                for batch in batches:
-                    _mark_attempt(ctx, batch)
+                batches = [batch for batch in batches if _mark_attempt(ctx, batch)]
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
                 awaiting |= _collect(ctx, client, futures, counts)
                 note_progress(ctx, "push", counts)
@@ -192,12 +191,15 @@ def _cut(ctx: SyncContext, items: list[Sent]) -> list[Batch]:
     return batches
 
 
-def _mark_attempt(ctx: SyncContext, batch: Batch) -> None:
+def _mark_attempt(ctx: SyncContext, batch: Batch) -> bool:
+    """Commit the batch's attempt; False when none of its items is still pending."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
         changes = ChangeSet(ctx.scope)
-        mark_attempts(session, changes, batch.items, batch_id=batch.batch_id, category=batch.category)
+        batch.items = mark_attempts(session, changes, batch.items, batch_id=batch.batch_id,
+                                    category=batch.category)
         changes.apply(session)
+    return bool(batch.items)
 
 
 def _send(client: Sink, batch: Batch) -> Answer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from creditsync.delivery.client import PlatformClient
 from creditsync.delivery.retry import default_retry_policy
 from creditsync.departments import DepartmentConfig, SourceConfig, StreamConfig, load_department
 from creditsync.exceptions import ConfigurationError
+from creditsync.pipeline.beside import push_beside
 from creditsync.pipeline.context import SyncContext, new_cli_run_id
 from creditsync.pipeline.dry_run import dry_run as dry_run_preview
 from creditsync.pipeline.handover import read_template_file
@@ -91,9 +93,11 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
     ctx = gateway.context(gateway.department(name))
     if dry_run:
         return dry_run_preview(ctx, categories)
-    pulled = pull(ctx, categories=categories)
-    pushed = push(ctx, gateway.sink(ctx.department))
-    return {"run_id": ctx.run_id, "pulled": pulled, "pushed": pushed, "report": report(ctx)}
+    sink = gateway.sink(ctx.department)
+    with push_beside(ctx, sink) as beside:  # what each stored chunk queued goes while the next is read
+        pulled = pull(ctx, categories=categories)
+    pushed = Counter(push(ctx, sink)) + beside.counts
+    return {"run_id": ctx.run_id, "pulled": pulled, "pushed": dict(pushed), "report": report(ctx)}
 
 
 def handover_department(gateway: Gateway, name: str, category: str) -> DepartmentConfig:

@@ -1,0 +1,112 @@
+"""A push beside a pull: the CLI's sync pushes what it has stored while it reads on, and a push may run
+beside another sync. Whatever interleaves, each decision stands on the platform once, as its latest
+version."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pipeline_harness import Harness
+
+from creditsync.pipeline import pull, push, push_beside
+from creditsync.store.models import AuditEntry, OutboxItem
+
+pytestmark = pytest.mark.integration
+push_module = importlib.import_module("creditsync.pipeline.push")  # the package names the function
+BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
+
+
+def published_once(harness: Harness) -> None:
+    expected = harness.expected_published()
+    stats = harness.stats()
+    assert stats["records"] == stats["business_keys"] == len(expected)
+    assert harness.published_documents() == expected
+    assert harness.pending() == []
+
+
+@BOTH_STORES
+def test_an_item_superseded_after_the_round_read_it_is_not_sent(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The round reads a record's untried item; a sync then stores the department's correction, which
+    supersedes it; the round must not send the old version, or the correction (sent without the
+    platform id the old one's answer brings) would stand beside it as a second row."""
+    pull(harness.context())
+    target = harness.valid_penalty(0)
+    real_round: Callable[..., Any] = push_module._next_round
+    interleaved: list[bool] = []
+
+    def round_then_a_correction(ctx: Any, after: int = 0) -> Any:
+        items = real_round(ctx, after)
+        if not interleaved:
+            interleaved.append(True)
+            harness.source.update(target["id"], facts="更正后的违法事实")
+            pull(harness.context())
+        return items
+
+    monkeypatch.setattr(push_module, "_next_round", round_then_a_correction)
+    push(harness.context(), harness.client)
+    monkeypatch.undo()
+    push(harness.context(), harness.client)
+
+    published_once(harness)
+    record = harness.record(target["decision_no"])
+    assert (record.version, record.state) == (2, "published")
+    row = harness.client.record(str(record.platform_id))
+    assert row is not None and row["data"]["CF_SY"] == "更正后的违法事实"
+    first = harness.rows(OutboxItem, OutboxItem.business_key == record.business_key, OutboxItem.version == 1)
+    assert [(item.status, item.attempts) for item in first] == [("superseded", 0)]
+
+
+@BOTH_STORES
+def test_a_push_beside_the_pull_delivers_what_each_chunk_stored(harness: Harness) -> None:
+    ctx = harness.context()
+    with push_beside(ctx, harness.client) as beside:
+        pull(ctx)
+        beside.wait_until_idle(timeout=30)
+        assert harness.pending() == []  # delivered by the push beside, before the pull's end
+    pushed = push(ctx, harness.client)
+
+    assert beside.error is None
+    assert beside.counts["acked"] == len(harness.expected_published())
+    assert pushed["acked"] == 0
+    published_once(harness)
+
+
+@BOTH_STORES
+def test_the_sync_command_pushes_while_it_pulls_and_ends_as_a_sync_after_a_pull_would(
+    harness: Harness
+) -> None:
+    from creditsync.pipeline.runner import Gateway, sync_department
+
+    gateway = Gateway.open()
+    try:
+        result = sync_department(gateway, "market_supervision")
+    finally:
+        gateway.store.dispose()
+
+    published_once(harness)
+    assert result["pushed"]["acked"] == len(harness.expected_published())
+    assert result["report"]["status"] == "partial"  # the source's broken records are quarantined
+    assert set(harness.cursors()) == {"penalty", "license"}
+    with harness.gateway.store.reader() as session:
+        events = [entry.event for entry in session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert events.count("receipts_stored") >= 2
+
+
+@BOTH_STORES
+def test_a_failing_push_beside_the_pull_costs_the_pull_nothing(harness: Harness) -> None:
+    ctx = harness.context()
+    harness.stop_platform()
+    with push_beside(ctx, harness.client) as beside:
+        pulled = pull(ctx)
+        beside.wait_until_idle(timeout=30)
+    assert beside.error is not None  # the platform is down: the push beside stopped, and said why
+    assert {category: counts.get("error") for category, counts in pulled.items()} == {
+        "penalty": None, "license": None}
+    harness.restart_platform()
+    push(ctx, harness.client)
+    published_once(harness)
