@@ -98,3 +98,36 @@ def test_sqlites_executemany_stores_what_sqlalchemy_would(store: Store) -> None:
     for row in fast:
         assert raw[row["id"]] == raw[row["id"].replace("fast", "plain")], row["id"]
     assert raw["fast-3"][-1] == "null" and raw["fast-1"][3] == raw["fast-1"][4]  # started, finished: T0
+
+
+def test_a_chunk_is_written_a_column_at_a_time_exactly_as_each_row_says(store: Store) -> None:
+    """Columns of plain text, of text needing escapes in some rows only, of a few shared values (ints,
+    dates, one instant spelt in two zones) and of None beside values: each row reads back as given."""
+    from datetime import date, timedelta, timezone
+
+    from creditsync.store.guard import lifecycle_writes
+    from creditsync.store.models import Record
+
+    # SQLite keeps timestamps naive as given (the gateway writes UTC); PostgreSQL keeps the instant
+    beijing = timezone(timedelta(hours=8)) if store.engine.dialect.name == "postgresql" else UTC
+    rows = [{"business_key": f"penalty:k{i}", "department": "market_supervision", "category": "penalty",
+             "document_no": AWKWARD[i % len(AWKWARD)] + str(i), "subject_name": f"济南{i}公司",
+             "source_key": None if i % 3 else f"S{i}", "decision_date": date(2026, 1, 1 + i % 3),
+             "version": 1 + i % 2, "mapped_hash": "h" * 64, "state": "pending",
+             "platform_id": None if i % 2 else f"P{i}", "first_seen_at": T0 if i % 2 else T0.astimezone(beijing),
+             "updated_at": T0 + timedelta(seconds=i), "published_at": None, "run_id": "run",
+             "severity": None, "display_until": None, "withdraw_reason": None, "repair_decision_no": None,
+             "published_within_days": i if i % 4 else None, "withdrawn_within_days": None, "seal": "s"}
+            for i in range(12)]
+    with store.transaction() as session, lifecycle_writes():
+        insert_rows(session, Record, rows)
+    with store.reader() as session:
+        stored = {row.business_key: row for row in session.scalars(select(Record))}
+    for row in rows:
+        got = stored[row["business_key"]]
+        for name, value in row.items():
+            found = getattr(got, name)
+            if isinstance(value, datetime):
+                assert found.replace(tzinfo=found.tzinfo or UTC) == value, name
+            else:
+                assert found == value, (name, found, value)

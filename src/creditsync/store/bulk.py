@@ -83,11 +83,8 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
     multi-row INSERT built parameter by parameter."""
     guard.check(table.name)
     columns = list(rows[0])
-    formats = [_copy_format(table.c[name]) for name in columns]
-    values = _values_of(columns)
-    lines = StringIO()
-    lines.writelines([_copy_line(values(row), formats) for row in rows])
-    lines.seek(0)
+    texts = [_column_texts([row[name] for row in rows], _copy_format(table.c[name])) for name in columns]
+    lines = StringIO("\n".join(map("\t".join, zip(*texts, strict=True))) + "\n")
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.copy_expert(f'COPY {table.name} ({", ".join(columns)}) FROM STDIN', lines)
@@ -95,15 +92,23 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
         cursor.close()
 
 
-def _copy_line(values: Sequence[Any], formats: list[Callable[[Any], str]]) -> str:
-    # plain text needing no escape is most of a row: a row's texts are tested together (one join, in
-    # C) and then taken as they are, without a call per value
-    texts = [value for value, form in zip(values, formats, strict=True)
-             if type(value) is str and form is _copy_text]
-    if not _plain("".join(texts)):
-        return "\t".join([form(value) for value, form in zip(values, formats, strict=True)]) + "\n"
-    return "\t".join([value if type(value) is str and form is _copy_text else form(value)
-                      for value, form in zip(values, formats, strict=True)]) + "\n"
+# Types whose equal values are spelt alike (equal aware timestamps are one instant): a column of these
+# is spelt once per distinct value. Not bool: True == 1 would share a spelling with the integer.
+_SPELT_ONCE = frozenset((type(None), str, int, datetime, date))
+
+
+def _column_texts(values: list[Any], form: Callable[[Any], str]) -> list[str]:
+    """One column of a chunk in COPY's text format, a column at a time: most columns are plain text or
+    share a handful of values (the state, the run, the time), decided for the whole column in C."""
+    if form is _copy_json:
+        return [_copy_json(value) for value in values]
+    kinds = set(map(type, values))
+    if kinds == {str} and _plain("".join(values)):
+        return values
+    if kinds <= _SPELT_ONCE:
+        spelt = {value: _copy_text(value) for value in set(values)}
+        return list(map(spelt.__getitem__, values))
+    return [_copy_text(value) for value in values]
 
 
 def _plain(value: str) -> bool:
