@@ -114,7 +114,8 @@ def test_a_chunk_is_written_a_column_at_a_time_exactly_as_each_row_says(store: S
              "document_no": AWKWARD[i % len(AWKWARD)] + str(i), "subject_name": f"济南{i}公司",
              "source_key": None if i % 3 else f"S{i}", "decision_date": date(2026, 1, 1 + i % 3),
              "version": 1 + i % 2, "mapped_hash": "h" * 64, "state": "pending",
-             "platform_id": None if i % 2 else f"P{i}", "first_seen_at": T0 if i % 2 else T0.astimezone(beijing),
+             "platform_id": None if i % 2 else f"P{i}",
+             "first_seen_at": T0 if i % 2 else T0.astimezone(beijing),
              "updated_at": T0 + timedelta(seconds=i), "published_at": None, "run_id": "run",
              "severity": None, "display_until": None, "withdraw_reason": None, "repair_decision_no": None,
              "published_within_days": i if i % 4 else None, "withdrawn_within_days": None, "seal": "s"}
