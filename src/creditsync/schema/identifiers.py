@@ -66,7 +66,7 @@ def check_uscc(value: str, *, allow_placeholder: bool = False) -> list[Problem]:
     return list(_check_uscc(value, allow_placeholder))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # a department's recurring legal persons; bounded: memory stays flat
 def _check_uscc(value: str, allow_placeholder: bool) -> tuple[Problem, ...]:
     return tuple(_uscc_problems(value, allow_placeholder))
 
