@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pipeline_harness import Harness
 
 from creditsync.pipeline import pull, push, push_beside
+from creditsync.pipeline.beside import worth_pushing_beside
+from creditsync.sinks.template_file.sink import TemplateFileSink
 from creditsync.store.models import AuditEntry, OutboxItem
 
 pytestmark = pytest.mark.integration
@@ -110,3 +113,15 @@ def test_a_failing_push_beside_the_pull_costs_the_pull_nothing(harness: Harness)
     harness.restart_platform()
     push(ctx, harness.client)
     published_once(harness)
+
+
+@BOTH_STORES
+def test_the_sync_command_pushes_beside_only_where_it_overlaps_waits(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A store served by its own process and a platform that answers at once; not SQLite (one writer,
+    in this process), not an interface the platform reads on its own schedule."""
+    ctx = harness.context()
+    on_postgresql = ctx.store.engine.dialect.name == "postgresql"
+    assert worth_pushing_beside(ctx, harness.client) is on_postgresql
+    assert worth_pushing_beside(ctx, TemplateFileSink(tmp_path / "hand-over")) is False

@@ -11,7 +11,7 @@ from creditsync.delivery.client import PlatformClient
 from creditsync.delivery.retry import default_retry_policy
 from creditsync.departments import DepartmentConfig, SourceConfig, StreamConfig, load_department
 from creditsync.exceptions import ConfigurationError
-from creditsync.pipeline.beside import push_beside
+from creditsync.pipeline.beside import push_beside, worth_pushing_beside
 from creditsync.pipeline.context import SyncContext, new_cli_run_id
 from creditsync.pipeline.dry_run import dry_run as dry_run_preview
 from creditsync.pipeline.handover import read_template_file
@@ -94,7 +94,8 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
     if dry_run:
         return dry_run_preview(ctx, categories)
     sink = gateway.sink(ctx.department)
-    with push_beside(ctx, sink) as beside:  # what each stored chunk queued goes while the next is read
+    # what each stored chunk queued goes while the next is read
+    with push_beside(ctx, sink, enabled=worth_pushing_beside(ctx, sink)) as beside:
         pulled = pull(ctx, categories=categories)
     pushed = Counter(push(ctx, sink)) + beside.counts
     return {"run_id": ctx.run_id, "pulled": pulled, "pushed": dict(pushed), "report": report(ctx)}
