@@ -16,6 +16,7 @@ from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FieldError
 from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row
+from creditsync.store.bulk import any_of
 from creditsync.store.models import QuarantineItem
 from creditsync.store.states import QuarantineStage
 
@@ -46,7 +47,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
         QuarantineItem.retry_outcome)
         .where(QuarantineItem.department == department, QuarantineItem.category == category,
                QuarantineItem.resolved_at.is_(None),
-               or_(QuarantineItem.source_key.in_(source_keys), QuarantineItem.source_hash.in_(hashes)))).all()
+               or_(any_of(session, QuarantineItem.source_key, source_keys),
+                   any_of(session, QuarantineItem.source_hash, hashes)))).all()
     by_hash = {entry.source_hash: entry for entry in open_entries}
     closing = dict(fixed)
     for item, stage, errors in quarantined:

@@ -29,7 +29,7 @@ from creditsync.lifecycle.stored import StoredRecords, load_records, raise_tampe
 from creditsync.lifecycle.transitions import after_receipt
 from creditsync.privacy import mask_payload
 from creditsync.schema import get_category
-from creditsync.store.bulk import any_ids
+from creditsync.store.bulk import any_ids, any_of
 from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import OutboxItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState, WithdrawCause
@@ -158,7 +158,7 @@ def records_now(session: Session, sealer: Sealer, items: Sequence[Sent]) -> Stor
     now: dict[str, str | None] = {}
     if known:
         now = {key: seal for key, seal in session.execute(
-            select(Record.business_key, Record.seal).where(Record.business_key.in_(list(known))))}
+            select(Record.business_key, Record.seal).where(any_of(session, Record.business_key, known)))}
     stored = StoredRecords()
     for key, row in known.items():
         if key in now and now[key] == row.get("seal"):

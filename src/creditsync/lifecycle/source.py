@@ -25,6 +25,7 @@ from creditsync.lifecycle.rows import outbox_row, printable
 from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.stored import StoredRecords, load_linked, load_records, raise_tamper_alarm
 from creditsync.lifecycle.transitions import Known, Outcome, Step, on_source, source_event, take_down
+from creditsync.store.bulk import any_of
 from creditsync.store.models import QuarantineItem
 from creditsync.store.states import (
     STICKY,
@@ -153,7 +154,7 @@ def held_conflicts(session: Session, department: str, category: str,
     found = session.execute(select(QuarantineItem.source_hash, QuarantineItem.errors).where(
         QuarantineItem.department == department, QuarantineItem.category == category,
         QuarantineItem.resolved_at.is_(None), QuarantineItem.stage == QuarantineStage.VALIDATION,
-        QuarantineItem.source_hash.in_(hashes))).all()
+        any_of(session, QuarantineItem.source_hash, hashes))).all()
     held = {}
     for source_hash, errors in found:
         for error in errors or []:

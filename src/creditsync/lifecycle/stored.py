@@ -20,7 +20,7 @@ from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row, record_seal_ok
 from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.transitions import Known
-from creditsync.store.bulk import fetch_dicts
+from creditsync.store.bulk import any_of, fetch_dicts
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
 from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState
 
@@ -61,7 +61,7 @@ def load_records(session: Session, sealer: Sealer, keys: Collection[str], *,
     ordered = sorted(keys)
     for low in range(0, len(ordered), LOOKUP_CHUNK):
         part = ordered[low:low + LOOKUP_CHUNK]
-        query = select(*Record.__table__.columns).where(Record.business_key.in_(part))
+        query = select(*Record.__table__.columns).where(any_of(session, Record.business_key, part))
         found = fetch_dicts(session, query.with_for_update() if lock else query)
         for row in found:
             _sort(stored, sealer, row)
@@ -80,7 +80,7 @@ def _sort(stored: StoredRecords, sealer: Sealer, row: dict[str, Any]) -> None:
 def _outbox_facts(session: Session, keys: list[str], stored: StoredRecords) -> None:
     query = (select(OutboxItem.business_key, OutboxItem.action, OutboxItem.status,
                     func.max(OutboxItem.attempts), func.count())
-             .where(OutboxItem.business_key.in_(keys))
+             .where(any_of(session, OutboxItem.business_key, keys))
              .group_by(OutboxItem.business_key, OutboxItem.action, OutboxItem.status))
     for key, action, status, attempts, count in session.execute(query):
         stored.items[key] = stored.items.get(key, 0) + count
@@ -101,7 +101,7 @@ def load_linked(session: Session, sealer: Sealer, department: str, category: str
     for low in range(0, len(wanted), LOOKUP_CHUNK):
         query = select(*Record.__table__.columns).where(
             Record.department == department, Record.category == category,
-            Record.source_key.in_(wanted[low:low + LOOKUP_CHUNK]),
+            any_of(session, Record.source_key, wanted[low:low + LOOKUP_CHUNK]),
             Record.state != RecordState.REPLACED, Record.withdraw_reason.is_distinct_from("replaced"))
         for found in session.execute(query):
             row = as_row(found)

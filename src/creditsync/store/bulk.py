@@ -9,7 +9,7 @@ SQLAlchemy's executemany. They also serialise the writers of one department.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from io import StringIO
@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import msgspec
-from sqlalchemy import JSON, Integer, bindparam, insert, text, update
+from sqlalchemy import JSON, bindparam, insert, text, update
 from sqlalchemy import any_ as sa_any
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -166,12 +166,16 @@ def fetch_dicts(session: Session, statement: Any) -> list[dict[str, Any]]:
         cursor.close()
 
 
-def any_ids(session: Session, column: Any, ids: Sequence[int]) -> Any:
-    """``column IN ids`` as one array parameter (``= ANY(:ids)``) on PostgreSQL: a statement the server
-    plans once, not one with hundreds of parameters; a plain IN elsewhere."""
-    if session.get_bind().dialect.name != "postgresql" or not ids:
-        return column.in_(list(ids))
-    return column == sa_any(bindparam("ids_array", list(ids), type_=ARRAY(Integer)))
+def any_of(session: Session, column: Any, values: Collection[Any]) -> Any:
+    """``column IN values`` as one array parameter (``= ANY(:values)``) on PostgreSQL: a statement the
+    server plans once, its hundreds of keys adapted by psycopg2 in C instead of rendered one by one as
+    literals; a plain IN elsewhere."""
+    if session.get_bind().dialect.name != "postgresql" or not values:
+        return column.in_(list(values))
+    return column == sa_any(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
+any_ids = any_of  # outbox ids, quarantine ids
 
 
 def update_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]]) -> None:
