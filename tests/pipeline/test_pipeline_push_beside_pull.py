@@ -125,3 +125,19 @@ def test_the_sync_command_pushes_beside_only_where_it_overlaps_waits(
     on_postgresql = ctx.store.engine.dialect.name == "postgresql"
     assert worth_pushing_beside(ctx, harness.client) is on_postgresql
     assert worth_pushing_beside(ctx, TemplateFileSink(tmp_path / "hand-over")) is False
+
+
+@BOTH_STORES
+def test_a_stopped_push_beside_ends_after_its_round_and_the_push_after_takes_the_rest(
+    harness: Harness, tmp_path: Path
+) -> None:
+    harness.use_department_file(tmp_path, batch_size=10, push_concurrency=2)
+    ctx = harness.context()
+    pull(ctx)
+    queued = len(harness.pending())
+    with push_beside(ctx, harness.client) as beside:
+        pass  # the pull ended at once: stop now, not after the whole outbox
+    assert beside.counts["batches"] <= 3  # the first batch alone, then at most one round of two
+    assert len(harness.pending()) >= queued - 30
+    push(ctx, harness.client)
+    published_once(harness)

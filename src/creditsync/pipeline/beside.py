@@ -46,6 +46,8 @@ class PushBeside:
         self._thread.start()
 
     def stop(self) -> None:
+        """Ask the thread to stop after the round it is sending (the push after the pull takes the
+        rest), and wait for it."""
         self._stop.set()
         self._thread.join()
 
@@ -62,7 +64,7 @@ class PushBeside:
                 self._begun += 1
                 call = self._begun
             try:
-                pushed = push(self._ctx, self._sink)
+                pushed = push(self._ctx, self._sink, until=self._stop)  # stopped: ends after its round
             except Exception as exc:  # kept and said; the push after the pull reports it
                 self.error = exc
                 log.warning("%s: the push beside the pull stopped (%s); the push after the pull goes on",

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from threading import Event
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -59,7 +60,9 @@ class Answer:
     error: CreditSyncError | None = None
 
 
-def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
+def push(ctx: SyncContext, client: Sink, *, until: Event | None = None) -> dict[str, int]:
+    """Deliver the outbox, round after round until nothing is pending (or ``until`` is set: the round
+    in flight ends, and the rest waits for the next push)."""
     ctx.ensure_run()
     counts: Counter[str] = Counter(batches=0, acked=0, rejected=0)
     probed = False
@@ -71,7 +74,7 @@ def push(ctx: SyncContext, client: Sink) -> dict[str, int]:
         take_back_untaken(ctx, client)
         with ThreadPoolExecutor(max_workers=ctx.department.push_concurrency,
                                 thread_name_prefix=f"push-{ctx.name}") as pool:
-            while items := _next_round(ctx, after):
+            while not (until is not None and until.is_set()) and (items := _next_round(ctx, after)):
                 last = max(item.id for item in items)
                 if client.asynchronous:
                     items = [item for item in items if item.business_key not in awaiting]
