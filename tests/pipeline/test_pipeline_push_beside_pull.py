@@ -93,6 +93,7 @@ def test_the_sync_command_pushes_while_it_pulls_and_ends_as_a_sync_after_a_pull_
 
     published_once(harness)
     assert result["pushed"]["acked"] == len(harness.expected_published())
+    assert result["pushed"]["rejected"] == 0  # zero counts are kept, as a push alone reports them
     assert result["report"]["status"] == "partial"  # the source's broken records are quarantined
     assert set(harness.cursors()) == {"penalty", "license"}
     with harness.gateway.store.reader() as session:

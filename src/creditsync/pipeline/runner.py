@@ -97,7 +97,8 @@ def sync_department(gateway: Gateway, name: str, categories: list[str] | None = 
     # what each stored chunk queued goes while the next is read
     with push_beside(ctx, sink, enabled=worth_pushing_beside(ctx, sink)) as beside:
         pulled = pull(ctx, categories=categories)
-    pushed = Counter(push(ctx, sink)) + beside.counts
+    pushed = Counter(push(ctx, sink))
+    pushed.update(beside.counts)  # not "+": a Counter sum drops the zero counts the report shows
     return {"run_id": ctx.run_id, "pulled": pulled, "pushed": dict(pushed), "report": report(ctx)}
 
 
