@@ -22,7 +22,9 @@ def test_a_running_run_shows_what_it_read_and_pushed_so_far(store: Store) -> Non
         s.add(RunStream(run_id="r-live", category="penalty",
                         counts={"read": 500, "new": 480, "quarantined": 3}))
         s.add(RunStream(run_id="r-live", category="license", counts={"read": 200, "new": 200}))
-    note_progress(SimpleNamespace(store=store, run_id="r-live"), "push", Counter(batches=2, acked=650))
+    note_progress(SimpleNamespace(store=store, run_id="r-live"), "push", Counter(batches=1, acked=500))
+    # a second push call of the same run (the push beside the pull, then the one after it): added
+    note_progress(SimpleNamespace(store=store, run_id="r-live"), "push", Counter(batches=1, acked=150))
     with store.reader() as session:
         (row,) = queries.run_history(session, "market_supervision")
     assert (row["read"], row["quarantined"], row["published"]) == (700, 3, 650)

@@ -91,8 +91,9 @@ def push(ctx: SyncContext, client: Sink, *, until: Event | None = None) -> dict[
                     after = min([item.id - 1 for item in items if item.id not in sent] or [last])
                 batches = [batch for batch in batches if _mark_attempt(ctx, batch)]
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
+                before = counts.copy()
                 awaiting |= _collect(ctx, client, futures, counts)
-                note_progress(ctx, "push", counts)
+                note_progress(ctx, "push", counts - before)
         if awaiting or withheld:
             raise AwaitingPlatformError(f"{len(awaiting) + withheld} record(s) wait for the platform to "
                                         "take them; a later run reads their answers", department=ctx.name)
@@ -101,14 +102,17 @@ def push(ctx: SyncContext, client: Sink, *, until: Event | None = None) -> dict[
     return dict(counts)
 
 
-def note_progress(ctx: SyncContext, step: str, counts: Counter[str]) -> None:
-    """The run's figures so far, per round, for the console's overview while the run is running (the
-    report step replaces them with the run's totals)."""
+def note_progress(ctx: SyncContext, step: str, added: Counter[str]) -> None:
+    """Add a round's figures to the run's so far, for the console's overview while the run is running
+    (the report step replaces them with the run's totals). Added, not replaced: a run's push is several
+    calls (a retried task, the push beside the pull and the one after it)."""
     with ctx.store.transaction() as session:
         run = session.get(SyncRun, ctx.run_id)
         if run is not None and run.status == "running":
-            run.counts = {**(run.counts or {}), "progress": {**(run.counts or {}).get("progress", {}),
-                                                             step: dict(counts)}}
+            progress = (run.counts or {}).get("progress", {})
+            figures = Counter(progress.get(step) or {})
+            figures.update(added)
+            run.counts = {**(run.counts or {}), "progress": {**progress, step: dict(figures)}}
 
 
 def _next_round(ctx: SyncContext, after: int = 0) -> list[Sent]:
