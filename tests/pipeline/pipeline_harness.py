@@ -201,6 +201,14 @@ class Harness:
         """The pending items' payloads, opened from their seals (at rest they are encrypted)."""
         return [opened(item) for item in self.pending()]
 
+    def delivered_once(self) -> None:
+        """Every valid record on the platform exactly once, published in the store, nothing pending."""
+        expected = self.expected_published()
+        stats = self.stats()
+        assert stats["records"] == stats["business_keys"] == len(expected)
+        assert self.published_documents() == expected
+        assert self.pending() == []
+
     def chain_ok(self) -> bool:
         with self.gateway.store.reader() as session:
             return verify_chain(session).ok

@@ -20,14 +20,6 @@ BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], in
 REJECTION = "处罚机关统一社会信用代码校验不通过"
 
 
-def delivered_once(harness: Harness) -> None:
-    expected = harness.expected_published()
-    stats = harness.stats()
-    assert stats["records"] == stats["business_keys"] == len(expected)
-    assert harness.published_documents() == expected
-    assert harness.pending() == []
-
-
 @BOTH_STORES
 def test_platform_down_keeps_the_cursor_and_the_outbox_until_it_is_back(harness: Harness) -> None:
     ctx = harness.context()
@@ -48,7 +40,7 @@ def test_platform_down_keeps_the_cursor_and_the_outbox_until_it_is_back(harness:
     harness.restart_platform()
     harness.sync()
 
-    delivered_once(harness)
+    harness.delivered_once()
     assert harness.stats()["idempotency_keys"] == len(waiting)
     assert harness.cursors() == {kind: harness.last_cursor(kind) for kind in KINDS}
 
@@ -70,7 +62,7 @@ def test_a_correction_waits_with_the_cursor_while_the_platform_is_down(harness: 
     harness.sync()
     harness.sync()
 
-    delivered_once(harness)
+    harness.delivered_once()
     assert harness.cursors()["penalty"] == harness.last_cursor("penalty") != cursors["penalty"]
     row = harness.client.record(str(harness.record(target["decision_no"]).platform_id))
     assert row is not None and row["version"] == 2
@@ -119,7 +111,7 @@ def test_lost_acknowledgements_never_create_a_second_row(harness: Harness) -> No
     harness.simulator.set_faults(FaultConfig())
     push(ctx, harness.client)
 
-    delivered_once(harness)
+    harness.delivered_once()
     assert harness.stats()["idempotency_keys"] == len(harness.expected_published())
 
 
@@ -149,7 +141,7 @@ def test_platform_rejections_are_quarantined_and_not_resent_unless_changed(harne
     harness.source.update(target["id"], facts=target["facts"] + "（补正）")
     harness.sync()
 
-    delivered_once(harness)
+    harness.delivered_once()
     assert harness.record(target["decision_no"]).state == "published"
     [resolved] = harness.rows(QuarantineItem, QuarantineItem.stage == "platform")
     assert resolved.resolved_at is not None
@@ -235,7 +227,7 @@ def test_too_many_bad_records_fail_the_run_after_delivering_the_valid_ones(
         report(ctx)
     assert "4 of 60 penalty records" in str(failure.value)
     assert "2 of 40 license records" in str(failure.value)
-    delivered_once(harness)
+    harness.delivered_once()
     assert harness.count(QuarantineItem) == len(harness.source.broken_ids)
     assert harness.rows(SyncRun, SyncRun.id == ctx.run_id)[0].status == "failed"
 

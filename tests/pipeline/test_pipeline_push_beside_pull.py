@@ -22,14 +22,6 @@ push_module = importlib.import_module("creditsync.pipeline.push")  # the package
 BOTH_STORES = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
 
 
-def published_once(harness: Harness) -> None:
-    expected = harness.expected_published()
-    stats = harness.stats()
-    assert stats["records"] == stats["business_keys"] == len(expected)
-    assert harness.published_documents() == expected
-    assert harness.pending() == []
-
-
 @BOTH_STORES
 def test_an_item_superseded_after_the_round_read_it_is_not_sent(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
@@ -55,7 +47,7 @@ def test_an_item_superseded_after_the_round_read_it_is_not_sent(
     monkeypatch.undo()
     push(harness.context(), harness.client)
 
-    published_once(harness)
+    harness.delivered_once()
     record = harness.record(target["decision_no"])
     assert (record.version, record.state) == (2, "published")
     row = harness.client.record(str(record.platform_id))
@@ -76,7 +68,7 @@ def test_a_push_beside_the_pull_delivers_what_each_chunk_stored(harness: Harness
     assert beside.error is None
     assert beside.counts["acked"] == len(harness.expected_published())
     assert pushed["acked"] == 0
-    published_once(harness)
+    harness.delivered_once()
 
 
 @BOTH_STORES
@@ -91,7 +83,7 @@ def test_the_sync_command_pushes_while_it_pulls_and_ends_as_a_sync_after_a_pull_
     finally:
         gateway.store.dispose()
 
-    published_once(harness)
+    harness.delivered_once()
     assert result["pushed"]["acked"] == len(harness.expected_published())
     assert result["pushed"]["rejected"] == 0  # zero counts are kept, as a push alone reports them
     assert result["report"]["status"] == "partial"  # the source's broken records are quarantined
@@ -113,7 +105,7 @@ def test_a_failing_push_beside_the_pull_costs_the_pull_nothing(harness: Harness)
         "penalty": None, "license": None}
     harness.restart_platform()
     push(ctx, harness.client)
-    published_once(harness)
+    harness.delivered_once()
 
 
 @BOTH_STORES
@@ -141,4 +133,4 @@ def test_a_stopped_push_beside_ends_after_its_round_and_the_push_after_takes_the
     assert beside.counts["batches"] <= 3  # the first batch alone, then at most one round of two
     assert len(harness.pending()) >= queued - 30
     push(ctx, harness.client)
-    published_once(harness)
+    harness.delivered_once()
