@@ -10,16 +10,20 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from creditsync.pipeline.push import note_progress
 from creditsync.store import open_store
-from creditsync.store.models import AuditEntry, QuarantineItem, Record
+from creditsync.store.models import AuditEntry, QuarantineItem, Record, RunStream, SyncRun
 from creditsync.store.states import RecordState
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -167,3 +171,39 @@ def test_operator_redrives_a_quarantined_record_and_the_trail_names_them(console
     assert redrives[-1].details["reason"] == "部门已更正 fixed at source"
     browser.get(console["base"] + "/creditsync/audit?event=manual_redrive")
     assert "operator" in browser.find_element(By.ID, "audit").text
+
+
+def test_auditor_watches_a_running_run_read_and_push_on_the_overview(console: dict[str, Any],
+                                                                     browser: Any) -> None:
+    """While a run runs, the overview shows what it has read and pushed so far and reloads itself; once
+    it ends, the figures are the report's and the reloading stops (so the other tests meet a still page)."""
+    from selenium.webdriver.common.by import By
+
+    store = open_store(console["gateway_url"], migrate=False)
+    try:
+        with store.transaction() as session:
+            session.add(SyncRun(id="live-run", department="market_supervision", trigger="cli",
+                                status="running", started_at=datetime.now(UTC), counts={}))
+            session.flush()
+            session.add(RunStream(run_id="live-run", category="penalty", counts={"read": 1500, "new": 1490}))
+        live = SimpleNamespace(store=store, run_id="live-run")
+        note_progress(live, "push", Counter(batches=2, acked=1000))  # the push beside the pull
+        note_progress(live, "push", Counter(batches=1, acked=200))   # and the one after it
+        sign_in(browser, console, "auditor")
+        browser.get(console["base"] + "/creditsync/")
+        row = browser.find_element(By.XPATH, "//table[@class='runs']//tr[contains(., 'live-run')]")
+        browser.execute_script("arguments[0].scrollIntoView()", row)
+        shot(browser, "auditor-overview-running")
+        progress = row.find_element(By.CLASS_NAME, "progress").text
+        assert "已读 1500 read · 已推送 1200 pushed (3 批 batches)" in progress
+        assert browser.find_elements(By.CSS_SELECTOR, "meta[http-equiv='refresh']")
+    finally:
+        with store.transaction() as session:
+            run = session.get(SyncRun, "live-run")
+            if run is not None:
+                run.status, run.finished_at = "success", datetime.now(UTC)
+        store.dispose()
+    browser.get(console["base"] + "/creditsync/")
+    assert not browser.find_elements(By.CSS_SELECTOR, "meta[http-equiv='refresh']")
+    row = browser.find_element(By.XPATH, "//table[@class='runs']//tr[contains(., 'live-run')]")
+    assert not row.find_elements(By.CLASS_NAME, "progress") and "成功" in row.text
