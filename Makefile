@@ -66,5 +66,6 @@ bench: install
 lock: install
 	$(UV) pip compile requirements.in --python-version 3.11 -o requirements.lock
 
-clean: stop
+clean:
+	bash scripts/demo.sh clean
 	rm -rf var .sim .pytest_cache .mypy_cache .ruff_cache

@@ -253,9 +253,20 @@ status() {
   done
 }
 
+clean() {  # after stop: the demo's MariaDB database and its reader account (make clean; var/ goes too)
+  [ -x "$ROOT/.venv/bin/python" ] || return 0
+  if "$ROOT/.venv/bin/python" -m creditsync.simulators.departments.housing_construction --drop \
+       --server "$MARIADB_DEMO_SERVER" --database creditsync_demo_zjj > /dev/null 2>&1; then
+    echo "dropped MariaDB database creditsync_demo_zjj and account creditsync_reader"
+  else
+    echo "MariaDB at $MARIADB_DEMO_SERVER did not answer: its demo database creditsync_demo_zjj (if any) is left"
+  fi
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  clean) stop; clean ;;
+  *) echo "usage: $0 start|stop|status|clean" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -111,11 +112,8 @@ class SourceDatabase:
         self.engine.dispose()
 
     def drop(self) -> None:
-        with self.engine.begin() as conn:
-            for user in self.readers:
-                conn.exec_driver_sql("DROP USER IF EXISTS %s@'%%'", (user,))
         self.engine.dispose()
-        _drop(self.server, self.database)
+        drop_database(self.server, self.database, self.readers)
 
 
 def create_database(server: str, database: str, seed: int = 7, *, penalties: int = 30, licences: int = 20,
@@ -123,7 +121,7 @@ def create_database(server: str, database: str, seed: int = 7, *, penalties: int
     """(Re)create ``database`` on the server (a SQLAlchemy URL of an account that may create it) and
     fill it from ``seed``."""
     url = sa.make_url(server)
-    _drop(url, database)
+    drop_database(url, database)
     admin = _writer(url)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE `{database}` CHARACTER SET gbk")
@@ -133,9 +131,12 @@ def create_database(server: str, database: str, seed: int = 7, *, penalties: int
     return source
 
 
-def _drop(server: URL, database: str) -> None:
-    admin = _writer(server)
+def drop_database(server: str | URL, database: str, readers: Sequence[str] = ()) -> None:
+    """The database and the reader accounts handed out for it, gone (those that exist)."""
+    admin = _writer(sa.make_url(server))
     with admin.begin() as conn:
+        for user in readers:
+            conn.exec_driver_sql("DROP USER IF EXISTS %s@'%%'", (user,))
         conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{database}`")
     admin.dispose()
 
@@ -158,7 +159,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument("--database", default="creditsync_demo_zjj")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drop", action="store_true",
+                        help="drop the database and its reader account instead (make clean)")
+    parser.add_argument("--reader", default=READER, help="the reader account --drop removes")
     args = parser.parse_args(argv)
+    if args.drop:
+        drop_database(args.server, args.database, [args.reader])
+        return
     source = create_database(args.server, args.database, args.seed)
     print(source.connection_json())
     source.dispose()
