@@ -89,7 +89,7 @@ def push(ctx: SyncContext, client: Sink, *, until: Event | None = None) -> dict[
                 if client.asynchronous:  # the next round starts after what went, or at what waits
                     sent = {item.id for batch in batches for item in batch.items}
                     after = min([item.id - 1 for item in items if item.id not in sent] or [last])
-                batches = [batch for batch in batches if _mark_attempt(ctx, batch)]
+                batches = _mark_attempts(ctx, batches)
                 futures = [(batch, pool.submit(_send, client, batch)) for batch in batches]
                 before = counts.copy()
                 awaiting |= _collect(ctx, client, futures, counts)
@@ -198,15 +198,17 @@ def _cut(ctx: SyncContext, items: list[Sent]) -> list[Batch]:
     return batches
 
 
-def _mark_attempt(ctx: SyncContext, batch: Batch) -> bool:
-    """Commit the batch's attempt; False when none of its items is still pending."""
+def _mark_attempts(ctx: SyncContext, batches: list[Batch]) -> list[Batch]:
+    """Commit the round's attempts (one transaction, each batch its own attempt entry) before any batch
+    leaves; the batches that still have an item pending."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
         changes = ChangeSet(ctx.scope)
-        batch.items = mark_attempts(session, changes, batch.items, batch_id=batch.batch_id,
-                                    category=batch.category)
+        for batch in batches:
+            batch.items = mark_attempts(session, changes, batch.items, batch_id=batch.batch_id,
+                                        category=batch.category)
         changes.apply(session)
-    return bool(batch.items)
+    return [batch for batch in batches if batch.items]
 
 
 def _send(client: Sink, batch: Batch) -> Answer:
