@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from threading import Event
 from typing import Any, cast
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from creditsync.delivery.errors import BatchTooLargeError
 from creditsync.exceptions import CreditSyncError, RetriableError
 from creditsync.lifecycle import ChangeSet
-from creditsync.lifecycle.receipts import Sent, apply_answers, mark_attempts, record_failure, refuse
+from creditsync.lifecycle.receipts import Applied, Sent, apply_answers, mark_attempts, record_failure, refuse
 from creditsync.lifecycle.rows import outbox_identity
 from creditsync.lifecycle.seal import SealError
 from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
@@ -246,22 +246,19 @@ def _collect(ctx: SyncContext, client: Sink, futures: list[tuple[Batch, Future[A
     asynchronous interface, the business keys still waiting for the platform's answer."""
     failure: CreditSyncError | None = None
     unanswered: list[tuple[Batch, Sent]] = []
-    for batch, future in futures:
-        answer = future.result()
-        with ctx.store.transaction() as session:
+    for answered in _as_answered(futures):
+        with ctx.store.transaction() as session:  # the batches answered by now: one wait for the lock
             lock_department(session, ctx.name)
-            changes = ChangeSet(ctx.scope)
-            applied = apply_answers(session, changes, batch.items, answer.receipts, batch_id=batch.batch_id)
+            results = [(batch, answer, _store_answer(ctx, session, batch, answer))
+                       for batch, answer in answered]
+        for batch, answer, applied in results:
+            counts["batches"] += 1
+            counts["acked"] += applied.acked
+            counts["rejected"] += applied.rejected
             if answer.error is not None:
-                _record_failure(ctx, session, changes, batch, answer.error)
-            changes.apply(session)
-        counts["batches"] += 1
-        counts["acked"] += applied.acked
-        counts["rejected"] += applied.rejected
-        if answer.error is not None:
-            failure = failure or answer.error
-        else:
-            unanswered += [(batch, item) for item in applied.unanswered]
+                failure = failure or answer.error
+            else:
+                unanswered += [(batch, item) for item in applied.unanswered]
     if failure is not None:
         raise failure
     left = _ask_again(ctx, client, unanswered) if unanswered else []
@@ -271,6 +268,25 @@ def _collect(ctx: SyncContext, client: Sink, futures: list[tuple[Batch, Future[A
         raise RetriableError(f"the platform left {len(left)} item(s) without a usable answer (none, or an "
                              "acceptance without its record id); they stay pending", department=ctx.name)
     return set()
+
+
+def _as_answered(futures: list[tuple[Batch, Future[Answer]]]) -> Iterator[list[tuple[Batch, Answer]]]:
+    """The batches in groups, each group as soon as one of them is answered, with every other batch
+    answered by then: their answers are stored together, none later than it would be alone."""
+    waiting = {future: batch for batch, future in futures}
+    while waiting:
+        done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+        yield [(waiting.pop(future), future.result()) for future in done]
+
+
+def _store_answer(ctx: SyncContext, session: Session, batch: Batch, answer: Answer) -> Applied:
+    """One batch's answers, with their own receipts entry (and the failure, if the batch failed)."""
+    changes = ChangeSet(ctx.scope)
+    applied = apply_answers(session, changes, batch.items, answer.receipts, batch_id=batch.batch_id)
+    if answer.error is not None:
+        _record_failure(ctx, session, changes, batch, answer.error)
+    changes.apply(session)
+    return applied
 
 
 def _ask_again(ctx: SyncContext, client: Sink, unanswered: list[tuple[Batch, Sent]]) -> list[Sent]:
