@@ -2,8 +2,9 @@
 
 Rounds of batches: each round takes the oldest pending items (at most one per record, since a later
 version needs the platform id its predecessor's answer brings), cuts them into batches by records and
-bytes, commits their attempt (so a killed process leaves a trace), and sends up to
-``push_concurrency`` batches at once. Answers are stored per batch (:mod:`creditsync.pipeline.receipts`).
+bytes, commits their attempts in one transaction (so a killed process leaves a trace), and sends up
+to ``push_concurrency`` batches at once. Each batch's answers are stored as soon as they come
+(:mod:`creditsync.lifecycle.receipts`).
 A batch the platform finds too large (413) is split down to single records; a single record still too
 large is rejected into the quarantine, so it never blocks the rest. Cursors move once everything a run
 queued for a stream has its answer.
