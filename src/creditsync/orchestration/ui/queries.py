@@ -170,15 +170,19 @@ def run_history(session: Session, department: str, limit: int = RUN_HISTORY) -> 
 
 def _add_progress(session: Session, rows: list[dict[str, Any]], runs: dict[str, SyncRun]) -> None:
     """A running run's figures so far: what its streams read and decided, chunk by chunk (the pull
-    writes them with each chunk), and what its push rounds delivered (pipeline.push.note_progress)."""
+    writes them with each chunk), and what its push rounds delivered (pipeline.push.note_progress).
+    "Published" counts what the report will count: the run's own items acknowledged so far (its push
+    also delivers what earlier runs left pending, which the progress figure includes)."""
     for row in rows:
         totals: Counter[str] = Counter()
         for counts in session.scalars(select(RunStream.counts).where(RunStream.run_id == row["id"])):
             totals.update({k: int(v) for k, v in (counts or {}).items() if isinstance(v, int)})
         pushed = ((runs[row["id"]].counts or {}).get("progress") or {}).get("push") or {}
+        published = session.scalar(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.run_id == row["id"], OutboxItem.status == OutboxStatus.ACKED)) or 0
         row.update(read=totals.get("read", 0), new=totals.get("new", 0), corrected=totals.get("changed", 0),
                    withdrawn=totals.get("withdrawal_queued", 0), revoked=totals.get("revoked", 0),
-                   quarantined=totals.get("quarantined", 0), published=int(pushed.get("acked", 0)),
+                   quarantined=totals.get("quarantined", 0), published=int(published),
                    progress={"pushed": int(pushed.get("acked", 0)), "batches": int(pushed.get("batches", 0))})
 
 
