@@ -17,6 +17,7 @@ from typing import Any
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
 from creditsync.lifecycle.source import SourceItem
+from creditsync.lifecycle.transitions import Outcome
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import kind_of, read_stored_cursor
 from creditsync.pipeline.ingest import chunks, ingest_chunk, translate_chunk
@@ -26,6 +27,7 @@ from creditsync.sources.cursor import Cursor, max_cursor
 from creditsync.sources.registry import open_source
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import RunStream
+from creditsync.store.statistics import GrowthWatch
 
 log = logging.getLogger(__name__)
 READ = "read"  # the count of source records read, beside the outcome counts
@@ -87,13 +89,14 @@ class _Writer:
         self._ctx, self._translator = ctx, translator
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{ctx.name}")
         self._in_flight: Future[Counter[str]] | None = None
+        self._growth = GrowthWatch(ctx.store)
         self.totals: Counter[str] = Counter()
 
     def write(self, items: list[SourceItem], read: int) -> None:
         self._settle()
         # in a copy of this thread's context: what the caller set (a guard, a log context) holds there too
         self._in_flight = self._pool.submit(contextvars.copy_context().run, _ingest, self._ctx,
-                                            self._translator, items, read)
+                                            self._translator, items, read, self._growth)
 
     def close(self, *, failed: bool = False) -> Counter[str]:
         """Wait for the chunk in flight. After a source failure, a write failing too is only logged:
@@ -115,7 +118,8 @@ class _Writer:
             self.totals.update(future.result())
 
 
-def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], read: int) -> Counter[str]:
+def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], read: int,
+            growth: GrowthWatch) -> Counter[str]:
     """Decide and write one translated chunk in one transaction."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
@@ -124,6 +128,7 @@ def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], r
         stream = session.get(RunStream, (ctx.run_id, translator.category))
         assert stream is not None
         stream.counts = dict(Counter(stream.counts or {}) + outcomes)
+    growth.added(outcomes[Outcome.NEW] + outcomes[Outcome.CHANGED])  # a version and an item each
     return outcomes
 
 

@@ -1,0 +1,41 @@
+"""Planner statistics during a run's growth: the growing tables are analysed once the rows a run added
+reach the first threshold, then each time they have doubled; SQLite is left alone."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from creditsync.store import open_store
+from creditsync.store.db import Store
+from creditsync.store.statistics import FIRST, GROWING, GrowthWatch
+
+
+def _planner_rows(store: Store) -> dict[str, float]:
+    """pg_class.reltuples: -1 until a table is first analysed."""
+    query = "SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"
+    with store.engine.connect() as connection:
+        return {table: float(connection.scalar(text(query), {"table": table})) for table in GROWING}
+
+
+def test_tables_are_analysed_once_the_run_has_added_enough_rows(pg_url: str) -> None:
+    store = open_store(pg_url)
+    try:
+        watch = GrowthWatch(store)
+        watch.added(FIRST - 1)
+        assert set(_planner_rows(store).values()) == {-1.0}  # never analysed yet
+        watch.added(1)
+        assert set(_planner_rows(store).values()) == {0.0}  # analysed: the tables are still empty
+    finally:
+        store.dispose()
+
+
+def test_on_sqlite_nothing_is_analysed(sqlite_url: str) -> None:
+    store = open_store(sqlite_url)
+    try:
+        watch = GrowthWatch(store)
+        watch.added(FIRST * 10)
+        with store.engine.connect() as connection:
+            analysed = connection.scalar(text("SELECT count(*) FROM sqlite_master WHERE name='sqlite_stat1'"))
+        assert analysed == 0
+    finally:
+        store.dispose()
