@@ -3,6 +3,9 @@ reach the first threshold, then each time they have doubled; SQLite is left alon
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from sqlalchemy import text
 
 from creditsync.store import open_store
@@ -25,6 +28,25 @@ def test_tables_are_analysed_once_the_run_has_added_enough_rows(pg_url: str) -> 
         assert set(_planner_rows(store).values()) == {-1.0}  # never analysed yet
         watch.added(1)
         assert set(_planner_rows(store).values()) == {0.0}  # analysed: the tables are still empty
+    finally:
+        store.dispose()
+
+
+def test_a_table_locked_by_maintenance_is_not_waited_for(pg_url: str,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    store = open_store(pg_url)
+    try:
+        watch = GrowthWatch(store)
+        with store.engine.connect() as maintenance:  # what a VACUUM or CREATE INDEX CONCURRENTLY holds
+            maintenance.execute(text("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE"))
+            started = time.monotonic()
+            watch.added(FIRST)  # no error: the chunk was stored; the statistics wait for the next doubling
+            assert time.monotonic() - started < 10
+            maintenance.rollback()
+        assert "could not analyse" in caplog.text
+        assert _planner_rows(store)["outbox"] == -1.0  # the locked table was passed over
+        watch.added(FIRST)
+        assert set(_planner_rows(store).values()) == {0.0}
     finally:
         store.dispose()
 

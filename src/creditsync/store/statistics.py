@@ -14,12 +14,22 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from creditsync.store.db import Store
 
 log = logging.getLogger(__name__)
 
-GROWING = ("records", "record_versions", "outbox")  # what a pull adds to, a row or more per record
+# What a pull adds to (a row or more per record), and the columns the gateway's statements filter,
+# join or sort by: only theirs are sampled (the payloads, seals and texts would cost most, help none).
+COLUMNS = {
+    "records": ("business_key", "department", "category", "state", "withdraw_reason", "source_key",
+                "document_no", "subject_name", "display_until", "updated_at", "version"),
+    "record_versions": ("business_key", "version", "audit_entry_id", "created_at"),
+    "outbox": ("id", "department", "category", "status", "business_key", "action", "attempts", "run_id",
+               "receipt_entry_id", "acked_at", "version", "idempotency_key"),
+}
+GROWING = tuple(COLUMNS)
 FIRST = 2000  # rows added before the first ANALYZE of tables that have no statistics
 
 
@@ -41,9 +51,17 @@ class GrowthWatch:
             self._analyze()
 
     def _analyze(self) -> None:
-        with self._store.engine.connect() as connection:  # its own transaction: no lock held meanwhile
-            connection.execute(text(f"ANALYZE {', '.join(GROWING)}"))
-            connection.commit()
+        tables = ", ".join(f"{table} ({', '.join(columns)})" for table, columns in COLUMNS.items())
+        try:
+            with self._store.engine.connect() as connection:  # its own transaction: no lock held meanwhile
+                # a VACUUM or index build of the same table would hold the writer up: not worth waiting
+                connection.execute(text("SET LOCAL lock_timeout = '1s'"))
+                connection.execute(text(f"ANALYZE {tables}"))
+                connection.commit()
+        except SQLAlchemyError as exc:  # only the planner's aid: the run goes on, and tries again later
+            log.warning("could not analyse %s now: %s", ", ".join(GROWING), str(exc).splitlines()[0])
+            self._added = 0
+            return
         log.debug("analysed %s after %d new rows", ", ".join(GROWING), self._added)
         self._added, self._known = 0, self._estimate()
 
