@@ -4,6 +4,7 @@ reach the first threshold, then each time they have doubled; SQLite is left alon
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -61,3 +62,24 @@ def test_on_sqlite_nothing_is_analysed(sqlite_url: str) -> None:
         assert analysed == 0
     finally:
         store.dispose()
+
+
+def test_a_database_user_who_does_not_own_the_tables_is_told_why(pg_url: str,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    role = f"cs_stats_{uuid.uuid4().hex[:8]}"
+    owner = open_store(pg_url)
+    with owner.engine.connect() as connection:
+        connection.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+        connection.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+        connection.commit()
+    store = open_store(pg_url.replace("postgres@", f"{role}@", 1))
+    try:
+        GrowthWatch(store).added(FIRST)  # no error: the run goes on
+        assert "only table or database owner can analyze it" in caplog.text
+    finally:
+        store.dispose()
+        with owner.engine.connect() as connection:
+            connection.execute(text(f'DROP OWNED BY "{role}"'))
+            connection.execute(text(f'DROP ROLE "{role}"'))
+            connection.commit()
+        owner.dispose()

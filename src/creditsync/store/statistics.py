@@ -12,7 +12,9 @@ about log2(rows) times, each time a bounded sample (at most 300 × default_stati
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from psycopg2 import Error as DBAPIError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,14 +56,21 @@ class GrowthWatch:
         tables = ", ".join(f"{table} ({', '.join(columns)})" for table, columns in COLUMNS.items())
         try:
             with self._store.engine.connect() as connection:  # its own transaction: no lock held meanwhile
-                # a VACUUM or index build of the same table would hold the writer up: not worth waiting
-                connection.execute(text("SET LOCAL lock_timeout = '1s'"))
-                connection.execute(text(f"ANALYZE {tables}"))
-                connection.commit()
-        except SQLAlchemyError as exc:  # only the planner's aid: the run goes on, and tries again later
+                # psycopg2's own cursor: the server's warnings reach its notices list only this way
+                driver: Any = connection.connection.dbapi_connection
+                heard = len(driver.notices)
+                with driver.cursor() as cursor:
+                    # a VACUUM or index build of the same table would hold the writer up: not worth waiting
+                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+                    cursor.execute(f"ANALYZE {tables}")
+                driver.commit()  # the statistics (pg_statistic) are kept only when committed
+                said = [notice.strip() for notice in driver.notices[heard:]]
+        except (SQLAlchemyError, DBAPIError) as exc:  # only the planner's aid: the run goes on, tries later
             log.warning("could not analyse %s now: %s", ", ".join(GROWING), str(exc).splitlines()[0])
             self._added = 0
             return
+        for notice in said:  # "skipping …: only table or database owner can analyze it"
+            log.warning("analysing the store's tables after %d new rows: %s", self._added, notice)
         log.debug("analysed %s after %d new rows", ", ".join(GROWING), self._added)
         self._added, self._known = 0, self._estimate()
 
