@@ -3,6 +3,8 @@ reach the first threshold, then each time they have doubled; SQLite is left alon
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 
@@ -83,3 +85,10 @@ def test_a_database_user_who_does_not_own_the_tables_is_told_why(pg_url: str,
             connection.execute(text(f'DROP ROLE "{role}"'))
             connection.commit()
         owner.dispose()
+
+
+def test_a_sqlite_sync_does_not_load_the_postgresql_driver() -> None:
+    """psycopg2 and libpq cost a SQLite sync 5 MB of its memory budget (B2)."""
+    probe = "import sys, creditsync.pipeline.pull; print('psycopg2' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from psycopg2 import Error as DBAPIError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,6 +53,7 @@ class GrowthWatch:
 
     def _analyze(self) -> None:
         tables = ", ".join(f"{table} ({', '.join(columns)})" for table, columns in COLUMNS.items())
+        driver_error: Any = getattr(self._store.engine.dialect.dbapi, "Error", SQLAlchemyError)
         try:
             with self._store.engine.connect() as connection:  # its own transaction: no lock held meanwhile
                 # psycopg2's own cursor: the server's warnings reach its notices list only this way
@@ -65,7 +65,7 @@ class GrowthWatch:
                     cursor.execute(f"ANALYZE {tables}")
                 driver.commit()  # the statistics (pg_statistic) are kept only when committed
                 said = [notice.strip() for notice in driver.notices[heard:]]
-        except (SQLAlchemyError, DBAPIError) as exc:  # only the planner's aid: the run goes on, tries later
+        except (SQLAlchemyError, driver_error) as exc:  # only the planner's aid: the run goes on, tries later
             log.warning("could not analyse %s now: %s", ", ".join(GROWING), str(exc).splitlines()[0])
             self._added = 0
             return
