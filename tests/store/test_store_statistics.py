@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from creditsync.store import open_store
 from creditsync.store.db import Store
-from creditsync.store.statistics import FIRST, GROWING, GrowthWatch
+from creditsync.store.models import Base
+from creditsync.store.statistics import COLUMNS, FIRST, GROWING, GrowthWatch
 
 
 def _planner_rows(store: Store) -> dict[str, float]:
@@ -92,3 +93,10 @@ def test_a_sqlite_sync_does_not_load_the_postgresql_driver() -> None:
     probe = "import sys, creditsync.pipeline.pull; print('psycopg2' in sys.modules)"
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"
+
+
+def test_every_sampled_column_is_one_of_its_table() -> None:
+    """A column renamed by a migration would make every ANALYZE fail (a warning, and plans left without
+    statistics): the list must follow the schema."""
+    for table, columns in COLUMNS.items():
+        assert set(columns) <= set(Base.metadata.tables[table].columns.keys()), table
