@@ -34,21 +34,25 @@ class QuarantineError(CreditSyncError):
 
 def plan_quarantine(session: Session, changes: ChangeSet, category: str,
                     quarantined: Sequence[tuple[SourceItem, QuarantineStage, list[FieldError]]],
-                    fixed: dict[str, str]) -> None:
+                    fixed: dict[str, str], fixed_records: dict[str, str] | None = None) -> None:
     """Open entries for a chunk's bad records (once per content: the same bad row read again only
-    updates its entry), and close the entries of records that came back fixed."""
+    updates its entry), and close the entries of records that came back fixed: by the department's
+    record id (``fixed``), or for file rows, whose keys are only places, by business key
+    (``fixed_records``: a rejection or a hold-back of that decision)."""
     department = changes.scope.department
-    source_keys = set(fixed) | {item.source_key for item, _, _ in quarantined}
-    if not source_keys:
-        return
+    fixed_records = fixed_records or {}
+    source_keys = set(fixed) | {item.source_key for item, _, _ in quarantined if item.identifies}
     hashes = {item.source_hash for item, _, _ in quarantined}
+    if not (source_keys or hashes or fixed_records):
+        return
     open_entries = session.execute(select(
         QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash,
-        QuarantineItem.retry_outcome)
+        QuarantineItem.business_key, QuarantineItem.retry_outcome)
         .where(QuarantineItem.department == department, QuarantineItem.category == category,
                QuarantineItem.resolved_at.is_(None),
                or_(any_of(session, QuarantineItem.source_key, source_keys),
-                   any_of(session, QuarantineItem.source_hash, hashes)))).all()
+                   any_of(session, QuarantineItem.source_hash, hashes),
+                   any_of(session, QuarantineItem.business_key, fixed_records)))).all()
     by_hash = {entry.source_hash: entry for entry in open_entries}
     closing = dict(fixed)
     for item, stage, errors in quarantined:
@@ -56,11 +60,12 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
         if seen is not None:  # the same unchanged bad row, re-read through the cursor overlap
             _seen_again(changes, category, seen, item)
             continue
-        closing[item.source_key] = "superseded: a newer version of the source record"
+        if item.identifies:
+            closing[item.source_key] = "superseded: a newer version of the source record"
         _open(changes, category, item, stage, errors)
     for entry in open_entries:
-        if entry.source_key in closing and entry.source_hash not in hashes:
-            resolution = closing[entry.source_key]
+        resolution = closing.get(entry.source_key) or fixed_records.get(entry.business_key or "")
+        if resolution is not None and entry.source_hash not in hashes:
             update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp,
                                       "resolution": resolution[:200]}
             if entry.retry_outcome == RETRY_PENDING:

@@ -59,6 +59,10 @@ class SourceItem:
     conflict: FieldError | None = None
     step: Step | None = None
     replaces: list[dict[str, Any]] = field(default_factory=list)  # records the 文书号 change takes down
+    # source_key is the department's id of the decision (False: a place in a file, <name>#<row>, that
+    # next week's file of the same name fills with another decision): only such an id links a record
+    # to its earlier 文书号 or closes the quarantine entries of the row it replaces
+    identifies: bool = True
 
     @property
     def valid(self) -> bool:
@@ -78,7 +82,8 @@ def decide_chunk(session: Session, sealer: Sealer, department: str, category: st
                  items: list[SourceItem]) -> ChunkDecision:
     """Decide every item against the store (read only); an item read twice in the chunk counts once."""
     keys = {item.key for item in items if item.key}
-    linked = load_linked(session, sealer, department, category, [i.source_key for i in items if i.key])
+    linked = load_linked(session, sealer, department, category,
+                         [i.source_key for i in items if i.key and i.identifies])
     linked_keys = {row["business_key"] for rows in linked.values() for row in rows}
     stored = load_records(session, sealer, keys | linked_keys)
     outcomes: Counter[str] = Counter()
@@ -212,6 +217,7 @@ class ChunkPlan:
     decision: ChunkDecision
     quarantined: list[tuple[SourceItem, QuarantineStage, list[FieldError]]] = field(default_factory=list)
     fixed: dict[str, str] = field(default_factory=dict)  # source key → resolution of its open entries
+    fixed_records: dict[str, str] = field(default_factory=dict)  # … by business key, for file rows
 
     @property
     def sealer(self) -> Sealer:
@@ -222,7 +228,8 @@ class ChunkPlan:
         raise_tamper_alarm(session, self.changes, self.decision.stored.tampered.values(), where="sync")
         for item in self.decision.items:
             self._plan_item(item)
-        plan_quarantine(session, self.changes, self.category, self.quarantined, self.fixed)
+        plan_quarantine(session, self.changes, self.category, self.quarantined, self.fixed,
+                        self.fixed_records)
 
     def _plan_item(self, item: SourceItem) -> None:
         step = item.step
@@ -267,7 +274,11 @@ class ChunkPlan:
         if step.action is OutboxAction.UPSERT:
             assert item.payload is not None and item.mapped_hash is not None
             self.changes.outbox.append(self._item(row, OutboxAction.UPSERT, item.payload))
-            self.fixed[item.source_key] = f"fixed at source: version {row['version']} of {item.key}"
+            fixed = f"fixed at source: version {row['version']} of {item.key}"
+            if item.identifies:
+                self.fixed[item.source_key] = fixed
+            else:  # a file row: the entries of this decision, not of whatever sat in that row before
+                self.fixed_records[item.key] = fixed
 
     def _enter_state(self, item: SourceItem, row: dict[str, Any], before: dict[str, Any], step: Step, *,
                      known: bool) -> None:

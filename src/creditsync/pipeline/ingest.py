@@ -40,16 +40,18 @@ def _item(translator: Translator, raw: RawRecord) -> SourceItem:
     source_key, source_hash = printable(str(raw.key))[:200], content_hash(raw.data)
     if raw.error:
         return SourceItem(source_key, source_hash, raw.data, stage=QuarantineStage.SOURCE,
-                          problems=[_unreadable(translator, raw)])
+                          problems=[_unreadable(translator, raw)], identifies=translator.keys_identify)
     translation = translator.translate(raw.data)
     revoked, trace = translator.is_revoked(raw.data), _trace(translator.category, translation)
     record = translation.record
     if record is None:
         return SourceItem(source_key, source_hash, raw.data, revoked, trace=trace,
-                          stage=QuarantineStage(translation.stage), problems=list(translation.errors))
+                          stage=QuarantineStage(translation.stage), problems=list(translation.errors),
+                          identifies=translator.keys_identify)
     payload = record.to_payload()
     return SourceItem(
         source_key, source_hash, raw.data, revoked, trace=trace, key=record.business_key(), payload=payload,
+        identifies=translator.keys_identify,
         masked=record.masked_payload(),
         mapped_hash=content_hash(payload),
         held_back=hold_back_error(translator.category, payload, translator.hold_back),

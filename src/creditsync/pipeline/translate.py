@@ -14,6 +14,7 @@ from creditsync.mapping import MappingSpec, load_mapping
 from creditsync.pipeline.context import SyncContext
 from creditsync.publication.protection import HoldBackRule, parse_hold_back_rules
 from creditsync.schema import CanonicalRecord, RecordValidator, record_validator, shanghai_today
+from creditsync.sources.registry import get_adapter_class
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Translator:
     revoked_when: RevokedRule | None = None
     hold_back: tuple[HoldBackRule, ...] = ()  # the department's rules for this category (minors: always)
     severity_default: str | None = None  # of penalties whose mapping gives no severity
+    keys_identify: bool = True  # the source's record keys name decisions, not places in a file
 
     def is_revoked(self, raw: dict[str, Any]) -> bool:
         return self.revoked_when is not None and self.revoked_when.matches(raw)
@@ -64,8 +66,8 @@ class Translator:
 
 
 def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) -> Translator:
-    if canonical:
-        return Translator(category, None, "template_file")
+    if canonical:  # a handed-over file: its rows are keyed <file name>#<row>
+        return Translator(category, None, "template_file", keys_identify=False)
     stream = ctx.department.stream(category)
     path = ctx.department.mapping_path(ctx.settings.mappings_dir, stream)
     if not path.exists():
@@ -75,4 +77,5 @@ def translator_for(ctx: SyncContext, category: str, *, canonical: bool = False) 
         raise ConfigurationError(f"{path} maps category {mapping.category!r}, stream is {category!r}")
     rules = ctx.department.publication
     return Translator(category, mapping, ctx.department.source.kind, stream.revoked_when,
-                      parse_hold_back_rules(rules.hold_back).get(category, ()), rules.severity_default)
+                      parse_hold_back_rules(rules.hold_back).get(category, ()), rules.severity_default,
+                      get_adapter_class(ctx.department.source.kind).keys_identify)

@@ -152,6 +152,10 @@ class SourceAdapter(ABC):
     # True: the source calls ``self.rate_limiter`` for each request itself (HTTP sources); otherwise
     # the framework does, once per page a source starts (``StreamRead.start_page``).
     rate_limits_requests: ClassVar[bool] = False
+    # True: a record's key is the department's own id of a decision (a key field): a later record under
+    # the same key is that decision again, even under another 文书号. False: the key is a place (a file's
+    # name and row); next week's file of the same name holds other decisions in the same rows.
+    keys_identify: ClassVar[bool] = True
 
     def __init__(
         self,

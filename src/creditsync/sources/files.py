@@ -111,6 +111,7 @@ class FileDropAdapter(SourceAdapter):
     stream_options_model = FileStreamOptions
     requires_connection = False
     retry_reads = False  # a file that changes while read is read again next run
+    keys_identify = False  # <file name>#<row>
 
     def __init__(self, department: str, options: Mapping[str, Any] | None, connection: Connection | None,
                  *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
