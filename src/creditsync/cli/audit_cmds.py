@@ -122,6 +122,9 @@ def _parse_date(value: str | None) -> datetime | None:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+TABLE_LIMIT = 200  # entries a table shows unless asked (a table of a whole trail would never finish)
+
+
 @app.command("history")
 def history_cmd(
     department: str = typer.Option(None, "--department", "-d"),
@@ -130,6 +133,9 @@ def history_cmd(
     since: str = typer.Option(None, "--since", help="YYYY-MM-DD, a day in CREDITSYNC_DISPLAY_TZ (北京时间)"),
     until: str = typer.Option(None, "--until", help="YYYY-MM-DD (inclusive)"),
     output: HistoryFormat = typer.Option(HistoryFormat.table, "--format", "-f"),
+    limit: int = typer.Option(None, "--limit", "-n", min=0,
+                              help=f"Only the latest N entries (the table: {TABLE_LIMIT} unless given; "
+                                   "0: all; CSV and JSON: all unless given)"),
 ) -> None:
     """Sync history from the trail, filtered."""
     from creditsync.audit.history import HistoryFilter, entry_row, history
@@ -137,11 +143,21 @@ def history_cmd(
     since_dt, until_dt = _parse_date(since), _parse_date(until)
     filters = HistoryFilter(department, category, status, since_dt.date() if since_dt else None,
                             until_dt.date() if until_dt else None)
+    if limit is None and output is HistoryFormat.table:
+        limit = TABLE_LIMIT
     with gateway_errors():
         gateway = _gateway()
         with gateway.store.read_connection() as connection:  # Core: no ORM, no models to load
-            rows = (entry_row(e) for e in history(connection, filters))
-            _emit(rows, output)
+            if not limit:  # everything, streamed
+                _emit((entry_row(e) for e in history(connection, filters)), output)
+                return
+            # one more than asked: whether earlier entries were left out
+            latest = [entry_row(e) for e in history(connection, filters, latest=limit + 1)]
+            if len(latest) > limit:
+                latest = latest[1:]
+                errors.print(f"[yellow]only the latest {limit} entries are shown; earlier ones: --since/"
+                             "--until, a larger --limit (0: all), or --format csv[/]")
+            _emit(latest, output)
 
 
 def _emit(rows: object, output: HistoryFormat) -> None:
