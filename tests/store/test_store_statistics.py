@@ -3,6 +3,7 @@ reach the first threshold, then each time they have doubled; SQLite is left alon
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ def test_tables_are_analysed_once_the_run_has_added_enough_rows(pg_url: str) -> 
 
 def test_a_table_locked_by_maintenance_is_not_waited_for(pg_url: str,
                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="creditsync.store.statistics")
     store = open_store(pg_url)
     try:
         watch = GrowthWatch(store)

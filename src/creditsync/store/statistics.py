@@ -32,6 +32,7 @@ COLUMNS = {
 }
 GROWING = tuple(COLUMNS)
 FIRST = 2000  # rows added before the first ANALYZE of tables that have no statistics
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
 
 
 class GrowthWatch:
@@ -66,7 +67,9 @@ class GrowthWatch:
                 driver.commit()  # the statistics (pg_statistic) are kept only when committed
                 said = [notice.strip() for notice in driver.notices[heard:]]
         except (SQLAlchemyError, driver_error) as exc:  # only the planner's aid: the run goes on, tries later
-            log.warning("could not analyse %s now: %s", ", ".join(GROWING), str(exc).splitlines()[0])
+            busy = getattr(exc, "pgcode", None) == LOCK_NOT_AVAILABLE  # another run analysing, a VACUUM
+            log.log(logging.INFO if busy else logging.WARNING, "could not analyse %s now: %s",
+                    ", ".join(GROWING), str(exc).splitlines()[0])
             self._added = 0
             return
         for notice in said:  # "skipping …: only table or database owner can analyze it"
