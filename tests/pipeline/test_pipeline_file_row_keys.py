@@ -111,3 +111,26 @@ def test_a_dropped_file_of_last_weeks_name_takes_nothing_down(harness: Harness, 
 
     assert {states(harness)[document] for document in documents} == {"published"}
     assert harness.stats()["withdrawn"] == 0
+
+
+@BOTH_STORES
+def test_a_handed_over_correction_keeps_the_decision_linked_to_its_department_id(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The REST system delivers a decision with its own id; a desk hands over a file correcting its
+    facts (same 文书号); later the system corrects the 文书号 under the same id: the old number's row must
+    still come down by itself (the file row did not take the id's place)."""
+    penalty = harness.valid_penalty(0)
+    harness.sync()
+    old_no = penalty["decision_no"]
+    assert harness.record(old_no).source_key == penalty["id"]
+
+    hand_over(harness, tmp_path / "desk", canonical(harness, 0, CF_SY=penalty["facts"] + "（补正）"))
+    assert harness.record(old_no).source_key == penalty["id"]
+
+    new_no = old_no.replace("号", "-1号")
+    harness.source.update(penalty["id"], decision_no=new_no)
+    harness.sync()
+
+    assert states(harness)[old_no] == "replaced" and states(harness)[new_no] == "published"
+    assert harness.stats()["records"] - harness.stats()["withdrawn"] == len(harness.published_documents())

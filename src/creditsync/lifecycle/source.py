@@ -259,8 +259,11 @@ class ChunkPlan:
         before = dict(row)
         if step.stores_version:
             row.update(self._fields(item), version=(row["version"] if current else 0) + 1,
-                       mapped_hash=item.mapped_hash, source_key=item.source_key,
-                       run_id=self.changes.scope.run_id)
+                       mapped_hash=item.mapped_hash, run_id=self.changes.scope.run_id)
+            if current and not item.identifies and current.get("source_key"):
+                # a file row corrects a decision the department's system delivers with its own id:
+                # the record stays linked to that id (a later 文书号 correction must still find it)
+                row["source_key"] = current["source_key"]
             self._version(item, row["version"])
         if step.outcome is Outcome.BLOCKED and current is None:  # inherited from the decision's old key
             row["repair_decision_no"] = next((old["repair_decision_no"] for old in item.replaces
