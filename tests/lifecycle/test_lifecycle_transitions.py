@@ -10,8 +10,10 @@ from creditsync.lifecycle.transitions import (
     Outcome,
     SourceEvent,
     after_receipt,
+    beneath,
     on_source,
     release,
+    released_cause,
     take_down,
 )
 from creditsync.store.states import OutboxAction, RecordState, WithdrawCause
@@ -32,8 +34,14 @@ def known(state: RecordState, reason: str | None = None, *, on_platform: bool = 
     (S.PUBLISHED, None, H, Outcome.PROTECTED, S.WITHDRAWING),  # a minor found late: taken down
     (S.REJECTED, None, U, Outcome.STILL_REJECTED, None),
     # an operator's withdrawal holds against anything the department sends
-    (S.OPERATOR_WITHDRAWN, None, U, Outcome.UNCHANGED, None),
-    (S.OPERATOR_WITHDRAWN, None, V, Outcome.BLOCKED, None),
+    (S.OPERATOR_WITHDRAWN, "operator", U, Outcome.UNCHANGED, None),
+    (S.OPERATOR_WITHDRAWN, "operator", V, Outcome.BLOCKED, S.OPERATOR_WITHDRAWN),  # kept, not sent
+    # … and remembers what the department says beneath it: a revocation, and its lifting
+    (S.OPERATOR_WITHDRAWN, "operator", R, Outcome.BLOCKED, S.OPERATOR_WITHDRAWN),
+    (S.OPERATOR_WITHDRAWN, "revoked", R, Outcome.UNCHANGED, None),
+    (S.OPERATOR_WITHDRAWN, "revoked", U, Outcome.BLOCKED, S.OPERATOR_WITHDRAWN),
+    (S.OPERATOR_WITHDRAWN, "revoked", V, Outcome.BLOCKED, S.OPERATOR_WITHDRAWN),
+    (S.OPERATOR_WITHDRAWN, "replaced", U, Outcome.UNCHANGED, None),
     (S.WITHDRAWING, "operator", U, Outcome.UNCHANGED, None),
     (S.WITHDRAWING, "operator", V, Outcome.BLOCKED, None),
     # repaired and expired: never again
@@ -86,6 +94,35 @@ def test_an_operator_cannot_withdraw_what_is_off_display_for_good_or_already_wit
         state: RecordState, reason: str | None) -> None:
     with pytest.raises(IllegalTransition, match="already off display"):
         take_down(state, reason, True, WithdrawCause.OPERATOR)
+
+
+@pytest.mark.parametrize(("event", "reason"), [(R, "revoked"), (U, "operator"), (V, "operator")])
+def test_what_the_department_says_under_a_hold_is_what_a_release_restores(event: SourceEvent,
+                                                                           reason: str) -> None:
+    step = on_source(event, known(S.OPERATOR_WITHDRAWN, "revoked" if event is not R else "operator"))
+    assert step.cause == reason
+
+
+@pytest.mark.parametrize(("reason", "after"), [
+    ("operator", S.WITHDRAWN),  # it was live: the release lets it be published again
+    (None, S.WITHDRAWN),
+    ("revoked", S.WITHDRAWN),  # revoked meanwhile (or before): off, for that
+    ("replaced", S.REPLACED),  # renumbered meanwhile: the old number stays off
+    ("protected", S.PROTECTED),
+])
+def test_a_release_restores_what_lies_beneath_the_hold(reason: str | None, after: RecordState) -> None:
+    assert release(S.OPERATOR_WITHDRAWN, reason) is after
+    assert (released_cause(reason) is None) is (reason in (None, "operator"))
+
+
+@pytest.mark.parametrize(("state", "reason", "beneath_it"), [
+    (S.PUBLISHED, None, WithdrawCause.OPERATOR), (S.WITHDRAWN, "revoked", WithdrawCause.REVOKED),
+    (S.WITHDRAWN, None, WithdrawCause.REVOKED), (S.REVOKED, None, WithdrawCause.REVOKED),
+    (S.REPLACED, "replaced", WithdrawCause.REPLACED), (S.PROTECTED, "protected", WithdrawCause.PROTECTED),
+])
+def test_an_operators_hold_over_a_record_keeps_what_it_was(state: RecordState, reason: str | None,
+                                                           beneath_it: WithdrawCause) -> None:
+    assert beneath(state, reason) is beneath_it
 
 
 def test_only_an_operator_withdrawal_can_be_released_and_only_once_confirmed() -> None:

@@ -246,7 +246,7 @@ class ChunkPlan:
             self.quarantined.append((item, QuarantineStage.PROTECTED, [item.held_back]))
         if step.outcome is Outcome.PROTECTED and step.state is None and not step.stores_version:
             return  # a new decision held back, or the held version read again: only its quarantine entry
-        if step.event is AuditEvent.REPUBLISH_BLOCKED and not step.stores_version:
+        if step.event is AuditEvent.REPUBLISH_BLOCKED and step.state is None and not step.stores_version:
             self._event(item, step.event, state=self._row(item.key)["state"], mapped_hash=item.mapped_hash)
             return
         if step.state is not None or step.stores_version:
@@ -313,6 +313,10 @@ class ChunkPlan:
                          WithdrawCause.REPLACED)
         event_details = {"replaced_by": item.key, "source_key": item.source_key}
         if step is None or effective_state(old["state"], old["withdraw_reason"]) in STICKY:
+            if old["state"] == RecordState.OPERATOR_WITHDRAWN:  # held: a release must leave it off
+                row = dict(self.changes.record(old["business_key"]) or old)
+                row["withdraw_reason"] = str(WithdrawCause.REPLACED)
+                self.changes.write_record(row)
             self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category,
                                business_key=old["business_key"],
                                state=old["state"], **event_details)

@@ -137,13 +137,57 @@ SOURCE: dict[tuple[RecordState | None, SourceEvent], Step | tuple[Step, Step]] =
 }
 
 
+# Under an operator's hold the record keeps, in withdraw_reason, what it would be without the hold
+# (``beneath``): "operator" (live: a release publishes it again) or the cause that took it off meanwhile
+# or before (revoked, replaced, protected: a release leaves it off for that cause).
+REVOKED_WHILE_HELD = Step(Outcome.BLOCKED, RecordState.OPERATOR_WITHDRAWN, cause=WithdrawCause.REVOKED,
+                          event=AuditEvent.REVOKED_WHILE_WITHDRAWN)
+UNREVOKED_WHILE_HELD = Step(Outcome.BLOCKED, RecordState.OPERATOR_WITHDRAWN, cause=WithdrawCause.OPERATOR,
+                            event=AuditEvent.REPUBLISH_BLOCKED)
+KEPT_WHILE_HELD = Step(Outcome.BLOCKED, RecordState.OPERATOR_WITHDRAWN, cause=WithdrawCause.OPERATOR,
+                       event=AuditEvent.REPUBLISH_BLOCKED, stores_version=True)
+
+
 def on_source(event: SourceEvent, known: Known | None) -> Step:
     """The step for what the department's system says about one decision."""
+    if known is not None and known.state is RecordState.OPERATOR_WITHDRAWN:
+        held = _under_hold(event, known.withdraw_reason == WithdrawCause.REVOKED)
+        if held is not None:
+            return held
     rule = SOURCE[(known.effective if known else None, event)]
     if isinstance(rule, tuple):
         assert known is not None
         return rule[0] if known.on_platform else rule[1]
     return rule
+
+
+def _under_hold(event: SourceEvent, revoked: bool) -> Step | None:
+    """What the department says of a record an operator holds off display: the hold stays, but a
+    revocation is remembered (the release must not publish a revoked decision), and forgotten again
+    when the department's record is publishable once more."""
+    if event is SourceEvent.REVOKED:
+        return SAME if revoked else REVOKED_WHILE_HELD
+    if event is SourceEvent.VERSION:
+        return KEPT_WHILE_HELD  # kept, not sent: the release publishes the newest
+    if event is SourceEvent.UNCHANGED and revoked:
+        return UNREVOKED_WHILE_HELD
+    return None
+
+
+BENEATH_A_HOLD = frozenset({WithdrawCause.REVOKED, WithdrawCause.REPLACED, WithdrawCause.PROTECTED})
+
+
+def beneath(state: RecordState, withdraw_reason: str | None) -> WithdrawCause:
+    """What an operator's hold put over a record: the cause it was already off display for, else
+    OPERATOR (it was live)."""
+    if state in (RecordState.WITHDRAWN, RecordState.REVOKED):
+        return WithdrawCause.REVOKED if withdraw_reason in (None, WithdrawCause.REVOKED) \
+            else WithdrawCause(withdraw_reason)
+    if state is RecordState.REPLACED:
+        return WithdrawCause.REPLACED
+    if state is RecordState.PROTECTED:
+        return WithdrawCause.PROTECTED
+    return WithdrawCause.OPERATOR
 
 
 def source_event(*, revoked: bool, held_back: bool, mapped_hash: str | None,
@@ -191,16 +235,24 @@ def take_down(state: RecordState, withdraw_reason: str | None, on_platform: bool
     raise IllegalTransition(f"cannot take a {effective} record off display for {cause}")
 
 
-def release(state: RecordState) -> RecordState:
+def release(state: RecordState, withdraw_reason: str | None = None) -> RecordState:
     """An operator lifts their 终止公示: the record is off display but no longer held there; the
-    department's next publishable version (or a re-send of the current one) publishes it again."""
+    department's next publishable version (or a re-send of the current one) publishes it again. A
+    record the department revoked, renumbered or a rule held back meanwhile (or before) stays off for
+    that cause (:func:`released_cause`)."""
     if state is RecordState.OPERATOR_WITHDRAWN:
-        return RecordState.WITHDRAWN
+        cause = released_cause(withdraw_reason)
+        return RecordState.WITHDRAWN if cause is None else cause.final_state
     if state is RecordState.WITHDRAWING:
         raise IllegalTransition("the withdrawal has not been confirmed by the platform yet: release it once "
                                 "it is 终止公示已确认")
     raise IllegalTransition(f"only a record withdrawn by an operator can be released (this one is {state}) "
                             "只有人工终止公示的记录可以解除")
+
+
+def released_cause(withdraw_reason: str | None) -> WithdrawCause | None:
+    """The cause a released record stays off display for, or None: it may be published again."""
+    return WithdrawCause(withdraw_reason) if withdraw_reason in BENEATH_A_HOLD else None
 
 
 # -- receipts -----------------------------------------------------------------------------------------

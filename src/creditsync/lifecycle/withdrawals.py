@@ -22,7 +22,7 @@ from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.resend import resend_current
 from creditsync.lifecycle.rows import outbox_row
 from creditsync.lifecycle.stored import StoredRecords, load_records
-from creditsync.lifecycle.transitions import CAUSE_OF, release, take_down
+from creditsync.lifecycle.transitions import CAUSE_OF, beneath, release, released_cause, take_down
 from creditsync.schema.document_no import canonical_document_no
 from creditsync.store.models import Record
 from creditsync.store.states import LIVE, OutboxAction, RecordState, WithdrawCause, effective_state
@@ -52,7 +52,10 @@ def take_off_display(changes: ChangeSet, stored: StoredRecords, keys: Iterable[s
                          row["platform_id"] is not None or key in stored.sent_before, cause)
         if step is None:
             continue
-        changed = {**row, "state": str(step.state), "withdraw_reason": str(cause)}
+        reason = cause
+        if cause is WithdrawCause.OPERATOR and step.state is RecordState.OPERATOR_WITHDRAWN:
+            reason = beneath(RecordState(row["state"]), row["withdraw_reason"])  # what a release restores
+        changed = {**row, "state": str(step.state), "withdraw_reason": str(reason)}
         changes.supersede([key])
         if step.queue:
             changes.outbox.append(outbox_row(
@@ -128,14 +131,18 @@ def operator_release(session: Session, changes: ChangeSet, key: str, reason: str
     if not reason.strip():
         raise ConfigurationError("reason: say why the withdrawal is released 请填写解除原因")
     stored, row = load_one(session, changes, key)
-    state = release(RecordState(row["state"]))
-    changed = {**row, "state": str(state), "withdraw_reason": None}
+    state = release(RecordState(row["state"]), row["withdraw_reason"])
+    stays_off = released_cause(row["withdraw_reason"])
+    changed = {**row, "state": str(state), "withdraw_reason": str(stays_off) if stays_off else None}
     changes.write_record(changed)
-    queued = resend_current(session, changes, stored, key, reason="operator release", new_row=True)
+    queued = None
+    if stays_off is None:
+        queued = resend_current(session, changes, stored, key, reason="operator release", new_row=True)
+    how = (f"stays off display: {stays_off} (the department's record, not the operator, keeps it off)"
+           if stays_off else "queued again" if queued else
+           "published again when the department's system is next read")
     changes.event(AuditEvent.RECORD_RELEASED, category=row["category"], business_key=key, reason=reason,
-                  version=row["version"], republished=queued is not None,
-                  idempotency_key=queued, how=("queued again" if queued else
-                                               "published again when the department's system is next read"))
+                  version=row["version"], republished=queued is not None, idempotency_key=queued, how=how)
     return changes.record(key) or changed
 
 
