@@ -110,6 +110,22 @@ def test_queue_only_leaves_the_withdrawal_for_the_next_push(gateway: Gateway, tm
     assert gateway.record(GENERAL_DOC).state == RecordState.EXPIRED  # confirmed: ended for good
 
 
+def test_a_penalty_held_by_an_operator_expires_all_the_same_and_no_release_shows_it_again(
+        gateway: Gateway, tmp_path: Path) -> None:
+    _push(gateway, tmp_path, _penalties())
+    assert gateway.cli("withdraw", GENERAL_DOC, "--reason", "核查中").exit_code == 0
+    assert gateway.record(GENERAL_DOC).state == RecordState.OPERATOR_WITHDRAWN
+
+    report = _expire(gateway, "2027-05-02")
+
+    assert [(r["document_no"], r["queued"]) for r in report["expired"]] == [(GENERAL_DOC, False)]
+    general = gateway.record(GENERAL_DOC)
+    assert general.state == RecordState.EXPIRED
+    released = gateway.cli("release", GENERAL_DOC, "--reason", "核查完毕")
+    assert released.exit_code == 2 and "expired" in released.output
+    assert gateway.on_platform(general)["status"] == "withdrawn"
+
+
 def test_an_expired_penalty_sent_again_unchanged_stays_expired(gateway: Gateway, tmp_path: Path) -> None:
     _push(gateway, tmp_path, _penalties())
     _expire(gateway, "2027-05-02")
