@@ -73,6 +73,28 @@ def test_a_bad_row_keeps_its_entry_when_later_files_fill_its_place(harness: Harn
 
 
 @BOTH_STORES
+def test_a_corrected_file_closes_the_entry_of_the_same_decision_in_its_place(harness: Harness,
+                                                                             tmp_path: Path) -> None:
+    """The desk fixes the bad cell and hands the file over again: the row now holds a valid version of
+    the decision its entry was about (the same 文书号, however written), so the entry is closed."""
+    decision = canonical(harness, 0)
+    bad = {**decision, "CF_XDR_SHXYM": "91370113NOTACODE"}
+    hand_over(harness, tmp_path / "monday", bad)
+    [entry] = harness.rows(QuarantineItem)
+    still_bad = {**bad, "CF_XDR_SHXYM": "91370113STILLBAD",
+                 "CF_WSH": decision["CF_WSH"].replace("2026", "２０２６")}  # full-width, the same 文书号
+    hand_over(harness, tmp_path / "tuesday", still_bad)
+    entries = {item.id: item for item in harness.rows(QuarantineItem)}
+    assert entries[entry.id].resolved_at is not None  # superseded by the newer version of the row
+    assert len([item for item in entries.values() if item.resolved_at is None]) == 1
+
+    hand_over(harness, tmp_path / "wednesday", decision)
+
+    assert all(item.resolved_at is not None for item in harness.rows(QuarantineItem))
+    assert states(harness) == {decision["CF_WSH"]: "published"}
+
+
+@BOTH_STORES
 def test_a_corrected_file_closes_the_rejection_of_its_own_decision(harness: Harness, tmp_path: Path) -> None:
     decision = canonical(harness, 0)
     harness.validator.rejections[decision["CF_WSH"]] = "处罚内容与处罚类别不符"

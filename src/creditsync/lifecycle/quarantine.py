@@ -16,6 +16,7 @@ from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import ConfigurationError, CreditSyncError, FieldError
 from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row
+from creditsync.schema.document_no import canonical_document_no
 from creditsync.store.bulk import any_of
 from creditsync.store.models import QuarantineItem
 from creditsync.store.states import QuarantineStage
@@ -34,20 +35,27 @@ class QuarantineError(CreditSyncError):
 
 def plan_quarantine(session: Session, changes: ChangeSet, category: str,
                     quarantined: Sequence[tuple[SourceItem, QuarantineStage, list[FieldError]]],
-                    fixed: dict[str, str], fixed_records: dict[str, str] | None = None) -> None:
+                    fixed: dict[str, str], fixed_records: dict[str, str] | None = None,
+                    fixed_places: dict[str, tuple[str, str]] | None = None) -> None:
     """Open entries for a chunk's bad records (once per content: the same bad row read again only
     updates its entry), and close the entries of records that came back fixed: by the department's
-    record id (``fixed``), or for file rows, whose keys are only places, by business key
-    (``fixed_records``: a rejection or a hold-back of that decision)."""
+    record id (``fixed``); for file rows, whose keys are only places, by business key (``fixed_records``:
+    a rejection or a hold-back of that decision) and by place where the bad row there held the same
+    文书号 (``fixed_places``: the department corrected its file and delivered it again)."""
     department = changes.scope.department
     fixed_records = fixed_records or {}
-    source_keys = set(fixed) | {item.source_key for item, _, _ in quarantined if item.identifies}
+    places = dict(fixed_places or {})
+    for item, _, _ in quarantined:  # a file row still bad, but changed: the same decision's entry goes
+        if not item.identifies and item.trace.get("document_no"):
+            places[item.source_key] = (item.trace["document_no"], "superseded: a newer version of the row")
+    identified = {item.source_key for item, _, _ in quarantined if item.identifies}
+    source_keys = set(fixed) | set(places) | identified
     hashes = {item.source_hash for item, _, _ in quarantined}
     if not (source_keys or hashes or fixed_records):
         return
     open_entries = session.execute(select(
         QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash,
-        QuarantineItem.business_key, QuarantineItem.retry_outcome)
+        QuarantineItem.business_key, QuarantineItem.retry_outcome, QuarantineItem.raw_masked)
         .where(QuarantineItem.department == department, QuarantineItem.category == category,
                QuarantineItem.resolved_at.is_(None),
                or_(any_of(session, QuarantineItem.source_key, source_keys),
@@ -64,7 +72,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
             closing[item.source_key] = "superseded: a newer version of the source record"
         _open(changes, category, item, stage, errors)
     for entry in open_entries:
-        resolution = closing.get(entry.source_key) or fixed_records.get(entry.business_key or "")
+        resolution = closing.get(entry.source_key) or fixed_records.get(entry.business_key or "") \
+            or _same_decision_in_place(entry, places)
         if resolution is not None and entry.source_hash not in hashes:
             update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp,
                                       "resolution": resolution[:200]}
@@ -73,6 +82,17 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
                 changes.event(AuditEvent.QUARANTINE_RETRIED, category=category, quarantine_id=entry.id,
                               source_key=entry.source_key, outcome=RETRY_FIXED, resolution=resolution)
             changes.quarantine_updates.append(update)
+
+
+def _same_decision_in_place(entry: Any, places: dict[str, tuple[str, str]]) -> str | None:
+    """The resolution for a file row's entry whose row now holds the same decision (its raw row names
+    the same 文书号, in any written variant), else None: another decision in the same place."""
+    document_no, resolution = places.get(entry.source_key) or ("", "")
+    if not document_no or not isinstance(entry.raw_masked, dict):
+        return None
+    wanted = canonical_document_no(document_no)
+    written = (value for value in entry.raw_masked.values() if isinstance(value, str) and value.strip())
+    return resolution if any(canonical_document_no(value.strip()) == wanted for value in written) else None
 
 
 def _seen_again(changes: ChangeSet, category: str, entry: Any, item: SourceItem) -> None:

@@ -218,6 +218,7 @@ class ChunkPlan:
     quarantined: list[tuple[SourceItem, QuarantineStage, list[FieldError]]] = field(default_factory=list)
     fixed: dict[str, str] = field(default_factory=dict)  # source key → resolution of its open entries
     fixed_records: dict[str, str] = field(default_factory=dict)  # … by business key, for file rows
+    fixed_places: dict[str, tuple[str, str]] = field(default_factory=dict)  # file row → (文书号, resolution)
 
     @property
     def sealer(self) -> Sealer:
@@ -229,7 +230,7 @@ class ChunkPlan:
         for item in self.decision.items:
             self._plan_item(item)
         plan_quarantine(session, self.changes, self.category, self.quarantined, self.fixed,
-                        self.fixed_records)
+                        self.fixed_records, self.fixed_places)
 
     def _plan_item(self, item: SourceItem) -> None:
         step = item.step
@@ -282,6 +283,8 @@ class ChunkPlan:
                 self.fixed[item.source_key] = fixed
             else:  # a file row: the entries of this decision, not of whatever sat in that row before
                 self.fixed_records[item.key] = fixed
+                if item.fields.get("document_no"):  # … and a bad row in its place with its 文书号
+                    self.fixed_places[item.source_key] = (str(item.fields["document_no"]), fixed)
 
     def _enter_state(self, item: SourceItem, row: dict[str, Any], before: dict[str, Any], step: Step, *,
                      known: bool) -> None:
