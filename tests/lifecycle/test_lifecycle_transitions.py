@@ -16,7 +16,7 @@ from creditsync.lifecycle.transitions import (
     released_cause,
     take_down,
 )
-from creditsync.store.states import OutboxAction, RecordState, WithdrawCause
+from creditsync.store.states import OutboxAction, RecordState, WithdrawCause, effective_state, settled_reason
 
 V, U, R, H = SourceEvent.VERSION, SourceEvent.UNCHANGED, SourceEvent.REVOKED, SourceEvent.HELD_BACK
 S = RecordState
@@ -43,7 +43,7 @@ def known(state: RecordState, reason: str | None = None, *, on_platform: bool = 
     (S.OPERATOR_WITHDRAWN, "revoked", V, Outcome.BLOCKED, S.OPERATOR_WITHDRAWN),
     (S.OPERATOR_WITHDRAWN, "replaced", U, Outcome.UNCHANGED, None),
     (S.WITHDRAWING, "operator", U, Outcome.UNCHANGED, None),
-    (S.WITHDRAWING, "operator", V, Outcome.BLOCKED, None),
+    (S.WITHDRAWING, "operator", V, Outcome.BLOCKED, S.WITHDRAWING),  # kept; the withdrawal goes on
     # repaired and expired: never again
     (S.REPAIRED, None, V, Outcome.BLOCKED, None),
     (S.REPAIRED, None, U, Outcome.UNCHANGED, None),
@@ -103,6 +103,20 @@ def test_what_the_department_says_under_a_hold_is_what_a_release_restores(event:
     assert step.cause == reason
 
 
+@pytest.mark.parametrize(("reason", "event", "after"), [
+    ("operator", R, "operator:revoked"),
+    ("operator:revoked", R, None),  # nothing new
+    ("operator:revoked", U, "operator"),  # the revocation lifted
+    ("operator:revoked", V, "operator"),
+    ("operator:replaced", U, None),
+])
+def test_an_operators_withdrawal_on_its_way_remembers_what_the_department_says(
+        reason: str, event: SourceEvent, after: str | None) -> None:
+    step = on_source(event, known(S.WITHDRAWING, reason))
+    assert step.action is None  # the withdrawal under way is the one that goes
+    assert (step.state, step.withdraw_reason) == ((S.WITHDRAWING, after) if after else (None, None))
+
+
 @pytest.mark.parametrize(("reason", "after"), [
     ("operator", S.WITHDRAWN),  # it was live: the release lets it be published again
     (None, S.WITHDRAWN),
@@ -119,6 +133,8 @@ def test_a_release_restores_what_lies_beneath_the_hold(reason: str | None, after
     (S.PUBLISHED, None, WithdrawCause.OPERATOR), (S.WITHDRAWN, "revoked", WithdrawCause.REVOKED),
     (S.WITHDRAWN, None, WithdrawCause.REVOKED), (S.REVOKED, None, WithdrawCause.REVOKED),
     (S.REPLACED, "replaced", WithdrawCause.REPLACED), (S.PROTECTED, "protected", WithdrawCause.PROTECTED),
+    (S.WITHDRAWING, "revoked", WithdrawCause.REVOKED), (S.WITHDRAWING, None, WithdrawCause.REVOKED),
+    (S.WITHDRAWING, "protected", WithdrawCause.PROTECTED),
 ])
 def test_an_operators_hold_over_a_record_keeps_what_it_was(state: RecordState, reason: str | None,
                                                            beneath_it: WithdrawCause) -> None:
@@ -142,10 +158,30 @@ def test_only_an_operator_withdrawal_can_be_released_and_only_once_confirmed() -
     # accepted after the record came off display: what must not be shown goes again
     (OutboxAction.UPSERT, True, S.REPAIRED, None, (2, 2), S.WITHDRAWING, WithdrawCause.REPAIRED),
     (OutboxAction.UPSERT, True, S.PROTECTED, None, (2, 1), S.WITHDRAWING, WithdrawCause.PROTECTED),
+    # … under an operator's hold, keeping what lies beneath it
+    (OutboxAction.UPSERT, True, S.OPERATOR_WITHDRAWN, "operator", (2, 2), S.WITHDRAWING, "operator"),
+    (OutboxAction.UPSERT, True, S.OPERATOR_WITHDRAWN, "revoked", (2, 2), S.WITHDRAWING, "operator:revoked"),
+    (OutboxAction.UPSERT, True, S.OPERATOR_WITHDRAWN, "replaced", (2, 1), S.WITHDRAWING, "operator:replaced"),
+    (OutboxAction.WITHDRAW, True, S.WITHDRAWING, "operator:revoked", (2, 2), S.OPERATOR_WITHDRAWN, None),
 ])
 def test_the_platforms_answer(action: OutboxAction, accepted: bool, state: RecordState, reason: str | None,
                               versions: tuple[int, int], after: RecordState | None,
-                              again: WithdrawCause | None) -> None:
+                              again: str | None) -> None:
     step = after_receipt(action, accepted, state=state, withdraw_reason=reason, record_version=versions[0],
                          item_version=versions[1])
     assert (step.state, step.withdraw_again) == (after, again)
+
+
+@pytest.mark.parametrize(("reason", "state", "kept"), [
+    ("operator", S.OPERATOR_WITHDRAWN, "operator"),
+    ("operator:revoked", S.OPERATOR_WITHDRAWN, "revoked"),  # a release leaves it off, revoked
+    ("operator:replaced", S.OPERATOR_WITHDRAWN, "replaced"),
+    ("revoked", S.WITHDRAWN, "revoked"),
+    ("expired", S.EXPIRED, "expired"),
+])
+def test_a_confirmed_withdrawal_ends_in_its_cause_keeping_what_a_release_restores(
+        reason: str, state: RecordState, kept: str) -> None:
+    assert effective_state(S.WITHDRAWING, reason) is state
+    assert after_receipt(OutboxAction.WITHDRAW, True, state=S.WITHDRAWING, withdraw_reason=reason,
+                         record_version=1, item_version=1).settled
+    assert settled_reason(reason) == kept

@@ -32,7 +32,15 @@ from creditsync.schema import get_category
 from creditsync.store.bulk import any_ids, any_of
 from creditsync.store.guard import lifecycle_writes
 from creditsync.store.models import OutboxItem, Record
-from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState, WithdrawCause
+from creditsync.store.states import (
+    OutboxAction,
+    OutboxStatus,
+    QuarantineStage,
+    RecordState,
+    WithdrawCause,
+    settled_reason,
+    withdrawal_cause,
+)
 from creditsync.working_days import local_date, working_days_between
 
 REFUSED = FieldError("(record)", "待推送条目的封签不符（在网关之外被修改或伪造），未推送，请核查",
@@ -203,8 +211,10 @@ def _record_after(session: Session, changes: ChangeSet, item: Sent, answer: Rece
     if step.withdrawn:
         changed["withdrawn_within_days"] = _working_days(_withdrawal_due(row, item),
                                                          local_date(changes.stamp))
+    if step.settled:
+        changed["withdraw_reason"] = settled_reason(row["withdraw_reason"])
     if step.withdraw_again is not None:
-        changed["withdraw_reason"] = str(step.withdraw_again)
+        changed["withdraw_reason"] = step.withdraw_again
         changes.outbox.append(outbox_row(
             changes.scope.sealer, business_key=row["business_key"], department=row["department"],
             category=row["category"], action=OutboxAction.WITHDRAW, version=row["version"],
@@ -212,7 +222,7 @@ def _record_after(session: Session, changes: ChangeSet, item: Sent, answer: Rece
             resend=_items_of(session, row["business_key"]) + 1))
         changes.event(AuditEvent.WITHDRAWAL_QUEUED, category=row["category"],
                       business_key=row["business_key"],
-                      version=row["version"], cause=str(step.withdraw_again),
+                      version=row["version"], cause=str(withdrawal_cause(step.withdraw_again)),
                       why="the platform accepted an earlier item after the record was taken off display")
     if changed != row:
         changes.write_record(changed, before=stored_row)

@@ -34,6 +34,7 @@ from creditsync.store.states import (
     RecordState,
     WithdrawCause,
     effective_state,
+    held_over,
 )
 
 CONFLICT = "conflict"  # the kind of reason that holds two claims on one business key
@@ -144,7 +145,7 @@ def _known_after(item: SourceItem, known: Known | None, step: Step) -> Known:
     version = (known.version if known else 0) + (1 if step.stores_version else 0)
     state = step.state or (known.state if known else RecordState.PENDING)
     mapped = item.mapped_hash if step.stores_version else (known.mapped_hash if known else "")
-    reason = str(step.cause) if step.cause else (known.withdraw_reason if known else None)
+    reason = step.withdraw_reason or (known.withdraw_reason if known else None)
     return Known(state, reason, version, mapped or "", None if step.new_row else
                  (known.platform_id if known else None), bool(known and known.sent_before))
 
@@ -293,9 +294,10 @@ class ChunkPlan:
         row["state"] = str(step.state)
         supersede = [item.key] if known else []  # a new record has nothing queued before this
         if step.state is RecordState.WITHDRAWING:
-            row["withdraw_reason"] = str(step.cause)
+            row["withdraw_reason"] = step.withdraw_reason
             self.changes.supersede(supersede)
-            self.changes.outbox.append(self._withdrawal(before))
+            if step.action is OutboxAction.WITHDRAW:  # else the withdrawal under way carries the cause
+                self.changes.outbox.append(self._withdrawal(before))
         elif step.state is RecordState.PENDING:
             row["withdraw_reason"] = None
             self.changes.supersede(supersede)
@@ -304,7 +306,7 @@ class ChunkPlan:
             elif step.new_row and was != RecordState.WITHDRAWING:
                 row["platform_id"] = None  # a withdrawn row cannot be corrected: publish it anew
         else:  # a final state at once: nothing of it may still go out
-            row["withdraw_reason"] = str(step.cause) if step.cause else row.get("withdraw_reason")
+            row["withdraw_reason"] = step.withdraw_reason or row.get("withdraw_reason")
             self.changes.supersede(supersede)
 
     def _replace(self, old: dict[str, Any], item: SourceItem) -> None:
@@ -315,10 +317,13 @@ class ChunkPlan:
                          or old["business_key"] in self.decision.stored.sent_before,
                          WithdrawCause.REPLACED)
         event_details = {"replaced_by": item.key, "source_key": item.source_key}
-        if step is None or effective_state(old["state"], old["withdraw_reason"]) in STICKY:
-            if old["state"] == RecordState.OPERATOR_WITHDRAWN:  # held: a release must leave it off
+        held = effective_state(old["state"], old["withdraw_reason"])
+        if step is None or held in STICKY:
+            if held is RecordState.OPERATOR_WITHDRAWN:  # held: a release must leave it off
                 row = dict(self.changes.record(old["business_key"]) or old)
-                row["withdraw_reason"] = str(WithdrawCause.REPLACED)
+                in_flight = old["state"] == RecordState.WITHDRAWING
+                row["withdraw_reason"] = (held_over(WithdrawCause.REPLACED) if in_flight
+                                          else str(WithdrawCause.REPLACED))
                 self.changes.write_record(row)
             self.changes.event(AuditEvent.RECORD_REPLACED, category=self.category,
                                business_key=old["business_key"],

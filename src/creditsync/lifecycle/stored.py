@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
@@ -22,7 +22,7 @@ from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.transitions import Known
 from creditsync.store.bulk import any_of, fetch_dicts
 from creditsync.store.models import OutboxItem, QuarantineItem, Record
-from creditsync.store.states import OutboxAction, OutboxStatus, QuarantineStage, RecordState
+from creditsync.store.states import REPLACED_REASONS, OutboxAction, OutboxStatus, QuarantineStage, RecordState
 
 RECORD_COLUMNS = tuple(column.name for column in Record.__table__.columns)
 LOOKUP_CHUNK = 1000
@@ -102,7 +102,8 @@ def load_linked(session: Session, sealer: Sealer, department: str, category: str
         query = select(*Record.__table__.columns).where(
             Record.department == department, Record.category == category,
             any_of(session, Record.source_key, wanted[low:low + LOOKUP_CHUNK]),
-            Record.state != RecordState.REPLACED, Record.withdraw_reason.is_distinct_from("replaced"))
+            Record.state != RecordState.REPLACED,
+            or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)))
         for found in session.execute(query):
             row = as_row(found)
             linked.setdefault(row["source_key"], []).append(row)

@@ -18,7 +18,7 @@ Sticky states are never undone by the department's data: ``repaired`` and ``expi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from creditsync.audit.events import AuditEvent
@@ -31,6 +31,9 @@ from creditsync.store.states import (
     RecordState,
     WithdrawCause,
     effective_state,
+    held_over,
+    settled_reason,
+    withdrawal_cause,
 )
 
 
@@ -91,6 +94,11 @@ class Step:
     event: AuditEvent | None = None
     stores_version: bool = False
     new_row: bool = False
+    reason: str | None = None  # withdraw_reason to record where it is not simply the cause
+
+    @property
+    def withdraw_reason(self) -> str | None:
+        return self.reason or (str(self.cause) if self.cause else None)
 
 
 NEW = Step(Outcome.NEW, RecordState.PENDING, OutboxAction.UPSERT, stores_version=True)
@@ -150,8 +158,12 @@ KEPT_WHILE_HELD = Step(Outcome.BLOCKED, RecordState.OPERATOR_WITHDRAWN, cause=Wi
 
 def on_source(event: SourceEvent, known: Known | None) -> Step:
     """The step for what the department's system says about one decision."""
-    if known is not None and known.state is RecordState.OPERATOR_WITHDRAWN:
-        held = _under_hold(event, known.withdraw_reason == WithdrawCause.REVOKED)
+    if known is not None and known.effective is RecordState.OPERATOR_WITHDRAWN:
+        held = _under_hold(event, settled_reason(known.withdraw_reason) == WithdrawCause.REVOKED)
+        if held is not None and held.state is not None and known.state is RecordState.WITHDRAWING:
+            # the operator's withdrawal is still on its way: it stays so, and carries the cause
+            assert held.cause is not None
+            return replace(held, state=RecordState.WITHDRAWING, reason=held_over(held.cause))
         if held is not None:
             return held
     rule = SOURCE[(known.effective if known else None, event)]
@@ -180,6 +192,9 @@ BENEATH_A_HOLD = frozenset({WithdrawCause.REVOKED, WithdrawCause.REPLACED, Withd
 def beneath(state: RecordState, withdraw_reason: str | None) -> WithdrawCause:
     """What an operator's hold put over a record: the cause it was already off display for, else
     OPERATOR (it was live)."""
+    if state is RecordState.WITHDRAWING:
+        cause = withdrawal_cause(withdraw_reason)
+        return cause if cause in BENEATH_A_HOLD else WithdrawCause.OPERATOR
     if state in (RecordState.WITHDRAWN, RecordState.REVOKED):
         return WithdrawCause.REVOKED if withdraw_reason in (None, WithdrawCause.REVOKED) \
             else WithdrawCause(withdraw_reason)
@@ -263,7 +278,8 @@ class ReceiptStep:
     platform_id: str | bool | None = True  # True: the answer's id; None: cleared; False: unchanged
     published: bool = False  # counts as published now (published_at, working days)
     withdrawn: bool = False  # a withdrawal confirmed (working days of the withdrawal)
-    withdraw_again: WithdrawCause | None = None  # an answer put back what must not be shown
+    settled: bool = False  # the withdrawal is over: withdraw_reason keeps what a release restores
+    withdraw_again: str | None = None  # an answer put back what must not be shown: the withdrawal's reason
 
 
 # The cause that keeps a record in each off-display state (a late acceptance is withdrawn for it).
@@ -280,16 +296,23 @@ def after_receipt(action: OutboxAction, accepted: bool, *, state: RecordState, w
             if current and state is RecordState.PENDING:
                 return ReceiptStep(RecordState.PUBLISHED, published=True)
             if state in CAUSE_OF:  # taken off display while this was in flight: it must go again
-                cause = CAUSE_OF[state]
-                return ReceiptStep(RecordState.WITHDRAWING, withdraw_again=cause)
+                return ReceiptStep(RecordState.WITHDRAWING, withdraw_again=requeued(state, withdraw_reason))
             return ReceiptStep(None)  # an earlier version's answer: only its platform id matters
         if current and state is RecordState.PENDING:
             return ReceiptStep(RecordState.REJECTED, platform_id=False)
         return ReceiptStep(None, platform_id=False)
     # A withdrawal, accepted or refused (an unknown or already withdrawn row is not displayed either).
     if state is RecordState.WITHDRAWING:
-        final = WithdrawCause(withdraw_reason or WithdrawCause.REVOKED).final_state
-        return ReceiptStep(final, platform_id=False, withdrawn=accepted)
+        final = withdrawal_cause(withdraw_reason).final_state
+        return ReceiptStep(final, platform_id=False, withdrawn=accepted, settled=True)
     if state is RecordState.PENDING and record_version > item_version:
         return ReceiptStep(None, platform_id=None)  # republished meanwhile: its upsert makes a new row
     return ReceiptStep(None, platform_id=False)
+
+
+def requeued(state: RecordState, withdraw_reason: str | None) -> str:
+    """withdraw_reason of a withdrawal sent again for a record off display in ``state`` (an operator's
+    hold keeps what lies beneath it)."""
+    if state is RecordState.OPERATOR_WITHDRAWN:
+        return held_over(released_cause(withdraw_reason) or WithdrawCause.OPERATOR)
+    return str(CAUSE_OF[state])

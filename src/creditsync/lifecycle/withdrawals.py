@@ -22,10 +22,19 @@ from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.resend import resend_current
 from creditsync.lifecycle.rows import outbox_row
 from creditsync.lifecycle.stored import StoredRecords, load_records
-from creditsync.lifecycle.transitions import CAUSE_OF, beneath, release, released_cause, take_down
+from creditsync.lifecycle.transitions import beneath, release, released_cause, requeued, take_down
 from creditsync.schema.document_no import canonical_document_no
 from creditsync.store.models import Record
-from creditsync.store.states import LIVE, OutboxAction, RecordState, WithdrawCause, effective_state
+from creditsync.store.states import (
+    LIVE,
+    OutboxAction,
+    RecordState,
+    WithdrawCause,
+    effective_state,
+    held_over,
+    settled_reason,
+    withdrawal_cause,
+)
 
 
 @dataclass(frozen=True)
@@ -52,10 +61,11 @@ def take_off_display(changes: ChangeSet, stored: StoredRecords, keys: Iterable[s
                          row["platform_id"] is not None or key in stored.sent_before, cause)
         if step is None:
             continue
-        reason = cause
-        if cause is WithdrawCause.OPERATOR and step.state is RecordState.OPERATOR_WITHDRAWN:
-            reason = beneath(RecordState(row["state"]), row["withdraw_reason"])  # what a release restores
-        changed = {**row, "state": str(step.state), "withdraw_reason": str(reason)}
+        reason = str(cause)
+        if cause is WithdrawCause.OPERATOR:  # what a release restores
+            under = beneath(RecordState(row["state"]), row["withdraw_reason"])
+            reason = str(under) if step.state is RecordState.OPERATOR_WITHDRAWN else held_over(under)
+        changed = {**row, "state": str(step.state), "withdraw_reason": reason}
         changes.supersede([key])
         if step.queue:
             changes.outbox.append(outbox_row(
@@ -175,14 +185,15 @@ def withdraw_again(changes: ChangeSet, stored: StoredRecords, key: str) -> str:
     """The platform shows a record that is off display here (found by reconciliation): its withdrawal
     goes again, with a key the platform has not seen. Returns the item's idempotency key."""
     row = changes.record(key) or stored.rows[key]
-    cause = CAUSE_OF[effective_state(row["state"], row["withdraw_reason"])]
+    reason = requeued(effective_state(row["state"], row["withdraw_reason"]),
+                      settled_reason(row["withdraw_reason"]))
     item = outbox_row(changes.scope.sealer, business_key=key, department=row["department"],
                       category=row["category"], action=OutboxAction.WITHDRAW, version=row["version"],
                       mapped_hash=row["mapped_hash"], payload={}, run_id=changes.scope.run_id,
                       created_at=changes.stamp, resend=stored.items.get(key, 0) + 1)
     changes.supersede([key])
     changes.outbox.append(item)
-    changes.write_record({**row, "state": str(RecordState.WITHDRAWING), "withdraw_reason": str(cause)})
+    changes.write_record({**row, "state": str(RecordState.WITHDRAWING), "withdraw_reason": reason})
     return str(item["idempotency_key"])
 
 
@@ -193,9 +204,10 @@ def settle_never_received(changes: ChangeSet, stored: StoredRecords, keys: Itera
         row = changes.record(key) or stored.rows.get(key)
         if row is None or row["state"] != RecordState.WITHDRAWING:
             continue
-        cause = WithdrawCause(row["withdraw_reason"] or WithdrawCause.REVOKED)
+        cause = withdrawal_cause(row["withdraw_reason"])
         final = RecordState.REVOKED if cause is WithdrawCause.REVOKED else cause.final_state
-        changes.write_record({**row, "state": str(final)})
+        changes.write_record({**row, "state": str(final),
+                              "withdraw_reason": settled_reason(row["withdraw_reason"])})
         revoked = final is RecordState.REVOKED
         changes.event(AuditEvent.REVOKED_UNPUBLISHED if revoked else AuditEvent.DISPLAY_ENDED,
                       category=row["category"], business_key=key, cause=str(cause),

@@ -93,5 +93,29 @@ def effective_state(state: str, withdraw_reason: str | None) -> RecordState:
     """The state a record behaves as: a withdrawal under way counts as done."""
     current = RecordState(state)
     if current is RecordState.WITHDRAWING:
-        return WithdrawCause(withdraw_reason or WithdrawCause.REVOKED).final_state
+        return withdrawal_cause(withdraw_reason).final_state
     return current
+
+
+# An operator's withdrawal under way over a record that is off display for another cause keeps both:
+# ``operator:revoked`` ends in operator_withdrawn, whose withdraw_reason then says what a release restores.
+_OVER = ":"
+
+
+def held_over(beneath: WithdrawCause) -> str:
+    """withdraw_reason of an operator's withdrawal under way over ``beneath`` (OPERATOR: it was live)."""
+    return str(WithdrawCause.OPERATOR) if beneath is WithdrawCause.OPERATOR else f"operator{_OVER}{beneath}"
+
+
+def withdrawal_cause(withdraw_reason: str | None) -> WithdrawCause:
+    """The cause a withdrawal under way ends in."""
+    return WithdrawCause((withdraw_reason or WithdrawCause.REVOKED).partition(_OVER)[0])
+
+
+def settled_reason(withdraw_reason: str | None) -> str | None:
+    """withdraw_reason once the withdrawal is done (an operator's hold keeps what lies beneath it)."""
+    return (withdraw_reason or "").partition(_OVER)[2] or withdraw_reason
+
+
+# withdraw_reason values that mean the decision now lives under another 文书号.
+REPLACED_REASONS = (str(WithdrawCause.REPLACED), held_over(WithdrawCause.REPLACED))
