@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 RETRY_PENDING = "pending"  # re-driven: waits for the record to be read again
 RETRY_STILL_INVALID = "still_invalid"
 RETRY_FIXED = "fixed"
+CLOSED_BY_HAND = "closed by "  # the resolution of an entry a person closed, then who and why
 
 
 class QuarantineError(CreditSyncError):
@@ -107,12 +108,13 @@ def _seen_again(changes: ChangeSet, category: str, entry: Any, item: SourceItem)
 def _open(changes: ChangeSet, category: str, item: SourceItem, stage: QuarantineStage,
           errors: list[FieldError]) -> None:
     reasons = [error.as_dict() for error in errors]
+    # A valid decision held back, or held as one of two claims on its 文书号, names its business key.
+    key = item.key if stage is QuarantineStage.PROTECTED or item.conflict is not None else None
     changes.quarantine.append(quarantine_row(
         run_id=changes.scope.run_id, department=changes.scope.department, category=category,
-        source_key=item.source_key, business_key=item.key if stage is QuarantineStage.PROTECTED else None,
+        source_key=item.source_key, business_key=key,
         stage=stage, errors=reasons, raw=item.data, source_hash=item.source_hash, created_at=changes.stamp))
-    changes.event(AuditEvent.RECORD_QUARANTINED, category=category,
-                  business_key=item.key if stage is QuarantineStage.PROTECTED else None,
+    changes.event(AuditEvent.RECORD_QUARANTINED, category=category, business_key=key,
                   stage=str(stage), errors=reasons, source_hash=item.source_hash,
                   source_key=item.source_key, **item.trace)
 
@@ -141,8 +143,9 @@ def resolve_entries(session: Session, changes: ChangeSet, entry_ids: Sequence[in
             raise ConfigurationError(f"no quarantine entry {entry_id}")
         if item.resolved_at is not None:
             raise QuarantineError(f"quarantine entry {entry_id} was already closed: {item.resolution}")
+        resolution = f"{CLOSED_BY_HAND}{changes.scope.actor}: {reason}"[:200]
         changes.quarantine_updates.append({"id": item.id, "resolved_at": changes.stamp,
-                                           "resolution": f"closed by {changes.scope.actor}: {reason}"[:200]})
+                                           "resolution": resolution})
         changes.event(AuditEvent.QUARANTINE_RESOLVED, category=item.category, business_key=item.business_key,
                       quarantine_id=item.id, source_key=item.source_key, stage=item.stage, reason=reason)
     return list(entry_ids)

@@ -28,7 +28,7 @@ from creditsync.sources._file_tables import (
     inspect_table,
     table_rows,
 )
-from creditsync.sources.base import RawRecord
+from creditsync.sources.base import RawRecord, place_key
 
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 SUFFIXES = (".csv", ".xlsx", *JSON_SUFFIXES, ".xml")
@@ -81,7 +81,7 @@ def _table_records(path: Path, category: str) -> Iterator[RawRecord]:
         yield _unreadable(path, category, problem.zh, problem.en)
         return
     for index, row in enumerate(table_rows(path, TEMPLATE, layout), start=1):
-        yield RawRecord(stream=category, key=f"{path.name}#{index}", data=row.data, cursor=None,
+        yield RawRecord(stream=category, key=place_key(path.name, index), data=row.data, cursor=None,
                         error=row.error)
 
 
@@ -97,7 +97,7 @@ def _json_records(path: Path, category: str) -> Iterator[RawRecord]:
 
 def _records(path: Path, category: str, rows: Iterator[Any]) -> Iterator[RawRecord]:
     for index, data in enumerate(rows, start=1):
-        key = f"{path.name}#{index}"
+        key = place_key(path.name, index)
         if not isinstance(data, dict):
             yield RawRecord(stream=category, key=key, data={"value": data}, cursor=None,
                             error=f"row {index} is not an object")

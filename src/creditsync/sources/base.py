@@ -68,6 +68,16 @@ class RawRecord:
         return self.error is not None
 
 
+def place_key(file_name: str, row: int) -> str:
+    """The key of a row of a file: a place in it, not the department's id of a decision."""
+    return f"{file_name}#{row}"
+
+
+def is_place_key(key: str) -> bool:
+    name, sep, row = key.rpartition("#")
+    return bool(sep and name and row.isdigit())
+
+
 @dataclass(frozen=True)
 class ItemError:
     """What a source yields for an item it cannot read: quarantined with ``reason``, the read goes on.

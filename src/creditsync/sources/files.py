@@ -52,7 +52,7 @@ from creditsync.settings import load_settings
 from creditsync.sources._dropped import DroppedFile, load_ledger, move_into, save_ledger
 from creditsync.sources._file_encoding import AUTO, canonical_codec
 from creditsync.sources._file_tables import FileProblem, Row, TableSpec, inspect_table, table_rows
-from creditsync.sources.base import AdapterOptions, RawRecord, RecordShape, SourceAdapter
+from creditsync.sources.base import AdapterOptions, RawRecord, RecordShape, SourceAdapter, place_key
 from creditsync.sources.cursor import Cursor
 from creditsync.sources.cursor_formats import CursorFormat
 from creditsync.sources.reading import StreamRead
@@ -261,7 +261,8 @@ class FileDropAdapter(SourceAdapter):
 
 def _record(stream: str, name: str, mark: Cursor, row: Row) -> RawRecord:
     # Bad rows keep the file's cursor: the watermark comes from the file, not from the row's content.
-    return RawRecord(stream=stream, key=f"{name}#{row.number}", data=row.data, cursor=mark, error=row.error)
+    return RawRecord(stream=stream, key=place_key(name, row.number), data=row.data, cursor=mark,
+                     error=row.error)
 
 
 def _resolve(path: str) -> Path:
