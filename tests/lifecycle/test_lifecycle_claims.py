@@ -1,6 +1,7 @@
-"""Who may claim a 文书号 (lifecycle.source.mark_conflicts), case by case: a row whose business key the
-store already holds for another department record, with other content, is held, except where it is the
-same decision under another written form, a file row (a place, which corrects), or a person let it through."""
+"""Who may claim a 文书号 (lifecycle.claims.mark_conflicts), case by case: a row is held when another
+department record claims its number, in the same chunk, as the stored record of the number, or as a
+row held earlier and not read now; a file row (a place), a written variant of the number used as the
+key, or a record that no longer claims it is no rival; a revocation never acts on another's decision."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from typing import Any
 
 import pytest
 
-from creditsync.lifecycle.source import EarlierClaims, SourceItem, conflict_error, mark_conflicts
+from creditsync.lifecycle.claims import EarlierClaims, conflict_error, mark_conflicts
+from creditsync.lifecycle.source import SourceItem
 from creditsync.lifecycle.stored import StoredRecords
 
 KEY = "penalty:11370113004325179R:长市监处罚〔2026〕7号"
 RUN, EARLIER_RUN = "run-2", "run-1"
 
 
-def item(source_key: str, content: str = "new", *, identifies: bool = True) -> SourceItem:
-    return SourceItem(source_key=source_key, source_hash=f"{source_key}/{content}", data={}, key=KEY,
-                      mapped_hash=content, identifies=identifies)
+def item(source_key: str, content: str = "new", *, identifies: bool = True, revoked: bool = False,
+         key: str = KEY) -> SourceItem:
+    return SourceItem(source_key=source_key, source_hash=f"{source_key}/{content}/{revoked}", data={},
+                      key=key, mapped_hash=content, identifies=identifies, revoked=revoked)
 
 
 def stored(source_key: str | None, *, run: str = EARLIER_RUN, state: str = "published",
@@ -29,8 +32,10 @@ def stored(source_key: str | None, *, run: str = EARLIER_RUN, state: str = "publ
 
 @pytest.mark.parametrize(("store", "claim", "held"), [
     (stored("P1"), item("P1"), False),  # the decision's own id: a correction
+    (stored("P1"), item("P1", revoked=True), False),  # … or its revocation
     (stored("P1"), item("P2", "old"), False),  # the same content under another id
     (stored("P1"), item("P2"), True),  # another id, other content: a twin
+    (stored("P1"), item("P2", "old", revoked=True), True),  # another id's revocation: not of P1's decision
     (stored("P1", run=RUN), item("P2"), True),  # … read earlier in this run
     (stored("penalties.csv#3"), item("P2"), False),  # the department moved from files to ids
     (stored("P1"), item("penalties.csv#3", identifies=False), False),  # a file row corrects by 文书号
@@ -38,7 +43,9 @@ def stored(source_key: str | None, *, run: str = EARLIER_RUN, state: str = "publ
     (stored("P1", state="replaced"), item("P2"), False),  # P1 went to another number
     (stored("P1", state="operator_withdrawn", reason="replaced"), item("P2"), False),
     (stored("P1", state="withdrawing", reason="operator:replaced"), item("P2"), False),
+    (stored("P1", state="operator_withdrawn", reason="revoked"), item("P2"), False),
     (stored("P1", state="withdrawn", reason="revoked"), item("P2"), False),  # P1 was revoked
+    (stored("P1", state="operator_withdrawn", reason="operator"), item("P2"), True),  # held, still P1's
     (stored("P1", state="repaired", reason="repaired"), item("P2"), True),  # still P1's number
     (stored("长市监处罚〔２０２６〕第7号"), item("长市监处罚〔2026〕7号"), False),  # keyed by 文书号 itself
     (stored("长市监处罚〔2026〕8号"), item("长市监处罚〔2026〕7号"), True),
@@ -55,17 +62,40 @@ def test_two_ids_read_together_with_other_content_are_both_held() -> None:
     assert "P2" in first.conflict.message_en and "P1" in second.conflict.message_en
 
 
-@pytest.mark.parametrize("order", ["through first", "through last"])
-def test_a_row_a_person_let_through_claims_the_number_over_the_others(order: str) -> None:
-    through, old = item("P2"), item("P1", "old")
-    chunk = [through, old] if order == "through first" else [old, through]
-    mark_conflicts(chunk, stored("P1"), RUN, EarlierClaims(let_through={through.source_hash}))
-    assert through.conflict is None
-    assert old.conflict is not None and "P2" in old.conflict.message_en
+@pytest.mark.parametrize("order", ["revocation first", "revocation last"])
+def test_a_revocation_read_with_another_ids_decision_claims_nothing(order: str) -> None:
+    live, revoked = item("P1", "a"), item("P2", "b", revoked=True)
+    mark_conflicts([revoked, live] if order == "revocation first" else [live, revoked], StoredRecords(), RUN)
+    assert live.conflict is None  # published
+    assert revoked.conflict is not None  # and the revocation does not take it down
 
 
-def test_a_row_held_earlier_stays_held_without_a_new_reason() -> None:
-    claim = item("P2")
-    reason = conflict_error(KEY, "P1")
-    mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(held={claim.source_hash: reason}))
+@pytest.mark.parametrize(("read", "held"), [
+    ([item("P1")], True),  # P2 is still held as claiming the number, and not read now
+    ([item("P1"), item("P2", "other")], True),  # read again, still clashing
+    ([item("P1"), item("P2", "other", key="penalty:x:长市监处罚〔2026〕8号")], False),  # renumbered
+    ([item("P1"), item("P2", "other", revoked=True)], False),  # revoked
+])
+def test_a_row_held_earlier_claims_its_number_while_it_is_not_read_again_otherwise(
+        read: list[SourceItem], held: bool) -> None:
+    earlier = EarlierClaims(open_claims={KEY: {"P1", "P2"}})
+    mark_conflicts(read, StoredRecords(), RUN, earlier)
+    assert (read[0].conflict is not None) is held
+
+
+def test_a_row_held_earlier_keeps_its_reason_and_goes_through_once_nothing_claims_its_number() -> None:
+    reason = conflict_error(KEY, "P2")
+    claim = item("P1")
+    mark_conflicts([claim], StoredRecords(), RUN,
+                   EarlierClaims(held={claim.source_hash: (reason, True)}, open_claims={KEY: {"P1", "P2"}}))
+    assert claim.conflict is reason
+    again = item("P1")
+    mark_conflicts([again], StoredRecords(), RUN,
+                   EarlierClaims(held={again.source_hash: (reason, True)}, open_claims={KEY: {"P1"}}))
+    assert again.conflict is None
+
+
+def test_a_row_held_before_entries_named_their_number_stays_held() -> None:
+    claim, reason = item("P1"), conflict_error(KEY, "P2")
+    mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(held={claim.source_hash: (reason, False)}))
     assert claim.conflict is reason

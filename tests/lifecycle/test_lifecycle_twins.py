@@ -1,17 +1,20 @@
 """Two department records that give one 文书号 to different decisions ("twins"): neither is published
-under it while both claim it, whichever run reads them; once the department gives one of them another
-number, the other is published without anyone having to resolve its entry by hand."""
+under it while both claim it, whichever run reads them and whatever else happens meanwhile (an edit, a
+hand-over file, a person closing the entries); once the department gives one of them another number,
+or revokes it, the other is published without anyone having to resolve its entry by hand."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_support import invoke
 from pipeline_harness import Harness
+from test_pipeline_file_row_keys import canonical, hand_over
 from test_pipeline_hostile import platform_documents, twin
 
-from creditsync.store.models import QuarantineItem
+from creditsync.store.models import QuarantineItem, Record
 
 pytestmark = pytest.mark.integration
 BOTH = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
@@ -81,25 +84,89 @@ def test_a_twin_in_a_later_run_does_not_overwrite_the_published_decision(harness
     assert harness.record(earlier["decision_no"]).version == record.version
 
 
-@BOTH
-def test_a_twin_a_person_lets_through_corrects_the_decision(harness: Harness) -> None:
-    """The department re-keyed its system: its new id of a decision is no twin, and a person says so by
-    closing the entry; the next read publishes it as the decision's correction, on the same row, even
-    where the old id is read with it."""
-    earlier = harness.valid_penalty(2)
+def held_together(harness: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
     harness.sync()
-    platform_id = harness.record(earlier["decision_no"]).platform_id
-    later = twin(harness, earlier)
+    first = harness.source.add_decision("penalty")
+    second = twin(harness, first)
     harness.sync()
-    [entry] = harness.rows(QuarantineItem, QuarantineItem.source_key == later["id"])
+    assert first["decision_no"] not in harness.published_documents()
+    return first, second
 
-    result = invoke("quarantine", "resolve", str(entry.id), "--reason", "部门系统更换了记录编号")
-    assert result.exit_code == 0, result.output
+
+@BOTH
+def test_closing_both_entries_by_hand_publishes_neither(harness: Harness) -> None:
+    first, second = held_together(harness)
+    for entry in harness.rows(QuarantineItem, QuarantineItem.resolved_at.is_(None),
+                              QuarantineItem.source_key.in_([first["id"], second["id"]])):
+        result = invoke("quarantine", "resolve", str(entry.id), "--reason", "已线下处理")
+        assert result.exit_code == 0, result.output
+
     redrive_from_start(harness)
 
-    record = harness.record(earlier["decision_no"])
-    assert (record.source_key, record.state, record.platform_id) == (later["id"], "published", platform_id)
-    shown = harness.simulator.store.find(str(platform_id))
-    assert shown is not None and shown["data"]["CF_SY"] == later["facts"]
-    assert platform_documents(harness)[earlier["decision_no"]] == 1
-    assert open_entries(harness, earlier) == 1  # the old id, still there, now claims another's number
+    assert platform_documents(harness)[first["decision_no"]] == 0
+    assert open_entries(harness, first) == open_entries(harness, second) == 1  # held again
+
+
+@BOTH
+def test_an_edited_twin_stays_held_while_the_other_still_claims_the_number(harness: Harness) -> None:
+    first, second = held_together(harness)
+
+    harness.source.update(first["id"], facts=first["facts"] + "（补正）")
+    harness.sync()
+
+    assert platform_documents(harness)[first["decision_no"]] == 0
+    assert open_entries(harness, first) == open_entries(harness, second) == 1
+
+
+@BOTH
+def test_a_twin_revoked_by_the_department_lets_the_other_be_published(harness: Harness) -> None:
+    first, second = held_together(harness)
+
+    harness.source.update(second["id"], status="撤销")
+    harness.sync()
+    redrive_from_start(harness)
+
+    assert platform_documents(harness)[first["decision_no"]] == 1
+    shown = harness.simulator.store.find(str(harness.record(first["decision_no"]).platform_id))
+    assert shown is not None and shown["data"]["CF_SY"] == first["facts"]
+    assert open_entries(harness, first) == open_entries(harness, second) == 0
+
+
+@BOTH
+def test_a_hand_over_file_correcting_the_decision_leaves_the_twins_entry_open(harness: Harness,
+                                                                             tmp_path: Path) -> None:
+    earlier = harness.valid_penalty(2)
+    harness.sync()
+    later = twin(harness, earlier)
+    harness.sync()
+    other = harness.valid_penalty(5)
+    harness.source.update(other["id"], content=other["content"] + "（更正）")  # the cursor moves past
+    harness.sync()
+
+    hand_over(harness, tmp_path / "desk", canonical(harness, 2, CF_NR="罚款2000元。"))
+    harness.sync()
+
+    assert open_entries(harness, later) == 1
+
+
+@BOTH
+def test_a_decision_renumbered_onto_a_taken_number_leaves_its_old_number(harness: Harness) -> None:
+    taken = harness.valid_penalty(2)
+    fields = {k: v for k, v in taken.items() if k not in ("id", "created_at", "updated_at")}
+    old_no = taken["decision_no"].replace("号", "-9号")
+    moved = harness.source.add_decision("penalty", **{**fields, "decision_no": old_no,
+                                                      "facts": taken["facts"] + "（另案）"})
+    harness.sync()
+    assert {taken["decision_no"], old_no} <= harness.published_documents()
+
+    harness.source.update(moved["id"], decision_no=taken["decision_no"])
+    harness.sync()
+
+    old = harness.record(old_no)
+    assert old.state == "replaced"  # the department took that number away
+    shown = harness.simulator.store.find(str(old.platform_id)) if old.platform_id else None
+    assert shown is None or shown["status"] != "published"
+    record = harness.record(taken["decision_no"])
+    assert (record.source_key, record.state) == (taken["id"], "published")  # the number's owner stays
+    assert open_entries(harness, moved) == 1
+    assert harness.count(Record, Record.source_key == moved["id"], Record.state == "published") == 0

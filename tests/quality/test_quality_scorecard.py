@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from pipeline_harness import Harness
 from quality_support import AS_OF, DEPARTMENT, OTHER, REFUSAL, document, write_autumn
+from test_pipeline_hostile import twin
 
 from creditsync.quality import Scorecard, parse_period, scorecards
+from creditsync.schema.values import shanghai_today
 
 BOTH = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
 
@@ -113,3 +115,28 @@ def test_a_short_late_list_is_the_head_of_the_full_one(autumn: Harness) -> None:
             for name, score in full.departments.items():
                 assert short.departments[name].overdue == score.overdue[:limit], (name, limit)
     assert len(full.departments[DEPARTMENT].overdue) > 3  # so that the limits cut it
+
+
+@BOTH
+def test_a_twin_held_on_a_published_decisions_number_does_not_count_against_that_decision(
+        harness: Harness) -> None:
+    """A second department record claiming a published decision's 文书号 is held, and counts as the
+    department's refused row (never stored); the published decision itself stays compliant."""
+    earlier = harness.valid_penalty(2)
+    harness.sync()
+    year = harness.record(earlier["decision_no"]).decision_date.year
+
+    def totals() -> Any:
+        with harness.gateway.store.engine.connect() as conn:
+            card = scorecards(conn, parse_period(str(year)), as_of=shanghai_today(),
+                              department="market_supervision")
+        return card.departments["market_supervision"].totals
+
+    before = totals()
+    twin(harness, earlier)
+    harness.sync()
+    after = totals()
+
+    assert harness.record(earlier["decision_no"]).state == "published"
+    assert (after.records, after.refused) == (before.records, before.refused)
+    assert after.never_stored == before.never_stored + 1

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 RETRY_PENDING = "pending"  # re-driven: waits for the record to be read again
 RETRY_STILL_INVALID = "still_invalid"
 RETRY_FIXED = "fixed"
-CLOSED_BY_HAND = "closed by "  # the resolution of an entry a person closed, then who and why
+# Entries about a stored decision, closed by its business key when a file row publishes it. (A row held
+# as a conflicting claim names the number it claims too, but belongs to another record: not those.)
+BY_DECISION = frozenset({QuarantineStage.PLATFORM, QuarantineStage.PROTECTED})
 
 
 class QuarantineError(CreditSyncError):
@@ -56,7 +58,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
         return
     open_entries = session.execute(select(
         QuarantineItem.id, QuarantineItem.source_key, QuarantineItem.source_hash,
-        QuarantineItem.business_key, QuarantineItem.retry_outcome, QuarantineItem.raw_masked)
+        QuarantineItem.business_key, QuarantineItem.retry_outcome, QuarantineItem.raw_masked,
+        QuarantineItem.stage)
         .where(QuarantineItem.department == department, QuarantineItem.category == category,
                QuarantineItem.resolved_at.is_(None),
                or_(any_of(session, QuarantineItem.source_key, source_keys),
@@ -73,8 +76,9 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
             closing[item.source_key] = "superseded: a newer version of the source record"
         _open(changes, category, item, stage, errors)
     for entry in open_entries:
-        resolution = closing.get(entry.source_key) or fixed_records.get(entry.business_key or "") \
-            or _same_decision_in_place(entry, places)
+        resolution = closing.get(entry.source_key) or _same_decision_in_place(entry, places)
+        if resolution is None and entry.stage in BY_DECISION:
+            resolution = fixed_records.get(entry.business_key or "")
         if resolution is not None and entry.source_hash not in hashes:
             update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp,
                                       "resolution": resolution[:200]}
@@ -143,9 +147,8 @@ def resolve_entries(session: Session, changes: ChangeSet, entry_ids: Sequence[in
             raise ConfigurationError(f"no quarantine entry {entry_id}")
         if item.resolved_at is not None:
             raise QuarantineError(f"quarantine entry {entry_id} was already closed: {item.resolution}")
-        resolution = f"{CLOSED_BY_HAND}{changes.scope.actor}: {reason}"[:200]
         changes.quarantine_updates.append({"id": item.id, "resolved_at": changes.stamp,
-                                           "resolution": resolution})
+                                           "resolution": f"closed by {changes.scope.actor}: {reason}"[:200]})
         changes.event(AuditEvent.QUARANTINE_RESOLVED, category=item.category, business_key=item.business_key,
                       quarantine_id=item.id, source_key=item.source_key, stage=item.stage, reason=reason)
     return list(entry_ids)

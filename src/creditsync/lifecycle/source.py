@@ -10,27 +10,21 @@ the decisions into a :class:`~creditsync.lifecycle.changes.ChangeSet`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FieldError
 from creditsync.lifecycle.changes import ChangeSet
-from creditsync.lifecycle.quarantine import CLOSED_BY_HAND, plan_quarantine
+from creditsync.lifecycle.claims import earlier_claims, mark_conflicts
+from creditsync.lifecycle.quarantine import plan_quarantine
 from creditsync.lifecycle.rows import outbox_row, printable
 from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.stored import StoredRecords, load_linked, load_records, raise_tamper_alarm
 from creditsync.lifecycle.transitions import Known, Outcome, Step, on_source, source_event, take_down
-from creditsync.schema.document_no import canonical_document_no
-from creditsync.sources.base import is_place_key
-from creditsync.store.bulk import any_of
-from creditsync.store.models import QuarantineItem, Record
 from creditsync.store.states import (
-    REPLACED_REASONS,
     STICKY,
     OutboxAction,
     QuarantineStage,
@@ -39,8 +33,6 @@ from creditsync.store.states import (
     effective_state,
     held_over,
 )
-
-CONFLICT = "conflict"  # the kind of reason that holds two claims on one business key
 
 
 @dataclass
@@ -110,14 +102,15 @@ def decide_chunk(session: Session, sealer: Sealer, department: str, category: st
 
 def _decide(item: SourceItem, stored: StoredRecords, after: dict[str, Known],
             linked: dict[str, list[dict[str, Any]]]) -> Step:
-    if not item.valid:
+    if item.key is not None:  # a new 文书号 takes the old one's row down, even
+        item.replaces = [stored.rows[row["business_key"]] for row in linked.get(item.source_key, [])
+                         if row["business_key"] != item.key and row["business_key"] in stored.rows]
+    if not item.valid:  # … where the new number is held as claimed by another record
         return Step(Outcome.REVOKED if item.revoked else Outcome.QUARANTINED)
     assert item.key is not None
     if item.key in stored.tampered:
         return Step(Outcome.TAMPERED)
     known = after.get(item.key) or stored.known(item.key)
-    item.replaces = [stored.rows[row["business_key"]] for row in linked.get(item.source_key, [])
-                     if row["business_key"] != item.key and row["business_key"] in stored.rows]
     event = source_event(revoked=item.revoked, held_back=item.held_back is not None,
                          mapped_hash=item.mapped_hash, known=known)
     step = on_source(event, known)
@@ -153,144 +146,6 @@ def _known_after(item: SourceItem, known: Known | None, step: Step) -> Known:
                  (known.platform_id if known else None), bool(known and known.sent_before))
 
 
-@dataclass
-class EarlierClaims:
-    """What earlier runs decided about rows that claimed another department record's 文书号."""
-
-    held: dict[str, FieldError] = field(default_factory=dict)  # source hash → why it stays held
-    let_through: set[str] = field(default_factory=set)  # source hashes a person let through by hand
-
-
-def earlier_claims(session: Session, department: str, category: str,
-                   items: Sequence[SourceItem]) -> EarlierClaims:
-    """Rows held earlier as conflicting claims on a 文书号: the same unchanged row read again (the cursor
-    is inclusive) stays held, and does not win a later run, as long as another department record still
-    claims its number (once the department has given the other one another number, the row is decided
-    afresh); one whose entry a person closed by hand goes through as the decision's correction."""
-    hashes = {item.source_hash for item in items if item.key is not None}
-    if not hashes:
-        return EarlierClaims()
-    scope = (QuarantineItem.department == department, QuarantineItem.category == category,
-             QuarantineItem.stage == QuarantineStage.VALIDATION)
-    found = session.execute(select(QuarantineItem.source_hash, QuarantineItem.errors,
-                                   QuarantineItem.business_key, QuarantineItem.source_key,
-                                   QuarantineItem.resolution)
-                            .where(*scope, any_of(session, QuarantineItem.source_hash, hashes)))
-    held, earlier = {}, EarlierClaims()
-    for source_hash, errors, key, source_key, resolution in found:
-        if (reason := _conflict(errors)) is None:
-            continue
-        if resolution is None:
-            held[source_hash] = (reason, key, source_key)
-        elif resolution.startswith(CLOSED_BY_HAND):
-            earlier.let_through.add(source_hash)
-    claims = _claims(session, department, category, {key for _, key, _ in held.values() if key},
-                     (*scope, QuarantineItem.resolved_at.is_(None)))
-    # An entry without its business key (written before they were kept) stays held until resolved.
-    earlier.held = {source_hash: reason for source_hash, (reason, key, source_key) in held.items()
-                    if key is None or source_key is None or claims.get(key, set()) - {source_key}}
-    return earlier
-
-
-def _conflict(errors: list[Any] | None) -> FieldError | None:
-    for error in errors or []:
-        reason = FieldError.from_stored(error)
-        older = reason.field == "(record)" and "is also used by" in reason.message_en  # before kinds
-        if reason.kind == CONFLICT or older:
-            return replace(reason, kind=CONFLICT)
-    return None
-
-
-def _claims(session: Session, department: str, category: str, keys: set[str],
-            open_entries: tuple[Any, ...]) -> dict[str, set[str | None]]:
-    """Business key → the department records that claim it now: the stored record of the key (unless it
-    went to another number or was revoked), and rows still held as conflicting over it."""
-    claims: dict[str, set[str | None]] = {}
-    if not keys:
-        return claims
-    for key, source_key, state, reason in session.execute(
-            select(Record.business_key, Record.source_key, Record.state, Record.withdraw_reason).where(
-                any_of(session, Record.business_key, keys))):
-        if claims_its_number({"state": state, "withdraw_reason": reason}):
-            claims.setdefault(key, set()).add(source_key)
-    for key, source_key, errors in session.execute(
-            select(QuarantineItem.business_key, QuarantineItem.source_key, QuarantineItem.errors).where(
-                *open_entries, any_of(session, QuarantineItem.business_key, keys))):
-        if _conflict(errors) is not None:
-            claims.setdefault(key, set()).add(source_key)
-    return claims
-
-
-def claims_its_number(row: dict[str, Any]) -> bool:
-    """A stored record still holds its 文书号 for its decision (not renumbered, not revoked)."""
-    state = effective_state(row["state"], row["withdraw_reason"])
-    return (state not in (RecordState.REPLACED, RecordState.WITHDRAWN, RecordState.REVOKED)
-            and row["withdraw_reason"] not in REPLACED_REASONS)
-
-
-def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
-                   earlier: EarlierClaims | None = None) -> None:
-    """Two different source records with the same business key and different content, in one chunk or
-    one run: neither may silently win. Both are held in one chunk; across chunks the later one is, and
-    it stays held when read again unchanged by a later run (``earlier``). A row a person let through
-    claims its number over any other read with it."""
-    earlier = earlier or EarlierClaims()
-    through = {item.key: item for item in items if item.key and item.source_hash in earlier.let_through}
-    claims: dict[str, SourceItem] = {}
-    for item in items:
-        if (key := item.key) is None or item.source_hash in earlier.let_through:
-            continue
-        if item.source_hash in earlier.held:
-            item.conflict = earlier.held[item.source_hash]
-            continue
-        if key in through and _differ(through[key], item):
-            item.conflict = conflict_error(key, through[key].source_key, stored=True)
-            continue
-        other = claims.get(key)
-        if other is not None and _differ(other, item):
-            item.conflict = conflict_error(key, other.source_key)
-            other.conflict = other.conflict or conflict_error(key, item.source_key)
-        claims.setdefault(key, item)
-        known = stored.rows.get(key)
-        if known is not None and _rival(known, item, run_id):
-            item.conflict = conflict_error(key, known["source_key"] or "?", stored=True)
-
-
-def _rival(earlier: dict[str, Any], item: SourceItem, run_id: str) -> bool:
-    """The stored record of the item's key is another department record's decision with other content:
-    one read earlier in this run, or one the department identified by its own id in an earlier run (a
-    row of a file is a place, not an id: a file may correct a decision, an id moving is a twin)."""
-    if earlier["source_key"] == item.source_key or earlier["mapped_hash"] == item.mapped_hash:
-        return False
-    if earlier["run_id"] == run_id:
-        return True
-    other = earlier["source_key"]
-    if not item.identifies or other is None or is_place_key(other):
-        return False
-    # A source keyed by the 文书号 itself (a legacy export) names one decision by each written variant.
-    same_number = canonical_document_no(other) == canonical_document_no(item.source_key)
-    return not same_number and claims_its_number(earlier)
-
-
-def _differ(a: SourceItem, b: SourceItem) -> bool:
-    return a.source_key != b.source_key and (a.mapped_hash, a.revoked) != (b.mapped_hash, b.revoked)
-
-
-def conflict_error(key: str, other: str, *, stored: bool = False) -> FieldError:
-    """Two claims on one 文书号; ``stored``: the other one is the decision the gateway already holds
-    (and shows, if it was published): it stays as it is."""
-    document = key.split(":", 2)[-1]
-    if stored:
-        return FieldError("(record)",
-                          f"文书号{document}已属于源记录{other}，本记录内容不同，不予公示，请核实",
-                          f"document number {document} is also used by source record {other} with other "
-                          "content, which keeps it: this one is not published until the department "
-                          "resolves it", kind=CONFLICT)
-    return FieldError("(record)", f"文书号{document}与源记录{other}重复且内容不同，均不予公示，请核实",
-                      f"document number {document} is also used by source record {other} with other "
-                      "content: neither is published until the department resolves it", kind=CONFLICT)
-
-
 # -- planning the writes -------------------------------------------------------------------------------
 
 @dataclass
@@ -322,7 +177,11 @@ class ChunkPlan:
     def _plan_item(self, item: SourceItem) -> None:
         step = item.step
         assert step is not None
+        if item.revoked and item.identifies:  # nothing left to fix in the department's earlier rows
+            self.fixed.setdefault(item.source_key, "superseded: revoked by the department")
         if step.outcome is Outcome.QUARANTINED:
+            for old in item.replaces:
+                self._replace(old, item)
             self._quarantine(item)
             return
         if step.outcome is Outcome.TAMPERED or item.key is None:
@@ -484,4 +343,4 @@ class ChunkPlan:
                            **{k: v for k, v in details.items() if v is not None})
 
 
-__all__ = ["ChunkDecision", "ChunkPlan", "SourceItem", "conflict_error", "decide_chunk", "printable"]
+__all__ = ["ChunkDecision", "ChunkPlan", "SourceItem", "decide_chunk", "printable"]

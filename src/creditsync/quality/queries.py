@@ -91,7 +91,10 @@ def first_acks(scope: Scope, keys: Any = None) -> Any:
 def _refused_keys(scope: Scope) -> tuple[Any, Any]:
     refused = and_(Q.c.stage.in_([str(s) for s in REFUSED]), Q.c.created_at < scope.cutoff,
                    _department(Q.c.department, scope))
-    by_key = (select(Q.c.business_key).where(refused, Q.c.business_key.is_not(None))
+    # by business key: the platform's refusals (a row held as a conflicting claim names the number it
+    # claims, which is another record's: it counts by its own source id, below)
+    by_key = (select(Q.c.business_key).where(refused, Q.c.stage == str(QuarantineStage.PLATFORM),
+                                             Q.c.business_key.is_not(None))
               .distinct().subquery("refused_keys"))
     by_source = (select(Q.c.department, Q.c.category, Q.c.source_key)
                  .where(refused, Q.c.source_key.is_not(None))
@@ -250,6 +253,7 @@ def overdue(conn: Connection, scope: Scope, until: dict[str, date] | None = None
     # the newest open refusal of each record (quarantine has no index by business key: one pass, joined)
     newest = (select(func.max(Q.c.id).label("id"))
               .where(Q.c.business_key.is_not(None), Q.c.resolved_at.is_(None),
+                     Q.c.stage != str(QuarantineStage.VALIDATION),  # a conflicting claim: another row's
                      _department(Q.c.department, scope))
               .group_by(Q.c.business_key).subquery("newest"))
     open_refusal = (select(Q.c.business_key, Q.c.errors).join(newest, newest.c.id == Q.c.id)

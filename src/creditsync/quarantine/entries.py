@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Row, Select, select
 from creditsync.exceptions import CreditSyncError, FieldError, split_message
 from creditsync.privacy import mask_text
 from creditsync.settings import Settings
+from creditsync.store.states import QuarantineStage
 from creditsync.store.tables import quarantine, records
 
 if TYPE_CHECKING:  # the schema and the mappings load their files when imported: only when describing
@@ -136,8 +137,10 @@ class Describer:
 
     def _identify(self, session: Connection | Session,
                   item: QuarantineItem | Row[Any]) -> tuple[str | None, str | None]:
+        # a row held as a conflicting claim names the number it claims: the record there is another's
+        own = item.business_key and item.stage != QuarantineStage.VALIDATION
         record = session.execute(select(records.c.document_no, records.c.subject_name).where(
-            records.c.business_key == item.business_key)).first() if item.business_key else None
+            records.c.business_key == item.business_key)).first() if own else None
         if record is not None:
             return record.document_no, record.subject_name
         from creditsync.schema import CATEGORIES, get_category

@@ -74,8 +74,9 @@ def place_key(file_name: str, row: int) -> str:
 
 
 def is_place_key(key: str) -> bool:
+    """A key :func:`place_key` made: a file's name (with its extension) and a row number."""
     name, sep, row = key.rpartition("#")
-    return bool(sep and name and row.isdigit())
+    return bool(sep and "." in name.strip(".") and row.isdigit())
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ quarantine = Table(
     # its content hash (pipeline.write)
     Index("ix_quarantine_source_key", "department", "category", "source_key"),
     Index("ix_quarantine_source_hash", "department", "category", "source_hash"),
+    # the rows held as claiming a 文书号, and a record's platform refusals (lifecycle.claims, quality)
+    Index("ix_quarantine_business_key", "department", "category", "business_key"),
 )
 
 # Append-only; each entry's hash covers its content and the previous entry's hash. Its two
