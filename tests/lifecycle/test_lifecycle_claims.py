@@ -99,3 +99,33 @@ def test_a_row_held_before_entries_named_their_number_stays_held() -> None:
     claim, reason = item("P1"), conflict_error(KEY, "P2")
     mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(held={claim.source_hash: (reason, False)}))
     assert claim.conflict is reason
+
+
+def test_the_owners_correction_or_revocation_goes_past_a_rival_read_with_it() -> None:
+    for owner in (item("P1"), item("P1", revoked=True)):
+        rival = item("P2", "other")
+        mark_conflicts([rival, owner], stored("P1"), RUN)
+        assert owner.conflict is None and rival.conflict is not None
+
+
+def test_two_updates_of_one_decision_read_together_with_other_content_are_both_held() -> None:
+    by_id, by_file = item("P1", "a"), item("penalties.csv#3", "b", identifies=False)
+    mark_conflicts([by_id, by_file], stored("P1"), RUN)
+    assert by_id.conflict is not None and by_file.conflict is not None
+
+
+@pytest.mark.parametrize(("other", "held"), [
+    ("P2", True),
+    ("penalties.csv#2", False),  # a file row: its file, delivered again, says what its rows hold now
+    ("长市监处罚〔２０２６〕7号", False),  # the same 文书号 written otherwise, as a legacy export's key
+])
+def test_a_row_held_earlier_and_not_read_now(other: str, held: bool) -> None:
+    claim = item("长市监处罚〔2026〕7号")
+    mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(open_claims={KEY: {other}}))
+    assert (claim.conflict is not None) is held
+
+
+def test_ids_that_differ_only_in_case_are_two_records() -> None:
+    claim = item("p1")
+    mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(open_claims={KEY: {"P1"}}))
+    assert claim.conflict is not None

@@ -5,12 +5,15 @@ or revokes it, the other is published without anyone having to resolve its entry
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_support import invoke
+from fabricate import insider
 from pipeline_harness import Harness
+from sqlalchemy import update
 from test_pipeline_file_row_keys import canonical, hand_over
 from test_pipeline_hostile import platform_documents, twin
 
@@ -170,3 +173,107 @@ def test_a_decision_renumbered_onto_a_taken_number_leaves_its_old_number(harness
     assert (record.source_key, record.state) == (taken["id"], "published")  # the number's owner stays
     assert open_entries(harness, moved) == 1
     assert harness.count(Record, Record.source_key == moved["id"], Record.state == "published") == 0
+
+
+# -- the published decision's own rows, while a twin is held against it ---------------------------------
+
+
+def published_with_a_held_twin(harness: Harness) -> tuple[dict[str, Any], dict[str, Any]]:
+    earlier = harness.valid_penalty(2)
+    harness.sync()
+    later = twin(harness, earlier)
+    harness.sync()
+    assert open_entries(harness, later) == 1
+    return earlier, later
+
+
+@BOTH
+def test_the_department_revoking_the_published_decision_takes_it_down(harness: Harness) -> None:
+    earlier, later = published_with_a_held_twin(harness)
+
+    harness.source.update(earlier["id"], status="撤销")
+    harness.sync()
+
+    record = harness.record(earlier["decision_no"])
+    assert record.state == "withdrawn"
+    shown = harness.simulator.store.find(str(record.platform_id))
+    assert shown is not None and shown["status"] != "published"
+    redrive_from_start(harness)  # the twin, read again, now claims a number nobody else holds
+    assert harness.record(earlier["decision_no"]).source_key == later["id"]
+    assert platform_documents(harness)[earlier["decision_no"]] == 2  # the revoked row, and the twin's
+
+
+@BOTH
+def test_the_published_decisions_own_correction_goes_out_past_its_twin(harness: Harness) -> None:
+    earlier, later = published_with_a_held_twin(harness)
+    version = harness.record(earlier["decision_no"]).version
+
+    harness.source.update(earlier["id"], facts=earlier["facts"] + "（更正）")
+    harness.sync()
+
+    record = harness.record(earlier["decision_no"])
+    assert (record.version, record.state) == (version + 1, "published")
+    shown = harness.simulator.store.find(str(record.platform_id))
+    assert shown is not None and shown["data"]["CF_SY"] == earlier["facts"] + "（更正）"
+    assert open_entries(harness, earlier) == 0 and open_entries(harness, later) == 1
+
+
+@BOTH
+def test_a_hand_over_file_correcting_the_published_decision_goes_out_past_its_twin(
+        harness: Harness, tmp_path: Path) -> None:
+    earlier, later = published_with_a_held_twin(harness)
+    version = harness.record(earlier["decision_no"]).version
+
+    hand_over(harness, tmp_path / "desk", canonical(harness, 2, CF_NR="罚款2000元。"))
+
+    record = harness.record(earlier["decision_no"])
+    assert record.version == version + 1
+    shown = harness.simulator.store.find(str(record.platform_id))
+    assert shown is not None and shown["data"]["CF_NR"] == "罚款2000元。"
+    assert open_entries(harness, later) == 1
+
+
+@BOTH
+def test_a_twin_made_the_same_as_the_decision_closes_its_entry_and_holds_nothing(harness: Harness) -> None:
+    earlier, later = published_with_a_held_twin(harness)
+    harness.source.update(later["id"], facts=earlier["facts"])  # the department removed the difference
+    harness.sync()
+    assert open_entries(harness, later) == 0
+    version = harness.record(earlier["decision_no"]).version
+
+    harness.source.update(earlier["id"], content=earlier["content"] + "（更正）")
+    harness.sync()
+
+    assert harness.record(earlier["decision_no"]).version == version + 1
+
+
+@BOTH
+def test_a_hand_over_file_delivered_again_without_its_duplicate_row_publishes_the_decision(
+        harness: Harness, tmp_path: Path) -> None:
+    decision = canonical(harness, 0)
+    duplicate = {**decision, "CF_NR": decision["CF_NR"] + "（重复录入）"}
+    hand_over(harness, tmp_path / "monday", decision, duplicate)
+    assert harness.count(Record) == 0
+
+    fixed = {**decision, "CF_NR": decision["CF_NR"] + "（更正）"}
+    hand_over(harness, tmp_path / "tuesday", fixed)  # the same file name: the duplicate row removed
+
+    assert [(r.document_no, r.state) for r in harness.rows(Record)] == [(decision["CF_WSH"], "published")]
+    assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None)) == 0
+
+
+@BOTH
+def test_a_revocation_leaves_a_tamper_alarm_open(harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.sync()
+    with insider(harness.gateway.store) as session:
+        session.execute(update(Record).where(Record.document_no == penalty["decision_no"])
+                        .values(display_until=date(2099, 1, 1)))
+    harness.source.update(penalty["id"], facts=penalty["facts"] + "（更正）")
+    harness.sync()
+    [alarm] = harness.rows(QuarantineItem, QuarantineItem.stage == "tampered")
+
+    harness.source.update(penalty["id"], status="撤销")
+    harness.sync()
+
+    assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None

@@ -125,6 +125,7 @@ def test_a_quarantined_record_is_traced_by_its_document_number(harness: Harness,
     result = CliRunner().invoke(app, ["audit", "trace", document])
 
     assert result.exit_code == 0, result.output
-    assert re.search(r"quarantine #\d+ \((validation|mapping)\) (XK_XDR_ZJHM|CF_NR_FK): ", result.stdout)
+    entry = rf"quarantine #\d+ \((validation|mapping), source {record_id}\) (XK_XDR_ZJHM|CF_NR_FK): "
+    assert re.search(entry, result.stdout)
     assert "record_quarantined" in result.stdout
     assert leaked(harness.id_numbers(), result.output) == []

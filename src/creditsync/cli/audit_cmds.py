@@ -227,7 +227,8 @@ def _print_trace(story: object) -> None:
                       f"{'  errors ' + '; '.join(item.platform_errors) if item.platform_errors else ''}")
     for q in story.quarantine:
         reasons = "; ".join(str(FieldError.from_stored(e)) for e in q.errors)
-        console.print(f"[red]quarantine[/red] #{q.id} ({q.stage}) {reasons}"
+        source = f", source {q.source_key}" if q.source_key else ""  # a twin's row names its own id
+        console.print(f"[red]quarantine[/red] #{q.id} ({q.stage}{source}) {reasons}"
                       f"{'  [resolved: ' + q.resolution + ']' if q.resolution else ''}")
     table = Table("id", f"time ({zone_label(english=True)})", "event", "actor", "run", "details",
                   title="audit trail")

@@ -1,20 +1,22 @@
 """Who may publish under a 文书号: one decision, one row, whichever run reads which department record.
 
 Two department records that give one 文书号 (one business key) to different content are two decisions
-claiming one number: neither may silently win. A row is held (a ``conflict`` quarantine entry naming
-the other, and the number it claims) when, at the time it is read, another record claims its number:
+claiming one number: neither may silently win. The stored record of a number belongs to the row that
+wrote it (its id, the same 文书号 written otherwise where the number is the key, or any file row: a
+file corrects by 文书号, and a department may move from files to ids). Its owner's rows are its
+updates: a revocation always applies; a correction is held only by another update of it read in the
+same chunk. Any other row is held (a ``conflict`` quarantine entry naming the other, and the number it
+claims) when, as it is read:
 
-- another row read in the same chunk, with other content (both are held);
-- the stored record of the number, when it belongs to another of the department's ids (``_rival``):
-  one read earlier in this run, or one identified by the department's own id in an earlier run; a
-  file row is a place, not an id, so a file may correct a decision and a department may move from
-  files to ids;
-- a row held earlier as claiming it and not read now (its open entry).
+- the stored record stands against it (``_rival``): written earlier in this run with other content, or
+  still claiming its number (not renumbered, not revoked), with other content or as a revocation;
+- another row read in the same chunk claims the number with other content (both are held);
+- a row of another id held earlier as claiming the number is not read now (its open entry). A file
+  row is a place that the file's next delivery fills anew: its entry claims nothing.
 
-A row held earlier is decided afresh each time it is read: it goes through once nothing claims its
-number any more (the department renumbered or revoked the other), and is held again, in a new entry,
-while something still does (closing its entry by hand does not publish it). A revocation claims
-nothing: it only acts on a record that is its own, and never takes down another id's decision.
+A held row is decided afresh each time it is read: it goes through once nothing claims its number any
+more (the department renumbered or revoked the other), and is held again, in a new entry, while
+something still does (closing its entry by hand does not publish it).
 """
 
 from __future__ import annotations
@@ -113,39 +115,58 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
 
 def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
                 earlier: EarlierClaims, reading: dict[str, str | None]) -> FieldError | None:
-    """Why another record claims the item's number, or None."""
+    """Why another record claims the item's number, or None. The stored decision's own row (its id, or
+    a file row correcting by 文书号) is its update: a revocation always applies, a correction is held
+    only by another update of the decision read with it (a rival's row is held, not the owner's)."""
     key = item.key
     assert key is not None
-    for other in claimants:
-        if other is not item and _differ(other, item):
-            return conflict_error(key, other.source_key)
     known = stored.rows.get(key)
-    if known is not None and _rival(known, item, run_id):
+    own = known is not None and _own(known, item, run_id)
+    if own and item.revoked:
+        return None
+    if known is not None and not own and _rival(known, item, run_id):
         return conflict_error(key, known["source_key"] or "?", stored=True)
+    for other in claimants:
+        if other is item or not _differ(other, item):
+            continue
+        if not own or (known is not None and _own(known, other, run_id)):
+            return conflict_error(key, other.source_key)
+    if own:
+        return None
     for other_key in sorted(earlier.open_claims.get(key, set())):
-        if other_key not in reading and not _same_decision(other_key, item.source_key):
-            return conflict_error(key, other_key)  # held as claiming it, and not read now
+        # held as claiming it and not read now; a file row is a place, which the file's next delivery
+        # fills anew: it claims nothing once its file is read again
+        if other_key not in reading and not is_place_key(other_key) \
+                and not _same_decision(other_key, item.source_key):
+            return conflict_error(key, other_key)
     return None
 
 
-def _rival(earlier: dict[str, Any], item: SourceItem, run_id: str) -> bool:
-    """The stored record of the item's key is another department record's decision: one read earlier in
-    this run with other content, or one the department identified by its own id in an earlier run
-    (other content, or a revocation: another id's revocation never takes it down)."""
-    other = earlier["source_key"]
-    if other == item.source_key or (earlier["mapped_hash"] == item.mapped_hash and not item.revoked):
-        return False
-    if earlier["run_id"] == run_id and not item.revoked:
+def _own(known: dict[str, Any], item: SourceItem, run_id: str) -> bool:
+    """The stored record is the item's decision: its id (or the same 文书号 written otherwise, where the
+    number is the key), or, unless another row wrote it earlier in this run, a file row correcting it by
+    文书号 or an id taking over from a file row (a department moving from files to its system's ids)."""
+    other = known["source_key"]
+    if other == item.source_key or (other is not None and _same_decision(other, item.source_key)):
         return True
-    if not item.identifies or other is None or is_place_key(other):
+    if known["run_id"] == run_id:
         return False
-    return not _same_decision(other, item.source_key) and claims_its_number(earlier)
+    return not item.identifies or other is None or is_place_key(other)
+
+
+def _rival(known: dict[str, Any], item: SourceItem, run_id: str) -> bool:
+    """The stored record of the item's key, another row's decision, stands against the item: written
+    earlier in this run with other content, or still claiming its number (an id's other content, or a
+    revocation: another id's revocation never takes it down)."""
+    if known["mapped_hash"] == item.mapped_hash and not item.revoked:
+        return False  # the same decision under two ids: nothing to hold
+    return known["run_id"] == run_id or claims_its_number(known)
 
 
 def _same_decision(a: str, b: str) -> bool:
     """Two keys of a source keyed by the 文书号 itself (a legacy export): each written variant of one
     number names one decision."""
-    return canonical_document_no(a) == canonical_document_no(b)
+    return "号" in a and "号" in b and canonical_document_no(a) == canonical_document_no(b)
 
 
 def claims_its_number(row: dict[str, Any]) -> bool:

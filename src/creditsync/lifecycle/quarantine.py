@@ -17,6 +17,7 @@ from creditsync.exceptions import ConfigurationError, CreditSyncError, FieldErro
 from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.rows import quarantine_row
 from creditsync.schema.document_no import canonical_document_no
+from creditsync.sources.base import is_place_key
 from creditsync.store.bulk import any_of
 from creditsync.store.models import QuarantineItem
 from creditsync.store.states import QuarantineStage
@@ -28,8 +29,12 @@ RETRY_PENDING = "pending"  # re-driven: waits for the record to be read again
 RETRY_STILL_INVALID = "still_invalid"
 RETRY_FIXED = "fixed"
 # Entries about a stored decision, closed by its business key when a file row publishes it. (A row held
-# as a conflicting claim names the number it claims too, but belongs to another record: not those.)
+# as a conflicting claim names the number it claims too, but belongs to another record: only a file
+# row's, whose file the new one replaces.)
 BY_DECISION = frozenset({QuarantineStage.PLATFORM, QuarantineStage.PROTECTED})
+# Entries about the department's row itself, closed when the department revokes it or it comes to say
+# what the published decision says (never a tamper alarm, a platform refusal or a hold-back).
+ROW_STAGES = frozenset({QuarantineStage.SOURCE, QuarantineStage.MAPPING, QuarantineStage.VALIDATION})
 
 
 class QuarantineError(CreditSyncError):
@@ -39,20 +44,24 @@ class QuarantineError(CreditSyncError):
 def plan_quarantine(session: Session, changes: ChangeSet, category: str,
                     quarantined: Sequence[tuple[SourceItem, QuarantineStage, list[FieldError]]],
                     fixed: dict[str, str], fixed_records: dict[str, str] | None = None,
-                    fixed_places: dict[str, tuple[str, str]] | None = None) -> None:
+                    fixed_places: dict[str, tuple[str, str]] | None = None,
+                    settled_rows: dict[str, str] | None = None) -> None:
     """Open entries for a chunk's bad records (once per content: the same bad row read again only
     updates its entry), and close the entries of records that came back fixed: by the department's
     record id (``fixed``); for file rows, whose keys are only places, by business key (``fixed_records``:
     a rejection or a hold-back of that decision) and by place where the bad row there held the same
-    文书号 (``fixed_places``: the department corrected its file and delivered it again)."""
+    文书号 (``fixed_places``: the department corrected its file and delivered it again); and the row
+    entries of records the department revoked or made the same as the published decision, by id
+    (``settled_rows``)."""
     department = changes.scope.department
     fixed_records = fixed_records or {}
+    settled_rows = settled_rows or {}
     places = dict(fixed_places or {})
     for item, _, _ in quarantined:  # a file row still bad, but changed: the same decision's entry goes
         if not item.identifies and item.trace.get("document_no"):
             places[item.source_key] = (item.trace["document_no"], "superseded: a newer version of the row")
     identified = {item.source_key for item, _, _ in quarantined if item.identifies}
-    source_keys = set(fixed) | set(places) | identified
+    source_keys = set(fixed) | set(places) | identified | set(settled_rows)
     hashes = {item.source_hash for item, _, _ in quarantined}
     if not (source_keys or hashes or fixed_records):
         return
@@ -77,7 +86,9 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
         _open(changes, category, item, stage, errors)
     for entry in open_entries:
         resolution = closing.get(entry.source_key) or _same_decision_in_place(entry, places)
-        if resolution is None and entry.stage in BY_DECISION:
+        if resolution is None and entry.stage in ROW_STAGES:
+            resolution = settled_rows.get(entry.source_key)
+        if resolution is None and (entry.stage in BY_DECISION or is_place_key(entry.source_key or "")):
             resolution = fixed_records.get(entry.business_key or "")
         if resolution is not None and entry.source_hash not in hashes:
             update: dict[str, Any] = {"id": entry.id, "resolved_at": changes.stamp,

@@ -161,6 +161,7 @@ class ChunkPlan:
     fixed: dict[str, str] = field(default_factory=dict)  # source key → resolution of its open entries
     fixed_records: dict[str, str] = field(default_factory=dict)  # … by business key, for file rows
     fixed_places: dict[str, tuple[str, str]] = field(default_factory=dict)  # file row → (文书号, resolution)
+    settled_rows: dict[str, str] = field(default_factory=dict)  # source key → resolution of its row entries
 
     @property
     def sealer(self) -> Sealer:
@@ -172,13 +173,15 @@ class ChunkPlan:
         for item in self.decision.items:
             self._plan_item(item)
         plan_quarantine(session, self.changes, self.category, self.quarantined, self.fixed,
-                        self.fixed_records, self.fixed_places)
+                        self.fixed_records, self.fixed_places, self.settled_rows)
 
     def _plan_item(self, item: SourceItem) -> None:
         step = item.step
         assert step is not None
-        if item.revoked and item.identifies:  # nothing left to fix in the department's earlier rows
-            self.fixed.setdefault(item.source_key, "superseded: revoked by the department")
+        if item.identifies and item.revoked:  # nothing left to fix in the department's earlier rows
+            self.settled_rows[item.source_key] = "superseded: revoked by the department"
+        elif item.identifies and step.outcome is Outcome.UNCHANGED and item.conflict is None:
+            self.settled_rows[item.source_key] = "superseded: the row now says what the decision says"
         if step.outcome is Outcome.QUARANTINED:
             for old in item.replaces:
                 self._replace(old, item)
