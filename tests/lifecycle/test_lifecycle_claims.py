@@ -45,6 +45,8 @@ def stored(source_key: str | None, *, run: str = EARLIER_RUN, state: str = "publ
     (stored("P1", state="withdrawing", reason="operator:replaced"), item("P2"), False),
     (stored("P1", state="operator_withdrawn", reason="revoked"), item("P2"), False),
     (stored("P1", state="withdrawn", reason="revoked"), item("P2"), False),  # P1 was revoked
+    (stored("P1", state="revoked", run=RUN), item("P2"), False),  # … read earlier in this run
+    (stored("P1", state="withdrawn"), item("P2"), True),  # released by an operator: still P1's
     (stored("P1", state="operator_withdrawn", reason="operator"), item("P2"), True),  # held, still P1's
     (stored("P1", state="repaired", reason="repaired"), item("P2"), True),  # still P1's number
     (stored("长市监处罚〔２０２６〕第7号"), item("长市监处罚〔2026〕7号"), False),  # keyed by 文书号 itself
@@ -129,3 +131,10 @@ def test_ids_that_differ_only_in_case_are_two_records() -> None:
     claim = item("p1")
     mark_conflicts([claim], StoredRecords(), RUN, EarlierClaims(open_claims={KEY: {"P1"}}))
     assert claim.conflict is not None
+
+
+def test_a_correction_read_with_the_decisions_own_revocation_is_held_and_the_revocation_applies() -> None:
+    revocation, correction = item("r.csv#1", "a", identifies=False, revoked=True), item("r.csv#2", "b",
+                                                                                      identifies=False)
+    mark_conflicts([revocation, correction], stored("r.csv#1"), RUN)
+    assert revocation.conflict is None and correction.conflict is not None

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import pytest
+import yaml
 from cli_support import invoke
 from fabricate import insider
 from pipeline_harness import Harness
@@ -17,6 +19,9 @@ from sqlalchemy import update
 from test_pipeline_file_row_keys import canonical, hand_over
 from test_pipeline_hostile import platform_documents, twin
 
+from creditsync.pipeline import pull, push, report
+from creditsync.simulators.departments.health import write_drop
+from creditsync.simulators.departments.health_data import Exporter
 from creditsync.store.models import QuarantineItem, Record
 
 pytestmark = pytest.mark.integration
@@ -277,3 +282,77 @@ def test_a_revocation_leaves_a_tamper_alarm_open(harness: Harness) -> None:
     harness.sync()
 
     assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None
+
+
+@BOTH
+def test_a_decision_an_operator_released_keeps_its_number_against_a_held_twin(harness: Harness) -> None:
+    earlier = harness.valid_penalty(2)
+    harness.sync()
+    number = earlier["decision_no"]
+    assert invoke("withdraw", number, "--reason", "核查中").exit_code == 0
+    harness.sync()
+    later = twin(harness, earlier)
+    harness.sync()
+    assert invoke("release", number, "--reason", "核查完毕").exit_code == 0
+
+    harness.source.update(later["id"], facts=later["facts"] + "（补正）")  # the department edits the twin
+    harness.sync()
+    redrive_from_start(harness)
+
+    assert harness.record(number).source_key == earlier["id"]
+    assert open_entries(harness, later) == 1
+
+
+@BOTH
+def test_a_revoked_decision_read_in_an_earlier_chunk_does_not_hold_another_ids_live_one(
+        harness: Harness, tmp_path: Path) -> None:
+    harness.use_department_file(tmp_path, batch_size=1)  # every record its own chunk
+    harness.sync()
+    base = harness.valid_penalty(2)
+    fields = {k: v for k, v in base.items() if k not in ("id", "created_at", "updated_at")}
+    number = base["decision_no"].replace("号", "-5号")
+    harness.source.add_decision("penalty", **{**fields, "decision_no": number, "status": "撤销"})
+    live = harness.source.add_decision("penalty", **{**fields, "decision_no": number,
+                                                     "facts": base["facts"] + "（另案）"})
+    harness.sync()
+
+    assert [(r.source_key, r.state) for r in harness.rows(Record, Record.document_no == number)] == [
+        (live["id"], "published")]
+
+
+def health_department(harness: Harness, tmp_path: Path) -> None:
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "adapters" / "health.yaml")
+                            .read_text("utf-8"))
+    config["source"]["options"].update(inbox=str(tmp_path / "inbox"), settle_seconds=0)
+    adapters = tmp_path / "adapters"
+    adapters.mkdir()
+    (adapters / "health.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+    harness.monkeypatch.setenv("CREDITSYNC_ADAPTERS_DIR", str(adapters))
+
+
+def drop_file(harness: Harness, tmp_path: Path, exporter: Exporter, rows: list[dict[str, Any]],
+              day: date) -> None:
+    write_drop(tmp_path / "inbox", exporter.file("penalty", "utf-8-sig", rows, day))
+    ctx = harness.gateway.context(harness.gateway.department("health"))
+    pull(ctx, categories=["penalty"])
+    push(ctx, harness.client)
+    report(ctx)
+
+
+@BOTH
+@pytest.mark.parametrize("order", ["revocation first", "revocation last"])
+def test_a_file_revoking_a_decision_and_correcting_it_in_two_rows_leaves_it_off(
+        harness: Harness, tmp_path: Path, order: str) -> None:
+    health_department(harness, tmp_path)
+    exporter, day = Exporter(Random(5)), date(2026, 11, 30)
+    row = exporter.penalty(day)
+    drop_file(harness, tmp_path, exporter, [dict(row)], day)
+    revoked, other = {**row, "当前状态": "撤销"}, {**row, "违法事实": row["违法事实"] + "（补正）"}
+
+    rows = [revoked, other] if order == "revocation first" else [other, revoked]
+    drop_file(harness, tmp_path, exporter, rows, day)
+
+    [record] = harness.rows(Record)
+    shown = harness.simulator.store.find(str(record.platform_id)) if record.platform_id else None
+    assert shown is None or shown["status"] != "published"
+    assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None)) == 1  # the correction, held

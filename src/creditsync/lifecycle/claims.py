@@ -8,9 +8,10 @@ updates: a revocation always applies; a correction is held only by another updat
 same chunk. Any other row is held (a ``conflict`` quarantine entry naming the other, and the number it
 claims) when, as it is read:
 
-- the stored record stands against it (``_rival``): written earlier in this run with other content, or
-  still claiming its number (not renumbered, not revoked), with other content or as a revocation;
-- another row read in the same chunk claims the number with other content (both are held);
+- the stored record stands against it (``_rival``): it still claims its number (not renumbered, not
+  revoked; one an operator released does), and the row has other content or is a revocation;
+- another row read in the same chunk claims the number with other content (both are held; a
+  revocation claims nothing but its own decision, whose correction read with it is then held);
 - a row of another id held earlier as claiming the number is not read now (its open entry). A file
   row is a place that the file's next delivery fills anew: its entry claims nothing.
 
@@ -98,7 +99,7 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
     reading = {item.source_key: item.key for item in items}
     claimants: dict[str, list[SourceItem]] = {}
     for item in items:
-        if item.key is not None and not item.revoked:
+        if item.key is not None:
             claimants.setdefault(item.key, []).append(item)
     for item in items:
         if item.key is None:
@@ -124,12 +125,15 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     own = known is not None and _own(known, item, run_id)
     if own and item.revoked:
         return None
-    if known is not None and not own and _rival(known, item, run_id):
+    if known is not None and not own and _rival(known, item):
         return conflict_error(key, known["source_key"] or "?", stored=True)
     for other in claimants:
         if other is item or not _differ(other, item):
             continue
-        if not own or (known is not None and _own(known, other, run_id)):
+        other_owns = known is not None and _own(known, other, run_id)
+        if own and other_owns:  # two updates of one decision that disagree (a revocation among them)
+            return conflict_error(key, other.source_key)
+        if not own and not other.revoked:  # a revocation claims nothing but its own decision
             return conflict_error(key, other.source_key)
     if own:
         return None
@@ -154,13 +158,13 @@ def _own(known: dict[str, Any], item: SourceItem, run_id: str) -> bool:
     return not item.identifies or other is None or is_place_key(other)
 
 
-def _rival(known: dict[str, Any], item: SourceItem, run_id: str) -> bool:
-    """The stored record of the item's key, another row's decision, stands against the item: written
-    earlier in this run with other content, or still claiming its number (an id's other content, or a
-    revocation: another id's revocation never takes it down)."""
+def _rival(known: dict[str, Any], item: SourceItem) -> bool:
+    """The stored record of the item's key, another row's decision, stands against the item while it
+    still claims its number: other content, or a revocation (another id's revocation never takes it
+    down)."""
     if known["mapped_hash"] == item.mapped_hash and not item.revoked:
         return False  # the same decision under two ids: nothing to hold
-    return known["run_id"] == run_id or claims_its_number(known)
+    return claims_its_number(known)
 
 
 def _same_decision(a: str, b: str) -> bool:
@@ -170,11 +174,11 @@ def _same_decision(a: str, b: str) -> bool:
 
 
 def claims_its_number(row: dict[str, Any]) -> bool:
-    """A stored record still holds its 文书号 for its decision (not renumbered, not revoked, also not
-    beneath an operator's hold)."""
+    """A stored record still holds its 文书号 for its decision: not renumbered, not revoked (also not
+    beneath an operator's hold). A record an operator released waits to be published again: it does."""
     state = effective_state(row["state"], row["withdraw_reason"])
     beneath = settled_reason(row["withdraw_reason"])
-    return (state not in (RecordState.REPLACED, RecordState.WITHDRAWN, RecordState.REVOKED)
+    return (state not in (RecordState.REPLACED, RecordState.REVOKED)
             and beneath not in (WithdrawCause.REPLACED, WithdrawCause.REVOKED))
 
 

@@ -85,6 +85,8 @@ def plan_quarantine(session: Session, changes: ChangeSet, category: str,
             closing[item.source_key] = "superseded: a newer version of the source record"
         _open(changes, category, item, stage, errors)
     for entry in open_entries:
+        if entry.stage == QuarantineStage.TAMPERED:
+            continue  # an insider's edit: only a person closes its alarm, whatever the department sends
         resolution = closing.get(entry.source_key) or _same_decision_in_place(entry, places)
         if resolution is None and entry.stage in ROW_STAGES:
             resolution = settled_rows.get(entry.source_key)

@@ -25,6 +25,7 @@ from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.stored import StoredRecords, load_linked, load_records, raise_tamper_alarm
 from creditsync.lifecycle.transitions import Known, Outcome, Step, on_source, source_event, take_down
 from creditsync.store.states import (
+    OFF_DISPLAY,
     STICKY,
     OutboxAction,
     QuarantineStage,
@@ -114,7 +115,10 @@ def _decide(item: SourceItem, stored: StoredRecords, after: dict[str, Known],
     event = source_event(revoked=item.revoked, held_back=item.held_back is not None,
                          mapped_hash=item.mapped_hash, known=known)
     step = on_source(event, known)
-    inherited = _inherited_cause(item.replaces) if known is None else None
+    # the new number is new, or off display (another decision's, revoked or renumbered): what kept the
+    # decision off under its old number keeps it off under this one
+    off = known is None or known.effective in OFF_DISPLAY
+    inherited = _inherited_cause(item.replaces) if off else None
     if inherited is not None and step.state is not None and step.outcome is not Outcome.REVOKED:
         # The decision was repaired, expired or withdrawn by an operator under its old 文书号: its new
         # number does not put it back on display.
@@ -183,8 +187,9 @@ class ChunkPlan:
         elif item.identifies and step.outcome is Outcome.UNCHANGED and item.conflict is None:
             self.settled_rows[item.source_key] = "superseded: the row now says what the decision says"
         if step.outcome is Outcome.QUARANTINED:
-            for old in item.replaces:
-                self._replace(old, item)
+            for old in item.replaces:  # a live old number goes; a held, repaired or expired one stays
+                if effective_state(old["state"], old["withdraw_reason"]) not in STICKY:  # linked, so
+                    self._replace(old, item)  # that the new number inherits it once it goes through
             self._quarantine(item)
             return
         if step.outcome is Outcome.TAMPERED or item.key is None:

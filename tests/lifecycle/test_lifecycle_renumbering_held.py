@@ -1,0 +1,110 @@
+"""What kept a decision off display follows it to a new 文书号 even where that number already has a
+record that is off display (another decision's, revoked; or its own old number, replaced), and even
+when the renumbering itself is held as a clash with another record first. Each case a real sync on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from cli_support import invoke
+from fabricate import insider
+from pipeline_harness import Harness
+from sqlalchemy import update
+
+from creditsync.store.models import QuarantineItem, Record
+
+BOTH = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
+
+
+def cli(*args: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+
+
+def shown(harness: Harness, number: str) -> bool:
+    found = harness.rows(Record, Record.document_no == number)
+    if not found or not found[0].platform_id:
+        return False
+    copy = harness.simulator.store.find(str(found[0].platform_id))
+    return copy is not None and copy["status"] == "published"
+
+
+def sibling(harness: Harness, of: dict[str, Any], number: str, facts: str) -> dict[str, Any]:
+    """Another decision of the same party and authority, under ``number``."""
+    fields = {k: v for k, v in of.items() if k not in ("id", "created_at", "updated_at")}
+    return harness.source.add_decision("penalty", **{**fields, "decision_no": number, "facts": facts})
+
+
+@BOTH
+def test_a_repaired_decision_renumbered_back_onto_its_old_number_stays_off(harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.sync()
+    first, second = penalty["decision_no"], penalty["decision_no"].replace("号", "-1号")
+    harness.source.update(penalty["id"], decision_no=second)
+    harness.sync()
+    cli("repair", second, "--decision-no", "济信修〔2026〕9号", "--reason", "整改")
+    harness.sync()
+
+    harness.source.update(penalty["id"], decision_no=first)  # the department puts the number back
+    harness.sync()
+
+    assert not shown(harness, first) and not shown(harness, second)
+
+
+@BOTH
+def test_a_held_decision_renumbered_onto_another_ids_revoked_number_stays_held(harness: Harness) -> None:
+    revoked = harness.valid_penalty(2)
+    harness.sync()
+    number, other_no = revoked["decision_no"], revoked["decision_no"].replace("号", "-3号")
+    held = sibling(harness, revoked, other_no, revoked["facts"] + "（另案）")
+    harness.sync()
+    cli("withdraw", other_no, "--reason", "核查中")
+    harness.source.update(revoked["id"], status="撤销")
+    harness.sync()
+
+    harness.source.update(held["id"], decision_no=number)
+    harness.sync()
+
+    assert not shown(harness, number) and not shown(harness, other_no)
+    assert harness.record(number).state == "operator_withdrawn"
+
+
+@BOTH
+def test_an_operators_hold_survives_a_renumbering_first_held_as_a_clash(harness: Harness) -> None:
+    held = harness.valid_penalty(2)
+    harness.sync()
+    old_no = held["decision_no"]
+    number = old_no.replace("号", "-7号")
+    cli("withdraw", old_no, "--reason", "核查中")
+    harness.sync()
+    other = sibling(harness, held, number, held["facts"] + "（另案）")  # another id takes the number
+    harness.source.update(held["id"], decision_no=number)  # … and the held decision moves onto it
+    harness.sync()
+    assert not shown(harness, number)
+
+    harness.source.update(other["id"], status="撤销")  # the department revokes the other one
+    harness.sync()
+    cli("quarantine", "redrive", "market_supervision", "--from-start", "--reason", "复核")
+    harness.sync()
+
+    assert not shown(harness, number) and not shown(harness, old_no)
+
+
+@BOTH
+def test_a_renumbering_leaves_the_old_numbers_tamper_alarm_open(harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.sync()
+    with insider(harness.gateway.store) as session:
+        session.execute(update(Record).where(Record.document_no == penalty["decision_no"])
+                        .values(display_until=date(2099, 1, 1)))
+    harness.source.update(penalty["id"], facts=penalty["facts"] + "（更正）")
+    harness.sync()
+    [alarm] = harness.rows(QuarantineItem, QuarantineItem.stage == "tampered")
+
+    harness.source.update(penalty["id"], decision_no=penalty["decision_no"].replace("号", "-1号"))
+    harness.sync()
+
+    assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None
