@@ -1,7 +1,7 @@
 """What kept a decision off display follows it to a new 文书号 even where that number already has a
 record that is off display (another decision's, revoked; or its own old number, replaced), and even
-when the renumbering itself is held as a clash with another record first. Each case a real sync on
-SQLite and PostgreSQL."""
+when the renumbering itself is held first (as a clash with another record, or as a minor's); and the
+old number, left, never expires on its own. Each case a real sync on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -108,3 +108,46 @@ def test_a_renumbering_leaves_the_old_numbers_tamper_alarm_open(harness: Harness
     harness.sync()
 
     assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None
+
+
+@BOTH
+def test_an_old_number_the_decision_left_does_not_expire_and_take_the_new_one_down(harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.source.update(penalty["id"], decided_at="2023-06-01")  # its display period is long over
+    harness.sync()
+    old_no, number = penalty["decision_no"], penalty["decision_no"].replace("号", "-7号")
+    cli("withdraw", old_no, "--reason", "核查中")
+    harness.sync()
+    harness.source.update(penalty["id"], decision_no=number, decided_at="2026-11-20")  # corrected
+    harness.sync()
+    cli("release", number, "--reason", "核查完毕")
+    harness.sync()
+    assert shown(harness, number)
+
+    cli("expire")
+    harness.sync()
+    harness.source.update(penalty["id"], status="撤销")
+    harness.sync()
+    harness.source.update(penalty["id"], status="正常")  # the department takes its revocation back
+    harness.sync()
+
+    assert shown(harness, number)
+    assert harness.record(old_no).withdraw_reason == "replaced"
+
+
+@BOTH
+def test_an_operators_hold_survives_a_renumbering_first_held_back_as_a_minors(harness: Harness) -> None:
+    from test_lifecycle_cases import minor_id
+
+    penalty = harness.valid_penalty(0, party_type="01")
+    harness.sync()
+    old_no, number = penalty["decision_no"], penalty["decision_no"].replace("号", "-7号")
+    cli("withdraw", old_no, "--reason", "核查中")
+    harness.sync()
+    harness.source.update(penalty["id"], decision_no=number, id_no=minor_id())  # renumbered, held back
+    harness.sync()
+
+    harness.source.update(penalty["id"], id_no=penalty["id_no"])  # the department corrects the ID number
+    harness.sync()
+
+    assert not shown(harness, number) and not shown(harness, old_no)

@@ -115,10 +115,11 @@ def _decide(item: SourceItem, stored: StoredRecords, after: dict[str, Known],
     event = source_event(revoked=item.revoked, held_back=item.held_back is not None,
                          mapped_hash=item.mapped_hash, known=known)
     step = on_source(event, known)
-    # the new number is new, or off display (another decision's, revoked or renumbered): what kept the
-    # decision off under its old number keeps it off under this one
+    # the decision moves to a number that is new, or off display (another decision's, revoked or
+    # renumbered): what kept it off under its old number keeps it off under this one
+    moving = all(row["business_key"] != item.key for row in linked.get(item.source_key, []))
     off = known is None or known.effective in OFF_DISPLAY
-    inherited = _inherited_cause(item.replaces) if off else None
+    inherited = _inherited_cause(item.replaces) if moving and off else None
     if inherited is not None and step.state is not None and step.outcome is not Outcome.REVOKED:
         # The decision was repaired, expired or withdrawn by an operator under its old 文书号: its new
         # number does not put it back on display.
@@ -195,8 +196,10 @@ class ChunkPlan:
         if step.outcome is Outcome.TAMPERED or item.key is None:
             return
         assert item.key is not None
-        for old in item.replaces:
-            self._replace(old, item)
+        carried = step.state in STICKY  # the new number's record carries the old one's sticky cause
+        for old in item.replaces:  # else a held, repaired or expired old number stays linked, so that
+            if carried or effective_state(old["state"], old["withdraw_reason"]) not in STICKY:
+                self._replace(old, item)  # the new number inherits it once it is published
         if item.held_back is not None:
             self.quarantined.append((item, QuarantineStage.PROTECTED, [item.held_back]))
         if step.outcome is Outcome.PROTECTED and step.state is None and not step.stores_version:

@@ -32,7 +32,7 @@ from creditsync.schema.values import shanghai_today
 from creditsync.store import Store
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import Record, RecordVersion
-from creditsync.store.states import NEVER_REPUBLISH, RecordState, WithdrawCause
+from creditsync.store.states import NEVER_REPUBLISH, REPLACED_REASONS, RecordState, WithdrawCause
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,8 @@ def expire(store: Store, today: date, *, dry_run: bool = False, audit: AuditTrai
 def _candidates(store: Store, today: date) -> Iterator[list[str]]:
     """Penalties that may be due (their stored last day is past, or not computed yet), not off display
     for good, in chunks (keyset by business key). One an operator holds off display is among them: its
-    period ends all the same (公示期满 is the stronger cause), so a release cannot show it again."""
+    period ends all the same (公示期满 is the stronger cause), so a release cannot show it again. An old
+    文书号 the decision has left is not: the decision's period runs under its new number."""
     after = ""
     while True:
         with store.reader() as session:
@@ -98,6 +99,7 @@ def _candidates(store: Store, today: date) -> Iterator[list[str]]:
                 Record.category.in_(CATEGORIES_WITH_DISPLAY_PERIODS),
                 or_(Record.display_until < today, Record.display_until.is_(None)),
                 Record.state.not_in([str(s) for s in NEVER_REPUBLISH | {RecordState.REPLACED}]),
+                or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)),
                 Record.business_key > after).order_by(Record.business_key).limit(CHUNK)))
         if not keys:
             return
