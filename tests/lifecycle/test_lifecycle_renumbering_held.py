@@ -151,3 +151,24 @@ def test_an_operators_hold_survives_a_renumbering_first_held_back_as_a_minors(ha
     harness.sync()
 
     assert not shown(harness, number) and not shown(harness, old_no)
+
+
+@BOTH
+def test_an_operators_hold_survives_a_renumbering_and_revocation_in_one_update(harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.sync()
+    old_no, number = penalty["decision_no"], penalty["decision_no"].replace("号", "-7号")
+    cli("withdraw", old_no, "--reason", "核查中")
+    harness.sync()
+    harness.source.update(penalty["id"], decision_no=number, status="撤销")
+    harness.sync()
+    assert (harness.record(number).state, harness.record(number).withdraw_reason) == (
+        "operator_withdrawn", "revoked")
+
+    harness.source.update(penalty["id"], status="正常")  # the department takes its revocation back
+    harness.sync()
+    assert not shown(harness, number) and not shown(harness, old_no)  # still held by the operator
+
+    cli("release", number, "--reason", "核查完毕")
+    harness.sync()
+    assert shown(harness, number) and not shown(harness, old_no)

@@ -120,11 +120,14 @@ def _decide(item: SourceItem, stored: StoredRecords, after: dict[str, Known],
     moving = all(row["business_key"] != item.key for row in linked.get(item.source_key, []))
     off = known is None or known.effective in OFF_DISPLAY
     inherited = _inherited_cause(item.replaces) if moving and off else None
-    if inherited is not None and step.state is not None and step.outcome is not Outcome.REVOKED:
+    if inherited is not None and step.state is not None:
         # The decision was repaired, expired or withdrawn by an operator under its old 文书号: its new
-        # number does not put it back on display.
-        step = Step(Outcome.BLOCKED, inherited.final_state, event=AuditEvent.REPUBLISH_BLOCKED,
-                    cause=inherited, stores_version=True)
+        # number does not put it back on display, and a revocation with the move is remembered under
+        # the operator's hold (a release must not publish it, nor its lifting undo the hold).
+        revoked = step.outcome is Outcome.REVOKED and inherited is WithdrawCause.OPERATOR
+        audit = AuditEvent.REVOKED_WHILE_WITHDRAWN if revoked else AuditEvent.REPUBLISH_BLOCKED
+        step = Step(Outcome.BLOCKED, inherited.final_state, event=audit,
+                    cause=WithdrawCause.REVOKED if revoked else inherited, stores_version=True)
     if step.stores_version or step.state is not None:
         after[item.key] = _known_after(item, known, step)
     return step
