@@ -94,7 +94,8 @@ def test_an_operators_hold_survives_a_renumbering_first_held_as_a_clash(harness:
 
 
 @BOTH
-def test_a_renumbering_leaves_the_old_numbers_tamper_alarm_open(harness: Harness) -> None:
+@pytest.mark.parametrize("update_of", ["renumbering", "revocation"])
+def test_what_the_department_sends_next_leaves_a_tamper_alarm_open(harness: Harness, update_of: str) -> None:
     penalty = harness.valid_penalty(2)
     harness.sync()
     with insider(harness.gateway.store) as session:
@@ -104,7 +105,9 @@ def test_a_renumbering_leaves_the_old_numbers_tamper_alarm_open(harness: Harness
     harness.sync()
     [alarm] = harness.rows(QuarantineItem, QuarantineItem.stage == "tampered")
 
-    harness.source.update(penalty["id"], decision_no=penalty["decision_no"].replace("号", "-1号"))
+    change = ({"decision_no": penalty["decision_no"].replace("号", "-1号")} if update_of == "renumbering"
+              else {"status": "撤销"})
+    harness.source.update(penalty["id"], **change)
     harness.sync()
 
     assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None

@@ -13,9 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from cli_support import invoke
-from fabricate import insider
 from pipeline_harness import Harness
-from sqlalchemy import update
 from test_pipeline_file_row_keys import canonical, hand_over
 from test_pipeline_hostile import platform_documents, twin
 
@@ -265,23 +263,6 @@ def test_a_hand_over_file_delivered_again_without_its_duplicate_row_publishes_th
 
     assert [(r.document_no, r.state) for r in harness.rows(Record)] == [(decision["CF_WSH"], "published")]
     assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None)) == 0
-
-
-@BOTH
-def test_a_revocation_leaves_a_tamper_alarm_open(harness: Harness) -> None:
-    penalty = harness.valid_penalty(2)
-    harness.sync()
-    with insider(harness.gateway.store) as session:
-        session.execute(update(Record).where(Record.document_no == penalty["decision_no"])
-                        .values(display_until=date(2099, 1, 1)))
-    harness.source.update(penalty["id"], facts=penalty["facts"] + "（更正）")
-    harness.sync()
-    [alarm] = harness.rows(QuarantineItem, QuarantineItem.stage == "tampered")
-
-    harness.source.update(penalty["id"], status="撤销")
-    harness.sync()
-
-    assert harness.rows(QuarantineItem, QuarantineItem.id == alarm.id)[0].resolved_at is None
 
 
 @BOTH
