@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from creditsync.audit.events import AuditEvent
@@ -92,6 +92,13 @@ def _outbox_facts(session: Session, keys: list[str], stored: StoredRecords) -> N
             stored.withdrawal_in_flight.add(key)
 
 
+def under_its_number() -> ColumnElement[bool]:
+    """SQL: the record's decision has not moved to another 文书号 (not replaced, nor marked so under an
+    operator's hold or a withdrawal on its way)."""
+    return and_(Record.state != RecordState.REPLACED,
+                or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)))
+
+
 def load_linked(session: Session, sealer: Sealer, department: str, category: str,
                 source_keys: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     """Source id → the records it currently names (the department's id of a decision, whatever its
@@ -101,9 +108,7 @@ def load_linked(session: Session, sealer: Sealer, department: str, category: str
     for low in range(0, len(wanted), LOOKUP_CHUNK):
         query = select(*Record.__table__.columns).where(
             Record.department == department, Record.category == category,
-            any_of(session, Record.source_key, wanted[low:low + LOOKUP_CHUNK]),
-            Record.state != RecordState.REPLACED,
-            or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)))
+            any_of(session, Record.source_key, wanted[low:low + LOOKUP_CHUNK]), under_its_number())
         for found in session.execute(query):
             row = as_row(found)
             linked.setdefault(row["source_key"], []).append(row)

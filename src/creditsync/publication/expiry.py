@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from creditsync.audit import AuditTrail
 from creditsync.exceptions import ConfigurationError, SkippableRecordError
 from creditsync.lifecycle import ChangeSet, RunScope, now
-from creditsync.lifecycle.stored import load_records, raise_tamper_alarm
+from creditsync.lifecycle.stored import load_records, raise_tamper_alarm, under_its_number
 from creditsync.lifecycle.withdrawals import take_off_display
 from creditsync.publication.display_period import record_display_until
 from creditsync.publication.severity import Severity, severity_of
@@ -32,7 +32,7 @@ from creditsync.schema.values import shanghai_today
 from creditsync.store import Store
 from creditsync.store.bulk import lock_department
 from creditsync.store.models import Record, RecordVersion
-from creditsync.store.states import NEVER_REPUBLISH, REPLACED_REASONS, RecordState, WithdrawCause
+from creditsync.store.states import NEVER_REPUBLISH, RecordState, WithdrawCause
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ def _candidates(store: Store, today: date) -> Iterator[list[str]]:
             keys = list(session.scalars(select(Record.business_key).where(
                 Record.category.in_(CATEGORIES_WITH_DISPLAY_PERIODS),
                 or_(Record.display_until < today, Record.display_until.is_(None)),
-                Record.state.not_in([str(s) for s in NEVER_REPUBLISH | {RecordState.REPLACED}]),
-                or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)),
+                Record.state.not_in([str(s) for s in NEVER_REPUBLISH]), under_its_number(),
                 Record.business_key > after).order_by(Record.business_key).limit(CHUNK)))
         if not keys:
             return
