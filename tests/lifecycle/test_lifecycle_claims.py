@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from creditsync.lifecycle.claims import EarlierClaims, conflict_error, mark_conflicts
+from creditsync.lifecycle.claims import EarlierClaims, ReadThisRun, conflict_error, mark_conflicts
 from creditsync.lifecycle.source import SourceItem
 from creditsync.lifecycle.stored import StoredRecords
 
@@ -138,3 +138,31 @@ def test_a_correction_read_with_the_decisions_own_revocation_is_held_and_the_rev
                                                                                       identifies=False)
     mark_conflicts([revocation, correction], stored("r.csv#1"), RUN)
     assert revocation.conflict is None and correction.conflict is not None
+
+
+def file_row(row: int, content: str = "new", *, revoked: bool = False, key: str = KEY) -> SourceItem:
+    return item(f"penalties.csv#{row}", content, identifies=False, revoked=revoked, key=key)
+
+
+@pytest.mark.parametrize(("first", "then", "held"), [
+    (file_row(2, revoked=True), file_row(3, "other"), True),  # revoked earlier: a correction is held
+    (file_row(2, "other"), file_row(3, revoked=True), False),  # the revocation applies after a correction
+    (file_row(2, "other"), file_row(3, "third"), True),  # two corrections that disagree
+    (file_row(2, "other"), file_row(3, "other"), False),  # the same correction twice
+    (file_row(2, revoked=True), file_row(3, revoked=True), False),
+])
+def test_a_file_longer_than_a_chunk_is_judged_as_if_read_at_once(first: SourceItem, then: SourceItem,
+                                                                  held: bool) -> None:
+    this_run, before = ReadThisRun(), stored("P1")
+    mark_conflicts([first], before, RUN, this_run=this_run)
+    after = stored("P1", run=RUN, content=first.mapped_hash or "")  # what the first chunk wrote
+    mark_conflicts([then], after, RUN, this_run=this_run)
+    assert first.conflict is None
+    assert (then.conflict is not None) is held
+
+
+def test_a_run_remembers_only_file_rows_on_decisions_stored_before_it() -> None:
+    this_run = ReadThisRun()
+    mark_conflicts([item("P1"), file_row(2, key="penalty:x:new")], stored("P1"), RUN, this_run=this_run)
+    mark_conflicts([file_row(3)], stored("P1", run=RUN), RUN, this_run=this_run)  # written in this run
+    assert this_run.updates == {}

@@ -15,6 +15,11 @@ claims) when, as it is read:
 - a row of another id held earlier as claiming the number is not read now (its open entry). A file
   row is a place that the file's next delivery fills anew: its entry claims nothing.
 
+A file longer than a chunk (the department's ``batch_size``) is judged as if read at once: what its rows
+did earlier in the run to decisions stored before it (:class:`ReadThisRun`) counts as read with the
+chunk (a revocation in one row and a correction in another: the revocation applies, the correction is
+held, in either order).
+
 A held row is decided afresh each time it is read: it goes through once nothing claims its number any
 more (the department renumbered or revoked the other), and is held again, in a new entry, while
 something still does (closing its entry by hand does not publish it).
@@ -58,6 +63,27 @@ class EarlierClaims:
     open_claims: dict[str, set[str]] = field(default_factory=dict)  # business key → held rows' source keys
 
 
+@dataclass
+class ReadThisRun:
+    """What a delivery's file rows did, earlier in this run, to decisions stored before it: business key
+    → (source key, content hash, revoked) of each row. Only file rows, which update a decision by its
+    文书号, are kept (a department's id is its decision's own), so a system's stream keeps nothing."""
+
+    updates: dict[str, list[tuple[str, str | None, bool]]] = field(default_factory=dict)
+
+    def earlier(self, item: SourceItem) -> list[tuple[str, str | None, bool]]:
+        return [] if item.identifies or item.key is None else self.updates.get(item.key, [])
+
+    def remember(self, items: Sequence[SourceItem], stored: StoredRecords, run_id: str) -> None:
+        for item in items:
+            if item.identifies or item.key is None:
+                continue
+            known = stored.rows.get(item.key)
+            if item.key in self.updates or (known is not None and known["run_id"] != run_id):
+                update = (item.source_key, item.mapped_hash, item.revoked)
+                self.updates.setdefault(item.key, []).append(update)
+
+
 def earlier_claims(session: Session, department: str, category: str,
                    items: Sequence[SourceItem]) -> EarlierClaims:
     """The chunk's rows held earlier (open entries, by content hash), and the rows held as claiming the
@@ -93,9 +119,9 @@ def conflict_of(errors: list[Any] | None) -> FieldError | None:
 
 
 def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
-                   earlier: EarlierClaims | None = None) -> None:
+                   earlier: EarlierClaims | None = None, this_run: ReadThisRun | None = None) -> None:
     """Hold each row of the chunk that another record claims the number of (``item.conflict``)."""
-    earlier = earlier or EarlierClaims()
+    earlier, this_run = earlier or EarlierClaims(), this_run or ReadThisRun()
     reading = {item.source_key: item.key for item in items}
     claimants: dict[str, list[SourceItem]] = {}
     for item in items:
@@ -109,13 +135,15 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
             item.conflict = held[0]
             continue
         rival = _claimed_by(item, claimants.get(item.key, []), stored, run_id,
-                            earlier, reading)
+                            earlier, reading, this_run.earlier(item))
         if rival is not None:
             item.conflict = held[0] if held is not None else rival
+    this_run.remember(items, stored, run_id)
 
 
 def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
-                earlier: EarlierClaims, reading: dict[str, str | None]) -> FieldError | None:
+                earlier: EarlierClaims, reading: dict[str, str | None],
+                this_run: list[tuple[str, str | None, bool]]) -> FieldError | None:
     """Why another record claims the item's number, or None. The stored decision's own row (its id, or
     a file row correcting by 文书号) is its update: a revocation always applies, a correction is held
     only by another update of the decision read with it (a rival's row is held, not the owner's)."""
@@ -123,6 +151,13 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     assert key is not None
     known = stored.rows.get(key)
     own = known is not None and _own(known, item, run_id)
+    if this_run:  # the delivery's rows in earlier chunks updated this decision: all of them owned it
+        if item.revoked:
+            return None
+        for source_key, mapped_hash, revoked in this_run:
+            if source_key != item.source_key and (mapped_hash, revoked) != (item.mapped_hash, False):
+                return conflict_error(key, source_key)
+        own = True
     if own and item.revoked:
         return None
     if known is not None and not own and _rival(known, item):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FieldError
 from creditsync.lifecycle.changes import ChangeSet
-from creditsync.lifecycle.claims import earlier_claims, mark_conflicts
+from creditsync.lifecycle.claims import ReadThisRun, earlier_claims, mark_conflicts
 from creditsync.lifecycle.quarantine import plan_quarantine
 from creditsync.lifecycle.rows import outbox_row, printable
 from creditsync.lifecycle.seal import Sealer
@@ -76,8 +76,9 @@ class ChunkDecision:
 # -- deciding ------------------------------------------------------------------------------------------
 
 def decide_chunk(session: Session, sealer: Sealer, department: str, category: str, run_id: str,
-                 items: list[SourceItem]) -> ChunkDecision:
-    """Decide every item against the store (read only); an item read twice in the chunk counts once."""
+                 items: list[SourceItem], this_run: ReadThisRun | None = None) -> ChunkDecision:
+    """Decide every item against the store (read only); an item read twice in the chunk counts once.
+    ``this_run``: what the stream's earlier chunks did (a file longer than a chunk), updated here."""
     keys = {item.key for item in items if item.key}
     linked = load_linked(session, sealer, department, category,
                          [i.source_key for i in items if i.key and i.identifies])
@@ -93,7 +94,7 @@ def decide_chunk(session: Session, sealer: Sealer, department: str, category: st
             outcomes[Outcome.UNCHANGED] += 1
         else:
             deciding.append(item)
-    mark_conflicts(deciding, stored, run_id, claims)
+    mark_conflicts(deciding, stored, run_id, claims, this_run)
     after: dict[str, Known] = {}
     for item in deciding:
         item.step = _decide(item, stored, after, linked)
@@ -357,4 +358,4 @@ class ChunkPlan:
                            **{k: v for k, v in details.items() if v is not None})
 
 
-__all__ = ["ChunkDecision", "ChunkPlan", "SourceItem", "decide_chunk", "printable"]
+__all__ = ["ChunkDecision", "ChunkPlan", "ReadThisRun", "SourceItem", "decide_chunk", "printable"]

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from creditsync.lifecycle import Outcome, SourceItem, decide_chunk
+from creditsync.lifecycle import Outcome, ReadThisRun, SourceItem, decide_chunk
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import read_cursor
 from creditsync.pipeline.ingest import chunks, translate_chunk
@@ -47,11 +47,12 @@ def _preview(ctx: SyncContext, translator: Translator, rows: Iterable[RawRecord]
              cursor: str | None) -> dict[str, Any]:
     would: Counter[str] = Counter()
     problems: list[dict[str, Any]] = []
+    this_run = ReadThisRun()
     for chunk in chunks(rows, ctx.department.batch_size):
         items = translate_chunk(translator, chunk)
         with ctx.store.reader() as session:
             decision = decide_chunk(session, ctx.scope.sealer, ctx.name, translator.category, PREVIEW_RUN,
-                                    items)
+                                    items, this_run)
         for item in decision.items:
             assert item.step is not None
             would[WOULD[item.step.outcome]] += 1

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from creditsync.credit.feedback import refuse_after_repair
 from creditsync.exceptions import FieldError
 from creditsync.hashing import content_hash
-from creditsync.lifecycle import ChangeSet, ChunkPlan, RunScope, SourceItem, decide_chunk
+from creditsync.lifecycle import ChangeSet, ChunkPlan, ReadThisRun, RunScope, SourceItem, decide_chunk
 from creditsync.lifecycle.rows import printable
 from creditsync.pipeline.translate import Translation, Translator
 from creditsync.publication.display_period import record_display_until
@@ -88,10 +88,12 @@ def _display_period(translator: Translator, payload: dict[str, Any]) -> dict[str
 
 
 def ingest_chunk(session: Session, scope: RunScope, translator: Translator,
-                 items: list[SourceItem]) -> Counter[str]:
-    """Decide and write one translated chunk (the caller holds the transaction and the department lock)."""
+                 items: list[SourceItem], this_run: ReadThisRun | None = None) -> Counter[str]:
+    """Decide and write one translated chunk (the caller holds the transaction and the department lock;
+    ``this_run``: what the stream's earlier chunks did)."""
     items = refuse_after_repair(session, translator.category, items)  # repair ends the measures
-    decision = decide_chunk(session, scope.sealer, scope.department, translator.category, scope.run_id, items)
+    decision = decide_chunk(session, scope.sealer, scope.department, translator.category, scope.run_id, items,
+                            this_run)
     plan = ChunkPlan(ChangeSet(scope), translator.category, translator.mapping_digest, translator.adapter,
                      decision)
     plan.plan(session)

@@ -16,7 +16,7 @@ from typing import Any
 
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
-from creditsync.lifecycle.source import SourceItem
+from creditsync.lifecycle.source import ReadThisRun, SourceItem
 from creditsync.lifecycle.transitions import Outcome
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import kind_of, read_stored_cursor
@@ -90,13 +90,14 @@ class _Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{ctx.name}")
         self._in_flight: Future[Counter[str]] | None = None
         self._growth = GrowthWatch(ctx.store)
+        self._this_run = ReadThisRun()  # a file longer than a chunk is judged as if read at once
         self.totals: Counter[str] = Counter()
 
     def write(self, items: list[SourceItem], read: int) -> None:
         self._settle()
         # in a copy of this thread's context: what the caller set (a guard, a log context) holds there too
         self._in_flight = self._pool.submit(contextvars.copy_context().run, _ingest, self._ctx,
-                                            self._translator, items, read, self._growth)
+                                            self._translator, items, read, self._growth, self._this_run)
 
     def close(self, *, failed: bool = False) -> Counter[str]:
         """Wait for the chunk in flight. After a source failure, a write failing too is only logged:
@@ -119,11 +120,11 @@ class _Writer:
 
 
 def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], read: int,
-            growth: GrowthWatch) -> Counter[str]:
+            growth: GrowthWatch, this_run: ReadThisRun) -> Counter[str]:
     """Decide and write one translated chunk in one transaction."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
-        outcomes = ingest_chunk(session, ctx.scope, translator, items)
+        outcomes = ingest_chunk(session, ctx.scope, translator, items, this_run)
         outcomes[READ] = read
         stream = session.get(RunStream, (ctx.run_id, translator.category))
         assert stream is not None
