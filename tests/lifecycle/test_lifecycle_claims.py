@@ -166,3 +166,23 @@ def test_a_run_remembers_only_file_rows_on_decisions_stored_before_it() -> None:
     mark_conflicts([item("P1"), file_row(2, key="penalty:x:new")], stored("P1"), RUN, this_run=this_run)
     mark_conflicts([file_row(3)], stored("P1", run=RUN), RUN, this_run=this_run)  # written in this run
     assert this_run.updates == {}
+
+
+@pytest.mark.parametrize(("store", "read", "held"), [
+    (stored("P1", state="withdrawn", reason="revoked"), [item("P2", "old")], True),  # repeats a revoked one
+    (stored("P1", state="revoked"), [item("P2", "old")], True),
+    (stored("P1", state="withdrawing", reason="revoked"), [item("P2", "old")], True),
+    (stored("P1", state="operator_withdrawn", reason="revoked"), [item("P2", "old")], True),
+    (stored("P1", state="withdrawn", reason="revoked"), [item("P2", "other")], False),  # another decision
+    (stored("P1", state="withdrawn", reason="revoked"), [item("P2", "old", revoked=True)], False),
+    (stored("P1", state="withdrawn", reason="replaced"), [item("P2", "old")], False),  # P1 renumbered
+    (stored("P1"), [item("P2", "old"), item("P1", "old", revoked=True)], True),  # revoked with it
+    (stored("P1"), [item("P2", "old"), item("P1", "old")], False),  # the same decision twice
+    (stored("P1", state="withdrawn", reason="revoked"), [item("P2", "old"), item("P1", "old")], False),
+])
+def test_a_repeat_of_a_decision_its_own_id_revoked_is_held(store: StoredRecords, read: list[SourceItem],
+                                                           held: bool) -> None:
+    mark_conflicts(read, store, RUN)
+    assert (read[0].conflict is not None) is held
+    if held:
+        assert read[0].conflict is not None and "P1 revoked" in read[0].conflict.message_en

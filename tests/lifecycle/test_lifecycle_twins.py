@@ -17,10 +17,11 @@ from pipeline_harness import Harness
 from test_pipeline_file_row_keys import canonical, hand_over
 from test_pipeline_hostile import platform_documents, twin
 
+from creditsync.exceptions import FieldError
 from creditsync.pipeline import pull, push, report
 from creditsync.simulators.departments.health import write_drop
 from creditsync.simulators.departments.health_data import Exporter
-from creditsync.store.models import QuarantineItem, Record
+from creditsync.store.models import OutboxItem, QuarantineItem, Record
 
 pytestmark = pytest.mark.integration
 BOTH = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
@@ -343,3 +344,37 @@ def test_a_file_revoking_a_decision_and_correcting_it_in_two_rows_leaves_it_off(
     assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None)) == held
     assert record.state in ("revoked", "withdrawn")
 
+
+
+@BOTH
+@pytest.mark.parametrize("read", ["later", "with the revocation"])
+def test_a_duplicate_of_a_revoked_decision_is_held_and_the_revocation_stands(harness: Harness,
+                                                                             read: str) -> None:
+    original = harness.valid_penalty(2)
+    harness.sync()
+    fields = {k: v for k, v in original.items() if k not in ("id", "created_at", "updated_at")}
+    duplicate = harness.source.add_decision("penalty", **fields)  # the case entered twice, identically
+    harness.sync()
+    number = original["decision_no"]
+    items = {item.id for item in harness.rows(OutboxItem)}
+
+    harness.source.update(original["id"], status="撤销")
+    if read == "later":
+        harness.sync()
+        assert harness.record(number).state == "withdrawn"
+    redrive_from_start(harness)  # both read again in one chunk, the duplicate first (older)
+    harness.sync()
+
+    record = harness.record(number)
+    assert (record.source_key, record.state) == (original["id"], "withdrawn")
+    added = sorted((item.id, item.business_key == record.business_key, item.action, item.status)
+                   for item in harness.rows(OutboxItem) if item.id not in items)
+    assert [(mine, action) for _, mine, action, _ in added] == [(True, "withdraw")], added  # no churn
+    [entry] = harness.rows(QuarantineItem, QuarantineItem.resolved_at.is_(None),
+                           QuarantineItem.source_key == duplicate["id"])
+    assert original["id"] in FieldError.from_stored(entry.errors[0]).message_en  # names the revoked one
+
+    harness.source.update(duplicate["id"], status="撤销")  # the department revokes the repeat too
+    harness.sync()
+    assert harness.record(number).state == "withdrawn"
+    assert open_entries(harness, duplicate) == 0

@@ -13,7 +13,10 @@ claims) when, as it is read:
 - another row read in the same chunk claims the number with other content (both are held; a
   revocation claims nothing but its own decision, whose correction read with it is then held);
 - a row of another id held earlier as claiming the number is not read now (its open entry). A file
-  row is a place that the file's next delivery fills anew: its entry claims nothing.
+  row is a place that the file's next delivery fills anew: its entry claims nothing;
+- it repeats the stored decision, unrevoked, whose own row revoked it (stored, or read with it): the
+  department entered the case twice and revoked one; a revoked penalty must not be shown, so the
+  revocation stands and the repeat waits for the department to say which it means.
 
 A file longer than a chunk (the department's ``batch_size``) is judged as if read at once: what its rows
 did earlier in the run to decisions stored before it (:class:`ReadThisRun`) counts as read with the
@@ -160,6 +163,10 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
         own = True
     if own and item.revoked:
         return None
+    if known is not None and not own and not item.revoked and item.mapped_hash == known["mapped_hash"]:
+        revoker = _revoked_by_its_own(known, claimants, run_id)
+        if revoker is not None:  # one decision, revoked by one id and live under another: not shown
+            return revoked_error(key, revoker)
     if known is not None and not own and _rival(known, item):
         return conflict_error(key, known["source_key"] or "?", stored=True)
     for other in claimants:
@@ -202,6 +209,17 @@ def _rival(known: dict[str, Any], item: SourceItem) -> bool:
     return claims_its_number(known)
 
 
+def _revoked_by_its_own(known: dict[str, Any], claimants: list[SourceItem], run_id: str) -> str | None:
+    """The source key of the row that revoked the stored decision, its own (read now, else stored)."""
+    owners = [other for other in claimants if _own(known, other, run_id)]
+    if owners:
+        return next((other.source_key for other in owners if other.revoked), None)
+    state, beneath = effective_state(known["state"], known["withdraw_reason"]), \
+        settled_reason(known["withdraw_reason"])
+    revoked = state is RecordState.REVOKED or beneath == WithdrawCause.REVOKED
+    return (known["source_key"] or "?") if revoked else None
+
+
 def _same_decision(a: str, b: str) -> bool:
     """Two keys of a source keyed by the 文书号 itself (a legacy export): each written variant of one
     number names one decision."""
@@ -234,3 +252,14 @@ def conflict_error(key: str, other: str, *, stored: bool = False) -> FieldError:
     return FieldError("(record)", f"文书号{document}与源记录{other}重复且内容不同，均不予公示，请核实",
                       f"document number {document} is also used by source record {other} with other "
                       "content: neither is published until the department resolves it", kind=CONFLICT)
+
+
+def revoked_error(key: str, other: str) -> FieldError:
+    """A row repeating a decision its own id revoked: which of the two the department means is for it to
+    say (a revoked penalty must not be shown; the revocation stands meanwhile)."""
+    document = key.split(":", 2)[-1]
+    return FieldError("(record)",
+                      f"文书号{document}的决定已由源记录{other}撤销，本记录内容与其相同但未撤销，不予公示，请核实",
+                      f"document number {document}: source record {other} revoked this decision, and this "
+                      "record repeats it unrevoked: it is not published until the department resolves it",
+                      kind=CONFLICT)
