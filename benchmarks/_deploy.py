@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -78,6 +79,8 @@ def fresh_store(kind: str, home: Path) -> Iterator[str]:
 def run_sync(home: Path, department: str, env: Mapping[str, str]) -> SyncRun:
     """``creditsync sync DEPARTMENT`` exactly as an operator runs it, measured from outside."""
     command = [str(Path(sys.executable).with_name("creditsync")), "sync", department]
+    # e.g. CREDITSYNC_BENCH_WRAP='py-spy record --gil -f raw -o /tmp/sync.txt --': profile the sync
+    command = shlex.split(os.environ.get("CREDITSYNC_BENCH_WRAP", "")) + command
     out_path, err_path = home / "sync.out", home / "sync.err"
     with out_path.open("w") as out, err_path.open("w") as err:
         started = time.perf_counter()
