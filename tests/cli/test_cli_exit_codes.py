@@ -113,7 +113,7 @@ def test_the_installed_command_exits_3_when_every_platform_request_fails(
     assert len(lines) == 1, done.stderr
     [line] = lines
     assert "run again" in line and "Traceback" not in done.stderr
-    assert retries  # each retry is logged on its own line; the failure is said once
+    assert retries, done.stderr  # each retry is logged on its own line; the failure is said once
     assert len(harness.pending()) == 3
 
 

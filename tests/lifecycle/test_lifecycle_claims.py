@@ -5,11 +5,14 @@ key, or a record that no longer claims it is no rival; a revocation never acts o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from creditsync.lifecycle.claims import EarlierClaims, ReadThisRun, conflict_error, mark_conflicts
+from creditsync.exceptions import FieldError
+from creditsync.lifecycle.claims import EarlierClaims, conflict_error, mark_conflicts
+from creditsync.lifecycle.deliveries import ReadThisRun
 from creditsync.lifecycle.source import SourceItem
 from creditsync.lifecycle.stored import StoredRecords
 
@@ -140,32 +143,60 @@ def test_a_correction_read_with_the_decisions_own_revocation_is_held_and_the_rev
     assert revocation.conflict is None and correction.conflict is not None
 
 
-def file_row(row: int, content: str = "new", *, revoked: bool = False, key: str = KEY) -> SourceItem:
-    return item(f"penalties.csv#{row}", content, identifies=False, revoked=revoked, key=key)
+def file_row(row: int, content: str = "new", *, revoked: bool = False, key: str = KEY,
+             file: str = "penalties.csv", held_back: bool = False) -> SourceItem:
+    found = item(f"{file}#{row}", content, identifies=False, revoked=revoked, key=key)
+    found.held_back = FieldError("BZ", "涉密", "secret", kind="held_back") if held_back else None
+    return found
 
 
 @pytest.mark.parametrize(("first", "then", "held"), [
-    (file_row(2, revoked=True), file_row(3, "other"), True),  # revoked earlier: a correction is held
-    (file_row(2, "other"), file_row(3, revoked=True), False),  # the revocation applies after a correction
-    (file_row(2, "other"), file_row(3, "third"), True),  # two corrections that disagree
-    (file_row(2, "other"), file_row(3, "other"), False),  # the same correction twice
+    (file_row(2, revoked=True), file_row(3, "other"), True),  # revoked earlier: other content is held
+    (file_row(2, held_back=True), file_row(3, "other"), True),  # … held back (a minor, secrecy)
+    (file_row(2, revoked=True), file_row(3, "old"), True),  # … and the decision repeated unrevoked
+    (file_row(2, "other"), file_row(3, revoked=True), False),  # a revocation applies after a correction
+    (file_row(2, "other"), file_row(3, held_back=True), False),  # … and so does a hold
     (file_row(2, revoked=True), file_row(3, revoked=True), False),
+    (file_row(2, revoked=True, file="monday.csv"), file_row(3, "other", file="tuesday.csv"), False),
 ])
-def test_a_file_longer_than_a_chunk_is_judged_as_if_read_at_once(first: SourceItem, then: SourceItem,
-                                                                  held: bool) -> None:
-    this_run, before = ReadThisRun(), stored("P1")
-    mark_conflicts([first], before, RUN, this_run=this_run)
-    after = stored("P1", run=RUN, content=first.mapped_hash or "")  # what the first chunk wrote
+def test_a_file_row_taking_its_decision_down_holds_the_files_other_rows_in_later_chunks(
+        first: SourceItem, then: SourceItem, held: bool) -> None:
+    first, then, this_run = replace(first), replace(then), ReadThisRun()
+    mark_conflicts([first], stored("P1"), RUN, this_run=this_run)
+    after = (stored("P1", state="withdrawn", reason="revoked") if first.revoked  # no version written
+             else stored("P1", run=RUN, content=first.mapped_hash or ""))
     mark_conflicts([then], after, RUN, this_run=this_run)
     assert first.conflict is None
     assert (then.conflict is not None) is held
 
 
-def test_a_run_remembers_only_file_rows_on_decisions_stored_before_it() -> None:
+@pytest.mark.parametrize(("rows", "held"), [
+    ([file_row(2, revoked=True), file_row(3, "other")], [False, True]),
+    ([file_row(2, "other"), file_row(3, revoked=True)], [True, False]),  # in either order
+    ([file_row(2, "other"), file_row(3, held_back=True)], [True, False]),
+    ([file_row(2, "old"), file_row(3, revoked=True)], [True, False]),
+    ([file_row(2, revoked=True, file="mon.csv"), file_row(3, "other", file="tue.csv")], [False, False]),
+    ([file_row(2, "old", file="monday.csv"), file_row(3, "other", file="tuesday.csv")], [False, False]),
+])
+def test_a_file_row_taking_its_decision_down_holds_the_files_other_rows_read_with_it(
+        rows: list[SourceItem], held: list[bool]) -> None:
+    rows = [replace(row) for row in rows]
+    mark_conflicts(rows, stored("P1"), RUN)
+    assert [row.conflict is not None for row in rows] == held
+
+
+def test_a_retried_pull_holds_content_for_a_decision_this_run_took_down() -> None:
+    again = file_row(2, "other")  # read again first; the file's revocation, later, applied before
+    mark_conflicts([again], stored("penalties.csv#2", run=RUN, state="withdrawn", reason="revoked",
+                                   content="other"), RUN)
+    assert again.conflict is not None
+
+
+def test_a_run_remembers_only_file_rows_taking_a_decision_down() -> None:
     this_run = ReadThisRun()
-    mark_conflicts([item("P1"), file_row(2, key="penalty:x:new")], stored("P1"), RUN, this_run=this_run)
-    mark_conflicts([file_row(3)], stored("P1", run=RUN), RUN, this_run=this_run)  # written in this run
-    assert this_run.updates == {}
+    mark_conflicts([item("P1", revoked=True), file_row(2), file_row(3, revoked=True, key="penalty:x:8号")],
+                   stored("P1"), RUN, this_run=this_run)
+    assert this_run.taken_down == {("penalties.csv", "penalty:x:8号"): "penalties.csv#3"}
 
 
 @pytest.mark.parametrize(("store", "read", "held"), [

@@ -15,7 +15,8 @@ Every operation takes a :class:`RunScope` (department, run, audit trail) and man
 """
 
 from creditsync.lifecycle.changes import ChangeSet, RunScope, now
-from creditsync.lifecycle.source import ChunkDecision, ChunkPlan, ReadThisRun, SourceItem, decide_chunk
+from creditsync.lifecycle.deliveries import ReadThisRun
+from creditsync.lifecycle.source import ChunkDecision, ChunkPlan, SourceItem, decide_chunk
 from creditsync.lifecycle.transitions import Outcome
 
 __all__ = ["ChangeSet", "ChunkDecision", "ChunkPlan", "Outcome", "ReadThisRun", "RunScope", "SourceItem",

@@ -18,10 +18,10 @@ claims) when, as it is read:
   department entered the case twice and revoked one; a revoked penalty must not be shown, so the
   revocation stands and the repeat waits for the department to say which it means.
 
-A file longer than a chunk (the department's ``batch_size``) is judged as if read at once: what its rows
-did earlier in the run to decisions stored before it (:class:`ReadThisRun`) counts as read with the
-chunk (a revocation in one row and a correction in another: the revocation applies, the correction is
-held, in either order).
+A file row updates the decision of its 文书号, whoever stored it; within one file a row that revokes
+the decision or holds it back always applies, and a row of the same file giving it content is held,
+whichever comes first and in whichever chunk (``lifecycle.deliveries``). Rows of different files are
+deliveries in turn: the later one updates what the earlier one left.
 
 A held row is decided afresh each time it is read: it goes through once nothing claims its number any
 more (the department renumbered or revoked the other), and is held again, in a new entry, while
@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.exceptions import FieldError
+from creditsync.lifecycle.deliveries import ReadThisRun, file_of, takes_down
 from creditsync.lifecycle.stored import StoredRecords
 from creditsync.schema.document_no import canonical_document_no
 from creditsync.sources.base import is_place_key
@@ -64,27 +65,6 @@ class EarlierClaims:
     # source hash → why it was held, and whether its entry names the number (older ones do not: held)
     held: dict[str, tuple[FieldError, bool]] = field(default_factory=dict)
     open_claims: dict[str, set[str]] = field(default_factory=dict)  # business key → held rows' source keys
-
-
-@dataclass
-class ReadThisRun:
-    """What a delivery's file rows did, earlier in this run, to decisions stored before it: business key
-    → (source key, content hash, revoked) of each row. Only file rows, which update a decision by its
-    文书号, are kept (a department's id is its decision's own), so a system's stream keeps nothing."""
-
-    updates: dict[str, list[tuple[str, str | None, bool]]] = field(default_factory=dict)
-
-    def earlier(self, item: SourceItem) -> list[tuple[str, str | None, bool]]:
-        return [] if item.identifies or item.key is None else self.updates.get(item.key, [])
-
-    def remember(self, items: Sequence[SourceItem], stored: StoredRecords, run_id: str) -> None:
-        for item in items:
-            if item.identifies or item.key is None:
-                continue
-            known = stored.rows.get(item.key)
-            if item.key in self.updates or (known is not None and known["run_id"] != run_id):
-                update = (item.source_key, item.mapped_hash, item.revoked)
-                self.updates.setdefault(item.key, []).append(update)
 
 
 def earlier_claims(session: Session, department: str, category: str,
@@ -137,16 +117,34 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
         if held is not None and not held[1]:  # held before entries named their number: until resolved
             item.conflict = held[0]
             continue
-        rival = _claimed_by(item, claimants.get(item.key, []), stored, run_id,
-                            earlier, reading, this_run.earlier(item))
+        mine = claimants.get(item.key, [])
+        rival = (_file_row_held(item, mine, stored, run_id, this_run) if not item.identifies
+                 else None) or _claimed_by(item, mine, stored, run_id, earlier, reading)
         if rival is not None:
             item.conflict = held[0] if held is not None else rival
-    this_run.remember(items, stored, run_id)
+    this_run.remember(items)
+
+
+def _file_row_held(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
+                   this_run: ReadThisRun) -> FieldError | None:
+    """A file row giving content to a decision that a row of its own file took down (read with it, in
+    an earlier chunk, or, for a pull retried in the same run, stored so by this run)."""
+    assert item.key is not None
+    if takes_down(item):
+        return None
+    taker = this_run.taker(item) or next(
+        (other.source_key for other in claimants
+         if not other.identifies and takes_down(other) and file_of(other) == file_of(item)), None)
+    if taker is not None:
+        return conflict_error(item.key, taker)
+    known = stored.rows.get(item.key)
+    if known is not None and known["run_id"] == run_id and _taken_down(known):
+        return conflict_error(item.key, known["source_key"] or "?")
+    return None
 
 
 def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
-                earlier: EarlierClaims, reading: dict[str, str | None],
-                this_run: list[tuple[str, str | None, bool]]) -> FieldError | None:
+                earlier: EarlierClaims, reading: dict[str, str | None]) -> FieldError | None:
     """Why another record claims the item's number, or None. The stored decision's own row (its id, or
     a file row correcting by 文书号) is its update: a revocation always applies, a correction is held
     only by another update of the decision read with it (a rival's row is held, not the owner's)."""
@@ -154,15 +152,8 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     assert key is not None
     known = stored.rows.get(key)
     own = known is not None and _own(known, item, run_id)
-    if this_run:  # the delivery's rows in earlier chunks updated this decision: all of them owned it
-        if item.revoked:
-            return None
-        for source_key, mapped_hash, revoked in this_run:
-            if source_key != item.source_key and (mapped_hash, revoked) != (item.mapped_hash, False):
-                return conflict_error(key, source_key)
-        own = True
-    if own and item.revoked:
-        return None
+    if (own or not item.identifies) and takes_down(item):
+        return None  # the decision's own revocation or hold; a file row's, whoever stored it
     if known is not None and not own and not item.revoked and item.mapped_hash == known["mapped_hash"]:
         revoker = _revoked_by_its_own(known, claimants, run_id)
         if revoker is not None:  # one decision, revoked by one id and live under another: not shown
@@ -170,7 +161,7 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     if known is not None and not own and _rival(known, item):
         return conflict_error(key, known["source_key"] or "?", stored=True)
     for other in claimants:
-        if other is item or not _differ(other, item):
+        if other is item or not _differ(other, item) or _later_delivery(item, other):
             continue
         other_owns = known is not None and _own(known, other, run_id)
         if own and other_owns:  # two updates of one decision that disagree (a revocation among them)
@@ -218,6 +209,19 @@ def _revoked_by_its_own(known: dict[str, Any], claimants: list[SourceItem], run_
         settled_reason(known["withdraw_reason"])
     revoked = state is RecordState.REVOKED or beneath == WithdrawCause.REVOKED
     return (known["source_key"] or "?") if revoked else None
+
+
+def _later_delivery(item: SourceItem, other: SourceItem) -> bool:
+    """Rows of two files read in one run: two deliveries, the later updating what the earlier left."""
+    return not item.identifies and not other.identifies and file_of(item) != file_of(other)
+
+
+def _taken_down(known: dict[str, Any]) -> bool:
+    """The stored decision is off display as revoked or held back (also beneath an operator's hold)."""
+    state, beneath = effective_state(known["state"], known["withdraw_reason"]), \
+        settled_reason(known["withdraw_reason"])
+    return (state in (RecordState.REVOKED, RecordState.PROTECTED)
+            or beneath in (WithdrawCause.REVOKED, WithdrawCause.PROTECTED))
 
 
 def _same_decision(a: str, b: str) -> bool:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FieldError
 from creditsync.lifecycle.changes import ChangeSet
-from creditsync.lifecycle.claims import ReadThisRun, earlier_claims, mark_conflicts
+from creditsync.lifecycle.claims import earlier_claims, mark_conflicts
+from creditsync.lifecycle.deliveries import ReadThisRun
 from creditsync.lifecycle.quarantine import plan_quarantine
 from creditsync.lifecycle.rows import outbox_row, printable
 from creditsync.lifecycle.seal import Sealer
@@ -78,7 +79,7 @@ class ChunkDecision:
 def decide_chunk(session: Session, sealer: Sealer, department: str, category: str, run_id: str,
                  items: list[SourceItem], this_run: ReadThisRun | None = None) -> ChunkDecision:
     """Decide every item against the store (read only); an item read twice in the chunk counts once.
-    ``this_run``: what the stream's earlier chunks did (a file longer than a chunk), updated here."""
+    ``this_run``: the file rows of the stream's earlier chunks that took a decision down (updated)."""
     keys = {item.key for item in items if item.key}
     linked = load_linked(session, sealer, department, category,
                          [i.source_key for i in items if i.key and i.identifies])
@@ -358,4 +359,4 @@ class ChunkPlan:
                            **{k: v for k, v in details.items() if v is not None})
 
 
-__all__ = ["ChunkDecision", "ChunkPlan", "ReadThisRun", "SourceItem", "decide_chunk", "printable"]
+__all__ = ["ChunkDecision", "ChunkPlan", "SourceItem", "decide_chunk", "printable"]

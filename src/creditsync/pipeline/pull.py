@@ -16,7 +16,8 @@ from typing import Any
 
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FatalError, RetriableError
-from creditsync.lifecycle.source import ReadThisRun, SourceItem
+from creditsync.lifecycle.deliveries import ReadThisRun
+from creditsync.lifecycle.source import SourceItem
 from creditsync.lifecycle.transitions import Outcome
 from creditsync.pipeline.context import SyncContext
 from creditsync.pipeline.cursors import kind_of, read_stored_cursor
@@ -90,7 +91,7 @@ class _Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{ctx.name}")
         self._in_flight: Future[Counter[str]] | None = None
         self._growth = GrowthWatch(ctx.store)
-        self._this_run = ReadThisRun()  # a file longer than a chunk is judged as if read at once
+        self._this_run = ReadThisRun()  # a file's rows that took a decision down, in earlier chunks
         self.totals: Counter[str] = Counter()
 
     def write(self, items: list[SourceItem], read: int) -> None:
