@@ -1,7 +1,8 @@
 """What kept a decision off display follows it to a new 文书号 even where that number already has a
 record that is off display (another decision's, revoked; or its own old number, replaced), and even
 when the renumbering itself is held first (as a clash with another record, or as a minor's); and the
-old number, left, never expires on its own. Each case a real sync on SQLite and PostgreSQL."""
+old number, left, never expires on its own; a decision whose old number's row was edited outside the
+gateway waits under it until the row is restored. Each case a real sync on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -174,4 +175,31 @@ def test_an_operators_hold_survives_a_renumbering_and_revocation_in_one_update(h
 
     cli("release", number, "--reason", "核查完毕")
     harness.sync()
+    assert shown(harness, number) and not shown(harness, old_no)
+
+
+@BOTH
+def test_a_tampered_decision_renumbered_waits_under_its_old_number_until_its_row_is_restored(
+        harness: Harness) -> None:
+    penalty = harness.valid_penalty(2)
+    harness.sync()
+    old_no, number = penalty["decision_no"], penalty["decision_no"].replace("号", "-1号")
+    [record] = harness.rows(Record, Record.document_no == old_no)
+    with insider(harness.gateway.store) as session:  # an edit outside the gateway
+        session.execute(update(Record).where(Record.document_no == old_no)
+                        .values(display_until=date(2099, 1, 1)))
+
+    harness.source.update(penalty["id"], decision_no=number)
+    harness.sync()
+
+    assert shown(harness, old_no) and not shown(harness, number)  # never the decision on two rows
+    assert harness.count(Record, Record.document_no == number) == 0
+    assert harness.count(QuarantineItem, QuarantineItem.stage == "tampered",
+                         QuarantineItem.resolved_at.is_(None)) == 1
+    with insider(harness.gateway.store) as session:  # the row restored from the backup
+        session.execute(update(Record).where(Record.document_no == old_no)
+                        .values(display_until=record.display_until))
+    cli("quarantine", "redrive", "market_supervision", "--from-start", "--reason", "记录已恢复")
+    harness.sync()
+
     assert shown(harness, number) and not shown(harness, old_no)

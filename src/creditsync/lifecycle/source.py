@@ -111,7 +111,10 @@ def _decide(item: SourceItem, stored: StoredRecords, after: dict[str, Known],
     if not item.valid:  # … where the new number is held as claimed by another record
         return Step(Outcome.REVOKED if item.revoked else Outcome.QUARANTINED)
     assert item.key is not None
-    if item.key in stored.tampered:
+    # a record whose row fails its seal is left alone until a person restores it; so is a decision
+    # renumbered away from such a row (it would show under both numbers meanwhile)
+    if item.key in stored.tampered or any(row["business_key"] in stored.tampered
+                                          for row in linked.get(item.source_key, [])):
         return Step(Outcome.TAMPERED)
     known = after.get(item.key) or stored.known(item.key)
     event = source_event(revoked=item.revoked, held_back=item.held_back is not None,
