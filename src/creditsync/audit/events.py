@@ -28,6 +28,7 @@ class AuditEvent(StrEnum):
     RECORD_REPLACED = "record_replaced"
     RECORD_RELEASED = "record_released"
     REVOKED_WHILE_WITHDRAWN = "revoked_while_withdrawn"  # the department revoked it under an operator's hold
+    SOURCE_RELINKED = "source_relinked"  # the department's new id for the decision (creditsync relink)
     DISPLAY_ENDED = "display_ended"
     CREDIT_REPAIR = "credit_repair"
     CREDIT_REPAIR_UNMATCHED = "credit_repair_unmatched"
@@ -87,6 +88,7 @@ LABELS: dict[AuditEvent, tuple[str, str]] = {
     AuditEvent.RECORD_REPLACED: ("文书号变更", "document number changed"),
     AuditEvent.RECORD_RELEASED: ("解除终止公示", "operator's withdrawal released"),
     AuditEvent.REVOKED_WHILE_WITHDRAWN: ("终止公示期间被撤销", "revoked while withdrawn by an operator"),
+    AuditEvent.SOURCE_RELINKED: ("源记录编号变更", "department's record id changed"),
     AuditEvent.DISPLAY_ENDED: ("公示结束", "display ended"),
     AuditEvent.CREDIT_REPAIR: ("信用修复", "credit repair"),
     AuditEvent.CREDIT_REPAIR_UNMATCHED: ("信用修复（未匹配）", "credit repair not matched"),

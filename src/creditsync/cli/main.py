@@ -24,6 +24,7 @@ from creditsync.cli import (
     quarantine_cmds,
     reconcile_cmds,
     records_cmds,
+    relink_cmds,
     report_cmds,
     service_cmds,
     sink_cmds,
@@ -57,6 +58,7 @@ service_cmds.register(app)
 reconcile_cmds.register(app)
 check_cmds.register(app)
 withdraw_cmds.register(app)
+relink_cmds.register(app)
 credit_cmds.register(app)
 sink_cmds.register(app)
 app.add_typer(audit_cmds.app, name="audit")

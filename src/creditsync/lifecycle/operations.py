@@ -1,15 +1,17 @@
 """A person's operations on records, each one transaction with its audit entries: what the CLI
-(``creditsync withdraw``, ``release``, ``quarantine resolve``) and the console's buttons call."""
+(``creditsync withdraw``, ``release``, ``relink``, ``quarantine resolve``) and the console's buttons
+call."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from creditsync.lifecycle.changes import ChangeSet, RunScope
 from creditsync.lifecycle.quarantine import resolve_entries
+from creditsync.lifecycle.relink import Relinked, relink_ids
 from creditsync.lifecycle.stored import raise_tamper_alarm
 from creditsync.lifecycle.withdrawals import (
     TakenDown,
@@ -60,6 +62,25 @@ def release(store: Store, scope: RunScope, key_or_document_no: str, reason: str)
         return operator_release(session, changes, record.business_key, reason)
 
     return run(store, _for(scope, store, key_or_document_no), plan)
+
+
+RELINK_BATCH = 500  # old ids per transaction: a whole system's ids go in bounded steps
+
+
+def relink(store: Store, scope: RunScope, category: str | None, mapping: Mapping[str, str], reason: str,
+           progress: Callable[[int], None] = lambda _done: None) -> Relinked:
+    """The department's new ids for its decisions (``scope.department``), a batch per transaction; a
+    run stopped half-way is run again with the same mapping (what moved is then reported unknown)."""
+    done, olds = Relinked(), sorted(mapping)
+    for low in range(0, len(olds), RELINK_BATCH):
+        batch = {old: mapping[old] for old in olds[low:low + RELINK_BATCH]}
+
+        def plan(session: Session, changes: ChangeSet, batch: Mapping[str, str] = batch) -> Relinked:
+            return relink_ids(session, changes, scope.department, category, batch, reason)
+
+        done.add(run(store, scope, plan))
+        progress(min(low + RELINK_BATCH, len(olds)))
+    return done
 
 
 def resolve(store: Store, scope: RunScope, entry_ids: Sequence[int], reason: str) -> list[int]:

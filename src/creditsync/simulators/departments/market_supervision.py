@@ -188,6 +188,9 @@ class RunningMarketSupervision(RunningServer[DecisionStore]):
     def update(self, record_id: str, **fields: Any) -> dict[str, Any]:
         return self.store.update(record_id, **fields)
 
+    def rekey(self, record_id: str, new_id: str, **fields: Any) -> dict[str, Any]:
+        return self.store.rekey(record_id, new_id, **fields)
+
     def inject_fault(self, kind: str, times: int = 1) -> None:
         self.store.inject_fault(kind, times)
 

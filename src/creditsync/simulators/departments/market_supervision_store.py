@@ -142,6 +142,18 @@ class DecisionStore:
             self._moved(self._kind_of(record_id), record)
             return served(record)
 
+    def rekey(self, record_id: str, new_id: str, **fields: Any) -> dict[str, Any]:
+        """The department's system re-keyed (a new system, a migration): the decision is served under
+        ``new_id`` from now on, its old id gone, with ``fields`` changed too."""
+        with self._lock:
+            kind = self._kind_of(record_id)
+            record = self._records[kind].pop(record_id)
+            del self._moments[record_id]
+            record.update(fields, id=new_id, updated_at=self._bump())
+            self._records[kind][new_id] = record
+            self._moved(kind, record)
+            return served(record)
+
     # -- faults ----------------------------------------------------------------------------------
 
     def inject_fault(self, kind: str, times: int = 1) -> None:
