@@ -165,6 +165,7 @@ def test_a_file_row_taking_its_decision_down_holds_the_files_other_rows_in_later
     mark_conflicts([first], stored("P1"), RUN, this_run=this_run)
     after = (stored("P1", state="withdrawn", reason="revoked") if first.revoked  # no version written
              else stored("P1", run=RUN, content=first.mapped_hash or ""))
+    after.writers[KEY] = first.source_key  # the version this run wrote, by the first row
     mark_conflicts([then], after, RUN, this_run=this_run)
     assert first.conflict is None
     assert (then.conflict is not None) is held
@@ -185,11 +186,31 @@ def test_a_file_row_taking_its_decision_down_holds_the_files_other_rows_read_wit
     assert [row.conflict is not None for row in rows] == held
 
 
-def test_a_retried_pull_holds_content_for_a_decision_this_run_took_down() -> None:
-    again = file_row(2, "other")  # read again first; the file's revocation, later, applied before
-    mark_conflicts([again], stored("penalties.csv#2", run=RUN, state="withdrawn", reason="revoked",
-                                   content="other"), RUN)
-    assert again.conflict is not None
+def test_a_retried_pull_holds_content_for_a_decision_its_earlier_try_saw_taken_down() -> None:
+    earlier_try = ReadThisRun()
+    mark_conflicts([file_row(2, "other"), file_row(3, revoked=True)], stored("P1"), RUN, this_run=earlier_try)
+    again = file_row(2, "other")  # the retry reads the file again from its start
+    mark_conflicts([again], stored("P1", state="withdrawn", reason="revoked"), RUN,
+                   this_run=ReadThisRun.restored(earlier_try.rows()))
+    assert again.conflict is not None and "penalties.csv#3" in again.conflict.message_en
+
+
+@pytest.mark.parametrize(("writer", "applies"), [
+    ("penalties.csv#2", True), ("older.csv#2", False), (None, False)])
+def test_a_files_revocation_of_what_this_run_wrote_applies_only_over_its_own_files_rows(
+        writer: str | None, applies: bool) -> None:
+    revocation, record = file_row(3, revoked=True), stored("P1", run=RUN, content="other")
+    if writer is not None:
+        record.writers[KEY] = writer
+    mark_conflicts([revocation], record, RUN)
+    assert (revocation.conflict is None) is applies
+
+
+def test_a_file_row_is_not_held_for_what_another_file_of_the_run_took_down() -> None:
+    newer = file_row(2, "other", file="tue.csv")
+    mark_conflicts([newer], stored("P1", run=RUN, state="revoked"), RUN,
+                   this_run=ReadThisRun.restored([["mon.csv", KEY, "mon.csv#2"]]))
+    assert newer.conflict is None
 
 
 def test_a_run_remembers_only_file_rows_taking_a_decision_down() -> None:

@@ -56,16 +56,21 @@ def published(harness: Harness, tmp_path: Path, batch_size: int | None) -> tuple
     return exporter, row
 
 
-@CHUNKS
-@pytest.mark.parametrize("order", ["held-back row first", "held-back row last"])
-def test_a_row_holding_the_decision_back_applies_whatever_the_files_other_row_says(
-        harness: Harness, tmp_path: Path, batch_size: int | None, order: str) -> None:
-    exporter, row = published(harness, tmp_path, batch_size)
+def secrecy_rule(tmp_path: Path) -> None:
+    """The department's rule: a row marked 涉密 is held back."""
     adapter = tmp_path / "adapters" / "health.yaml"
     config = yaml.safe_load(adapter.read_text("utf-8"))
     config["publication"] = {"hold_back": {"penalty": [{"field": "BZ", "values": ["涉密"],
                                                          "reason": "涉及国家秘密不予公示"}]}}
     adapter.write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
+
+
+@CHUNKS
+@pytest.mark.parametrize("order", ["held-back row first", "held-back row last"])
+def test_a_row_holding_the_decision_back_applies_whatever_the_files_other_row_says(
+        harness: Harness, tmp_path: Path, batch_size: int | None, order: str) -> None:
+    exporter, row = published(harness, tmp_path, batch_size)
+    secrecy_rule(tmp_path)
     secret = {**row, "备注": "涉密"}
 
     drop(tmp_path, exporter, [secret, dict(row)] if order == "held-back row first" else [dict(row), secret])
@@ -121,3 +126,46 @@ def test_a_pull_retried_in_the_same_run_keeps_the_files_revocation(
     sync(harness, ctx.run_id, try_number=2)  # the task's retry: the same run reads the file again
 
     assert shown(harness, row["决定文书号"]) == []
+
+
+def aged(*paths: Path) -> None:
+    """The files in the order they were delivered, a week apart (the gateway was down meanwhile)."""
+    for week, path in enumerate(paths):
+        os.utime(path, (1_700_000_000 + week * 604_800,) * 2)
+
+
+@CHUNKS
+@pytest.mark.parametrize("decision", ["published before", "new"])
+@pytest.mark.parametrize(("older", "newer"), [("revokes", "corrects"), ("revokes", "re-sends"),
+                                              ("holds back", "corrects")])
+def test_a_newer_file_updates_what_an_older_file_of_the_run_took_down(
+        harness: Harness, tmp_path: Path, batch_size: int | None, decision: str, older: str,
+        newer: str) -> None:
+    exporter, row = published(harness, tmp_path, batch_size)
+    if older == "holds back":
+        secrecy_rule(tmp_path)
+    if decision == "new":
+        row = exporter.penalty(DAY)
+    down = {**row, "当前状态": "撤销"} if older == "revokes" else {**row, "备注": "涉密"}
+    again = {**row, "违法事实": row["违法事实"] + "（补正）"} if newer == "corrects" else dict(row)
+    aged(drop(tmp_path, exporter, [down]), drop(tmp_path, exporter, [again]))
+
+    sync(harness)
+
+    assert shown(harness, row["决定文书号"]) == [again["违法事实"]]
+
+
+@BOTH
+def test_a_retried_pull_over_two_files_ends_as_the_first_try_would_have(harness: Harness,
+                                                                        tmp_path: Path) -> None:
+    exporter, row = published(harness, tmp_path, 1)
+    again = {**row, "违法事实": row["违法事实"] + "（补正）"}
+    aged(drop(tmp_path, exporter, [{**row, "当前状态": "撤销"}]), drop(tmp_path, exporter, [again]))
+    ctx = harness.gateway.context(harness.gateway.department("health"))
+    failing_once(harness, "_finish_stream", 1)
+    with pytest.raises(OSError):
+        pull(ctx, categories=["penalty"])
+
+    sync(harness, ctx.run_id, try_number=2)
+
+    assert shown(harness, row["决定文书号"]) == [again["违法事实"]]

@@ -14,7 +14,7 @@ from pipeline_harness import Harness
 from test_lifecycle_twins import redrive_from_start
 
 from creditsync.audit.events import AuditEvent
-from creditsync.store.models import AuditEntry, QuarantineItem, Record
+from creditsync.store.models import AuditEntry, QuarantineItem
 
 pytestmark = pytest.mark.integration
 BOTH = pytest.mark.parametrize("harness_db", ["sqlite", "postgresql"], indirect=True)
@@ -62,7 +62,7 @@ def test_relinked_ids_update_their_decisions_instead_of_being_held(harness: Harn
 
 
 def test_a_new_id_already_naming_another_decision_is_refused(harness: Harness, tmp_path: Path) -> None:
-    (old, new), (other, _) = rekeyed(harness, 2)
+    (old, new), _ = rekeyed(harness, 2)
     taken = harness.valid_penalty(5)
     harness.sync()
 
@@ -90,3 +90,24 @@ def test_a_mapping_that_cannot_be_meant_changes_nothing(harness: Harness, tmp_pa
 
     assert done.exit_code == 2 and says in done.output, done.output
     assert harness.count(AuditEntry) == before
+
+
+def test_a_case_reentered_under_a_new_id_after_its_revocation_goes_out_once_relinked(
+        harness: Harness, tmp_path: Path) -> None:
+    original = harness.valid_penalty(2)
+    harness.sync()
+    harness.source.update(original["id"], status="撤销")  # a wrong entry, voided
+    harness.sync()
+    fields = {k: v for k, v in original.items() if k not in ("id", "created_at", "updated_at", "status")}
+    again = harness.source.add_decision("penalty", **fields, status="正常")  # and keyed in again
+    harness.sync()
+    assert harness.record(original["decision_no"]).state == "withdrawn"  # held: which one is meant?
+
+    done = relink(str(mapping(tmp_path, [(original["id"], again["id"])])))
+    assert done.exit_code == 0, done.output
+    redrive_from_start(harness)
+
+    record = harness.record(original["decision_no"])
+    assert (record.source_key, record.state) == (again["id"], "published")
+    assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None),
+                         QuarantineItem.source_key == again["id"]) == 0

@@ -30,7 +30,7 @@ something still does (closing its entry by hand does not publish it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -118,43 +118,41 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
             item.conflict = held[0]
             continue
         mine = claimants.get(item.key, [])
-        rival = (_file_row_held(item, mine, stored, run_id, this_run) if not item.identifies
-                 else None) or _claimed_by(item, mine, stored, run_id, earlier, reading)
+        rival = (_file_row_held(item, mine, this_run) if not item.identifies
+                 else None) or _claimed_by(item, mine, stored, run_id, earlier, reading, this_run.files)
         if rival is not None:
             item.conflict = held[0] if held is not None else rival
+        if not item.identifies:  # the files in the order this try reads them
+            this_run.files.add(file_of(item))
     this_run.remember(items)
 
 
-def _file_row_held(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
-                   this_run: ReadThisRun) -> FieldError | None:
-    """A file row giving content to a decision that a row of its own file took down (read with it, in
-    an earlier chunk, or, for a pull retried in the same run, stored so by this run)."""
+def _file_row_held(item: SourceItem, claimants: list[SourceItem], this_run: ReadThisRun) -> FieldError | None:
+    """A file row giving content to a decision that a row of its own file took down (read with it, or
+    earlier in this run: in an earlier chunk, or by an earlier try of a retried pull)."""
     assert item.key is not None
     if takes_down(item):
         return None
     taker = this_run.taker(item) or next(
         (other.source_key for other in claimants
          if not other.identifies and takes_down(other) and file_of(other) == file_of(item)), None)
-    if taker is not None:
-        return conflict_error(item.key, taker)
-    known = stored.rows.get(item.key)
-    if known is not None and known["run_id"] == run_id and _taken_down(known):
-        return conflict_error(item.key, known["source_key"] or "?")
-    return None
+    return None if taker is None else conflict_error(item.key, taker)
 
 
 def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRecords, run_id: str,
-                earlier: EarlierClaims, reading: dict[str, str | None]) -> FieldError | None:
+                earlier: EarlierClaims, reading: dict[str, str | None], files: set[str]) -> FieldError | None:
     """Why another record claims the item's number, or None. The stored decision's own row (its id, or
     a file row correcting by 文书号) is its update: a revocation always applies, a correction is held
     only by another update of the decision read with it (a rival's row is held, not the owner's)."""
     key = item.key
     assert key is not None
     known = stored.rows.get(key)
-    own = known is not None and _own(known, item, run_id)
-    if (own or not item.identifies) and takes_down(item):
-        return None  # the decision's own revocation or hold; a file row's, whoever stored it
-    if known is not None and not own and not item.revoked and item.mapped_hash == known["mapped_hash"]:
+    writer = stored.writers.get(key)
+    own = known is not None and _own(known, item, run_id, writer, files)
+    if takes_down(item) and (own or _same_delivery(item, known, writer)):
+        return None  # the decision's own revocation or hold; a file row's, unless a later file wrote it
+    if (known is not None and item.identifies and not own and not item.revoked
+            and item.mapped_hash == known["mapped_hash"]):  # another id (a file row updates by number)
         revoker = _revoked_by_its_own(known, claimants, run_id)
         if revoker is not None:  # one decision, revoked by one id and live under another: not shown
             return revoked_error(key, revoker)
@@ -163,7 +161,7 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     for other in claimants:
         if other is item or not _differ(other, item) or _later_delivery(item, other):
             continue
-        other_owns = known is not None and _own(known, other, run_id)
+        other_owns = known is not None and _own(known, other, run_id, writer, files)
         if own and other_owns:  # two updates of one decision that disagree (a revocation among them)
             return conflict_error(key, other.source_key)
         if not own and not other.revoked:  # a revocation claims nothing but its own decision
@@ -179,15 +177,22 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     return None
 
 
-def _own(known: dict[str, Any], item: SourceItem, run_id: str) -> bool:
+def _own(known: dict[str, Any], item: SourceItem, run_id: str, writer: str | None = None,
+         files: Collection[str] = ()) -> bool:
     """The stored record is the item's decision: its id (or the same 文书号 written otherwise, where the
     number is the key), or, unless another row wrote it earlier in this run, a file row correcting it by
-    文书号 or an id taking over from a file row (a department moving from files to its system's ids)."""
+    文书号 or an id taking over from a file row (a department moving from files to its system's ids).
+    Written earlier in this run by a row of a file read before this row's (``files``), a file row is the
+    later delivery's update; by a file this try has not read yet (an earlier try did), it is not."""
     other = known["source_key"]
     if other == item.source_key or (other is not None and _same_decision(other, item.source_key)):
         return True
     if known["run_id"] == run_id:
-        return False
+        if writer == item.source_key:
+            return True
+        earlier_file = writer is not None and is_place_key(writer) and writer.rpartition("#")[0]
+        return not item.identifies and bool(earlier_file) and earlier_file != file_of(item) \
+            and earlier_file in files
     return not item.identifies or other is None or is_place_key(other)
 
 
@@ -211,17 +216,17 @@ def _revoked_by_its_own(known: dict[str, Any], claimants: list[SourceItem], run_
     return (known["source_key"] or "?") if revoked else None
 
 
+def _same_delivery(item: SourceItem, known: dict[str, Any] | None, writer: str | None) -> bool:
+    """A file row taking down a decision new to the run, or one a row of its own file wrote in it."""
+    if item.identifies:
+        return False
+    return known is None or (writer is not None and is_place_key(writer)
+                             and writer.rpartition("#")[0] == file_of(item))
+
+
 def _later_delivery(item: SourceItem, other: SourceItem) -> bool:
     """Rows of two files read in one run: two deliveries, the later updating what the earlier left."""
     return not item.identifies and not other.identifies and file_of(item) != file_of(other)
-
-
-def _taken_down(known: dict[str, Any]) -> bool:
-    """The stored decision is off display as revoked or held back (also beneath an operator's hold)."""
-    state, beneath = effective_state(known["state"], known["withdraw_reason"]), \
-        settled_reason(known["withdraw_reason"])
-    return (state in (RecordState.REVOKED, RecordState.PROTECTED)
-            or beneath in (WithdrawCause.REVOKED, WithdrawCause.PROTECTED))
 
 
 def _same_decision(a: str, b: str) -> bool:

@@ -23,7 +23,13 @@ from creditsync.lifecycle.deliveries import ReadThisRun
 from creditsync.lifecycle.quarantine import plan_quarantine
 from creditsync.lifecycle.rows import outbox_row, printable
 from creditsync.lifecycle.seal import Sealer
-from creditsync.lifecycle.stored import StoredRecords, load_linked, load_records, raise_tamper_alarm
+from creditsync.lifecycle.stored import (
+    StoredRecords,
+    load_linked,
+    load_records,
+    load_writers,
+    raise_tamper_alarm,
+)
 from creditsync.lifecycle.transitions import Known, Outcome, Step, on_source, source_event, take_down
 from creditsync.store.states import (
     OFF_DISPLAY,
@@ -85,6 +91,8 @@ def decide_chunk(session: Session, sealer: Sealer, department: str, category: st
                          [i.source_key for i in items if i.key and i.identifies])
     linked_keys = {row["business_key"] for rows in linked.values() for row in rows}
     stored = load_records(session, sealer, keys | linked_keys)
+    # which file's row wrote what this run stored (a later file updates it; an earlier one does not)
+    load_writers(session, sealer, stored, run_id, [i.key for i in items if i.key and not i.identifies])
     outcomes: Counter[str] = Counter()
     latest = {item.source_key: index for index, item in enumerate(items)}
     claims = earlier_claims(session, department, category, items)

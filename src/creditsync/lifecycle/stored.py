@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from creditsync.audit.events import AuditEvent
 from creditsync.exceptions import FieldError
 from creditsync.lifecycle.changes import ChangeSet
-from creditsync.lifecycle.rows import quarantine_row, record_seal_ok
+from creditsync.lifecycle.rows import quarantine_row, record_seal_ok, version_seal_ok
 from creditsync.lifecycle.seal import Sealer
 from creditsync.lifecycle.transitions import Known
 from creditsync.store.bulk import any_of, fetch_dicts
-from creditsync.store.models import OutboxItem, QuarantineItem, Record
+from creditsync.store.models import OutboxItem, QuarantineItem, Record, RecordVersion
 from creditsync.store.states import REPLACED_REASONS, OutboxAction, OutboxStatus, QuarantineStage, RecordState
 
 RECORD_COLUMNS = tuple(column.name for column in Record.__table__.columns)
@@ -39,6 +39,8 @@ class StoredRecords:
     sent_before: set[str] = field(default_factory=set)  # an upsert was tried
     withdrawal_in_flight: set[str] = field(default_factory=set)  # a pending withdrawal was tried
     items: dict[str, int] = field(default_factory=dict)  # how many outbox items each record has had
+    # the row that wrote a record's current version in this run (asked for a file's revocations only)
+    writers: dict[str, str] = field(default_factory=dict)
 
     def known(self, key: str) -> Known | None:
         row = self.rows.get(key)
@@ -97,6 +99,20 @@ def under_its_number() -> ColumnElement[bool]:
     operator's hold or a withdrawal on its way)."""
     return and_(Record.state != RecordState.REPLACED,
                 or_(Record.withdraw_reason.is_(None), Record.withdraw_reason.not_in(REPLACED_REASONS)))
+
+
+def load_writers(session: Session, sealer: Sealer, stored: StoredRecords, run_id: str,
+                 keys: Iterable[str]) -> None:
+    """``stored.writers``: for the records among ``keys`` whose current version this run wrote, the
+    source row that wrote it (its version row, checked against its seal)."""
+    wanted = sorted({key for key in keys if key in stored.rows and stored.rows[key]["run_id"] == run_id})
+    if not wanted:
+        return
+    query = select(*RecordVersion.__table__.columns).where(
+        any_of(session, RecordVersion.business_key, wanted), RecordVersion.run_id == run_id)
+    for row in fetch_dicts(session, query):
+        if row["version"] == stored.rows[row["business_key"]]["version"] and version_seal_ok(sealer, row):
+            stored.writers[row["business_key"]] = row["source_key"] or ""
 
 
 def load_linked(session: Session, sealer: Sealer, department: str, category: str,

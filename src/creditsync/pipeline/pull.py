@@ -91,7 +91,10 @@ class _Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{ctx.name}")
         self._in_flight: Future[Counter[str]] | None = None
         self._growth = GrowthWatch(ctx.store)
-        self._this_run = ReadThisRun()  # a file's rows that took a decision down, in earlier chunks
+        # a file's rows that took a decision down, in earlier chunks (or tries) of this run
+        with ctx.store.reader() as session:
+            stream = session.get(RunStream, (ctx.run_id, translator.category))
+            self._this_run = ReadThisRun.restored(stream.taken_down if stream is not None else None)
         self.totals: Counter[str] = Counter()
 
     def write(self, items: list[SourceItem], read: int) -> None:
@@ -125,11 +128,14 @@ def _ingest(ctx: SyncContext, translator: Translator, items: list[SourceItem], r
     """Decide and write one translated chunk in one transaction."""
     with ctx.store.transaction() as session:
         lock_department(session, ctx.name)
+        known = len(this_run.taken_down)
         outcomes = ingest_chunk(session, ctx.scope, translator, items, this_run)
         outcomes[READ] = read
         stream = session.get(RunStream, (ctx.run_id, translator.category))
         assert stream is not None
         stream.counts = dict(Counter(stream.counts or {}) + outcomes)
+        if len(this_run.taken_down) != known:  # stored with the chunk: a retried pull knows it
+            stream.taken_down = this_run.rows()
     growth.added(outcomes[Outcome.NEW] + outcomes[Outcome.CHANGED])  # a version and an item each
     return outcomes
 

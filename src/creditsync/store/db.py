@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "creditsync_read_only"  # an execution option: sessions that never write
 # The schema revision this code needs (the newest migration; a test keeps the two equal). Runs only
 # check it: upgrading is `creditsync db-upgrade`'s job, done once per deployment, not by every task.
-SCHEMA_REVISION = "0013_quarantine_by_number"
+SCHEMA_REVISION = "0014_run_stream_takedowns"
 UPGRADE_HINT = "run `creditsync db-upgrade` (make demo and the deployment's init step do)"
 
 

@@ -58,6 +58,8 @@ class RunStream(Base):
     cursor_committed: Mapped[bool] = mapped_column(default=False)
     error: Mapped[str | None] = mapped_column(Text)  # the source failed; its cursor stays
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # file rows that took a decision down in this run: [file, business key, row] (lifecycle.deliveries)
+    taken_down: Mapped[list[list[str]] | None] = mapped_column(JSON, nullable=True)
 
 
 class Record(Base):
