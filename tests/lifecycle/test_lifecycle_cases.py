@@ -264,7 +264,8 @@ def test_rows_rewritten_in_the_database_are_found_by_a_deep_verify(harness: Harn
     penalty = valid(harness, "penalty")
     harness.sync()
     key = harness.record(penalty["decision_no"]).business_key
-    assert deep_verify()[0] == 0
+    code, said = deep_verify()
+    assert code == 0, said
     with insider(harness.gateway.store) as session:
         if edit == "subject_name":
             session.execute(update(Record).where(Record.business_key == key).values(subject_name="别的公司"))
