@@ -231,6 +231,8 @@ def test_a_run_remembers_only_file_rows_taking_a_decision_down() -> None:
     (stored("P1"), [item("P2", "old"), item("P1", "old", revoked=True)], True),  # revoked with it
     (stored("P1"), [item("P2", "old"), item("P1", "old")], False),  # the same decision twice
     (stored("P1", state="withdrawn", reason="revoked"), [item("P2", "old"), item("P1", "old")], False),
+    (StoredRecords(), [item("P2", "new"), item("P1", "new", revoked=True)], True),  # both new, one revoked
+    (StoredRecords(), [item("P2", "new"), item("P1", "other", revoked=True)], False),  # another decision
 ])
 def test_a_repeat_of_a_decision_its_own_id_revoked_is_held(store: StoredRecords, read: list[SourceItem],
                                                            held: bool) -> None:

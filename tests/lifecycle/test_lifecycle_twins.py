@@ -378,3 +378,23 @@ def test_a_duplicate_of_a_revoked_decision_is_held_and_the_revocation_stands(har
     harness.sync()
     assert harness.record(number).state == "withdrawn"
     assert open_entries(harness, duplicate) == 0
+
+
+@BOTH
+def test_a_case_entered_twice_and_revoked_once_before_the_first_read_is_not_shown(harness: Harness) -> None:
+    harness.sync()
+    base = harness.valid_penalty(2)
+    fields = {k: v for k, v in base.items() if k not in ("id", "created_at", "updated_at", "status")}
+    number = base["decision_no"].replace("号", "-9号")
+    harness.source.add_decision("penalty", **{**fields, "decision_no": number, "status": "撤销"})
+    repeat = harness.source.add_decision("penalty", **{**fields, "decision_no": number, "status": "正常"})
+
+    harness.sync()
+
+    assert harness.rows(Record, Record.document_no == number) == []  # nothing stored, nothing shown
+    assert open_entries(harness, repeat) == 1  # held, naming the revoked entry
+
+    harness.source.update(repeat["id"], status="撤销")  # the department revokes the repeat too
+    harness.sync()
+    assert {r.state for r in harness.rows(Record, Record.document_no == number)} == {"revoked"}
+    assert open_entries(harness, repeat) == 0

@@ -151,9 +151,9 @@ def _claimed_by(item: SourceItem, claimants: list[SourceItem], stored: StoredRec
     own = known is not None and _own(known, item, run_id, writer, files)
     if takes_down(item) and (own or _same_delivery(item, known, writer)):
         return None  # the decision's own revocation or hold; a file row's, unless a later file wrote it
-    if (known is not None and item.identifies and not own and not item.revoked
-            and item.mapped_hash == known["mapped_hash"]):  # another id (a file row updates by number)
-        revoker = _revoked_by_its_own(known, claimants, run_id)
+    if item.identifies and not own and not item.revoked:  # another id (a file row updates by number)
+        revoker = (_revoked_by_its_own(known, claimants, run_id) if known is not None
+                   and item.mapped_hash == known["mapped_hash"] else _revoked_new(item, claimants))
         if revoker is not None:  # one decision, revoked by one id and live under another: not shown
             return revoked_error(key, revoker)
     if known is not None and not own and _rival(known, item):
@@ -214,6 +214,12 @@ def _revoked_by_its_own(known: dict[str, Any], claimants: list[SourceItem], run_
         settled_reason(known["withdraw_reason"])
     revoked = state is RecordState.REVOKED or beneath == WithdrawCause.REVOKED
     return (known["source_key"] or "?") if revoked else None
+
+
+def _revoked_new(item: SourceItem, claimants: list[SourceItem]) -> str | None:
+    """Read with the item, before anything was stored: another id revoking the same decision."""
+    return next((other.source_key for other in claimants if other is not item and other.identifies
+                 and other.revoked and other.mapped_hash == item.mapped_hash), None)
 
 
 def _same_delivery(item: SourceItem, known: dict[str, Any] | None, writer: str | None) -> bool:
