@@ -14,9 +14,10 @@ claims) when, as it is read:
   revocation claims nothing but its own decision, whose correction read with it is then held);
 - a row of another id held earlier as claiming the number is not read now (its open entry). A file
   row is a place that the file's next delivery fills anew: its entry claims nothing;
-- it repeats the stored decision, unrevoked, whose own row revoked it (stored, or read with it): the
-  department entered the case twice and revoked one; a revoked penalty must not be shown, so the
-  revocation stands and the repeat waits for the department to say which it means.
+- it is another id's row repeating, unrevoked, a decision its own row revoked (stored, or read with it;
+  with nothing stored yet, any id revoking the same content read with it): the department entered the
+  case twice and revoked one; a revoked penalty must not be shown, so the revocation stands and the
+  repeat waits for the department to say which it means (or an operator's ``creditsync relink``).
 
 A file row updates the decision of its 文书号, whoever stored it; within one file a row that revokes
 the decision or holds it back always applies, and a row of the same file giving it content is held,
