@@ -105,6 +105,7 @@ def test_a_case_reentered_under_a_new_id_after_its_revocation_goes_out_once_reli
 
     done = relink(str(mapping(tmp_path, [(original["id"], again["id"])])))
     assert done.exit_code == 0, done.output
+    assert "1 record linked to the new ids; 0 old ids naming no record" in " ".join(done.output.split())
     redrive_from_start(harness)
 
     record = harness.record(original["decision_no"])

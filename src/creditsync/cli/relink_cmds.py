@@ -50,13 +50,18 @@ def relink_cmd(
     if output is Format.json:
         print_json({"moved": done.moved, "unknown": done.unknown, "refused": done.refused})
         return
-    console.print(f"{department}: {done.moved} records linked to their new ids; {len(done.unknown)} old ids "
-                  f"name no record (or were linked already); {len(done.refused)} refused")
+    console.print(f"{department}: {_count(done.moved, 'record')} linked to the new ids; "
+                  f"{_count(len(done.unknown), 'old id')} naming no record (or linked already); "
+                  f"{len(done.refused)} refused")
     for old, why in list(done.refused.items())[:20]:
         console.print(f"  ✗ {old}: {why}")
     if done.moved:
         console.print(f"Read the department again so that held rows of the new ids go through: "
                       f"creditsync quarantine redrive {department} --from-start --reason …")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:
