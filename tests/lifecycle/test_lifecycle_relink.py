@@ -112,3 +112,30 @@ def test_a_case_reentered_under_a_new_id_after_its_revocation_goes_out_once_reli
     assert (record.source_key, record.state) == (again["id"], "published")
     assert harness.count(QuarantineItem, QuarantineItem.resolved_at.is_(None),
                          QuarantineItem.source_key == again["id"]) == 0
+
+
+def test_an_id_held_in_the_quarantine_as_another_decision_is_refused(harness: Harness,
+                                                                    tmp_path: Path) -> None:
+    old = harness.valid_penalty(1)
+    harness.sync()
+    broken = next(rid for rid in harness.source.broken_ids if rid.startswith("P")
+                  and harness.count(QuarantineItem, QuarantineItem.source_key == rid,
+                                    QuarantineItem.resolved_at.is_(None)))
+
+    done = relink(str(mapping(tmp_path, [(old["id"], broken)])), "-f", "json")
+
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["refused"] == {
+        old["id"]: f"{broken} is held in the quarantine as another decision: resolve that first"}
+    assert harness.record(old["decision_no"]).source_key == old["id"]
+
+
+@BOTH
+def test_a_relinked_decision_is_traced_by_its_old_id_too(harness: Harness, tmp_path: Path) -> None:
+    [(old, new)] = rekeyed(harness, 1)
+    assert relink(str(mapping(tmp_path, [(old["id"], new["id"])]))).exit_code == 0
+
+    for source_id in (old["id"], new["id"]):
+        said = invoke("audit", "trace", source_id)
+        text = " ".join(said.output.split())
+        assert said.exit_code == 0 and old["decision_no"] in text and "source_relinked" in text, text

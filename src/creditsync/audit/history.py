@@ -73,16 +73,18 @@ class Trace:
 
 def trace(session: Session, key: str) -> Trace:
     """By business key, 文书号 (any written variant: creditsync.store.text_search), or the department's
-    own record id."""
+    own record id (also one it used before ``creditsync relink`` gave the record a new one)."""
     from creditsync.store.models import AuditEntry, OutboxItem, QuarantineItem, Record, RecordVersion
     from creditsync.store.text_search import document_no_forms
 
     key = key.replace("\u3000", " ").strip()
     result = Trace(key)
     # stored 文书号 are canonical: the typed text's canonical form finds them through the index
+    relinked = select(AuditEntry.business_key).where(
+        AuditEntry.event == "source_relinked", AuditEntry.details["from_source_key"].as_string() == key)
     result.records = list(session.scalars(select(Record).where(
         or_(Record.business_key == key, Record.document_no.in_(document_no_forms(key)),
-            Record.source_key == key))))
+            Record.source_key == key, Record.business_key.in_(relinked)))))
     keys = [r.business_key for r in result.records]
     source_keys = [r.source_key for r in result.records if r.source_key] + [key]
     source_keys += _quarantined_as(session, key)

@@ -21,7 +21,7 @@ from creditsync.lifecycle.changes import ChangeSet
 from creditsync.lifecycle.stored import load_records
 from creditsync.lifecycle.withdrawals import TamperedRecord
 from creditsync.store.bulk import any_of, lock_department
-from creditsync.store.models import Record
+from creditsync.store.models import QuarantineItem, Record
 
 
 @dataclass
@@ -72,6 +72,7 @@ def relink_ids(session: Session, changes: ChangeSet, department: str, category: 
     found = session.execute(select(Record.business_key, Record.source_key)
                             .where(*scope, any_of(session, Record.source_key, ids))).all()
     taken = {source_key for _, source_key in found if source_key not in mapping}
+    held = _held_for_another(session, department, category, mapping, {key for key, _ in found})
     moving = {key for key, source_key in found if source_key in mapping}
     stored = load_records(session, changes.scope.sealer, moving, lock=True, outbox=False)
     if stored.tampered:
@@ -85,8 +86,28 @@ def relink_ids(session: Session, changes: ChangeSet, department: str, category: 
         if new in taken:
             done.refused[old] = f"{new} already names another decision of {department}"
             continue
+        if held.get(new, row["business_key"]) != row["business_key"]:
+            done.refused[old] = f"{new} is held in the quarantine as another decision: resolve that first"
+            continue
         changes.write_record({**row, "source_key": new}, before=row)
         changes.event(AuditEvent.SOURCE_RELINKED, category=row["category"], business_key=row["business_key"],
                       from_source_key=old, source_key=new, reason=reason)
         done.moved += 1
     return done
+
+
+def _held_for_another(session: Session, department: str, category: str | None, mapping: Mapping[str, str],
+                      moving: set[str]) -> dict[str, str]:
+    """New ids with an open quarantine entry → the business key it claims ("" when none: a row held
+    before it had one, which may be any decision). An entry claiming the moving record's own key (the
+    new id held as its twin) is no obstacle."""
+    scope = [QuarantineItem.department == department, QuarantineItem.resolved_at.is_(None),
+             any_of(session, QuarantineItem.source_key, set(mapping.values()))]
+    if category:
+        scope.append(QuarantineItem.category == category)
+    held: dict[str, str] = {}
+    for source_key, business_key in session.execute(
+            select(QuarantineItem.source_key, QuarantineItem.business_key).where(*scope)):
+        if source_key is not None and (business_key not in moving or source_key not in held):
+            held[source_key] = business_key or ""
+    return held

@@ -200,6 +200,8 @@ Table("audit_log", Base.metadata,
             postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
       Index("ix_audit_quarantined_document_no", text("(details ->> 'document_no')"),
             postgresql_where=text("event = 'record_quarantined'")).ddl_if(dialect="postgresql"),
+      Index("ix_audit_relinked_from", text("(details ->> 'from_source_key')"),  # audit trace OLD_ID
+            postgresql_where=text("event = 'source_relinked'")).ddl_if(dialect="postgresql"),
       extend_existing=True)
 
 
