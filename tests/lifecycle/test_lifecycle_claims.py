@@ -28,7 +28,7 @@ def item(source_key: str, content: str = "new", *, identifies: bool = True, revo
 
 def stored(source_key: str | None, *, run: str = EARLIER_RUN, state: str = "published",
            reason: str | None = None, content: str = "old") -> StoredRecords:
-    row: dict[str, Any] = {"business_key": KEY, "source_key": source_key, "run_id": run,
+    row: dict[str, Any] = {"business_key": KEY, "source_key": source_key, "run_id": run, "version": 1,
                            "mapped_hash": content, "state": state, "withdraw_reason": reason}
     return StoredRecords(rows={KEY: row})
 
@@ -240,3 +240,17 @@ def test_a_repeat_of_a_decision_its_own_id_revoked_is_held(store: StoredRecords,
     assert (read[0].conflict is not None) is held
     if held:
         assert read[0].conflict is not None and "P1 revoked" in read[0].conflict.message_en
+
+
+@pytest.mark.parametrize(("store", "claim", "adopts"), [
+    (stored("P1", run=RUN), item("P2", "old", revoked=True), True),  # the case entered twice, stored now
+    (stored("P1"), item("P2", "old", revoked=True), False),  # stored before this run: another id's
+    (stored("P1", run=RUN), item("P2", "new", revoked=True), False),  # another decision
+    (stored("P1", run=RUN), item("P2", "old"), False),  # not a revocation
+    (stored("penalties.csv#2", run=RUN), item("P2", "old", revoked=True), False),  # a file row stored it
+])
+def test_a_revocation_of_the_same_case_stored_by_this_run_under_another_id_takes_it_over(
+        store: StoredRecords, claim: SourceItem, adopts: bool) -> None:
+    mark_conflicts([claim], store, RUN)
+    assert claim.adopts is adopts
+    assert (claim.conflict is None) is (adopts or not claim.revoked)

@@ -398,3 +398,24 @@ def test_a_case_entered_twice_and_revoked_once_before_the_first_read_is_not_show
     harness.sync()
     assert {r.state for r in harness.rows(Record, Record.document_no == number)} == {"revoked"}
     assert open_entries(harness, repeat) == 0
+
+
+@BOTH
+def test_a_case_entered_twice_and_revoked_once_read_in_two_chunks_is_not_shown(harness: Harness,
+                                                                               tmp_path: Path) -> None:
+    harness.use_department_file(tmp_path, batch_size=1)  # every record its own chunk
+    harness.sync()
+    base = harness.valid_penalty(2)
+    fields = {k: v for k, v in base.items() if k not in ("id", "created_at", "updated_at", "status")}
+    number = base["decision_no"].replace("号", "-9号")
+    original = harness.source.add_decision("penalty", **{**fields, "decision_no": number, "status": "正常"})
+    repeat = harness.source.add_decision("penalty", **{**fields, "decision_no": number, "status": "正常"})
+    harness.source.update(original["id"], status="撤销")  # read after the repeat, in a chunk of its own
+
+    harness.sync()
+
+    [record] = harness.rows(Record, Record.document_no == number)
+    assert record.source_key == original["id"] and record.state in ("revoked", "withdrawn")
+    redrive_from_start(harness)  # the repeat read again: held as the revoked decision's repeat
+    assert harness.record(number).state in ("revoked", "withdrawn")
+    assert open_entries(harness, repeat) == 1

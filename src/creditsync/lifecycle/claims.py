@@ -119,8 +119,14 @@ def mark_conflicts(items: list[SourceItem], stored: StoredRecords, run_id: str,
             item.conflict = held[0]
             continue
         mine = claimants.get(item.key, [])
-        rival = (_file_row_held(item, mine, this_run) if not item.identifies
-                 else None) or _claimed_by(item, mine, stored, run_id, earlier, reading, this_run.files)
+        item.adopts = _entered_twice_this_run(item, stored.rows.get(item.key), run_id)
+        if item.adopts:
+            rival = None
+        elif not item.identifies:
+            rival = _file_row_held(item, mine, this_run) or _claimed_by(
+                item, mine, stored, run_id, earlier, reading, this_run.files)
+        else:
+            rival = _claimed_by(item, mine, stored, run_id, earlier, reading, this_run.files)
         if rival is not None:
             item.conflict = held[0] if held is not None else rival
         if not item.identifies:  # the files in the order this try reads them
@@ -195,6 +201,18 @@ def _own(known: dict[str, Any], item: SourceItem, run_id: str, writer: str | Non
         return not item.identifies and bool(earlier_file) and earlier_file != file_of(item) \
             and earlier_file in files
     return not item.identifies or other is None or is_place_key(other)
+
+
+def _entered_twice_this_run(item: SourceItem, known: dict[str, Any] | None, run_id: str) -> bool:
+    """A revocation by another id of the same content, first stored by this run: the case entered twice
+    and revoked once, its two rows read in different chunks. The revocation is that decision's (as when
+    read together, before anything was stored), and the record names the revoking id from then on, so
+    that the live copy read again is held as its repeat."""
+    if known is None or not item.identifies or not item.revoked or known["run_id"] != run_id:
+        return False
+    other = known["source_key"]
+    return (known["version"] == 1 and known["mapped_hash"] == item.mapped_hash and other is not None
+            and other != item.source_key and not is_place_key(other) and claims_its_number(known))
 
 
 def _rival(known: dict[str, Any], item: SourceItem) -> bool:

@@ -67,6 +67,9 @@ class SourceItem:
     # next week's file of the same name fills with another decision): only such an id links a record
     # to its earlier 文书号 or closes the quarantine entries of the row it replaces
     identifies: bool = True
+    # a revocation that takes its decision over from the id that stored it earlier in this run (the case
+    # entered twice, read in two chunks): the record then names the revoking id (lifecycle.claims)
+    adopts: bool = False
 
     @property
     def valid(self) -> bool:
@@ -231,6 +234,8 @@ class ChunkPlan:
         current = self._current(item.key)
         row = dict(current) if current else self._new_row(item)
         before = dict(row)
+        if item.adopts:
+            row["source_key"] = item.source_key
         if step.stores_version:
             row.update(self._fields(item), version=(row["version"] if current else 0) + 1,
                        mapped_hash=item.mapped_hash, run_id=self.changes.scope.run_id)
