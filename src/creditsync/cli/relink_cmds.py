@@ -23,7 +23,8 @@ def relink_cmd(
     mapping: Path = typer.Argument(..., exists=True, dir_okay=False,
                                    help="CSV: old id, new id per row (a header old_id,new_id is skipped)."),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the audit trail)."),
-    category: str | None = typer.Option(None, "--category", help="Only this category's records."),
+    category: str | None = typer.Option(None, "--category", help="Only this category's records (needed "
+                                        "where the department's ids repeat across categories)."),
     output: Format = typer.Option(Format.table, "--format", "-f"),
 ) -> None:
     """Link the records a department's old ids name to its new ids (audited, one entry a record)."""
