@@ -12,6 +12,7 @@ import typer
 
 from creditsync.cli.output import console, errors, gateway_errors, print_json
 from creditsync.cli.publication_cmds import Format
+from creditsync.exceptions import ConfigurationError
 
 
 def register(app: typer.Typer) -> None:
@@ -72,6 +73,5 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
         rows = rows[1:]
     bad = [number for number, row in enumerate(rows, start=1) if len(row) != 2]
     if bad:
-        from creditsync.exceptions import ConfigurationError
         raise ConfigurationError(f"{path.name}: rows {bad[:10]} do not have two columns (old id, new id)")
     return [(row[0], row[1]) for row in rows]

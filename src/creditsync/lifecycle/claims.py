@@ -39,7 +39,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from creditsync.exceptions import FieldError
-from creditsync.lifecycle.deliveries import ReadThisRun, file_of, takes_down
+from creditsync.lifecycle.deliveries import ReadThisRun, file_named, file_of, takes_down
 from creditsync.lifecycle.stored import StoredRecords
 from creditsync.schema.document_no import canonical_document_no
 from creditsync.sources.base import is_place_key
@@ -197,9 +197,8 @@ def _own(known: dict[str, Any], item: SourceItem, run_id: str, writer: str | Non
     if known["run_id"] == run_id:
         if writer == item.source_key:
             return True
-        earlier_file = writer is not None and is_place_key(writer) and writer.rpartition("#")[0]
-        return not item.identifies and bool(earlier_file) and earlier_file != file_of(item) \
-            and earlier_file in files
+        earlier = file_named(writer)
+        return not item.identifies and earlier is not None and earlier != file_of(item) and earlier in files
     return not item.identifies or other is None or is_place_key(other)
 
 
@@ -245,8 +244,7 @@ def _same_delivery(item: SourceItem, known: dict[str, Any] | None, writer: str |
     """A file row taking down a decision new to the run, or one a row of its own file wrote in it."""
     if item.identifies:
         return False
-    return known is None or (writer is not None and is_place_key(writer)
-                             and writer.rpartition("#")[0] == file_of(item))
+    return known is None or file_named(writer) == file_of(item)
 
 
 def _later_delivery(item: SourceItem, other: SourceItem) -> bool:

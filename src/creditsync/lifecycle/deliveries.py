@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from creditsync.sources.base import is_place_key
+
 if TYPE_CHECKING:
     from creditsync.lifecycle.source import SourceItem
 
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 def file_of(item: SourceItem) -> str:
     """The file a row was read from (its place key without the row number)."""
     return item.source_key.rpartition("#")[0]
+
+
+def file_named(source_key: str | None) -> str | None:
+    """The file a stored source key names, if it is a file row's place key (None for an id)."""
+    return source_key.rpartition("#")[0] if source_key is not None and is_place_key(source_key) else None
 
 
 def takes_down(item: SourceItem) -> bool:
